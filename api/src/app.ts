@@ -1,0 +1,52 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { koaBody } from 'koa-body';
+import { hospitalAdminRoutes } from './hospital-admins/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import type { Deps } from './deps.js';
+import { docsRouter } from './docs/routes.js';
+import { doctorRoutes } from './doctors/routes.js';
+import { healthRoutes, type Lifecycle } from './health/routes.js';
+import { hospitalRoutes } from './hospitals/routes.js';
+import { errorMiddleware } from './http/error-middleware.js';
+import { buildOpenApi } from './http/openapi.js';
+import { requestContext } from './http/request-context.js';
+import { mountRoutes, type AnyRoute } from './http/route.js';
+import { secretaryRoutes } from './secretaries/routes.js';
+
+/** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
+export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: false }): Koa {
+  const app = new Koa({ proxy: deps.config.api.trustProxy });
+  const routes: AnyRoute[] = [
+    ...healthRoutes(deps, lifecycle),
+    ...authRoutes(deps),
+    ...hospitalRoutes(deps),
+    ...hospitalAdminRoutes(deps),
+    ...doctorRoutes(deps),
+    ...secretaryRoutes(deps),
+  ];
+  const router = new Router();
+  mountRoutes(router, routes, createAuthenticator(deps.db, deps.config.secretKey));
+  const openapi = buildOpenApi(routes, {
+    title: 'MediConnect clinical API',
+    version: '0.1.0',
+    description: 'Hospitals, accounts and roles, patients, appointments, medical records and the DICOM study index.',
+  });
+
+  app.use(errorMiddleware());
+  app.use(requestContext(deps.logger));
+  app.use(async (ctx, next) => {
+    await next();
+    // Clinical answers must not linger in shared caches or be framed by other sites.
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+  });
+  app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
+  app.use(docsRouter(openapi).routes());
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}

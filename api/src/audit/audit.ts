@@ -1,0 +1,49 @@
+import type { Knex } from 'knex';
+import type { Auth } from '../auth/types.js';
+import type { RequestMeta } from '../http/request-context.js';
+
+/** Security- and data-relevant events written to the append-only audit_log table. */
+export type AuditAction =
+  | 'auth.login.succeeded'
+  | 'auth.login.failed'
+  | 'auth.login.refused'
+  | 'auth.login.throttled'
+  | 'auth.logout'
+  | 'auth.refresh.reused'
+  | 'auth.password.changed'
+  | 'auth.password.change_failed'
+  | 'account.created'
+  | 'account.updated'
+  | 'account.deactivated'
+  | 'account.reactivated'
+  | 'account.deleted'
+  | 'hospital.created'
+  | 'hospital.updated'
+  | 'hospital.deactivated'
+  | 'hospital.reactivated'
+  | 'hospital.deleted';
+
+/** One audit entry: who (actor), what (action), on what (target), from which request. */
+export interface AuditEvent {
+  actor: Pick<Auth, 'userId' | 'role'> | null;
+  action: AuditAction;
+  targetType?: 'user' | 'hospital' | 'session';
+  targetId?: string | null;
+  hospitalId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Appends an audit entry; pass the transaction of the change so both land or neither does. */
+export async function recordAudit(db: Knex | Knex.Transaction, meta: RequestMeta, event: AuditEvent): Promise<void> {
+  await db('audit_log').insert({
+    actor_id: event.actor?.userId ?? null,
+    actor_role: event.actor?.role ?? null,
+    action: event.action,
+    target_type: event.targetType ?? null,
+    target_id: event.targetId ?? null,
+    hospital_id: event.hospitalId ?? null,
+    request_id: meta.requestId,
+    ip: meta.ip,
+    details: JSON.stringify(event.details ?? {}),
+  });
+}

@@ -1,0 +1,212 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { signAccessToken } from '../../../common/tokens.js';
+import type { Role } from '../../../common/roles.js';
+import { recordAudit } from '../audit/audit.js';
+import type { Deps } from '../deps.js';
+import { AppError, badRequest, tooManyRequests, unauthorized } from '../http/errors.js';
+import type { RequestMeta } from '../http/request-context.js';
+import { assertAcceptablePassword } from './passwords.js';
+import type { LoginThrottle } from './throttle.js';
+import type { Auth } from './types.js';
+
+interface UserRow {
+  id: string;
+  email: string;
+  role: Role;
+  hospital_id: string | null;
+  first_name: string;
+  last_name: string;
+  password_hash: string;
+  is_active: boolean;
+  must_change_password: boolean;
+  hospital_active: boolean | null;
+  hospital_deleted_at: Date | null;
+}
+
+/** The account as returned to its owner. */
+export interface UserDto {
+  id: string;
+  email: string;
+  role: Role;
+  hospitalId: string | null;
+  firstName: string;
+  lastName: string;
+  mustChangePassword: boolean;
+}
+
+export interface TokensDto {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: UserDto;
+}
+
+function toUserDto(row: UserRow): UserDto {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    hospitalId: row.hospital_id,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    mustChangePassword: row.must_change_password,
+  };
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+function liveUsers(db: Knex | Knex.Transaction) {
+  return db('users as u')
+    .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
+    .whereNull('u.deleted_at')
+    .select('u.*', 'h.is_active as hospital_active', 'h.deleted_at as hospital_deleted_at');
+}
+
+function canLogIn(row: UserRow): boolean {
+  return row.is_active && (row.hospital_id === null || (row.hospital_active === true && row.hospital_deleted_at === null));
+}
+
+/** Authentication use cases: login, refresh rotation, logout, password change. */
+export function createAuthService(deps: Deps, throttle: LoginThrottle) {
+  const { db, config, passwords } = deps;
+
+  async function issueTokens(trx: Knex.Transaction, user: UserRow, sessionId: string): Promise<TokensDto> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    await trx('refresh_tokens').insert({
+      session_id: sessionId,
+      token_hash: sha256(refreshToken),
+      expires_at: new Date(Date.now() + config.auth.refreshTokenTtlSeconds * 1000),
+    });
+    const accessToken = await signAccessToken(
+      config.secretKey,
+      { userId: user.id, sessionId, role: user.role, hospitalId: user.hospital_id },
+      config.auth.accessTokenTtlSeconds,
+    );
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.auth.accessTokenTtlSeconds, user: toUserDto(user) };
+  }
+
+  return {
+    /** Checks the credentials; never reveals whether the e-mail exists. */
+    async login(email: string, password: string, meta: RequestMeta): Promise<TokensDto> {
+      const state = await throttle.check(email, meta.ip);
+      if (state.blocked) {
+        await recordAudit(db, meta, { actor: null, action: 'auth.login.throttled', details: { email } });
+        throw tooManyRequests('Too many failed login attempts; try again later', state.retryAfterSeconds);
+      }
+      const user: UserRow | undefined = await liveUsers(db).whereRaw('lower(u.email) = ?', [email]).first();
+      const valid = await passwords.verify(password, user?.password_hash ?? null);
+      if (!user || !valid) {
+        await throttle.recordFailure(email, meta.ip);
+        await recordAudit(db, meta, {
+          actor: null,
+          action: 'auth.login.failed',
+          targetType: user ? 'user' : undefined,
+          targetId: user?.id ?? null,
+          details: { email },
+        });
+        throw unauthorized('INVALID_CREDENTIALS', 'Invalid e-mail or password');
+      }
+      if (!canLogIn(user)) {
+        await recordAudit(db, meta, { actor: null, action: 'auth.login.refused', targetType: 'user', targetId: user.id, details: { reason: 'inactive' } });
+        throw unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated');
+      }
+      await throttle.clearAccount(email);
+      return db.transaction(async (trx) => {
+        const [session] = await trx('sessions')
+          .insert({ user_id: user.id, ip: meta.ip, user_agent: meta.userAgent?.slice(0, 500) ?? null })
+          .returning('id');
+        await trx('users').where({ id: user.id }).update({ last_login_at: trx.fn.now() });
+        await recordAudit(trx, meta, {
+          actor: { userId: user.id, role: user.role },
+          action: 'auth.login.succeeded',
+          targetType: 'session',
+          targetId: session.id,
+          hospitalId: user.hospital_id,
+        });
+        return issueTokens(trx, user, session.id);
+      });
+    },
+
+    /** Rotates a refresh token; presenting an already-used one revokes its whole session. */
+    async refresh(refreshToken: string, meta: RequestMeta): Promise<TokensDto> {
+      const outcome = await db.transaction(async (trx) => {
+        const token = await trx('refresh_tokens as rt')
+          .join('sessions as s', 's.id', 'rt.session_id')
+          .where('rt.token_hash', sha256(refreshToken))
+          .forUpdate()
+          .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 's.user_id', 's.revoked_at');
+        if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
+        if (token.revoked_at) return { error: unauthorized('SESSION_REVOKED', 'This session has ended; log in again') };
+        if (token.used_at) {
+          // A used token coming back means it was copied: end the whole family, legitimate holder included.
+          await trx('sessions').where({ id: token.session_id }).update({ revoked_at: trx.fn.now(), revoked_reason: 'refresh_token_reuse' });
+          await recordAudit(trx, meta, {
+            actor: null,
+            action: 'auth.refresh.reused',
+            targetType: 'session',
+            targetId: token.session_id,
+            details: { userId: token.user_id },
+          });
+          return { error: unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session is revoked') };
+        }
+        if (token.expires_at.getTime() <= Date.now()) {
+          return { error: unauthorized('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again') };
+        }
+        const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
+        if (!user || !canLogIn(user)) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
+        await trx('refresh_tokens').where({ id: token.id }).update({ used_at: trx.fn.now() });
+        return { tokens: await issueTokens(trx, user, token.session_id) };
+      });
+      if ('error' in outcome) throw outcome.error;
+      return outcome.tokens;
+    },
+
+    /** Ends the caller's session: its refresh tokens and access tokens stop working at once. */
+    async logout(auth: Auth, meta: RequestMeta): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('sessions').where({ id: auth.sessionId }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_reason: 'logout' });
+        await recordAudit(trx, meta, { actor: auth, action: 'auth.logout', targetType: 'session', targetId: auth.sessionId });
+      });
+    },
+
+    /** The caller's own account. */
+    async me(auth: Auth): Promise<UserDto> {
+      const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
+      if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
+      return toUserDto(user);
+    },
+
+    /** Changes the caller's own password (never anyone else's) and ends its other sessions. */
+    async changePassword(auth: Auth, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<UserDto> {
+      const state = await throttle.check(auth.email, meta.ip);
+      if (state.blocked) throw tooManyRequests('Too many failed password attempts; try again later', state.retryAfterSeconds);
+      const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
+      if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
+      if (!(await passwords.verify(currentPassword, user.password_hash))) {
+        await throttle.recordFailure(auth.email, meta.ip);
+        await recordAudit(db, meta, { actor: auth, action: 'auth.password.change_failed', targetType: 'user', targetId: auth.userId });
+        throw badRequest('The current password is wrong', [{ field: 'currentPassword', message: 'Wrong password' }], 'INVALID_CURRENT_PASSWORD');
+      }
+      assertAcceptablePassword(newPassword, user.email, currentPassword);
+      const hash = await passwords.hash(newPassword);
+      return db.transaction(async (trx) => {
+        const [updated] = await trx('users')
+          .where({ id: auth.userId })
+          .update({ password_hash: hash, must_change_password: false, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() })
+          .returning('*');
+        await trx('sessions')
+          .where({ user_id: auth.userId })
+          .whereNot({ id: auth.sessionId })
+          .whereNull('revoked_at')
+          .update({ revoked_at: trx.fn.now(), revoked_reason: 'password_changed' });
+        await recordAudit(trx, meta, { actor: auth, action: 'auth.password.changed', targetType: 'user', targetId: auth.userId, hospitalId: auth.hospitalId });
+        if (!updated) throw new AppError(409, 'CONFLICT', 'The account changed during the request');
+        return toUserDto(updated as UserRow);
+      });
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,12 @@
+import type { Knex } from 'knex';
+import type { Config } from '../../common/config.js';
+import type { Logger } from '../../common/logger.js';
+import type { Passwords } from './auth/passwords.js';
+
+/** What every resource module is built from; created once per process in server.ts (or per test app). */
+export interface Deps {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  passwords: Passwords;
+}

@@ -1,0 +1,55 @@
+import { recordAudit } from '../audit/audit.js';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { conflict, notFound } from '../http/errors.js';
+import type { RequestMeta } from '../http/request-context.js';
+import * as repo from './repository.js';
+import type { HospitalDto, HospitalPatch } from './schemas.js';
+
+/** Hospital use cases; every write and its audit entry share one transaction. */
+export function createHospitalService({ db }: Deps) {
+  return {
+    list: (auth: Auth, query: Parameters<typeof repo.listHospitals>[2]) => repo.listHospitals(db, auth, query),
+
+    async get(auth: Auth, id: string): Promise<HospitalDto> {
+      return (await repo.findHospital(db, auth, id)) ?? Promise.reject(notFound('Hospital'));
+    },
+
+    create(auth: Auth, data: Omit<HospitalPatch, 'isActive'> & { name: string }, meta: RequestMeta): Promise<HospitalDto> {
+      return db.transaction(async (trx) => {
+        const hospital = await repo.insertHospital(trx, data);
+        await recordAudit(trx, meta, { actor: auth, action: 'hospital.created', targetType: 'hospital', targetId: hospital.id, hospitalId: hospital.id });
+        return hospital;
+      });
+    },
+
+    update(auth: Auth, id: string, patch: HospitalPatch, meta: RequestMeta): Promise<HospitalDto> {
+      return db.transaction(async (trx) => {
+        const before = await repo.findHospital(trx, auth, id, true);
+        if (!before) throw notFound('Hospital');
+        const updated = await repo.updateHospital(trx, id, patch);
+        const changed = Object.keys(patch).filter((k) => k !== 'isActive');
+        const audit = { actor: auth, targetType: 'hospital' as const, targetId: id, hospitalId: id };
+        if (changed.length > 0) await recordAudit(trx, meta, { ...audit, action: 'hospital.updated', details: { fields: changed } });
+        if (patch.isActive !== undefined && patch.isActive !== before.isActive) {
+          await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'hospital.reactivated' : 'hospital.deactivated' });
+        }
+        return updated;
+      });
+    },
+
+    remove(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
+      return db.transaction(async (trx) => {
+        if (!(await repo.findHospital(trx, auth, id, true))) throw notFound('Hospital');
+        const accounts = await repo.countLiveAccounts(trx, id);
+        if (accounts > 0) {
+          throw conflict('HOSPITAL_NOT_EMPTY', `The hospital still has ${accounts} account(s); delete them first or deactivate the hospital`, [
+            { field: 'accounts', message: 'Live accounts are attached to this hospital', count: accounts },
+          ]);
+        }
+        await repo.softDeleteHospital(trx, id);
+        await recordAudit(trx, meta, { actor: auth, action: 'hospital.deleted', targetType: 'hospital', targetId: id, hospitalId: id });
+      });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type { Context, Next } from 'koa';
+import { AppError } from './errors.js';
+import { mapDatabaseError } from './db-errors.js';
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+}
+
+function fromHttpError(err: HttpishError): AppError | null {
+  const status = err.status ?? err.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
+  if (err.type === 'entity.parse.failed' || /JSON|Unexpected token|parse/i.test(err.message ?? '') && status === 400) {
+    return new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON');
+  }
+  if (status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (status === 415) return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported request content type');
+  return new AppError(status, 'BAD_REQUEST', err.expose && err.message ? err.message : 'Bad request');
+}
+
+// Knex pool exhaustion and refused connections mean the database is down, not a bug.
+function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  return err.name === 'KnexTimeoutError' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
+}
+
+/** First middleware of the stack: turns every failure into `{error: {code, message, details}}`. */
+export function errorMiddleware() {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (raw) {
+      let err: AppError | null = raw instanceof AppError ? raw : mapDatabaseError(raw);
+      if (!err && isDatabaseUnavailable(raw)) err = new AppError(503, 'SERVICE_UNAVAILABLE', 'The database is unavailable');
+      if (!err) err = fromHttpError(raw as HttpishError);
+      if (!err) {
+        ctx.state.log?.error({ err: raw }, 'unhandled error');
+        err = new AppError(500, 'INTERNAL_ERROR', 'An unexpected error occurred', { requestId: ctx.state.requestId ?? null });
+      } else if (err.status >= 500) {
+        ctx.state.log?.warn({ err: raw }, 'request failed: dependency unavailable');
+      }
+      ctx.status = err.status;
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      ctx.body = { error: { code: err.code, message: err.message, details: err.details } };
+    }
+  };
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { rolesFor } from '../policy/policy.js';
+import type { AnyRoute, ResponseSpec } from './route.js';
+
+/** The error body every failure uses. */
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown()), z.null()]),
+  }),
+});
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  delete out.$schema;
+  return out;
+}
+
+function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
+  if (!schema) return [];
+  const object = jsonSchema(schema, 'input');
+  const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((object.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, s]) => ({
+    name,
+    in: location,
+    required: location === 'path' || required.has(name),
+    ...(typeof s.description === 'string' ? { description: s.description } : {}),
+    schema: s,
+  }));
+}
+
+const errorResponse = (description: string): ResponseSpec => ({ description, schema: errorSchema });
+
+function responsesOf(route: AnyRoute): Record<string, unknown> {
+  const all: Record<number, ResponseSpec> = { ...route.responses };
+  if (route.params || route.query || route.body) all[400] ??= errorResponse('Invalid input; `details` lists the fields');
+  if (route.auth !== 'public') {
+    all[401] ??= errorResponse('Missing, invalid or expired token, revoked session, or inactive account');
+    all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
+  }
+  if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
+  const out: Record<string, unknown> = {};
+  for (const [status, spec] of Object.entries(all)) {
+    out[status] = spec.schema
+      ? { description: spec.description, content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } } }
+      : { description: spec.description };
+  }
+  out.default = { description: 'Unexpected error', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
+  return out;
+}
+
+/** Builds the OpenAPI 3.1 document from the same route specs that validate requests. */
+export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string }): JsonSchema {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const roles = route.action ? rolesFor(route.action) : null;
+    const description = [route.description, roles ? `Roles: ${roles.join(', ')}.` : null].filter(Boolean).join('\n\n');
+    paths[route.path] ??= {};
+    paths[route.path]![route.method] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(description ? { description } : {}),
+      tags: [route.tag],
+      security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
+      parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
+      ...(route.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+        : {}),
+      responses: responsesOf(route),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    servers: [{ url: '/' }],
+    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    paths,
+  };
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from '../../../common/logger.js';
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** What handlers and the audit log know about the request that triggered them. */
+export interface RequestMeta {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+}
+
+/** Assigns a request id (kept from X-Request-Id when sane), a child logger, and logs one line per request. */
+export function requestContext(logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const incoming = ctx.get('X-Request-Id');
+    const requestId = CLIENT_ID.test(incoming) ? incoming : randomUUID();
+    const started = process.hrtime.bigint();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ reqId: requestId });
+    ctx.state.meta = { requestId, ip: ctx.ip, userAgent: ctx.get('User-Agent') || null } satisfies RequestMeta;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } finally {
+      // Paths carry only ids, never patient data, so they are safe to log.
+      ctx.state.log.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
+          userId: ctx.state.auth?.userId,
+        },
+        'request',
+      );
+    }
+  };
+}

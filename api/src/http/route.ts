@@ -1,0 +1,146 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Auth } from '../auth/types.js';
+import { can, type Action } from '../policy/policy.js';
+import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from './errors.js';
+import type { RequestMeta } from './request-context.js';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/**
+ * `public`: no token. `user`: a valid token whose owner has changed the default password.
+ * `pending-password-ok`: a valid token, even before the default password was changed.
+ */
+export type AuthMode = 'public' | 'user' | 'pending-password-ok';
+type AuthFor<A extends AuthMode> = A extends 'public' ? null : Auth;
+
+/** One documented response of a route. */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+/** What a handler answers; the status defaults to 200. */
+export interface HandlerResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The validated input a handler receives. */
+export interface HandlerInput<A extends AuthMode, P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  auth: AuthFor<A>;
+  meta: RequestMeta;
+  ctx: Context;
+}
+
+/** A route: the single source of its validation, its authorization gate and its OpenAPI operation. */
+export interface RouteSpec<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: Method;
+  /** OpenAPI-style path, e.g. `/api/hospitals/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: A;
+  /** Role gate from the policy table; a role without the grant gets 403. */
+  action?: Action;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Only the owner's password-change and login routes take password fields. */
+  acceptsPasswords?: boolean;
+  responses: Record<number, ResponseSpec>;
+  handler: (input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>) => Promise<HandlerResult>;
+}
+
+export type AnyRoute = RouteSpec<AuthMode, z.ZodType, z.ZodType, z.ZodType>;
+
+/** The input type of a route that declares no params or query. */
+type NoInput = z.ZodObject<Record<never, z.ZodType>>;
+
+/** Declares a route with full type inference of its params, query and body. */
+export function route<
+  A extends AuthMode,
+  P extends z.ZodType = NoInput,
+  Q extends z.ZodType = NoInput,
+  B extends z.ZodType = z.ZodUndefined,
+>(spec: RouteSpec<A, P, Q, B>): AnyRoute {
+  return spec as unknown as AnyRoute;
+}
+
+/** Turns zod issues into the `details` array of a 400 answer. */
+export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.flatMap((issue): ErrorDetail[] => {
+    const base = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'Unknown field', code: issue.code }));
+    }
+    return [{ field: base || undefined, message: issue.message, code: issue.code }];
+  });
+}
+
+const PASSWORD_FIELDS = ['password', 'newPassword', 'currentPassword', 'passwordHash', 'password_hash'];
+
+// Accounts are created with the default password and only their owner changes it: any write that
+// carries a password field anywhere else is refused outright, before it can reach a handler.
+function rejectPasswordFields(body: unknown): void {
+  if (body === null || typeof body !== 'object') return;
+  const offending = PASSWORD_FIELDS.filter((f) => Object.hasOwn(body, f));
+  if (offending.length > 0) {
+    throw badRequest(
+      'Passwords cannot be set here: every account starts with the default password and only its owner changes it (POST /api/auth/change-password)',
+      offending.map((field) => ({ field, message: 'Password fields are not accepted on this endpoint' })),
+      'PASSWORD_NOT_ACCEPTED',
+    );
+  }
+}
+
+function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body'): z.output<T> | undefined {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  // A path id that cannot exist names no resource.
+  if (part === 'params') throw notFound();
+  throw badRequest(part === 'query' ? 'Invalid query parameters' : 'Invalid request body', issuesToDetails(result.error));
+}
+
+/** Converts `/a/{id}` to the router's `/a/:id`. */
+export function toRouterPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ':$1');
+}
+
+/** Registers routes on the router, wrapping each with authentication, the role gate and validation. */
+export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (ctx: Context) => Promise<Auth>): void {
+  for (const spec of routes) {
+    router[spec.method](toRouterPath(spec.path), async (ctx: Context) => {
+      let auth: Auth | null = null;
+      if (spec.auth !== 'public') {
+        auth = await authenticate(ctx);
+        ctx.state.auth = auth;
+        if (auth.mustChangePassword && spec.auth !== 'pending-password-ok') {
+          throw new AppError(
+            403,
+            'PASSWORD_CHANGE_REQUIRED',
+            'Change the default password first (POST /api/auth/change-password)',
+          );
+        }
+        if (spec.action && !can(auth.role, spec.action)) throw forbidden();
+      }
+      const requestBody: unknown = ctx.request.body;
+      const params = parsePart(spec.params, ctx.params, 'params');
+      const query = parsePart(spec.query, ctx.query, 'query');
+      if (!spec.acceptsPasswords) rejectPasswordFields(requestBody);
+      const body = parsePart(spec.body, requestBody ?? {}, 'body');
+      const result = await spec.handler({ params, query, body, auth, meta: ctx.state.meta, ctx });
+      for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
+      ctx.status = result.status ?? 200;
+      if (result.body !== undefined) ctx.body = result.body;
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import type { Role } from '../../../common/roles.js';
+
+/**
+ * Everything a role may ever do, as data. Row scope (which hospital, which patient) is not decided
+ * here but in the data layer's scoped queries; this table only answers "may this role ever do X".
+ */
+export const GRANTS = {
+  super_admin: [
+    'hospital.list', 'hospital.read', 'hospital.create', 'hospital.update', 'hospital.delete',
+    'hospitalAdmin.list', 'hospitalAdmin.read', 'hospitalAdmin.create', 'hospitalAdmin.update', 'hospitalAdmin.delete',
+    'doctor.directory',
+  ],
+  hospital_admin: [
+    'hospital.list', 'hospital.read',
+    'doctor.directory', 'doctor.create', 'doctor.update', 'doctor.delete',
+    'secretary.list', 'secretary.read', 'secretary.create', 'secretary.update', 'secretary.delete',
+  ],
+  doctor: ['hospital.list', 'hospital.read', 'doctor.directory'],
+  secretary: ['hospital.list', 'hospital.read', 'doctor.directory'],
+  patient: ['doctor.directory'],
+} as const satisfies Record<Role, readonly string[]>;
+
+/** An action named in the grant table. */
+export type Action = (typeof GRANTS)[Role][number];
+
+/** Whether the role may ever perform the action. */
+export function can(role: Role, action: Action): boolean {
+  return (GRANTS[role] as readonly string[]).includes(action);
+}
+
+/** The roles granted an action, for the OpenAPI document. */
+export function rolesFor(action: Action): Role[] {
+  return (Object.keys(GRANTS) as Role[]).filter((role) => can(role, action));
+}

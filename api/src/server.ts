@@ -1,0 +1,68 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../../common/config.js';
+import { createKnex } from '../../common/db.js';
+import { createLogger, type Logger } from '../../common/logger.js';
+import { createApp } from './app.js';
+import { createPasswords } from './auth/passwords.js';
+import type { Deps } from './deps.js';
+import type { Lifecycle } from './health/routes.js';
+
+/** A running API server and the function that stops it gracefully. */
+export interface RunningApi {
+  server: Server;
+  url: string;
+  deps: Deps;
+  stop: () => Promise<void>;
+}
+
+/** Starts the API on the configured (or given) port; `stop` drains requests, then closes the pool. */
+export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
+  const logger = options.logger ?? createLogger(config.logLevel, 'api');
+  const db = createKnex(config);
+  const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds) };
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const app = createApp(deps, lifecycle);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const url = `http://${config.api.host}:${port}`;
+  logger.info({ url }, 'api listening');
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      lifecycle.shuttingDown = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open forever.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await db.destroy();
+      logger.info('api stopped');
+    })());
+  return { server, url, deps, stop };
+}
+
+/** Entry point when run as a process: config from the environment, SIGTERM/SIGINT stop gracefully. */
+export async function main(): Promise<void> {
+  const config = loadConfig();
+  const api = await startApi(config);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      api.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

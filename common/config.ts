@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/** Accepts the spellings hospitals use in their .env files (True/False, 1/0, yes/no). */
+const booleanFromEnv = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', '']))
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DEBUG: booleanFromEnv.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  SECRET_KEY: z.string().min(32, 'SECRET_KEY must be at least 32 characters'),
+
+  DB_NAME: z.string().min(1).default('mediconnect'),
+  DB_USER: z.string().min(1).default('mediconnect'),
+  DB_PASSWORD: z.string().default(''),
+  DB_HOST: z.string().min(1).default('127.0.0.1'),
+  DB_PORT: port.default(5432),
+  DB_POOL_MAX: positiveInt.default(10),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(8000),
+  TRUST_PROXY: booleanFromEnv.default(false),
+
+  SUPERADMIN_EMAIL: z.email().default('admin@mediconnect.local'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(14 * 24 * 3600),
+  BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(12),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
+  LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+/** Parsed, immutable configuration; built once at process start. */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  debug: boolean;
+  logLevel: string;
+  secretKey: string;
+  db: { name: string; user: string; password: string; host: string; port: number; poolMax: number };
+  api: { host: string; port: number; trustProxy: boolean };
+  superAdminEmail: string;
+  auth: {
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    bcryptRounds: number;
+    maxFailuresPerAccount: number;
+    maxFailuresPerIp: number;
+    throttleWindowSeconds: number;
+  };
+}
+
+/** Thrown when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws ConfigError listing every invalid variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings in .env files mean "not set", so the defaults apply.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    debug: e.DEBUG,
+    logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
+    secretKey: e.SECRET_KEY,
+    db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
+    api: { host: e.API_HOST, port: e.API_PORT, trustProxy: e.TRUST_PROXY },
+    superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
+    auth: {
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      bcryptRounds: e.BCRYPT_ROUNDS,
+      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      throttleWindowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
+    },
+  });
+}

@@ -1,0 +1,24 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from './config.js';
+
+// Return timestamps as Date and bigints (counts) as numbers small enough for JSON.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+/** Creates the connection pool for the clinical database. */
+export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.Config> = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      host: config.db.host,
+      port: config.db.port,
+      user: config.db.user,
+      password: config.db.password,
+      database: config.db.name,
+      application_name: 'mediconnect',
+    },
+    pool: { min: 0, max: config.db.poolMax },
+    acquireConnectionTimeout: 10_000,
+    ...overrides,
+  });
+}

@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Knex migrator settings shared by the start script, the test harness and `npm run db:migrate`. */
+export const migrationConfig: Knex.MigratorConfig = {
+  directory: path.join(here, 'migrations'),
+  loadExtensions: ['.ts', '.js'],
+  tableName: 'knex_migrations',
+};
+
+/** Brings the schema to the latest version; safe to run concurrently (knex takes a lock). */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+  return applied;
+}
