@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { clusterRunning, ensureDatabase, initCluster, startCluster, stopCluster } from './postgres.js';
+import { POSTGRESQL, type SystemRequirement } from './system-packages.js';
+
+/** A started service: the environment it adds for the next services and the app, and how to stop it. */
+export interface StartedService {
+  name: string;
+  env: Record<string, string>;
+  stop: () => Promise<void> | void;
+}
+
+/** A service of the stack. Adding one (Orthanc, an S3 server, a browser) is one more of these. */
+export interface ServiceDefinition {
+  name: string;
+  requirements: SystemRequirement[];
+  /** Receives the environment of the services started before it. */
+  start: (env: Record<string, string>) => Promise<StartedService>;
+}
+
+/** Everything started, in order; `stop` stops them in reverse order. */
+export interface Stack {
+  env: Record<string, string>;
+  stop: () => Promise<void>;
+}
+
+/** Starts services in order, merging their environments; stops what started if one fails. */
+export async function startStack(services: ServiceDefinition[]): Promise<Stack> {
+  const started: StartedService[] = [];
+  const env: Record<string, string> = {};
+  const stop = async () => {
+    for (const s of started.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        console.error(`stopping ${s.name} failed:`, err);
+      }
+    }
+    started.length = 0;
+  };
+  try {
+    for (const service of services) {
+      const s = await service.start({ ...env });
+      started.push(s);
+      Object.assign(env, s.env);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { env, stop };
+}
+
+/** PostgreSQL in a data directory of our own, on 127.0.0.1:port; reused when already running there. */
+export function postgresService(o: { dataDir: string; port: number; user: string; password: string; database: string }): ServiceDefinition {
+  return {
+    name: 'postgresql',
+    requirements: [POSTGRESQL],
+    async start() {
+      const cluster = { ...o, logFile: path.join(path.dirname(o.dataDir), 'postgresql.log') };
+      initCluster(cluster);
+      const alreadyRunning = clusterRunning(o.dataDir);
+      if (!alreadyRunning) startCluster(cluster);
+      await ensureDatabase(cluster);
+      return {
+        name: 'postgresql',
+        env: { DB_HOST: '127.0.0.1', DB_PORT: String(o.port), DB_USER: o.user, DB_PASSWORD: o.password, DB_NAME: o.database },
+        // Only stop what this run started.
+        stop: () => {
+          if (!alreadyRunning) stopCluster(o.dataDir);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import { findPostgresBin } from './postgres.js';
+
+/** A system dependency of the stack, and the Debian packages that provide it. */
+export interface SystemRequirement {
+  name: string;
+  debPackages: string[];
+  present: () => boolean;
+}
+
+export const POSTGRESQL: SystemRequirement = {
+  name: 'PostgreSQL server',
+  debPackages: ['postgresql'],
+  present: () => findPostgresBin() !== null,
+};
+
+/** Installs missing Debian packages when running as root; otherwise prints the exact command and exits. */
+export function ensureSystemPackages(requirements: SystemRequirement[]): void {
+  const missing = requirements.filter((r) => !r.present());
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.flatMap((r) => r.debPackages))];
+  const line = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`Missing: ${missing.map((r) => r.name).join(', ')}. Install them with:\n  sudo apt-get update && sudo ${line}`);
+    process.exit(1);
+  }
+  console.log(`Installing ${packages.join(', ')} …`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+  const install = update.status === 0 ? spawnSync('sh', ['-c', line], { stdio: 'inherit', env }) : update;
+  const still = missing.filter((r) => !r.present());
+  if (install.status !== 0 || still.length > 0) {
+    console.error(`Could not install ${packages.join(' ')}; run as root: apt-get update && ${line}`);
+    process.exit(1);
+  }
+}

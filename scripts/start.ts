@@ -1,0 +1,82 @@
+// `npm start`: the embedded local stack. Installs missing system packages, runs PostgreSQL under .data/
+// (unless DB_HOST points to a server of your own), migrates, seeds, and serves the API. Ctrl-C stops it all.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../common/config.js';
+import { startApi } from '../api/src/server.js';
+import { migrateAndSeed } from './lib/migrate.js';
+import { postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
+import { ensureSystemPackages } from './lib/system-packages.js';
+
+const root = process.cwd();
+const dataDir = path.join(root, '.data');
+
+if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
+
+// Secrets the local stack needs are generated once and kept in .data/, never in the repository.
+function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string } {
+  const file = path.join(dataDir, 'secrets.json');
+  const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const secrets = {
+    SECRET_KEY: saved.SECRET_KEY ?? randomBytes(48).toString('base64url'),
+    EMBEDDED_DB_PASSWORD: saved.EMBEDDED_DB_PASSWORD ?? randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secrets = localSecrets();
+  const embedded = !process.env.DB_HOST;
+  const services: ServiceDefinition[] = embedded
+    ? [
+        postgresService({
+          dataDir: path.join(dataDir, 'postgres'),
+          port: Number(process.env.DB_PORT ?? 54329),
+          user: process.env.DB_USER ?? 'mediconnect',
+          password: secrets.EMBEDDED_DB_PASSWORD,
+          database: process.env.DB_NAME ?? 'mediconnect',
+        }),
+      ]
+    : [];
+  ensureSystemPackages(services.flatMap((s) => s.requirements));
+  const stack = await startStack(services);
+  const env = { SECRET_KEY: secrets.SECRET_KEY, ...process.env, ...stack.env };
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  const { applied, superAdminCreated } = await migrateAndSeed(config, { seed: true });
+  const api = await startApi(config);
+  console.log(`
+MediConnect is running.
+  API            ${api.url}/api
+  OpenAPI        ${api.url}/api/openapi.json
+  Swagger UI     ${api.url}/api/docs
+  Health         ${api.url}/healthz   ${api.url}/readyz
+  PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ' (embedded, data in .data/postgres)' : ''}
+  Migrations     ${applied.length ? `applied ${applied.length}` : 'up to date'}
+  Super admin    ${config.superAdminEmail} / mediconnect${superAdminCreated ? ' (just created)' : ''} — change the password at first login
+Press Ctrl-C to stop.`);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, async () => {
+      if (stopping) return;
+      stopping = true;
+      console.log('\nStopping…');
+      await api.stop();
+      await stack.stop();
+      process.exit(0);
+    });
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+// `npm test`: starts a throwaway stack (its own PostgreSQL on a free port, never .data/), migrates,
+// runs the whole mocha suite against it, and tears everything down. Extra arguments go to mocha.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../common/config.js';
+import { migrateAndSeed } from './lib/migrate.js';
+import { freePort } from './lib/ports.js';
+import { postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
+import { ensureSystemPackages } from './lib/system-packages.js';
+
+async function main(): Promise<number> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-test-'));
+  const services: ServiceDefinition[] = [
+    postgresService({ dataDir: path.join(tmp, 'postgres'), port: await freePort(), user: 'mediconnect', password: randomBytes(16).toString('hex'), database: 'mediconnect_test' }),
+  ];
+  ensureSystemPackages(services.flatMap((s) => s.requirements));
+  const stack = await startStack(services);
+  const cleanup = async () => {
+    await stack.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...stack.env,
+      NODE_ENV: 'test',
+      SECRET_KEY: randomBytes(48).toString('base64url'),
+      BCRYPT_ROUNDS: '4',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      MEDICONNECT_TEST_TMP: tmp,
+    };
+    await migrateAndSeed(loadConfig(env), { seed: true });
+    const mocha = spawn(process.execPath, [path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
+    const stopMocha = () => mocha.kill('SIGINT');
+    process.on('SIGINT', stopMocha);
+    process.on('SIGTERM', stopMocha);
+    return await new Promise<number>((resolve) => mocha.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
