@@ -33,7 +33,7 @@ async function main(): Promise<number> {
       MEDICONNECT_TEST_TMP: tmp,
     };
     await migrateAndSeed(loadConfig(env), { seed: true });
-    const mocha = spawn(process.execPath, [path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
+    const mocha = spawn(process.execPath, ['--import', 'tsx', path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
     const stopMocha = () => mocha.kill('SIGINT');
     process.on('SIGINT', stopMocha);
     process.on('SIGTERM', stopMocha);

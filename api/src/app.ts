@@ -5,7 +5,7 @@ import { hospitalAdminRoutes } from './hospital-admins/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import type { Deps } from './deps.js';
-import { docsRouter } from './docs/routes.js';
+import { openApiRoutes, swaggerUiRouter } from './docs/routes.js';
 import { doctorRoutes } from './doctors/routes.js';
 import { healthRoutes, type Lifecycle } from './health/routes.js';
 import { hospitalRoutes } from './hospitals/routes.js';
@@ -25,9 +25,11 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...hospitalAdminRoutes(deps),
     ...doctorRoutes(deps),
     ...secretaryRoutes(deps),
+    ...openApiRoutes(() => openapi),
   ];
   const router = new Router();
   mountRoutes(router, routes, createAuthenticator(deps.db, deps.config.secretKey));
+  // Read lazily by the openapi route above, which is itself part of the document.
   const openapi = buildOpenApi(routes, {
     title: 'MediConnect clinical API',
     version: '0.1.0',
@@ -45,7 +47,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
   });
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
-  app.use(docsRouter(openapi).routes());
+  app.use(swaggerUiRouter().routes());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;

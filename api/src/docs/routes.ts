@@ -2,6 +2,8 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
+import { z } from 'zod';
+import { route, type AnyRoute } from '../http/route.js';
 
 const require = createRequire(import.meta.url);
 const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -23,14 +25,25 @@ const PAGE = `<!doctype html>
 const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true,
   persistAuthorization: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' });`;
 
-/** Serves the OpenAPI document and Swagger UI (from the swagger-ui-dist package, no CDN). */
-export function docsRouter(document: object): Router {
+/** The OpenAPI document itself, as a documented route; `document` is read when the route is called. */
+export function openApiRoutes(document: () => object): AnyRoute[] {
+  return [
+    route({
+      method: 'get',
+      path: '/api/openapi.json',
+      operationId: 'openapi',
+      summary: 'This OpenAPI 3.1 document',
+      tag: 'Documentation',
+      auth: 'public',
+      responses: { 200: { description: 'The document', schema: z.record(z.string(), z.unknown()) } },
+      handler: async () => ({ body: document() }),
+    }),
+  ];
+}
+
+/** Serves Swagger UI (from the swagger-ui-dist package, no CDN). */
+export function swaggerUiRouter(): Router {
   const router = new Router();
-  const json = JSON.stringify(document);
-  router.get('/api/openapi.json', (ctx) => {
-    ctx.type = 'application/json';
-    ctx.body = json;
-  });
   router.get('/api/docs', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = PAGE;

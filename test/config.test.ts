@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../common/config.js';
+
+const SECRET = 'x'.repeat(40);
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({ SECRET_KEY: SECRET });
+    expect(c.db).to.include({ name: 'mediconnect', user: 'mediconnect', host: '127.0.0.1', port: 5432 });
+    expect(c.api).to.include({ host: '127.0.0.1', port: 8000 });
+    expect(c.superAdminEmail).to.equal('admin@mediconnect.local');
+    expect(c.debug).to.equal(false);
+    expect(c.logLevel).to.equal('info');
+  });
+
+  it('reads the names hospitals use in their .env files', () => {
+    const c = loadConfig({ SECRET_KEY: SECRET, DEBUG: 'True', DB_NAME: 'medical_db', DB_USER: 'postgres', DB_PASSWORD: 'pw', DB_HOST: 'db', DB_PORT: '6543' });
+    expect(c.debug).to.equal(true);
+    expect(c.logLevel).to.equal('debug');
+    expect(c.db).to.include({ name: 'medical_db', user: 'postgres', password: 'pw', host: 'db', port: 6543 });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ SECRET_KEY: SECRET, DB_PORT: '' }).db.port).to.equal(5432);
+  });
+
+  it('refuses a missing or short SECRET_KEY and invalid values, naming each variable', () => {
+    expect(() => loadConfig({})).to.throw(ConfigError, /SECRET_KEY/);
+    expect(() => loadConfig({ SECRET_KEY: 'short' })).to.throw(ConfigError, /SECRET_KEY/);
+    try {
+      loadConfig({ SECRET_KEY: SECRET, DB_PORT: 'abc', DEBUG: 'maybe' });
+      expect.fail('should throw');
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      expect((err as ConfigError).issues.join('\n')).to.match(/DB_PORT/).and.match(/DEBUG/);
+    }
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({ SECRET_KEY: SECRET }))).to.equal(true);
+  });
+});

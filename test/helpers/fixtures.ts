@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { expect } from 'chai';
+import type { StaffRole } from '../../api/src/accounts/repository.js';
+import type { Role } from '../../common/roles.js';
+import { ApiClient } from './client.js';
+import { testDb } from './db.js';
+import { sharedApi, testConfig } from './server.js';
+
+/** The password test accounts switch to after their first login. */
+export const NEW_PASSWORD = 'Correct-Horse-42';
+
+/** A logged-in account with its tokens. */
+export interface Actor {
+  id: string;
+  email: string;
+  role: Role;
+  hospitalId: string | null;
+  token: string;
+  refreshToken: string;
+  password: string;
+}
+
+/** A unique e-mail, so tests never depend on each other's data. */
+export const randomEmail = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}@test.example`;
+
+/** A hospital with an active admin, doctor and secretary, all past the default-password gate. */
+export interface HospitalWithStaff {
+  hospital: { id: string; name: string };
+  admin: Actor;
+  doctor: Actor;
+  secretary: Actor;
+}
+
+/** Test data builders working through the public API (patients: directly in the database until their API exists). */
+export class Fixtures {
+  private superAdminPromise: Promise<Actor> | null = null;
+
+  constructor(readonly api: ApiClient) {}
+
+  /** Logs in and returns the tokens; fails the test on anything but 200. */
+  async login(email: string, password: string): Promise<Actor> {
+    const res = await this.api.post('/api/auth/login', { body: { email, password } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const { user, accessToken, refreshToken } = res.body;
+    return { id: user.id, email: user.email, role: user.role, hospitalId: user.hospitalId, token: accessToken, refreshToken, password };
+  }
+
+  /** Logs in with the default password and changes it, as every new user must. */
+  async activate(email: string): Promise<Actor> {
+    const actor = await this.login(email, 'mediconnect');
+    const res = await this.api.post('/api/auth/change-password', {
+      token: actor.token,
+      body: { currentPassword: 'mediconnect', newPassword: NEW_PASSWORD },
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return { ...actor, password: NEW_PASSWORD };
+  }
+
+  /** The seeded super admin, activated once per run. */
+  superAdmin(): Promise<Actor> {
+    this.superAdminPromise ??= (async () => {
+      const email = testConfig().superAdminEmail;
+      const first = await this.api.post('/api/auth/login', { body: { email, password: 'mediconnect' } });
+      if (first.status === 200 && first.body.user.mustChangePassword) return this.activate(email);
+      return this.login(email, NEW_PASSWORD);
+    })();
+    return this.superAdminPromise;
+  }
+
+  /** A new hospital with a random name. */
+  async hospital(extra: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
+    const admin = await this.superAdmin();
+    const res = await this.api.post('/api/hospitals', { token: admin.token, body: { name: `Hospital ${randomUUID().slice(0, 8)}`, city: 'Lyon', ...extra } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    return res.body;
+  }
+
+  /** Creates a staff account through the API as its rightful creator; returns the created account. */
+  async account(role: StaffRole, hospitalId: string, creatorToken?: string, extra: Record<string, unknown> = {}): Promise<any> {
+    const path = { hospital_admin: '/api/hospital-admins', doctor: '/api/doctors', secretary: '/api/secretaries' }[role];
+    const token = creatorToken ?? (await this.superAdmin()).token;
+    const body: Record<string, unknown> = { email: randomEmail(role), firstName: 'Test', lastName: role, ...extra };
+    if (role === 'hospital_admin') body.hospitalId = hospitalId;
+    if (role === 'doctor') body.specialty ??= 'Radiology';
+    const res = await this.api.post(path, { token, body });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    return res.body;
+  }
+
+  /** A hospital with an activated admin, doctor and secretary. */
+  async hospitalWithStaff(): Promise<HospitalWithStaff> {
+    const hospital = await this.hospital();
+    const admin = await this.activate((await this.account('hospital_admin', hospital.id)).email);
+    const doctor = await this.activate((await this.account('doctor', hospital.id, admin.token)).email);
+    const secretary = await this.activate((await this.account('secretary', hospital.id, admin.token)).email);
+    return { hospital, admin, doctor, secretary };
+  }
+
+  /** A patient account (inserted directly: patient creation by secretaries is a later feature), activated. */
+  async patient(): Promise<Actor> {
+    const email = randomEmail('patient');
+    await testDb()('users').insert({ email, role: 'patient', first_name: 'Pat', last_name: 'Ient', password_hash: await bcrypt.hash('mediconnect', 4) });
+    return this.activate(email);
+  }
+}
+
+let shared: Promise<Fixtures> | null = null;
+
+/** Fixtures bound to the shared API server. */
+export function fixtures(): Promise<Fixtures> {
+  shared ??= sharedApi().then((api) => new Fixtures(new ApiClient(api.url)));
+  return shared;
+}
