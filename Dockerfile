@@ -1,0 +1,23 @@
+# Production image of the clinical API (Node 24 LTS). Built TypeScript only; no dev dependencies.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY api ./api
+COPY common ./common
+COPY db ./db
+COPY dicom-proxy ./dicom-proxy
+COPY scripts ./scripts
+RUN npm run build
+
+FROM node:24-slim
+ENV NODE_ENV=production API_HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 8000
+# Migrations take a lock, so several replicas starting together apply them once.
+CMD ["sh", "-c", "node dist/scripts/db.js seed && exec node dist/api/src/server.js"]
