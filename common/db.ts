@@ -1,13 +1,21 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from './config.js';
+import type { Logger } from './logger.js';
 
 // Return timestamps as Date and bigints (counts) as numbers small enough for JSON.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
 /** Creates the connection pool for the clinical database. */
-export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.Config> = {}): Knex {
+export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.Config> = {}, logger?: Logger): Knex {
   return knexFactory({
+    // Knex writes pool errors to the console by default; keep them in the structured log instead.
+    log: {
+      warn: (message: unknown) => logger?.warn({ knex: String(message) }, 'knex warning'),
+      error: (message: unknown) => logger?.error({ knex: String(message) }, 'knex error'),
+      deprecate: (message: unknown) => logger?.warn({ knex: String(message) }, 'knex deprecation'),
+      debug: () => undefined,
+    },
     client: 'pg',
     connection: {
       host: config.db.host,

@@ -10,7 +10,8 @@ import { postgresService, startStack, type ServiceDefinition } from './lib/stack
 import { ensureSystemPackages } from './lib/system-packages.js';
 
 const root = process.cwd();
-const dataDir = path.join(root, '.data');
+// MEDICONNECT_DATA_DIR lets the test suite run this script without touching the developer's .data/.
+const dataDir = path.resolve(process.env.MEDICONNECT_DATA_DIR || path.join(root, '.data'));
 
 if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
 
@@ -34,16 +35,16 @@ async function main(): Promise<void> {
     ? [
         postgresService({
           dataDir: path.join(dataDir, 'postgres'),
-          port: Number(process.env.DB_PORT ?? 54329),
-          user: process.env.DB_USER ?? 'mediconnect',
+          port: Number(process.env.DB_PORT || 54329),
+          user: process.env.DB_USER || 'mediconnect',
           password: secrets.EMBEDDED_DB_PASSWORD,
-          database: process.env.DB_NAME ?? 'mediconnect',
+          database: process.env.DB_NAME || 'mediconnect',
         }),
       ]
     : [];
   ensureSystemPackages(services.flatMap((s) => s.requirements));
   const stack = await startStack(services);
-  const env = { SECRET_KEY: secrets.SECRET_KEY, ...process.env, ...stack.env };
+  const env = { ...process.env, SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY, ...stack.env };
   let config;
   try {
     config = loadConfig(env);
@@ -59,7 +60,7 @@ MediConnect is running.
   OpenAPI        ${api.url}/api/openapi.json
   Swagger UI     ${api.url}/api/docs
   Health         ${api.url}/healthz   ${api.url}/readyz
-  PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ' (embedded, data in .data/postgres)' : ''}
+  PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
   Migrations     ${applied.length ? `applied ${applied.length}` : 'up to date'}
   Super admin    ${config.superAdminEmail} / mediconnect${superAdminCreated ? ' (just created)' : ''} — change the password at first login
 Press Ctrl-C to stop.`);

@@ -18,7 +18,7 @@ export interface RunningApi {
 /** Starts the API on the configured (or given) port; `stop` drains requests, then closes the pool. */
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.logLevel, 'api');
-  const db = createKnex(config);
+  const db = createKnex(config, {}, logger);
   const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds) };
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp(deps, lifecycle);
