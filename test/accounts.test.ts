@@ -88,6 +88,17 @@ describe('hospital admins (super admin only)', () => {
     expect(refused).to.equal(true);
   });
 
+  it('the super admin cannot set an admin’s password either; the old one keeps working', async () => {
+    for (const body of [{ password: 'Stolen-Pass-123' }, { newPassword: 'Stolen-Pass-123' }, { firstName: 'X', password_hash: 'x' }]) {
+      const res = await api.patch(`/api/hospital-admins/${b.admin.id}`, { token: sa.token, body });
+      expect(res.status).to.equal(400);
+      expect(res.body.error.code).to.equal('PASSWORD_NOT_ACCEPTED');
+    }
+    expect((await api.get(`/api/hospital-admins/${b.admin.id}`, { token: sa.token })).body.firstName).to.equal('Test');
+    expect((await api.post('/api/auth/login', { body: { email: b.admin.email, password: 'Stolen-Pass-123' } })).status).to.equal(401);
+    expect((await api.post('/api/auth/login', { body: { email: b.admin.email, password: NEW_PASSWORD } })).status).to.equal(200);
+  });
+
   it('is refused to every other role (403)', async () => {
     for (const actor of [a.admin, a.doctor, a.secretary, patient]) {
       expect((await api.get('/api/hospital-admins', { token: actor.token })).status, actor.role).to.equal(403);
