@@ -5,6 +5,8 @@ import type { Logger } from './logger.js';
 
 // Return timestamps as Date and bigints (counts) as numbers small enough for JSON.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+// Calendar dates (birth dates) stay 'YYYY-MM-DD' strings, never shifted through a Date and a time zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 
 /** Creates the connection pool for the clinical database. */
 export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.Config> = {}, logger?: Logger): Knex {

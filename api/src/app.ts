@@ -13,6 +13,7 @@ import { errorMiddleware } from './http/error-middleware.js';
 import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from './http/request-context.js';
 import { mountRoutes, type AnyRoute } from './http/route.js';
+import { patientRoutes } from './patients/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -25,6 +26,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...hospitalAdminRoutes(deps),
     ...doctorRoutes(deps),
     ...secretaryRoutes(deps),
+    ...patientRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import { expect } from 'chai';
 import type { StaffRole } from '../../api/src/accounts/repository.js';
 import type { Role } from '../../common/roles.js';
 import { ApiClient } from './client.js';
-import { testDb } from './db.js';
 import { sharedApi, testConfig } from './server.js';
 
 /** The password test accounts switch to after their first login. */
@@ -97,11 +95,37 @@ export class Fixtures {
     return { hospital, admin, doctor, secretary };
   }
 
-  /** A patient account (inserted directly: patient creation by secretaries is a later feature), activated. */
-  async patient(): Promise<Actor> {
-    const email = randomEmail('patient');
-    await testDb()('users').insert({ email, role: 'patient', first_name: 'Pat', last_name: 'Ient', password_hash: await bcrypt.hash('mediconnect', 4) });
-    return this.activate(email);
+  private defaultClinic: Promise<HospitalWithStaff> | null = null;
+
+  /** A shared hospital for tests that only need "some" secretary and doctor. */
+  clinic(): Promise<HospitalWithStaff> {
+    this.defaultClinic ??= this.hospitalWithStaff();
+    return this.defaultClinic;
+  }
+
+  /** Creates a patient through a secretary (default: the shared clinic's, linked to its doctor). */
+  async createPatient(secretary?: Actor, doctorIds?: string[], extra: Record<string, unknown> = {}): Promise<any> {
+    const clinic = secretary && doctorIds ? null : await this.clinic();
+    const res = await this.api.post('/api/patients', {
+      token: (secretary ?? clinic!.secretary).token,
+      body: {
+        email: randomEmail('patient'),
+        firstName: 'Pat',
+        lastName: `Ient${randomUUID().slice(0, 6)}`,
+        birthDate: '1980-05-17',
+        sex: 'female',
+        doctorIds: doctorIds ?? [clinic!.doctor.id],
+        ...extra,
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    return res.body;
+  }
+
+  /** An activated patient account (with its identifier). */
+  async patient(secretary?: Actor, doctorIds?: string[]): Promise<Actor & { identifier: string }> {
+    const created = await this.createPatient(secretary, doctorIds);
+    return { ...(await this.activate(created.email)), identifier: created.identifier };
   }
 }
 

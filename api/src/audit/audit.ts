@@ -21,13 +21,18 @@ export type AuditAction =
   | 'hospital.updated'
   | 'hospital.deactivated'
   | 'hospital.reactivated'
-  | 'hospital.deleted';
+  | 'hospital.deleted'
+  | 'patient.created'
+  | 'patient.updated'
+  | 'patient.deactivated'
+  | 'patient.reactivated'
+  | 'patient.linked';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Auth, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient';
   targetId?: string | null;
   hospitalId?: string | null;
   details?: Record<string, unknown>;

@@ -15,9 +15,12 @@ export const GRANTS = {
     'doctor.directory', 'doctor.create', 'doctor.update', 'doctor.delete',
     'secretary.list', 'secretary.read', 'secretary.create', 'secretary.update', 'secretary.delete',
   ],
-  doctor: ['hospital.list', 'hospital.read', 'doctor.directory'],
-  secretary: ['hospital.list', 'hospital.read', 'doctor.directory'],
-  patient: ['doctor.directory'],
+  doctor: ['hospital.list', 'hospital.read', 'doctor.directory', 'patient.list', 'patient.read'],
+  secretary: [
+    'hospital.list', 'hospital.read', 'doctor.directory',
+    'patient.list', 'patient.read', 'patient.create', 'patient.update', 'patient.delete', 'patient.link',
+  ],
+  patient: ['doctor.directory', 'patient.list', 'patient.read'],
 } as const satisfies Record<Role, readonly string[]>;
 
 /** An action named in the grant table. */

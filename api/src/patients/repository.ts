@@ -1,0 +1,155 @@
+import type { Knex } from 'knex';
+import type { Auth } from '../auth/types.js';
+import { likePattern, parseSort, type Page } from '../http/pagination.js';
+import type { PatientListQuery } from './schemas.js';
+
+type Db = Knex | Knex.Transaction;
+
+export interface PatientRow {
+  id: string;
+  identifier: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  birth_date: string;
+  sex: 'female' | 'male' | 'other' | 'unknown';
+  phone: string | null;
+  is_active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface LinkRow {
+  doctor_id: string;
+  first_name: string;
+  last_name: string;
+  specialty: string;
+  hospital_id: string;
+  hospital_name: string;
+  source: 'patient_creation' | 'appointment' | 'secretary';
+  created_by: string | null;
+  created_at: Date;
+}
+
+/**
+ * Row scope of patients: a doctor sees its linked patients, a secretary the patients linked to a doctor
+ * of its hospital, a patient itself, everyone else nobody. Exported so that every module that reaches
+ * patient data (records, appointments, images) filters through the same rule.
+ */
+export function applyPatientScope(query: Knex.QueryBuilder, auth: Auth, patientColumn: string): void {
+  switch (auth.role) {
+    case 'doctor':
+      query.whereExists((q) =>
+        q.select(1).from('patient_doctor_links as l_scope').whereRaw(`l_scope.patient_id = ${patientColumn}`).where('l_scope.doctor_id', auth.userId),
+      );
+      return;
+    case 'secretary':
+      query.whereExists((q) =>
+        q
+          .select(1)
+          .from('patient_doctor_links as l_scope')
+          .join('users as d_scope', 'd_scope.id', 'l_scope.doctor_id')
+          .whereRaw(`l_scope.patient_id = ${patientColumn}`)
+          .where('d_scope.hospital_id', auth.hospitalId ?? null),
+      );
+      return;
+    case 'patient':
+      query.where(patientColumn, auth.userId);
+      return;
+    default:
+      query.whereRaw('false');
+  }
+}
+
+const COLUMNS = [
+  'u.id',
+  'p.identifier',
+  'u.email',
+  'u.first_name',
+  'u.last_name',
+  'p.birth_date',
+  'p.sex',
+  'u.phone',
+  'u.is_active',
+  'u.created_at',
+  'u.updated_at',
+];
+
+function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
+  const query = db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at');
+  applyPatientScope(query, auth, 'u.id');
+  return query;
+}
+
+const SORT_COLUMNS = { lastName: 'u.last_name', firstName: 'u.first_name', birthDate: 'p.birth_date', identifier: 'p.identifier', createdAt: 'u.created_at' };
+
+/** Lists the patients in the caller's scope. */
+export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Promise<Page<PatientRow>> {
+  const query = scoped(db, auth);
+  if (q.q) {
+    const pattern = likePattern(q.q);
+    query.where((w) =>
+      w
+        .whereILike('u.first_name', pattern)
+        .orWhereILike('u.last_name', pattern)
+        .orWhereRaw(`(u.first_name || ' ' || u.last_name) ILIKE ?`, [pattern])
+        .orWhereILike('p.identifier', pattern)
+        .orWhereILike('u.email', pattern),
+    );
+  }
+  if (q.birthDate) query.where('p.birth_date', q.birthDate);
+  if (q.identifier) query.where('p.identifier', q.identifier);
+  if (q.isActive !== undefined) query.where('u.is_active', q.isActive);
+  if (q.doctorId) {
+    query.whereExists((s) => s.select(1).from('patient_doctor_links as lf').whereRaw('lf.patient_id = u.id').where('lf.doctor_id', q.doctorId!));
+  }
+  const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
+  const { column, direction } = parseSort(q.sort, SORT_COLUMNS);
+  const items: PatientRow[] = await query
+    .select(COLUMNS)
+    .orderBy(column, direction)
+    .orderBy('u.id')
+    .limit(q.pageSize)
+    .offset((q.page - 1) * q.pageSize);
+  return { items, total: Number(count), page: q.page, pageSize: q.pageSize };
+}
+
+/** One patient in the caller's scope; `forUpdate` locks its user row. */
+export async function findPatient(db: Db, auth: Auth, id: string, forUpdate = false): Promise<PatientRow | undefined> {
+  const query = scoped(db, auth).where('u.id', id).first(COLUMNS);
+  return forUpdate ? query.forUpdate('u') : query;
+}
+
+/** The doctors linked to a patient, with who/what created each link and when. */
+export async function listLinks(db: Db, patientId: string): Promise<LinkRow[]> {
+  return db('patient_doctor_links as l')
+    .join('users as d', 'd.id', 'l.doctor_id')
+    .join('hospitals as h', 'h.id', 'd.hospital_id')
+    .leftJoin('doctor_profiles as dp', 'dp.user_id', 'd.id')
+    .where('l.patient_id', patientId)
+    .orderBy('l.created_at')
+    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', 'l.created_at');
+}
+
+/** Active doctors of the hospital among the given ids. */
+export async function doctorsOfHospital(db: Db, hospitalId: string, ids: string[]): Promise<string[]> {
+  const rows: { id: string }[] = await db('users')
+    .whereIn('id', ids)
+    .where({ role: 'doctor', hospital_id: hospitalId, is_active: true })
+    .whereNull('deleted_at')
+    .select('id');
+  return rows.map((r) => r.id);
+}
+
+/** Creates the link unless it exists; returns whether it was created. Call inside the caller's transaction. */
+export async function ensureLink(
+  trx: Knex.Transaction,
+  link: { patientId: string; doctorId: string; source: LinkRow['source']; createdBy: string; appointmentId?: string },
+): Promise<boolean> {
+  const inserted = await trx('patient_doctor_links')
+    .insert({ patient_id: link.patientId, doctor_id: link.doctorId, source: link.source, created_by: link.createdBy, appointment_id: link.appointmentId ?? null })
+    .onConflict(['patient_id', 'doctor_id'])
+    .ignore()
+    .returning('id');
+  return inserted.length > 0;
+}

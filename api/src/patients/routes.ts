@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { idParams } from '../accounts/schemas.js';
+import type { Deps } from '../deps.js';
+import { errorSchema } from '../http/openapi.js';
+import { pageSchema } from '../http/pagination.js';
+import { route, type AnyRoute } from '../http/route.js';
+import type { LinkRow, PatientRow } from './repository.js';
+import { addLinkBody, linkSchema, patientCreateBody, patientDetailSchema, patientListQuery, patientPatchBody, patientPutBody, patientSchema } from './schemas.js';
+import { createPatientService } from './service.js';
+
+const tag = 'Patients';
+
+/** The patient as shown to the people in its scope. */
+export function toPatientDto(row: PatientRow) {
+  return {
+    id: row.id,
+    identifier: row.identifier,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    birthDate: row.birth_date,
+    sex: row.sex,
+    phone: row.phone,
+    isActive: row.is_active,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function toLinkDto(l: LinkRow) {
+  return {
+    doctorId: l.doctor_id,
+    firstName: l.first_name,
+    lastName: l.last_name,
+    specialty: l.specialty,
+    hospitalId: l.hospital_id,
+    hospitalName: l.hospital_name,
+    source: l.source,
+    createdBy: l.created_by,
+    createdAt: l.created_at.toISOString(),
+  };
+}
+
+const detail = ({ patient, links }: { patient: PatientRow; links: LinkRow[] }) => ({ ...toPatientDto(patient), doctors: links.map(toLinkDto) });
+
+/** Patients: created by secretaries, linked to doctors; each role sees the patients in its scope. */
+export function patientRoutes(deps: Deps): AnyRoute[] {
+  const service = createPatientService(deps);
+  const item = '/api/patients/{id}';
+  return [
+    route({
+      method: 'get',
+      path: '/api/patients',
+      operationId: 'listPatients',
+      summary: 'List patients in scope (doctor: linked; secretary: linked to its hospital’s doctors; patient: itself)',
+      tag,
+      auth: 'user',
+      action: 'patient.list',
+      query: patientListQuery,
+      responses: { 200: { description: 'A page of patients', schema: pageSchema(patientSchema) } },
+      handler: async ({ auth, query }) => {
+        const page = await service.list(auth, query);
+        return { body: { ...page, items: page.items.map(toPatientDto) } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/patients',
+      operationId: 'createPatient',
+      summary: 'Create a patient linked to one or more doctors of your hospital (password: `mediconnect`)',
+      tag,
+      auth: 'user',
+      action: 'patient.create',
+      body: patientCreateBody,
+      responses: {
+        201: { description: 'Created', schema: patientDetailSchema },
+        409: { description: 'E-mail already used', schema: errorSchema },
+      },
+      handler: async ({ auth, body, meta }) => ({ status: 201, body: detail(await service.create(auth, body, meta)) }),
+    }),
+    route({
+      method: 'get',
+      path: item,
+      operationId: 'getPatient',
+      summary: 'Read a patient with its doctor links',
+      tag,
+      auth: 'user',
+      action: 'patient.read',
+      params: idParams,
+      responses: { 200: { description: 'The patient', schema: patientDetailSchema } },
+      handler: async ({ auth, params }) => ({ body: detail(await service.get(auth, params.id)) }),
+    }),
+    route({
+      method: 'put',
+      path: item,
+      operationId: 'replacePatient',
+      summary: 'Replace a patient’s demographics (secretary)',
+      tag,
+      auth: 'user',
+      action: 'patient.update',
+      params: idParams,
+      body: patientPutBody,
+      responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
+      handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
+    }),
+    route({
+      method: 'patch',
+      path: item,
+      operationId: 'updatePatient',
+      summary: 'Update a patient’s demographics; `{"isActive": false|true}` deactivates or reactivates it (secretary)',
+      tag,
+      auth: 'user',
+      action: 'patient.update',
+      params: idParams,
+      body: patientPatchBody,
+      responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
+      handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
+    }),
+    route({
+      method: 'delete',
+      path: item,
+      operationId: 'deactivatePatient',
+      summary: 'Deactivate a patient’s account (secretary); its medical data is never destroyed',
+      tag,
+      auth: 'user',
+      action: 'patient.delete',
+      params: idParams,
+      responses: { 204: { description: 'Deactivated' } },
+      handler: async ({ auth, params, meta }) => {
+        await service.deactivate(auth, params.id, meta);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${item}/doctors`,
+      operationId: 'listPatientDoctors',
+      summary: 'The doctors linked to a patient',
+      tag,
+      auth: 'user',
+      action: 'patient.read',
+      params: idParams,
+      responses: { 200: { description: 'Links', schema: z.object({ items: z.array(linkSchema) }) } },
+      handler: async ({ auth, params }) => ({ body: { items: (await service.links(auth, params.id)).map(toLinkDto) } }),
+    }),
+    route({
+      method: 'post',
+      path: `${item}/doctors`,
+      operationId: 'linkPatientDoctor',
+      summary: 'Link a patient in scope to a doctor of your hospital (secretary); idempotent',
+      tag,
+      auth: 'user',
+      action: 'patient.link',
+      params: idParams,
+      body: addLinkBody,
+      responses: {
+        201: { description: 'Linked', schema: z.object({ items: z.array(linkSchema) }) },
+        200: { description: 'Already linked', schema: z.object({ items: z.array(linkSchema) }) },
+      },
+      handler: async ({ auth, params, body, meta }) => {
+        const { created, links } = await service.addLink(auth, params.id, body.doctorId, meta);
+        return { status: created ? 201 : 200, body: { items: links.map(toLinkDto) } };
+      },
+    }),
+  ];
+}

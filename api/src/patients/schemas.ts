@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { emailInput, timestamp } from '../accounts/schemas.js';
+import { listQuerySchema } from '../http/pagination.js';
+
+export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
+
+const name = z.string().trim().min(1).max(100);
+const phone = z.string().trim().min(3).max(40).regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed');
+/** A calendar date (no time, no zone), not in the future. */
+const birthDate = z.iso
+  .date()
+  .refine((d) => d <= new Date().toISOString().slice(0, 10), 'Must not be in the future')
+  .refine((d) => d >= '1880-01-01', 'Must be after 1880');
+
+export const patientCreateBody = z.strictObject({
+  email: emailInput,
+  firstName: name,
+  lastName: name,
+  birthDate,
+  sex: z.enum(SEXES),
+  phone: phone.optional(),
+  doctorIds: z
+    .array(z.uuid())
+    .min(1, 'At least one doctor of your hospital is required')
+    .max(20)
+    .refine((ids) => new Set(ids).size === ids.length, 'Doctor ids must be unique'),
+});
+
+const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: z.enum(SEXES), phone: phone.nullable(), isActive: z.boolean() };
+
+/** PUT replaces the demographics (phone defaults to none); the identifier never changes. */
+export const patientPutBody = z.strictObject({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
+export const patientPatchBody = z
+  .strictObject(editable)
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });
+export type PatientPatch = z.output<typeof patientPatchBody>;
+
+export const patientListQuery = listQuerySchema(['lastName', 'firstName', 'birthDate', 'identifier', 'createdAt'], 'lastName').extend({
+  birthDate: z.iso.date().optional().describe('Exact birth date (YYYY-MM-DD)'),
+  identifier: z.string().trim().toUpperCase().optional().describe('Exact patient identifier'),
+  doctorId: z.uuid().optional().describe('Only patients linked to this doctor'),
+  isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+export type PatientListQuery = z.output<typeof patientListQuery>;
+
+export const linkSchema = z.object({
+  doctorId: z.uuid(),
+  firstName: z.string(),
+  lastName: z.string(),
+  specialty: z.string(),
+  hospitalId: z.uuid(),
+  hospitalName: z.string(),
+  source: z.enum(['patient_creation', 'appointment', 'secretary']),
+  createdBy: z.uuid().nullable(),
+  createdAt: timestamp,
+});
+
+export const patientSchema = z.object({
+  id: z.uuid(),
+  identifier: z.string().describe('Unique, immutable; the DICOM PatientID'),
+  email: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  birthDate: z.string(),
+  sex: z.enum(SEXES),
+  phone: z.string().nullable(),
+  isActive: z.boolean(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const patientDetailSchema = patientSchema.extend({ doctors: z.array(linkSchema) });
+
+export const addLinkBody = z.strictObject({ doctorId: z.uuid() });

@@ -1,0 +1,144 @@
+import type { Knex } from 'knex';
+import { revokeSessions } from '../accounts/repository.js';
+import { recordAudit } from '../audit/audit.js';
+import { DEFAULT_PASSWORD } from '../auth/passwords.js';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { badRequest, notFound } from '../http/errors.js';
+import type { RequestMeta } from '../http/request-context.js';
+import { newPatientIdentifier } from './identifier.js';
+import * as repo from './repository.js';
+import type { PatientListQuery, PatientPatch } from './schemas.js';
+
+/** Input of a patient creation by a secretary. */
+export interface CreatePatientInput {
+  email: string;
+  firstName: string;
+  lastName: string;
+  birthDate: string;
+  sex: repo.PatientRow['sex'];
+  phone?: string;
+  doctorIds: string[];
+}
+
+function isUniqueViolationOn(err: unknown, constraint: string): boolean {
+  return (err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === constraint;
+}
+
+/** Patient accounts and their doctor links. */
+export function createPatientService({ db, passwords }: Deps) {
+  async function mustFind(auth: Auth, id: string, trx: Knex | Knex.Transaction = db, forUpdate = false): Promise<repo.PatientRow> {
+    const row = await repo.findPatient(trx, auth, id, forUpdate);
+    if (!row) throw notFound('Patient');
+    return row;
+  }
+
+  /** Every id must name an active doctor of the secretary's hospital; otherwise nothing is created. */
+  async function assertOwnDoctors(auth: Auth, ids: string[], field: string): Promise<void> {
+    const valid = new Set(await repo.doctorsOfHospital(db, auth.hospitalId!, ids));
+    const invalid = ids.filter((id) => !valid.has(id));
+    if (invalid.length > 0) {
+      throw badRequest(
+        'Patients can only be linked to active doctors of your hospital',
+        invalid.map((id) => ({ field, message: 'Not an active doctor of your hospital', value: id })),
+        'INVALID_DOCTOR',
+      );
+    }
+  }
+
+  return {
+    list: (auth: Auth, query: PatientListQuery) => repo.listPatients(db, auth, query),
+
+    async get(auth: Auth, id: string) {
+      const patient = await mustFind(auth, id);
+      return { patient, links: await repo.listLinks(db, id) };
+    },
+
+    async create(auth: Auth, input: CreatePatientInput, meta: RequestMeta) {
+      await assertOwnDoctors(auth, input.doctorIds, 'doctorIds');
+      const passwordHash = await passwords.hash(DEFAULT_PASSWORD);
+      // A random identifier could collide; retrying with a fresh one is cheaper than coordinating a sequence.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const id = await db.transaction(async (trx) => {
+            const [user] = await trx('users')
+              .insert({
+                email: input.email,
+                password_hash: passwordHash,
+                role: 'patient',
+                first_name: input.firstName,
+                last_name: input.lastName,
+                phone: input.phone ?? null,
+                created_by: auth.userId,
+              })
+              .returning('id');
+            await trx('patients').insert({ user_id: user.id, identifier: newPatientIdentifier(), birth_date: input.birthDate, sex: input.sex, created_by: auth.userId });
+            for (const doctorId of input.doctorIds) {
+              await repo.ensureLink(trx, { patientId: user.id, doctorId, source: 'patient_creation', createdBy: auth.userId });
+            }
+            await recordAudit(trx, meta, {
+              actor: auth,
+              action: 'patient.created',
+              targetType: 'patient',
+              targetId: user.id,
+              hospitalId: auth.hospitalId,
+              details: { doctorIds: input.doctorIds },
+            });
+            return user.id as string;
+          });
+          return this.get(auth, id);
+        } catch (err) {
+          if (attempt < 3 && isUniqueViolationOn(err, 'patients_identifier_unique')) continue;
+          throw err;
+        }
+      }
+    },
+
+    async update(auth: Auth, id: string, patch: PatientPatch, meta: RequestMeta) {
+      await db.transaction(async (trx) => {
+        const before = await mustFind(auth, id, trx, true);
+        const user = Object.fromEntries(
+          Object.entries({ email: patch.email, first_name: patch.firstName, last_name: patch.lastName, phone: patch.phone, is_active: patch.isActive }).filter(
+            ([, v]) => v !== undefined,
+          ),
+        );
+        await trx('users').where({ id }).update({ ...user, updated_at: trx.fn.now() });
+        const profile = Object.fromEntries(Object.entries({ birth_date: patch.birthDate, sex: patch.sex }).filter(([, v]) => v !== undefined));
+        if (Object.keys(profile).length > 0) await trx('patients').where({ user_id: id }).update(profile);
+        const audit = { actor: auth, targetType: 'patient' as const, targetId: id, hospitalId: auth.hospitalId };
+        const fields = Object.keys(patch).filter((k) => k !== 'isActive');
+        if (fields.length > 0) await recordAudit(trx, meta, { ...audit, action: 'patient.updated', details: { fields } });
+        if (patch.isActive !== undefined && patch.isActive !== before.is_active) {
+          if (!patch.isActive) await revokeSessions(trx, id, 'account_deactivated');
+          await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'patient.reactivated' : 'patient.deactivated' });
+        }
+      });
+      return this.get(auth, id);
+    },
+
+    /** Deactivates the account; the patient, its links and its medical data all stay. */
+    async deactivate(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
+      await this.update(auth, id, { isActive: false }, meta);
+    },
+
+    async links(auth: Auth, id: string) {
+      await mustFind(auth, id);
+      return repo.listLinks(db, id);
+    },
+
+    /** Links a patient in the secretary's scope to a doctor of its hospital; idempotent. */
+    async addLink(auth: Auth, id: string, doctorId: string, meta: RequestMeta): Promise<{ created: boolean; links: repo.LinkRow[] }> {
+      await assertOwnDoctors(auth, [doctorId], 'doctorId');
+      const created = await db.transaction(async (trx) => {
+        await mustFind(auth, id, trx, true);
+        const inserted = await repo.ensureLink(trx, { patientId: id, doctorId, source: 'secretary', createdBy: auth.userId });
+        if (inserted) {
+          await recordAudit(trx, meta, { actor: auth, action: 'patient.linked', targetType: 'patient', targetId: id, hospitalId: auth.hospitalId, details: { doctorId, source: 'secretary' } });
+        }
+        return inserted;
+      });
+      return { created, links: await repo.listLinks(db, id) };
+    },
+  };
+}
+

@@ -1,0 +1,205 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import type { ApiClient } from './helpers/client.js';
+import { testDb } from './helpers/db.js';
+import { fixtures, NEW_PASSWORD, randomEmail, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+
+describe('patients and doctor links', () => {
+  let f: Fixtures;
+  let api: ApiClient;
+  let sa: Actor;
+  let a: HospitalWithStaff;
+  let b: HospitalWithStaff;
+  let otherDoctorA: Actor;
+  before(async () => {
+    f = await fixtures();
+    api = f.api;
+    sa = await f.superAdmin();
+    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
+    otherDoctorA = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+  });
+
+  const body = (extra: Record<string, unknown> = {}) => ({
+    email: randomEmail('pat'),
+    firstName: 'Marie',
+    lastName: `Curie${randomUUID().slice(0, 6)}`,
+    birthDate: '1967-11-07',
+    sex: 'female',
+    phone: '+33 6 12 34 56 78',
+    doctorIds: [a.doctor.id],
+    ...extra,
+  });
+
+  describe('creation', () => {
+    it('a secretary creates a patient linked to doctors of its hospital, with an immutable identifier', async () => {
+      const res = await api.post('/api/patients', { token: a.secretary.token, body: body({ doctorIds: [a.doctor.id, otherDoctorA.id] }) });
+      expect(res.status).to.equal(201);
+      expect(res.body.identifier).to.match(/^MC[0-9A-Z]{12}$/);
+      expect(res.body).to.include({ birthDate: '1967-11-07', sex: 'female', isActive: true });
+      expect(res.body.doctors.map((d: { doctorId: string }) => d.doctorId)).to.have.members([a.doctor.id, otherDoctorA.id]);
+      expect(res.body.doctors[0]).to.include({ source: 'patient_creation', createdBy: a.secretary.id, hospitalId: a.hospital.id });
+      const user = await testDb()('users').where({ id: res.body.id }).first();
+      expect(user).to.include({ role: 'patient', hospital_id: null, must_change_password: true });
+      const login = await api.post('/api/auth/login', { body: { email: res.body.email, password: 'mediconnect' } });
+      expect(login.status).to.equal(200);
+      expect(login.body.user).to.include({ role: 'patient', hospitalId: null });
+    });
+
+    it('identifiers are unique across patients', async () => {
+      const ids = await Promise.all([1, 2, 3].map(async () => (await f.createPatient(a.secretary, [a.doctor.id])).identifier));
+      expect(new Set(ids).size).to.equal(3);
+    });
+
+    it('requires at least one doctor, all of the secretary’s hospital; nothing is created otherwise', async () => {
+      const none = await api.post('/api/patients', { token: a.secretary.token, body: body({ doctorIds: [] }) });
+      expect(none.status).to.equal(400);
+      const missing = body();
+      delete (missing as Record<string, unknown>).doctorIds;
+      expect((await api.post('/api/patients', { token: a.secretary.token, body: missing })).status).to.equal(400);
+      const email = randomEmail('mixed');
+      const mixed = await api.post('/api/patients', { token: a.secretary.token, body: body({ email, doctorIds: [a.doctor.id, b.doctor.id] }) });
+      expect(mixed.status).to.equal(400);
+      expect(mixed.body.error.code).to.equal('INVALID_DOCTOR');
+      expect(mixed.body.error.details[0].value).to.equal(b.doctor.id);
+      const unknown = await api.post('/api/patients', { token: a.secretary.token, body: body({ doctorIds: [randomUUID()] }) });
+      expect(unknown.status).to.equal(400);
+      expect(await testDb()('users').whereRaw('lower(email) = ?', [email]).first()).to.equal(undefined);
+    });
+
+    it('rejects bad demographics and duplicate e-mails', async () => {
+      const bad = await api.post('/api/patients', { token: a.secretary.token, body: body({ birthDate: '2999-01-01', sex: 'x', email: 'nope' }) });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.error.details.map((d: { field: string }) => d.field)).to.include.members(['birthDate', 'sex', 'email']);
+      const dup = await api.post('/api/patients', { token: a.secretary.token, body: body({ email: a.doctor.email }) });
+      expect(dup.status).to.equal(409);
+      const withPassword = await api.post('/api/patients', { token: a.secretary.token, body: body({ password: 'Chosen-123456' }) });
+      expect(withPassword.status).to.equal(400);
+    });
+
+    it('only secretaries create patients (403 for every other role)', async () => {
+      const patient = await f.patient(a.secretary, [a.doctor.id]);
+      for (const actor of [sa, a.admin, a.doctor, patient]) {
+        expect((await api.post('/api/patients', { token: actor.token, body: body() })).status, actor.role).to.equal(403);
+      }
+    });
+  });
+
+  describe('reading', () => {
+    let patient: Actor & { identifier: string };
+    let crossPatient: any;
+    before(async () => {
+      patient = await f.patient(a.secretary, [a.doctor.id]);
+      // Linked to a doctor of B only.
+      crossPatient = await f.createPatient(b.secretary, [b.doctor.id]);
+    });
+
+    it('a linked doctor sees the patient; an unlinked one gets 404', async () => {
+      expect((await api.get(`/api/patients/${patient.id}`, { token: a.doctor.token })).status).to.equal(200);
+      expect((await api.get(`/api/patients/${patient.id}`, { token: otherDoctorA.token })).status).to.equal(404);
+      expect((await api.get(`/api/patients/${patient.id}`, { token: b.doctor.token })).status).to.equal(404);
+      const list = await api.get('/api/patients?pageSize=100', { token: otherDoctorA.token });
+      expect(list.body.items.map((p: { id: string }) => p.id)).to.not.include(patient.id);
+    });
+
+    it('a secretary sees patients linked to its hospital’s doctors only', async () => {
+      expect((await api.get(`/api/patients/${patient.id}`, { token: a.secretary.token })).status).to.equal(200);
+      expect((await api.get(`/api/patients/${patient.id}`, { token: b.secretary.token })).status).to.equal(404);
+      expect((await api.get(`/api/patients/${crossPatient.id}`, { token: a.secretary.token })).status).to.equal(404);
+    });
+
+    it('a patient sees only itself', async () => {
+      const me = await api.get(`/api/patients/${patient.id}`, { token: patient.token });
+      expect(me.status).to.equal(200);
+      expect(me.body.identifier).to.equal(patient.identifier);
+      expect((await api.get(`/api/patients/${crossPatient.id}`, { token: patient.token })).status).to.equal(404);
+      const list = await api.get('/api/patients', { token: patient.token });
+      expect(list.body.items.map((p: { id: string }) => p.id)).to.deep.equal([patient.id]);
+    });
+
+    it('admins never read patients (403)', async () => {
+      for (const actor of [sa, a.admin]) {
+        expect((await api.get('/api/patients', { token: actor.token })).status, actor.role).to.equal(403);
+        expect((await api.get(`/api/patients/${patient.id}`, { token: actor.token })).status, actor.role).to.equal(403);
+      }
+    });
+
+    it('searches by name, identifier and birth date, with pagination and sorting', async () => {
+      const tag = randomUUID().slice(0, 6);
+      const p1 = await f.createPatient(a.secretary, [a.doctor.id], { lastName: `Alpha${tag}`, birthDate: '1990-01-02' });
+      const p2 = await f.createPatient(a.secretary, [a.doctor.id], { lastName: `Beta${tag}`, birthDate: '1991-03-04' });
+      const byName = await api.get(`/api/patients?q=${tag}&sort=-lastName`, { token: a.doctor.token });
+      expect(byName.body.items.map((p: { id: string }) => p.id)).to.deep.equal([p2.id, p1.id]);
+      expect(byName.body.total).to.equal(2);
+      const byIdentifier = await api.get(`/api/patients?q=${p1.identifier.toLowerCase()}`, { token: a.secretary.token });
+      expect(byIdentifier.body.items.map((p: { id: string }) => p.id)).to.deep.equal([p1.id]);
+      const byBirth = await api.get(`/api/patients?q=${tag}&birthDate=1991-03-04`, { token: a.doctor.token });
+      expect(byBirth.body.items.map((p: { id: string }) => p.id)).to.deep.equal([p2.id]);
+      const paged = await api.get(`/api/patients?q=${tag}&pageSize=1&page=2&sort=lastName`, { token: a.doctor.token });
+      expect(paged.body).to.include({ total: 2, page: 2, pageSize: 1 });
+      expect(paged.body.items[0].id).to.equal(p2.id);
+    });
+  });
+
+  describe('updates, deactivation and links', () => {
+    it('a secretary in scope updates demographics; the identifier never changes', async () => {
+      const p = await f.createPatient(a.secretary, [a.doctor.id]);
+      const patched = await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { lastName: 'Durand', birthDate: '1970-02-03' } });
+      expect(patched.status).to.equal(200);
+      expect(patched.body).to.include({ lastName: 'Durand', birthDate: '1970-02-03', identifier: p.identifier });
+      const put = await api.put(`/api/patients/${p.id}`, { token: a.secretary.token, body: { email: p.email, firstName: 'Anne', lastName: 'Durand', birthDate: '1970-02-03', sex: 'other' } });
+      expect(put.status).to.equal(200);
+      expect(put.body).to.include({ firstName: 'Anne', sex: 'other', phone: null });
+      const identifier = await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { identifier: 'MCHACKED' } });
+      expect(identifier.status).to.equal(400);
+      let refused = false;
+      await testDb()('patients').where({ user_id: p.id }).update({ identifier: 'MCOTHER0000' }).catch(() => (refused = true));
+      expect(refused).to.equal(true);
+    });
+
+    it('other hospitals’ secretaries get 404; doctors and patients may not edit (403)', async () => {
+      const p = await f.patient(a.secretary, [a.doctor.id]);
+      expect((await api.patch(`/api/patients/${p.id}`, { token: b.secretary.token, body: { lastName: 'X' } })).status).to.equal(404);
+      expect((await api.delete(`/api/patients/${p.id}`, { token: b.secretary.token })).status).to.equal(404);
+      for (const actor of [a.doctor, p, a.admin]) {
+        expect((await api.patch(`/api/patients/${p.id}`, { token: actor.token, body: { lastName: 'X' } })).status, actor.role).to.equal(403);
+        expect((await api.delete(`/api/patients/${p.id}`, { token: actor.token })).status, actor.role).to.equal(403);
+      }
+    });
+
+    it('DELETE deactivates the account and keeps the patient and its links', async () => {
+      const p = await f.patient(a.secretary, [a.doctor.id]);
+      expect((await api.delete(`/api/patients/${p.id}`, { token: a.secretary.token })).status).to.equal(204);
+      expect((await api.get('/api/auth/me', { token: p.token })).status).to.equal(401);
+      expect((await api.post('/api/auth/login', { body: { email: p.email, password: NEW_PASSWORD } })).status).to.equal(401);
+      const still = await api.get(`/api/patients/${p.id}`, { token: a.doctor.token });
+      expect(still.status).to.equal(200);
+      expect(still.body.isActive).to.equal(false);
+      expect(still.body.doctors).to.have.length(1);
+      expect((await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { isActive: true } })).body.isActive).to.equal(true);
+      expect((await api.post('/api/auth/login', { body: { email: p.email, password: NEW_PASSWORD } })).status).to.equal(200);
+    });
+
+    it('a secretary links a patient in scope to another doctor of its hospital (idempotent)', async () => {
+      const p = await f.createPatient(a.secretary, [a.doctor.id]);
+      expect((await api.get(`/api/patients/${p.id}`, { token: otherDoctorA.token })).status).to.equal(404);
+      const linked = await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: otherDoctorA.id } });
+      expect(linked.status).to.equal(201);
+      expect(linked.body.items.find((l: { doctorId: string }) => l.doctorId === otherDoctorA.id)).to.include({ source: 'secretary', createdBy: a.secretary.id });
+      expect((await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: otherDoctorA.id } })).status).to.equal(200);
+      expect((await api.get(`/api/patients/${p.id}`, { token: otherDoctorA.token })).status).to.equal(200);
+      const links = await api.get(`/api/patients/${p.id}/doctors`, { token: a.doctor.token });
+      expect(links.body.items).to.have.length(2);
+    });
+
+    it('refuses links to another hospital’s doctor, outside scope, or by other roles', async () => {
+      const p = await f.createPatient(a.secretary, [a.doctor.id]);
+      const foreign = await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: b.doctor.id } });
+      expect(foreign.status).to.equal(400);
+      expect((await api.post(`/api/patients/${p.id}/doctors`, { token: b.secretary.token, body: { doctorId: b.doctor.id } })).status).to.equal(404);
+      for (const actor of [a.doctor, a.admin, sa]) {
+        expect((await api.post(`/api/patients/${p.id}/doctors`, { token: actor.token, body: { doctorId: otherDoctorA.id } })).status, actor.role).to.equal(403);
+      }
+      expect((await api.get(`/api/patients/${p.id}`, { token: b.doctor.token })).status).to.equal(404);
+    });
+  });
+});
