@@ -35,6 +35,17 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+
+  SCHEDULER_ENABLED: booleanFromEnv.default(true),
+  SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
+  REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
+
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: port.default(587),
+  SMTP_SECURE: booleanFromEnv.default(false),
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_PASSWORD: z.string().min(1).optional(),
+  SMTP_FROM: z.string().min(3).default('MediConnect <no-reply@mediconnect.local>'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -56,6 +67,9 @@ export interface Config {
     maxFailuresPerIp: number;
     throttleWindowSeconds: number;
   };
+  scheduler: { enabled: boolean; intervalSeconds: number; reminderHoursBefore: number };
+  /** Null when no SMTP server is configured: notifications then stay in the API only. */
+  smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null; from: string } | null;
 }
 
 /** Thrown when the environment does not describe a valid configuration. */
@@ -91,5 +105,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
       throttleWindowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
     },
+    scheduler: { enabled: e.SCHEDULER_ENABLED, intervalSeconds: e.SCHEDULER_INTERVAL_SECONDS, reminderHoursBefore: e.REMINDER_HOURS_BEFORE },
+    smtp: e.SMTP_HOST
+      ? { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER ?? null, password: e.SMTP_PASSWORD ?? null, from: e.SMTP_FROM }
+      : null,
   });
 }

@@ -29,6 +29,8 @@ async function main(): Promise<number> {
       NODE_ENV: 'test',
       SECRET_KEY: randomBytes(48).toString('base64url'),
       BCRYPT_ROUNDS: '4',
+      // Tests drive the scheduler's ticks themselves.
+      SCHEDULER_ENABLED: 'false',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       MEDICONNECT_TEST_TMP: tmp,
     };

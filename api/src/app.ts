@@ -14,6 +14,9 @@ import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from './http/request-context.js';
 import { mountRoutes, type AnyRoute } from './http/route.js';
 import { patientRoutes } from './patients/routes.js';
+import { appointmentRoutes } from './appointments/routes.js';
+import { availabilityRoutes } from './availability/routes.js';
+import { notificationRoutes } from './notifications/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -27,6 +30,9 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...doctorRoutes(deps),
     ...secretaryRoutes(deps),
     ...patientRoutes(deps),
+    ...availabilityRoutes(deps),
+    ...appointmentRoutes(deps),
+    ...notificationRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
+import { startScheduler } from './workers/scheduler.js';
 
 /** A running API server and the function that stops it gracefully. */
 export interface RunningApi {
@@ -22,6 +23,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds) };
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp(deps, lifecycle);
+  const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);
@@ -34,6 +36,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const stop = () =>
     (stopping ??= (async () => {
       lifecycle.shuttingDown = true;
+      await scheduler?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open forever.

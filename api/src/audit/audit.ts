@@ -26,13 +26,19 @@ export type AuditAction =
   | 'patient.updated'
   | 'patient.deactivated'
   | 'patient.reactivated'
-  | 'patient.linked';
+  | 'patient.linked'
+  | 'appointment.requested'
+  | 'appointment.validated'
+  | 'appointment.cancelled'
+  | 'appointment.rescheduled'
+  | 'appointment.completed'
+  | 'appointment.no_show';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Auth, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment';
   targetId?: string | null;
   hospitalId?: string | null;
   details?: Record<string, unknown>;

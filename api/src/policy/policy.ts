@@ -8,19 +8,29 @@ export const GRANTS = {
   super_admin: [
     'hospital.list', 'hospital.read', 'hospital.create', 'hospital.update', 'hospital.delete',
     'hospitalAdmin.list', 'hospitalAdmin.read', 'hospitalAdmin.create', 'hospitalAdmin.update', 'hospitalAdmin.delete',
-    'doctor.directory',
+    'doctor.directory', 'availability.read',
   ],
   hospital_admin: [
-    'hospital.list', 'hospital.read',
+    'hospital.list', 'hospital.read', 'availability.read',
     'doctor.directory', 'doctor.create', 'doctor.update', 'doctor.delete',
     'secretary.list', 'secretary.read', 'secretary.create', 'secretary.update', 'secretary.delete',
   ],
-  doctor: ['hospital.list', 'hospital.read', 'doctor.directory', 'patient.list', 'patient.read'],
+  doctor: [
+    'hospital.list', 'hospital.read', 'doctor.directory', 'patient.list', 'patient.read',
+    'availability.read', 'availability.update',
+    'appointment.list', 'appointment.read', 'appointment.complete',
+  ],
   secretary: [
     'hospital.list', 'hospital.read', 'doctor.directory',
     'patient.list', 'patient.read', 'patient.create', 'patient.update', 'patient.delete', 'patient.link',
+    'availability.read', 'availability.update',
+    'appointment.list', 'appointment.read', 'appointment.validate', 'appointment.cancel', 'appointment.reschedule',
+    'appointment.complete',
   ],
-  patient: ['doctor.directory', 'patient.list', 'patient.read'],
+  patient: [
+    'doctor.directory', 'patient.list', 'patient.read', 'availability.read',
+    'appointment.list', 'appointment.read', 'appointment.create', 'appointment.cancel', 'appointment.reschedule',
+  ],
 } as const satisfies Record<Role, readonly string[]>;
 
 /** An action named in the grant table. */

@@ -1,0 +1,198 @@
+import type { Knex } from 'knex';
+import { recordAudit, type AuditAction } from '../audit/audit.js';
+import type { Auth } from '../auth/types.js';
+import { busyIntervals, findBookableDoctor, loadAvailability } from '../availability/service.js';
+import { formatInZone, isCovered, openIntervals } from '../availability/intervals.js';
+import type { Deps } from '../deps.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
+import type { RequestMeta } from '../http/request-context.js';
+import { notify } from '../notifications/service.js';
+import { ensureLink } from '../patients/repository.js';
+import * as repo from './repository.js';
+import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
+
+const MINUTE = 60_000;
+
+const TITLES: Record<AppointmentStatus | 'rescheduled', string> = {
+  requested: 'Appointment requested',
+  validated: 'Appointment validated',
+  cancelled: 'Appointment cancelled',
+  completed: 'Appointment completed',
+  no_show: 'Appointment marked as missed',
+  rescheduled: 'Appointment rescheduled',
+};
+
+function assertFuture(startsAt: number): void {
+  if (startsAt <= Date.now()) throw badRequest('The appointment must start in the future', [{ field: 'startsAt', message: 'Must be in the future' }]);
+}
+
+/** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
+export function createAppointmentService({ db, config }: Deps) {
+  async function mustFind(trx: Knex | Knex.Transaction, auth: Auth, id: string, forUpdate = false): Promise<repo.AppointmentRow> {
+    const row = await repo.findAppointment(trx, auth, id, forUpdate);
+    if (!row) throw notFound('Appointment');
+    return row;
+  }
+
+  /** The slot must lie in the doctor's opening hours and not overlap a validated appointment. */
+  async function assertBookable(trx: Knex | Knex.Transaction, doctorId: string, start: number, end: number, ignoreId?: string): Promise<void> {
+    const availability = await loadAvailability(trx, doctorId);
+    if (!availability || !isCovered(openIntervals(availability, start, end), start, end)) {
+      throw conflict('OUTSIDE_AVAILABILITY', 'The doctor is not available at that time; see GET /api/doctors/{id}/availability');
+    }
+    if ((await busyIntervals(trx, doctorId, start, end, ignoreId)).length > 0) {
+      throw conflict('SLOT_TAKEN', 'The doctor already has a validated appointment at that time');
+    }
+  }
+
+  /** Notifies everyone concerned but the actor; the doctor only once the patient is linked to it. */
+  async function announce(trx: Knex.Transaction, auth: Auth, row: repo.AppointmentRow, event: AppointmentStatus | 'rescheduled', startsAt: Date): Promise<void> {
+    const status = event === 'rescheduled' ? row.status : event;
+    const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
+    if (status !== 'requested' && status !== 'cancelled') recipients.push(row.doctor_id);
+    if (status === 'cancelled' && row.status === 'validated') recipients.push(row.doctor_id);
+    const when = formatInZone(startsAt.getTime(), row.timezone ?? 'UTC');
+    await notify(
+      trx,
+      config,
+      recipients.filter((id) => id !== auth.userId),
+      { type: `appointment.${event}`, title: TITLES[event], body: `${TITLES[event]}: appointment of ${when}.`, data: { appointmentId: row.id, status, startsAt: when } },
+    );
+  }
+
+  async function setStatus(
+    trx: Knex.Transaction,
+    auth: Auth,
+    row: repo.AppointmentRow,
+    to: AppointmentStatus,
+    meta: RequestMeta,
+    reason: string | null = null,
+  ): Promise<void> {
+    await trx('appointments')
+      .where({ id: row.id })
+      .update({ status: to, status_reason: reason, status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+    await recordAudit(trx, meta, {
+      actor: auth,
+      action: `appointment.${to}` as AuditAction,
+      targetType: 'appointment',
+      targetId: row.id,
+      hospitalId: row.hospital_id,
+      details: { patientId: row.patient_id, doctorId: row.doctor_id, from: row.status },
+    });
+    await announce(trx, auth, row, to, row.starts_at);
+  }
+
+  const requireStatus = (row: repo.AppointmentRow, allowed: AppointmentStatus[], action: string) => {
+    if (!allowed.includes(row.status)) {
+      throw conflict('INVALID_STATUS', `A ${row.status} appointment cannot be ${action}`, [{ field: 'status', message: `Must be ${allowed.join(' or ')}` }]);
+    }
+  };
+
+  return {
+    list: (auth: Auth, query: AppointmentListQuery) => repo.listAppointments(db, auth, query),
+    get: (auth: Auth, id: string) => mustFind(db, auth, id),
+
+    /** A patient asks any doctor of any hospital for an appointment; no link exists until validation. */
+    async request(auth: Auth, input: { doctorId: string; startsAt: string; durationMinutes: number; reason: string }, meta: RequestMeta) {
+      const doctor = await findBookableDoctor(db, input.doctorId);
+      if (!doctor) throw badRequest('Unknown doctor', [{ field: 'doctorId', message: 'No bookable doctor has this id' }]);
+      const start = Date.parse(input.startsAt);
+      const end = start + input.durationMinutes * MINUTE;
+      assertFuture(start);
+      const id = await db.transaction(async (trx) => {
+        await assertBookable(trx, doctor.id, start, end);
+        const [row] = await trx('appointments')
+          .insert({
+            patient_id: auth.userId,
+            doctor_id: doctor.id,
+            hospital_id: doctor.hospital_id,
+            starts_at: new Date(start),
+            ends_at: new Date(end),
+            reason: input.reason,
+            requested_by: auth.userId,
+          })
+          .returning('id');
+        const created = await mustFind(trx, auth, row.id);
+        await recordAudit(trx, meta, { actor: auth, action: 'appointment.requested', targetType: 'appointment', targetId: row.id, hospitalId: doctor.hospital_id, details: { doctorId: doctor.id } });
+        await announce(trx, auth, created, 'requested', created.starts_at);
+        return row.id as string;
+      });
+      return mustFind(db, auth, id);
+    },
+
+    /** A secretary of the doctor's hospital validates; the patient–doctor link is created in the same transaction. */
+    async validate(auth: Auth, id: string, meta: RequestMeta) {
+      await db.transaction(async (trx) => {
+        const row = await mustFind(trx, auth, id, true);
+        requireStatus(row, ['requested'], 'validated');
+        if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
+        if ((await busyIntervals(trx, row.doctor_id, row.starts_at.getTime(), row.ends_at.getTime(), row.id)).length > 0) {
+          throw conflict('SLOT_TAKEN', 'The doctor already has a validated appointment at that time');
+        }
+        await setStatus(trx, auth, row, 'validated', meta);
+        const linked = await ensureLink(trx, { patientId: row.patient_id, doctorId: row.doctor_id, source: 'appointment', createdBy: auth.userId, appointmentId: row.id });
+        if (linked) {
+          await recordAudit(trx, meta, {
+            actor: auth,
+            action: 'patient.linked',
+            targetType: 'patient',
+            targetId: row.patient_id,
+            hospitalId: row.hospital_id,
+            details: { doctorId: row.doctor_id, source: 'appointment', appointmentId: row.id },
+          });
+        }
+      });
+      return mustFind(db, auth, id);
+    },
+
+    /** The hospital's secretaries cancel any open appointment; the patient its own, before it starts. */
+    async cancel(auth: Auth, id: string, reason: string, meta: RequestMeta) {
+      await db.transaction(async (trx) => {
+        const row = await mustFind(trx, auth, id, true);
+        requireStatus(row, ['requested', 'validated'], 'cancelled');
+        if (auth.role === 'patient' && row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
+        await setStatus(trx, auth, row, 'cancelled', meta, reason);
+      });
+      return mustFind(db, auth, id);
+    },
+
+    /** The patient moves its request while it is `requested`; a secretary any open appointment before it starts. */
+    async reschedule(auth: Auth, id: string, input: { startsAt: string; durationMinutes?: number; reason?: string }, meta: RequestMeta) {
+      await db.transaction(async (trx) => {
+        const row = await mustFind(trx, auth, id, true);
+        requireStatus(row, auth.role === 'patient' ? ['requested'] : ['requested', 'validated'], 'rescheduled');
+        if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
+        const start = Date.parse(input.startsAt);
+        const duration = input.durationMinutes ?? Math.round((row.ends_at.getTime() - row.starts_at.getTime()) / MINUTE);
+        const end = start + duration * MINUTE;
+        assertFuture(start);
+        await assertBookable(trx, row.doctor_id, start, end, row.id);
+        // A moved appointment deserves a new reminder.
+        await trx('appointments')
+          .where({ id })
+          .update({ starts_at: new Date(start), ends_at: new Date(end), reason: input.reason ?? row.reason, reminder_sent_at: null, updated_at: trx.fn.now() });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'appointment.rescheduled',
+          targetType: 'appointment',
+          targetId: id,
+          hospitalId: row.hospital_id,
+          details: { from: row.starts_at.toISOString(), to: new Date(start).toISOString() },
+        });
+        await announce(trx, auth, row, 'rescheduled', new Date(start));
+      });
+      return mustFind(db, auth, id);
+    },
+
+    /** The doctor or a secretary closes a validated appointment once it has started. */
+    async close(auth: Auth, id: string, to: 'completed' | 'no_show', meta: RequestMeta) {
+      await db.transaction(async (trx) => {
+        const row = await mustFind(trx, auth, id, true);
+        requireStatus(row, ['validated'], to === 'completed' ? 'completed' : 'marked as missed');
+        if (row.starts_at.getTime() > Date.now()) throw conflict('NOT_STARTED', 'The appointment has not started yet');
+        await setStatus(trx, auth, row, to, meta);
+      });
+      return mustFind(db, auth, id);
+    },
+  };
+}

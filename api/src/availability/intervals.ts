@@ -1,0 +1,96 @@
+import { DateTime, IANAZone } from 'luxon';
+
+/** A half-open time interval [start, end) in epoch milliseconds (UTC). */
+export interface Interval {
+  start: number;
+  end: number;
+}
+
+/** One weekly opening: weekday 1 = Monday … 7 = Sunday, local "HH:MM" times in the doctor's zone. */
+export interface WeeklyHours {
+  weekday: number;
+  start: string;
+  end: string;
+}
+
+/** A closed period (holiday, congress…), as instants. */
+export interface AvailabilityException {
+  from: string;
+  to: string;
+  reason?: string | null;
+}
+
+/** What a doctor declared. */
+export interface Availability {
+  timezone: string;
+  weekly: WeeklyHours[];
+  exceptions: AvailabilityException[];
+}
+
+/** Whether the zone is a valid IANA time zone name. */
+export const isValidZone = (zone: string): boolean => IANAZone.isValidZone(zone);
+
+// Wall-clock time on a local day; calendar math, so DST days keep 08:00 at 08:00.
+function atLocal(day: DateTime, hhmm: string): DateTime {
+  if (hhmm === '24:00') return day.plus({ days: 1 });
+  return day.set({ hour: Number(hhmm.slice(0, 2)), minute: Number(hhmm.slice(3, 5)) });
+}
+
+/** Sorts and merges overlapping or touching intervals. */
+export function mergeIntervals(intervals: Interval[]): Interval[] {
+  const sorted = [...intervals].filter((i) => i.end > i.start).sort((a, b) => a.start - b.start);
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.start <= last.end) last.end = Math.max(last.end, i.end);
+    else out.push({ ...i });
+  }
+  return out;
+}
+
+/** Removes the `holes` from the `base` intervals. */
+export function subtractIntervals(base: Interval[], holes: Interval[]): Interval[] {
+  let result = mergeIntervals(base);
+  for (const hole of mergeIntervals(holes)) {
+    result = result.flatMap((i) => {
+      if (hole.end <= i.start || hole.start >= i.end) return [i];
+      const parts: Interval[] = [];
+      if (hole.start > i.start) parts.push({ start: i.start, end: hole.start });
+      if (hole.end < i.end) parts.push({ start: hole.end, end: i.end });
+      return parts;
+    });
+  }
+  return result;
+}
+
+/**
+ * The doctor's opening hours between `from` and `to`, as UTC intervals. Weekly hours are local wall-clock
+ * times, so 08:00 in Europe/Paris is 07:00 UTC in winter and 06:00 UTC in summer; exceptions are removed.
+ */
+export function openIntervals(availability: Availability, from: number, to: number): Interval[] {
+  const zone = availability.timezone;
+  const raw: Interval[] = [];
+  // One day of margin on each side: a local day can straddle the UTC range's edges.
+  let day = DateTime.fromMillis(from, { zone }).startOf('day').minus({ days: 1 });
+  const last = DateTime.fromMillis(to, { zone }).startOf('day').plus({ days: 1 });
+  while (day <= last) {
+    for (const w of availability.weekly) {
+      if (w.weekday !== day.weekday) continue;
+      raw.push({ start: atLocal(day, w.start).toMillis(), end: atLocal(day, w.end).toMillis() });
+    }
+    day = day.plus({ days: 1 });
+  }
+  const clipped = raw.map((i) => ({ start: Math.max(i.start, from), end: Math.min(i.end, to) }));
+  const closed = availability.exceptions.map((e) => ({ start: Date.parse(e.from), end: Date.parse(e.to) }));
+  return subtractIntervals(clipped, closed);
+}
+
+/** Whether [start, end) lies entirely inside one of the intervals. */
+export function isCovered(intervals: Interval[], start: number, end: number): boolean {
+  return mergeIntervals(intervals).some((i) => i.start <= start && end <= i.end);
+}
+
+/** Formats an instant in the given zone, with its offset (e.g. 2026-12-01T08:00:00.000+01:00). */
+export function formatInZone(millis: number, zone: string): string {
+  return DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: false }) ?? new Date(millis).toISOString();
+}

@@ -1,0 +1,83 @@
+import type { Knex } from 'knex';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { notFound } from '../http/errors.js';
+import { formatInZone, openIntervals, subtractIntervals, type Availability, type Interval } from './intervals.js';
+
+interface DoctorRow {
+  id: string;
+  hospital_id: string;
+}
+
+/** A live, active doctor of an active hospital: the doctors patients can book. */
+export async function findBookableDoctor(db: Knex | Knex.Transaction, doctorId: string): Promise<DoctorRow | undefined> {
+  return db('users as u')
+    .join('hospitals as h', 'h.id', 'u.hospital_id')
+    .where({ 'u.id': doctorId, 'u.role': 'doctor', 'u.is_active': true, 'h.is_active': true })
+    .whereNull('u.deleted_at')
+    .whereNull('h.deleted_at')
+    .first('u.id', 'u.hospital_id');
+}
+
+/** The declared availability, or null when none was set. */
+export async function loadAvailability(db: Knex | Knex.Transaction, doctorId: string): Promise<Availability | null> {
+  const row = await db('doctor_availability').where({ doctor_id: doctorId }).first();
+  return row ? { timezone: row.timezone, weekly: row.weekly, exceptions: row.exceptions } : null;
+}
+
+/** Validated appointments of the doctor overlapping the window, optionally ignoring one appointment. */
+export async function busyIntervals(db: Knex | Knex.Transaction, doctorId: string, from: number, to: number, ignoreId?: string): Promise<Interval[]> {
+  const query = db('appointments')
+    .where({ doctor_id: doctorId, status: 'validated' })
+    .where('starts_at', '<', new Date(to))
+    .where('ends_at', '>', new Date(from))
+    .select('starts_at', 'ends_at');
+  if (ignoreId) query.whereNot('id', ignoreId);
+  const rows: { starts_at: Date; ends_at: Date }[] = await query;
+  return rows.map((r) => ({ start: r.starts_at.getTime(), end: r.ends_at.getTime() }));
+}
+
+/** Availability use cases: set by the doctor or its hospital's secretaries, read by everyone logged in. */
+export function createAvailabilityService({ db }: Deps) {
+  return {
+    async set(auth: Auth, doctorId: string, availability: Availability) {
+      const doctor = await db('users').where({ id: doctorId, role: 'doctor' }).whereNull('deleted_at').first('id', 'hospital_id');
+      // A doctor edits only its own hours; a secretary those of its hospital's doctors.
+      const inScope = doctor && (auth.role === 'doctor' ? doctor.id === auth.userId : doctor.hospital_id === auth.hospitalId);
+      if (!inScope) throw notFound('Doctor');
+      await db('doctor_availability')
+        .insert({
+          doctor_id: doctorId,
+          timezone: availability.timezone,
+          weekly: JSON.stringify(availability.weekly),
+          exceptions: JSON.stringify(availability.exceptions.map((e) => ({ from: new Date(e.from).toISOString(), to: new Date(e.to).toISOString(), reason: e.reason ?? null }))),
+          updated_by: auth.userId,
+          updated_at: db.fn.now(),
+        })
+        .onConflict('doctor_id')
+        .merge();
+      return this.get(doctorId, {});
+    },
+
+    async get(doctorId: string, window: { from?: string; to?: string }) {
+      if (!(await findBookableDoctor(db, doctorId))) throw notFound('Doctor');
+      const stored = await loadAvailability(db, doctorId);
+      const availability = stored ?? { timezone: 'UTC', weekly: [], exceptions: [] };
+      const from = window.from ? Date.parse(window.from) : Date.now();
+      const to = window.to ? Date.parse(window.to) : from + 14 * 86_400_000;
+      const zone = availability.timezone;
+      const open = openIntervals(availability, from, to);
+      const free = subtractIntervals(open, await busyIntervals(db, doctorId, from, to));
+      return {
+        doctorId,
+        configured: stored !== null,
+        timezone: zone,
+        weekly: availability.weekly,
+        exceptions: availability.exceptions.map((e) => ({ from: formatInZone(Date.parse(e.from), zone), to: formatInZone(Date.parse(e.to), zone), reason: e.reason ?? null })),
+        from: formatInZone(from, zone),
+        to: formatInZone(to, zone),
+        slots: free.map((i) => ({ startsAt: formatInZone(i.start, zone), endsAt: formatInZone(i.end, zone) })),
+      };
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Knex } from 'knex';
+import type { Config } from '../../../common/config.js';
+import type { Auth } from '../auth/types.js';
+import { notFound } from '../http/errors.js';
+import type { Page } from '../http/pagination.js';
+
+/** What a notification says; `data` carries ids for the client, never clinical content. */
+export interface NotificationInput {
+  type: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Notifies users inside the caller's transaction; when SMTP is configured the e-mails are queued in the
+ * outbox of the same transaction, so a notification and its e-mail exist together or not at all.
+ */
+export async function notify(trx: Knex.Transaction, config: Pick<Config, 'smtp'>, userIds: string[], n: NotificationInput): Promise<void> {
+  const recipients = [...new Set(userIds)];
+  if (recipients.length === 0) return;
+  const rows: { id: string; user_id: string }[] = await trx('notifications')
+    .insert(recipients.map((userId) => ({ user_id: userId, type: n.type, title: n.title, body: n.body, data: JSON.stringify(n.data) })))
+    .returning(['id', 'user_id']);
+  if (!config.smtp) return;
+  const users: { id: string; email: string }[] = await trx('users').whereIn('id', recipients).where('is_active', true).whereNull('deleted_at').select('id', 'email');
+  const emailOf = new Map(users.map((u) => [u.id, u.email]));
+  const mails = rows
+    .filter((r) => emailOf.has(r.user_id))
+    .map((r) => ({ notification_id: r.id, to_address: emailOf.get(r.user_id), subject: `MediConnect: ${n.title}`, body: `${n.body}\n\nOpen MediConnect for details.` }));
+  if (mails.length > 0) await trx('email_outbox').insert(mails);
+}
+
+interface NotificationRow {
+  id: string;
+  type: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  read_at: Date | null;
+  created_at: Date;
+}
+
+function toDto(r: NotificationRow) {
+  return {
+    id: r.id,
+    type: r.type,
+    title: r.title,
+    body: r.body,
+    data: r.data,
+    read: r.read_at !== null,
+    readAt: r.read_at?.toISOString() ?? null,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+export type NotificationDto = ReturnType<typeof toDto>;
+
+/** The caller's own notifications: always scoped to `auth.userId`. */
+export function createNotificationService(db: Knex) {
+  const own = (auth: Auth) => db('notifications').where('user_id', auth.userId);
+  return {
+    async list(auth: Auth, q: { page: number; pageSize: number; unread?: boolean }): Promise<Page<NotificationDto> & { unreadCount: number }> {
+      const query = own(auth);
+      if (q.unread !== undefined) query.where((w) => (q.unread ? w.whereNull('read_at') : w.whereNotNull('read_at')));
+      const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
+      const [{ unread }] = (await own(auth).whereNull('read_at').count({ unread: '*' })) as [{ unread: number }];
+      const rows: NotificationRow[] = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.pageSize).offset((q.page - 1) * q.pageSize).select('*');
+      return { items: rows.map(toDto), total: Number(count), page: q.page, pageSize: q.pageSize, unreadCount: Number(unread) };
+    },
+
+    async markRead(auth: Auth, id: string): Promise<NotificationDto> {
+      const [row] = await own(auth).where('id', id).update({ read_at: db.raw('coalesce(read_at, now())') }).returning('*');
+      if (!row) throw notFound('Notification');
+      return toDto(row);
+    },
+
+    async markAllRead(auth: Auth): Promise<number> {
+      return own(auth).whereNull('read_at').update({ read_at: db.fn.now() });
+    },
+  };
+}
