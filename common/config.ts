@@ -40,6 +40,24 @@ const envSchema = z.object({
   SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
   REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
 
+  ENCRYPTION_KEYS: z
+    .string()
+    .min(1, 'ENCRYPTION_KEYS is required: "keyId:base64-of-32-bytes[,keyId:…]"')
+    .transform((v, ctx) => {
+      const keys = new Map<string, Buffer>();
+      for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [id, b64] = part.split(':');
+        const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+        if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+          ctx.addIssue({ code: 'custom', message: `each entry must be keyId:base64 of exactly 32 bytes (bad entry for "${id ?? ''}")` });
+          return z.NEVER;
+        }
+        keys.set(id, key);
+      }
+      return keys;
+    }),
+  ENCRYPTION_ACTIVE_KEY_ID: z.string().min(1).optional(),
+
   SMTP_HOST: z.string().min(1).optional(),
   SMTP_PORT: port.default(587),
   SMTP_SECURE: booleanFromEnv.default(false),
@@ -68,6 +86,8 @@ export interface Config {
     throttleWindowSeconds: number;
   };
   scheduler: { enabled: boolean; intervalSeconds: number; reminderHoursBefore: number };
+  /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
+  encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   /** Null when no SMTP server is configured: notifications then stay in the API only. */
   smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null; from: string } | null;
 }
@@ -89,6 +109,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const activeKeyId = e.ENCRYPTION_ACTIVE_KEY_ID ?? [...e.ENCRYPTION_KEYS.keys()].at(-1)!;
+  if (!e.ENCRYPTION_KEYS.has(activeKeyId)) throw new ConfigError([`ENCRYPTION_ACTIVE_KEY_ID: no key "${activeKeyId}" in ENCRYPTION_KEYS`]);
   return Object.freeze({
     env: e.NODE_ENV,
     debug: e.DEBUG,
@@ -106,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throttleWindowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
     },
     scheduler: { enabled: e.SCHEDULER_ENABLED, intervalSeconds: e.SCHEDULER_INTERVAL_SECONDS, reminderHoursBefore: e.REMINDER_HOURS_BEFORE },
+    encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
     smtp: e.SMTP_HOST
       ? { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER ?? null, password: e.SMTP_PASSWORD ?? null, from: e.SMTP_FROM }
       : null,

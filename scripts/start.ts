@@ -16,12 +16,14 @@ const dataDir = path.resolve(process.env.MEDICONNECT_DATA_DIR || path.join(root,
 if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
 
 // Secrets the local stack needs are generated once and kept in .data/, never in the repository.
-function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string } {
+function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENCRYPTION_KEYS: string } {
   const file = path.join(dataDir, 'secrets.json');
   const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const secrets = {
     SECRET_KEY: saved.SECRET_KEY ?? randomBytes(48).toString('base64url'),
     EMBEDDED_DB_PASSWORD: saved.EMBEDDED_DB_PASSWORD ?? randomBytes(24).toString('base64url'),
+    // Losing this key loses the clinical text encrypted with it: it stays in .data/ with the database.
+    ENCRYPTION_KEYS: saved.ENCRYPTION_KEYS ?? `local1:${randomBytes(32).toString('base64')}`,
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -44,7 +46,12 @@ async function main(): Promise<void> {
     : [];
   ensureSystemPackages(services.flatMap((s) => s.requirements));
   const stack = await startStack(services);
-  const env = { ...process.env, SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY, ...stack.env };
+  const env = {
+    ...process.env,
+    SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY,
+    ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || secrets.ENCRYPTION_KEYS,
+    ...stack.env,
+  };
   let config;
   try {
     config = loadConfig(env);

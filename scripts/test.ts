@@ -28,6 +28,7 @@ async function main(): Promise<number> {
       ...stack.env,
       NODE_ENV: 'test',
       SECRET_KEY: randomBytes(48).toString('base64url'),
+      ENCRYPTION_KEYS: `test1:${randomBytes(32).toString('base64')}`,
       BCRYPT_ROUNDS: '4',
       // Tests drive the scheduler's ticks themselves.
       SCHEDULER_ENABLED: 'false',

@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../common/config.js';
 
 const SECRET = 'x'.repeat(40);
+const KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
-    const c = loadConfig({ SECRET_KEY: SECRET });
+    const c = loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET });
     expect(c.db).to.include({ name: 'mediconnect', user: 'mediconnect', host: '127.0.0.1', port: 5432 });
     expect(c.api).to.include({ host: '127.0.0.1', port: 8000 });
     expect(c.superAdminEmail).to.equal('admin@mediconnect.local');
@@ -14,21 +15,21 @@ describe('configuration', () => {
   });
 
   it('reads the names hospitals use in their .env files', () => {
-    const c = loadConfig({ SECRET_KEY: SECRET, DEBUG: 'True', DB_NAME: 'medical_db', DB_USER: 'postgres', DB_PASSWORD: 'pw', DB_HOST: 'db', DB_PORT: '6543' });
+    const c = loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET, DEBUG: 'True', DB_NAME: 'medical_db', DB_USER: 'postgres', DB_PASSWORD: 'pw', DB_HOST: 'db', DB_PORT: '6543' });
     expect(c.debug).to.equal(true);
     expect(c.logLevel).to.equal('debug');
     expect(c.db).to.include({ name: 'medical_db', user: 'postgres', password: 'pw', host: 'db', port: 6543 });
   });
 
   it('treats empty values as unset', () => {
-    expect(loadConfig({ SECRET_KEY: SECRET, DB_PORT: '' }).db.port).to.equal(5432);
+    expect(loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET, DB_PORT: '' }).db.port).to.equal(5432);
   });
 
   it('refuses a missing or short SECRET_KEY and invalid values, naming each variable', () => {
     expect(() => loadConfig({})).to.throw(ConfigError, /SECRET_KEY/);
-    expect(() => loadConfig({ SECRET_KEY: 'short' })).to.throw(ConfigError, /SECRET_KEY/);
+    expect(() => loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: 'short' })).to.throw(ConfigError, /SECRET_KEY/);
     try {
-      loadConfig({ SECRET_KEY: SECRET, DB_PORT: 'abc', DEBUG: 'maybe' });
+      loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET, DB_PORT: 'abc', DEBUG: 'maybe' });
       expect.fail('should throw');
     } catch (err) {
       expect(err).to.be.instanceOf(ConfigError);
@@ -36,7 +37,16 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the encryption keys and picks the last one unless told otherwise', () => {
+    const two = `${KEYS},k2:${Buffer.alloc(32, 2).toString('base64')}`;
+    expect(loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: two }).encryption.activeKeyId).to.equal('k2');
+    expect(loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: two, ENCRYPTION_ACTIVE_KEY_ID: 'k1' }).encryption.activeKeyId).to.equal('k1');
+    expect(() => loadConfig({ SECRET_KEY: SECRET })).to.throw(ConfigError, /ENCRYPTION_KEYS/);
+    expect(() => loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })).to.throw(ConfigError, /32 bytes/);
+    expect(() => loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: KEYS, ENCRYPTION_ACTIVE_KEY_ID: 'nope' })).to.throw(ConfigError, /nope/);
+  });
+
   it('returns a frozen object', () => {
-    expect(Object.isFrozen(loadConfig({ SECRET_KEY: SECRET }))).to.equal(true);
+    expect(Object.isFrozen(loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET }))).to.equal(true);
   });
 });

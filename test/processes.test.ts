@@ -57,6 +57,7 @@ describe('processes', () => {
       DB_NAME: '',
       DB_USER: '',
       SECRET_KEY: '',
+      ENCRYPTION_KEYS: '',
       SUPERADMIN_EMAIL: 'chief@start.test',
       BCRYPT_ROUNDS: '4',
       LOG_LEVEL: 'warn',

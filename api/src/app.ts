@@ -17,6 +17,7 @@ import { patientRoutes } from './patients/routes.js';
 import { appointmentRoutes } from './appointments/routes.js';
 import { availabilityRoutes } from './availability/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
+import { medicalRecordRoutes } from './medical-records/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -33,6 +34,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...availabilityRoutes(deps),
     ...appointmentRoutes(deps),
     ...notificationRoutes(deps),
+    ...medicalRecordRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

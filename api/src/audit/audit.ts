@@ -32,13 +32,22 @@ export type AuditAction =
   | 'appointment.cancelled'
   | 'appointment.rescheduled'
   | 'appointment.completed'
-  | 'appointment.no_show';
+  | 'appointment.no_show'
+  | 'medical_record.created'
+  | 'medical_record.updated'
+  | 'medical_record.deleted'
+  | 'medical_record.read'
+  | 'medical_record.listed'
+  | 'medical_record.history_read'
+  | 'medical_record.record_read';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Auth, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record';
+  /** The patient whose data the event touches (drives the patient's access log). */
+  patientId?: string | null;
   targetId?: string | null;
   hospitalId?: string | null;
   details?: Record<string, unknown>;
@@ -53,6 +62,7 @@ export async function recordAudit(db: Knex | Knex.Transaction, meta: RequestMeta
     target_type: event.targetType ?? null,
     target_id: event.targetId ?? null,
     hospital_id: event.hospitalId ?? null,
+    patient_id: event.patientId ?? null,
     request_id: meta.requestId,
     ip: meta.ip,
     details: JSON.stringify(event.details ?? {}),

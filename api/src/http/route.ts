@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { Auth } from '../auth/types.js';
-import { can, type Action } from '../policy/policy.js';
+import { can, concealed, type Action } from '../policy/policy.js';
 import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from './errors.js';
 import type { RequestMeta } from './request-context.js';
 
@@ -130,7 +130,7 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
             'Change the default password first (POST /api/auth/change-password)',
           );
         }
-        if (spec.action && !can(auth.role, spec.action)) throw forbidden();
+        if (spec.action && !can(auth.role, spec.action)) throw concealed(auth.role, spec.action) ? notFound() : forbidden();
       }
       const requestBody: unknown = ctx.request.body;
       const params = parsePart(spec.params, ctx.params, 'params');

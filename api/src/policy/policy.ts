@@ -19,6 +19,7 @@ export const GRANTS = {
     'hospital.list', 'hospital.read', 'doctor.directory', 'patient.list', 'patient.read',
     'availability.read', 'availability.update',
     'appointment.list', 'appointment.read', 'appointment.complete',
+    'medicalRecord.read', 'medicalRecord.write',
   ],
   secretary: [
     'hospital.list', 'hospital.read', 'doctor.directory',
@@ -30,11 +31,26 @@ export const GRANTS = {
   patient: [
     'doctor.directory', 'patient.list', 'patient.read', 'availability.read',
     'appointment.list', 'appointment.read', 'appointment.create', 'appointment.cancel', 'appointment.reschedule',
+    'medicalRecord.read', 'accessLog.read',
   ],
 } as const satisfies Record<Role, readonly string[]>;
 
 /** An action named in the grant table. */
 export type Action = (typeof GRANTS)[Role][number];
+
+/**
+ * Roles refused an action with 404 rather than 403: to them even a refusal would reveal that medical
+ * data exists. The patient, who knows its own record exists, gets the honest 403 on writes.
+ */
+export const CONCEALED: Partial<Record<Action, readonly Role[]>> = {
+  'medicalRecord.read': ['super_admin', 'hospital_admin', 'secretary'],
+  'medicalRecord.write': ['super_admin', 'hospital_admin', 'secretary'],
+};
+
+/** Whether a refusal of this action to this role must look like "not found". */
+export function concealed(role: Role, action: Action): boolean {
+  return CONCEALED[action]?.includes(role) ?? false;
+}
 
 /** Whether the role may ever perform the action. */
 export function can(role: Role, action: Action): boolean {

@@ -1,0 +1,99 @@
+import type { Knex } from 'knex';
+import type { Auth } from '../auth/types.js';
+import { parseSort } from '../http/pagination.js';
+import type { EntryListQuery, EntryType } from './schemas.js';
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * Who reaches medical data: a doctor the patients it is linked to (from any hospital), a patient itself,
+ * nobody else — secretaries and admins manage people, not their records.
+ */
+export function applyMedicalScope(query: Knex.QueryBuilder, auth: Auth, patientColumn: string): void {
+  if (auth.role === 'doctor') {
+    query.whereExists((q) =>
+      q.select(1).from('patient_doctor_links as ml').whereRaw(`ml.patient_id = ${patientColumn}`).where('ml.doctor_id', auth.userId),
+    );
+  } else if (auth.role === 'patient') {
+    query.where(patientColumn, auth.userId);
+  } else {
+    query.whereRaw('false');
+  }
+}
+
+export interface EntryRow {
+  id: string;
+  patient_id: string;
+  type: EntryType;
+  recorded_at: Date;
+  key_id: string;
+  payload: string;
+  version: number;
+  author_id: string;
+  author_first_name: string;
+  author_last_name: string;
+  author_role: string;
+  updated_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+const COLUMNS = [
+  'e.id',
+  'e.patient_id',
+  'e.type',
+  'e.recorded_at',
+  'e.key_id',
+  'e.payload',
+  'e.version',
+  'e.author_id',
+  'au.first_name as author_first_name',
+  'au.last_name as author_last_name',
+  'au.role as author_role',
+  'e.updated_by',
+  'e.created_at',
+  'e.updated_at',
+  'e.deleted_at',
+];
+
+/** Entries in the caller's medical scope; deleted ones only when asked (history for doctors). */
+export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
+  const query = db('medical_record_entries as e').join('users as au', 'au.id', 'e.author_id');
+  if (!includeDeleted) query.whereNull('e.deleted_at');
+  applyMedicalScope(query, auth, 'e.patient_id');
+  return query;
+}
+
+/** One entry in scope; `forUpdate` locks it. */
+export async function findEntry(db: Db, auth: Auth, id: string, options: { includeDeleted?: boolean; forUpdate?: boolean } = {}): Promise<EntryRow | undefined> {
+  const query = scopedEntries(db, auth, options.includeDeleted).where('e.id', id).first(COLUMNS);
+  return options.forUpdate ? query.forUpdate('e') : query;
+}
+
+/** A page of entries in scope. */
+export async function listEntries(db: Db, auth: Auth, q: EntryListQuery): Promise<{ rows: EntryRow[]; total: number }> {
+  const query = scopedEntries(db, auth);
+  if (q.patientId) query.where('e.patient_id', q.patientId);
+  if (q.type) query.where('e.type', q.type);
+  const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
+  const { column, direction } = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
+  const rows: EntryRow[] = await query.select(COLUMNS).orderBy(column, direction).orderBy('e.id').limit(q.pageSize).offset((q.page - 1) * q.pageSize);
+  return { rows, total: Number(count) };
+}
+
+/** Every live entry of one patient (the caller must have checked the patient is in scope). */
+export async function entriesOfPatient(db: Db, auth: Auth, patientId: string): Promise<EntryRow[]> {
+  return scopedEntries(db, auth).where('e.patient_id', patientId).orderBy('e.recorded_at', 'desc').orderBy('e.id').select(COLUMNS);
+}
+
+/** The patient, when it is in the caller's medical scope. */
+export async function findPatientInMedicalScope(db: Db, auth: Auth, patientId: string) {
+  const query = db('users as u')
+    .join('patients as p', 'p.user_id', 'u.id')
+    .where('u.id', patientId)
+    .whereNull('u.deleted_at')
+    .first('u.id', 'p.identifier', 'u.first_name', 'u.last_name', 'p.birth_date', 'p.sex');
+  applyMedicalScope(query, auth, 'u.id');
+  return query as Promise<{ id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined>;
+}

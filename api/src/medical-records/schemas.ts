@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { timestamp } from '../accounts/schemas.js';
+import { listQuerySchema } from '../http/pagination.js';
+
+export const ENTRY_TYPES = ['consultation', 'antecedent', 'treatment', 'prescription', 'allergy', 'note'] as const;
+export type EntryType = (typeof ENTRY_TYPES)[number];
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const prescriptionFields = z.strictObject({
+  medication: text(200),
+  dosage: text(100),
+  route: text(100).describe('e.g. oral, IV'),
+  frequency: text(100),
+  duration: text(100),
+});
+export type Prescription = z.output<typeof prescriptionFields>;
+
+/** The clinical content of an entry: what is encrypted at rest. */
+export interface EntryContent {
+  title: string;
+  content: string;
+  prescription: Prescription | null;
+}
+
+export const entryCreateBody = z
+  .strictObject({
+    patientId: z.uuid(),
+    type: z.enum(ENTRY_TYPES),
+    title: text(200),
+    content: text(20_000),
+    recordedAt: z.iso.datetime({ offset: true }).optional().describe('When the care happened (default: now)'),
+    prescription: prescriptionFields.optional().describe('Required for, and only for, type `prescription`'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.type === 'prescription' && !b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Required for a prescription' });
+    if (b.type !== 'prescription' && b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Only prescriptions carry prescription details' });
+  });
+
+const editable = { title: text(200), content: text(20_000), recordedAt: z.iso.datetime({ offset: true }), prescription: prescriptionFields.nullable() };
+
+export const entryPutBody = z.strictObject({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional() });
+export const entryPatchBody = z
+  .strictObject(editable)
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });
+export type EntryPatch = z.output<typeof entryPatchBody>;
+
+export const entryListQuery = listQuerySchema(['recordedAt', 'createdAt', 'updatedAt'], '-recordedAt').extend({
+  patientId: z.uuid().optional(),
+  type: z.enum(ENTRY_TYPES).optional(),
+});
+export type EntryListQuery = z.output<typeof entryListQuery>;
+
+const person = z.object({ id: z.uuid(), firstName: z.string(), lastName: z.string(), role: z.string() });
+
+export const entrySchema = z.object({
+  id: z.uuid(),
+  patientId: z.uuid(),
+  type: z.enum(ENTRY_TYPES),
+  title: z.string(),
+  content: z.string(),
+  prescription: prescriptionFields.nullable(),
+  recordedAt: timestamp,
+  version: z.number().int(),
+  author: person,
+  updatedBy: z.uuid().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const historySchema = z.object({
+  entryId: z.uuid(),
+  deleted: z.boolean(),
+  items: z.array(
+    z.object({
+      version: z.number().int(),
+      change: z.enum(['created', 'updated', 'deleted']),
+      changedFields: z.array(z.string()),
+      changedAt: timestamp,
+      changedBy: person,
+      entry: z.object({ type: z.enum(ENTRY_TYPES), title: z.string(), content: z.string(), prescription: prescriptionFields.nullable(), recordedAt: timestamp }),
+    }),
+  ),
+});
+
+export const recordSchema = z.object({
+  patient: z.object({ id: z.uuid(), identifier: z.string(), firstName: z.string(), lastName: z.string(), birthDate: z.string(), sex: z.string() }),
+  total: z.number().int(),
+  entries: z.object(Object.fromEntries(ENTRY_TYPES.map((t) => [t, z.array(entrySchema)])) as Record<EntryType, z.ZodArray<typeof entrySchema>>),
+});
+
+export const accessLogSchema = z.object({
+  items: z.array(z.object({ at: timestamp, action: z.string(), entryId: z.string().nullable(), actor: person.nullable() })),
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+});

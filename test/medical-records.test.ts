@@ -1,0 +1,215 @@
+import { expect } from 'chai';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
+import { ApiClient } from './helpers/client.js';
+import { testDb } from './helpers/db.js';
+import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { startTestApi } from './helpers/server.js';
+
+const RX = { medication: 'Amoxicillin', dosage: '500 mg', route: 'oral', frequency: 'three times a day', duration: '7 days' };
+
+describe('medical records', () => {
+  let f: Fixtures;
+  let api: ApiClient;
+  let a: HospitalWithStaff;
+  let b: HospitalWithStaff;
+  let patient: Actor;
+  let otherPatient: Actor;
+  before(async () => {
+    f = await fixtures();
+    api = f.api;
+    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
+    patient = await f.patient(a.secretary, [a.doctor.id]);
+    otherPatient = await f.patient(b.secretary, [b.doctor.id]);
+  });
+
+  const entry = (extra: Record<string, unknown> = {}) => ({ patientId: patient.id, type: 'consultation', title: 'Chest pain', content: 'Patient reports chest pain since Monday.', ...extra });
+  const create = async (who: Actor, extra: Record<string, unknown> = {}) => api.post('/api/medical-records', { token: who.token, body: entry(extra) });
+
+  describe('access', () => {
+    it('a linked doctor writes and reads; the patient reads its own', async () => {
+      const res = await create(a.doctor);
+      expect(res.status).to.equal(201);
+      expect(res.body).to.include({ type: 'consultation', title: 'Chest pain', version: 1, patientId: patient.id });
+      expect(res.body.author).to.include({ id: a.doctor.id, role: 'doctor' });
+      expect((await api.get(`/api/medical-records/${res.body.id}`, { token: a.doctor.token })).body.content).to.equal('Patient reports chest pain since Monday.');
+      expect((await api.get(`/api/medical-records/${res.body.id}`, { token: patient.token })).status).to.equal(200);
+    });
+
+    it('the patient’s writes are refused with 403', async () => {
+      const id = (await create(a.doctor)).body.id;
+      expect((await create(patient)).status).to.equal(403);
+      expect((await api.patch(`/api/medical-records/${id}`, { token: patient.token, body: { title: 'Mine' } })).status).to.equal(403);
+      expect((await api.delete(`/api/medical-records/${id}`, { token: patient.token })).status).to.equal(403);
+    });
+
+    it('everyone else gets 404: unlinked doctors, other patients, secretaries and admins', async () => {
+      const id = (await create(a.doctor)).body.id;
+      const outsiders = [b.doctor, otherPatient, a.secretary, b.secretary, a.admin, await f.superAdmin()];
+      for (const who of outsiders) {
+        expect((await api.get(`/api/medical-records/${id}`, { token: who.token })).status, who.role).to.equal(404);
+        // A patient may never write (403, whoever's entry it is); other roles must not learn the entry exists.
+        const writeStatus = who.role === 'patient' ? 403 : 404;
+        expect((await api.patch(`/api/medical-records/${id}`, { token: who.token, body: { title: 'X' } })).status, who.role).to.equal(writeStatus);
+        expect((await api.delete(`/api/medical-records/${id}`, { token: who.token })).status, who.role).to.equal(writeStatus);
+        expect((await api.get(`/api/medical-records/${id}/history`, { token: who.token })).status, who.role).to.equal(404);
+        expect((await api.get(`/api/patients/${patient.id}/medical-record`, { token: who.token })).status, who.role).to.equal(404);
+        expect((await api.get(`/api/medical-records?patientId=${patient.id}`, { token: who.token })).status, who.role).to.equal(404);
+        if (who.role !== 'patient') expect((await create(who)).status, who.role).to.equal(404);
+      }
+      expect((await api.get('/api/medical-records?pageSize=100', { token: b.doctor.token })).body.items.map((e: { id: string }) => e.id)).to.not.include(id);
+    });
+
+    it('a doctor of another hospital gains access once an appointment with it is validated', async () => {
+      const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
+      await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK });
+      const id = (await create(a.doctor)).body.id;
+      const startsAt = DateTime.now().plus({ days: 40 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO();
+      const appt = await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' } });
+      expect((await api.get(`/api/medical-records/${id}`, { token: b.doctor.token })).status).to.equal(404);
+      expect((await api.post(`/api/appointments/${appt.body.id}/validate`, { token: b.secretary.token })).status).to.equal(200);
+      expect((await api.get(`/api/medical-records/${id}`, { token: b.doctor.token })).status).to.equal(200);
+      expect((await create(b.doctor, { title: 'Second opinion' })).status).to.equal(201);
+    });
+  });
+
+  describe('record, types and validation', () => {
+    it('groups the whole record by type; prescriptions carry their details', async () => {
+      const p = await f.patient(a.secretary, [a.doctor.id]);
+      for (const type of ['antecedent', 'treatment', 'allergy', 'note']) {
+        expect((await create(a.doctor, { patientId: p.id, type, title: type })).status).to.equal(201);
+      }
+      const rx = await create(a.doctor, { patientId: p.id, type: 'prescription', title: 'Antibiotics', prescription: RX });
+      expect(rx.status).to.equal(201);
+      expect(rx.body.prescription).to.deep.equal(RX);
+      const record = await api.get(`/api/patients/${p.id}/medical-record`, { token: p.token });
+      expect(record.status).to.equal(200);
+      expect(record.body.total).to.equal(5);
+      expect(record.body.patient.identifier).to.equal(p.identifier);
+      expect(record.body.entries.prescription[0].prescription.medication).to.equal('Amoxicillin');
+      expect(record.body.entries.consultation).to.deep.equal([]);
+      const filtered = await api.get(`/api/medical-records/?patientId=${p.id}&type=allergy`, { token: a.doctor.token });
+      expect(filtered.body.items.map((e: { type: string }) => e.type)).to.deep.equal(['allergy']);
+    });
+
+    it('rejects bad entries', async () => {
+      for (const bad of [
+        { type: 'prescription' },
+        { type: 'note', prescription: RX },
+        { type: 'gossip' },
+        { title: '' },
+        { prescription: { ...RX, dosage: undefined }, type: 'prescription' },
+        { patientId: 'nope' },
+      ]) {
+        expect((await create(a.doctor, bad)).status, JSON.stringify(bad)).to.equal(400);
+      }
+      expect((await create(a.doctor, { patientId: randomUUID() })).status).to.equal(404);
+    });
+  });
+
+  describe('versions: nothing is lost', () => {
+    it('keeps every version with who, when and what changed; a deleted entry stays in history for doctors', async () => {
+      const created = (await create(a.doctor, { title: 'v1 title', content: 'v1 content' })).body;
+      const colleague = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+      await api.post(`/api/patients/${patient.id}/doctors`, { token: a.secretary.token, body: { doctorId: colleague.id } });
+      const v2 = await api.patch(`/api/medical-records/${created.id}/`, { token: colleague.token, body: { content: 'v2 content' } });
+      expect(v2.body).to.include({ version: 2, content: 'v2 content', title: 'v1 title', updatedBy: colleague.id });
+      const v3 = await api.put(`/api/medical-records/${created.id}/`, { token: a.doctor.token, body: { title: 'v3 title', content: 'v2 content' } });
+      expect(v3.body.version).to.equal(3);
+      expect((await api.delete(`/api/medical-records/${created.id}/`, { token: a.doctor.token })).status).to.equal(204);
+      expect((await api.get(`/api/medical-records/${created.id}`, { token: a.doctor.token })).status).to.equal(404);
+      const record = await api.get(`/api/patients/${patient.id}/medical-record`, { token: a.doctor.token });
+      expect(record.body.entries.consultation.map((e: { id: string }) => e.id)).to.not.include(created.id);
+      const history = await api.get(`/api/medical-records/${created.id}/history`, { token: colleague.token });
+      expect(history.status).to.equal(200);
+      expect(history.body.deleted).to.equal(true);
+      expect(history.body.items.map((v: { version: number; change: string }) => [v.version, v.change])).to.deep.equal([
+        [1, 'created'], [2, 'updated'], [3, 'updated'], [4, 'deleted'],
+      ]);
+      expect(history.body.items[0].entry).to.include({ title: 'v1 title', content: 'v1 content' });
+      expect(history.body.items[1]).to.deep.include({ changedFields: ['content'] });
+      expect(history.body.items[1].changedBy).to.include({ id: colleague.id });
+      expect(history.body.items[2].changedFields).to.deep.equal(['title']);
+      expect((await api.get(`/api/medical-records/${created.id}/history`, { token: patient.token })).status).to.equal(404);
+      let refused = false;
+      await testDb()('medical_record_versions').where({ entry_id: created.id }).delete().catch(() => (refused = true));
+      expect(refused).to.equal(true);
+    });
+
+    it('the patient reads the history of its live entries', async () => {
+      const created = (await create(a.doctor)).body;
+      await api.patch(`/api/medical-records/${created.id}`, { token: a.doctor.token, body: { title: 'Updated' } });
+      const history = await api.get(`/api/medical-records/${created.id}/history`, { token: patient.token });
+      expect(history.body.items).to.have.length(2);
+    });
+  });
+
+  describe('encryption at rest', () => {
+    it('stores no clinical text in the clear, in entries or versions', async () => {
+      const secret = `Diagnosis-${randomUUID()}`;
+      const created = (await create(a.doctor, { type: 'prescription', title: `T-${secret}`, content: `C-${secret}`, prescription: { ...RX, medication: `M-${secret}` } })).body;
+      await api.patch(`/api/medical-records/${created.id}`, { token: a.doctor.token, body: { content: `C2-${secret}` } });
+      const entryRow = await testDb()('medical_record_entries').where({ id: created.id }).first();
+      const versionRows = await testDb()('medical_record_versions').where({ entry_id: created.id });
+      const dump = JSON.stringify([entryRow, versionRows]);
+      expect(dump).to.not.include(secret);
+      expect(dump).to.not.include('Amoxicillin');
+      expect(entryRow.key_id).to.equal('test1');
+      const anyPlain = await testDb().raw(`SELECT count(*)::int AS n FROM medical_record_entries e WHERE e::text LIKE ?`, [`%${secret}%`]);
+      expect(anyPlain.rows[0].n).to.equal(0);
+      expect((await api.get(`/api/medical-records/${created.id}`, { token: a.doctor.token })).body.content).to.equal(`C2-${secret}`);
+    });
+
+    it('a ciphertext moved onto another row does not open', async () => {
+      const one = (await create(a.doctor, { title: 'one' })).body;
+      const two = (await create(a.doctor, { title: 'two' })).body;
+      const row = await testDb()('medical_record_entries').where({ id: one.id }).first();
+      await testDb()('medical_record_entries').where({ id: two.id }).update({ payload: row.payload, key_id: row.key_id });
+      const res = await api.get(`/api/medical-records/${two.id}`, { token: a.doctor.token });
+      expect(res.status).to.equal(500);
+      expect(res.body.error.code).to.equal('INTERNAL_ERROR');
+      expect(JSON.stringify(res.body)).to.not.include('one');
+    });
+
+    it('rotates keys: old entries stay readable, new writes use the active key', async () => {
+      const oldKeys = process.env.ENCRYPTION_KEYS!;
+      const rotated = await startTestApi({ ENCRYPTION_KEYS: `${oldKeys},test2:${randomBytes(32).toString('base64')}`, ENCRYPTION_ACTIVE_KEY_ID: 'test2' });
+      try {
+        const old = (await create(a.doctor, { title: 'before rotation' })).body;
+        const client = new ApiClient(rotated.url);
+        expect((await client.get(`/api/medical-records/${old.id}`, { token: a.doctor.token })).body.title).to.equal('before rotation');
+        await client.patch(`/api/medical-records/${old.id}`, { token: a.doctor.token, body: { title: 'after rotation' } });
+        expect((await testDb()('medical_record_entries').where({ id: old.id }).first()).key_id).to.equal('test2');
+        const history = await client.get(`/api/medical-records/${old.id}/history`, { token: a.doctor.token });
+        expect(history.body.items.map((v: { entry: { title: string } }) => v.entry.title)).to.deep.equal(['before rotation', 'after rotation']);
+      } finally {
+        await rotated.stop();
+      }
+    });
+  });
+
+  describe('audit and access log', () => {
+    it('records every read and write; the patient lists who accessed its record', async () => {
+      const p = await f.patient(a.secretary, [a.doctor.id]);
+      const created = (await create(a.doctor, { patientId: p.id })).body;
+      await api.get(`/api/medical-records/${created.id}`, { token: a.doctor.token });
+      await api.get(`/api/patients/${p.id}/medical-record`, { token: a.doctor.token });
+      await api.patch(`/api/medical-records/${created.id}`, { token: a.doctor.token, body: { title: 'Changed' } });
+      const log = await api.get(`/api/patients/${p.id}/access-log`, { token: p.token });
+      expect(log.status).to.equal(200);
+      const actions = log.body.items.map((i: { action: string }) => i.action);
+      expect(actions).to.include.members(['medical_record.created', 'medical_record.read', 'medical_record.record_read', 'medical_record.updated']);
+      expect(log.body.items.find((i: { action: string }) => i.action === 'medical_record.read').actor).to.include({ id: a.doctor.id, role: 'doctor' });
+      const rows = await testDb()('audit_log').where({ patient_id: p.id, actor_id: a.doctor.id });
+      expect(rows.length).to.be.greaterThanOrEqual(4);
+      expect(rows.every((r) => typeof r.request_id === 'string')).to.equal(true);
+    });
+
+    it('the access log is the patient’s own: other patients 404, staff 403', async () => {
+      expect((await api.get(`/api/patients/${patient.id}/access-log`, { token: otherPatient.token })).status).to.equal(404);
+      for (const who of [a.doctor, a.secretary, a.admin]) {
+        expect((await api.get(`/api/patients/${patient.id}/access-log`, { token: who.token })).status, who.role).to.equal(403);
+      }
+    });
+  });
+});
