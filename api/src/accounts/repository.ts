@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
+import { fetchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -121,15 +122,7 @@ export async function listAccounts(db: Db, auth: Auth, role: StaffRole, scope: A
   if (q.isActive !== undefined) query.where('u.is_active', q.isActive);
   if (q.hospitalId) query.where('u.hospital_id', q.hospitalId);
   if (q.specialty) query.whereILike('dp.specialty', likePattern(q.specialty));
-  const [{ count }] = (await query.clone().clearSelect().clearOrder().count({ count: '*' })) as [{ count: number }];
-  const { column, direction } = parseSort(q.sort, SORT_COLUMNS);
-  const items: AccountRow[] = await query
-    .select(COLUMNS)
-    .orderBy(column, direction)
-    .orderBy('u.id')
-    .limit(q.pageSize)
-    .offset((q.page - 1) * q.pageSize);
-  return { items, total: Number(count), page: q.page, pageSize: q.pageSize };
+  return fetchPage<AccountRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
 }
 
 /** One account in the caller's scope; `forUpdate` locks the user row for the transaction. */

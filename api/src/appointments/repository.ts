@@ -3,6 +3,7 @@ import type { Auth } from '../auth/types.js';
 import { formatInZone } from '../availability/intervals.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
+import { fetchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -100,10 +101,8 @@ export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQue
   if (q.patientId) query.where('a.patient_id', q.patientId);
   if (q.from) query.where('a.starts_at', '>=', new Date(q.from));
   if (q.to) query.where('a.starts_at', '<', new Date(q.to));
-  const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
-  const { column, direction } = parseSort(q.sort, { startsAt: 'a.starts_at', createdAt: 'a.created_at' });
-  const items: AppointmentRow[] = await query.select(COLUMNS).orderBy(column, direction).orderBy('a.id').limit(q.pageSize).offset((q.page - 1) * q.pageSize);
-  return { items, total: Number(count), page: q.page, pageSize: q.pageSize };
+  const orderBy = parseSort(q.sort, { startsAt: 'a.starts_at', createdAt: 'a.created_at' });
+  return fetchPage<AppointmentRow>(query, { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize });
 }
 
 /** One appointment in scope; `forUpdate` locks the appointment row. */

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
-import { parseSort } from '../http/pagination.js';
+import { parseSort, type Page } from '../http/pagination.js';
 import type { EntryListQuery, EntryType } from './schemas.js';
+import { fetchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -72,14 +73,12 @@ export async function findEntry(db: Db, auth: Auth, id: string, options: { inclu
 }
 
 /** A page of entries in scope. */
-export async function listEntries(db: Db, auth: Auth, q: EntryListQuery): Promise<{ rows: EntryRow[]; total: number }> {
+export async function listEntries(db: Db, auth: Auth, q: EntryListQuery): Promise<Page<EntryRow>> {
   const query = scopedEntries(db, auth);
   if (q.patientId) query.where('e.patient_id', q.patientId);
   if (q.type) query.where('e.type', q.type);
-  const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
-  const { column, direction } = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
-  const rows: EntryRow[] = await query.select(COLUMNS).orderBy(column, direction).orderBy('e.id').limit(q.pageSize).offset((q.page - 1) * q.pageSize);
-  return { rows, total: Number(count) };
+  const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
+  return fetchPage<EntryRow>(query, { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize });
 }
 
 /** Every live entry of one patient (the caller must have checked the patient is in scope). */

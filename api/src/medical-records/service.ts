@@ -99,11 +99,11 @@ export function createMedicalRecordService({ db, config }: Deps) {
 
     async list(auth: Auth, q: EntryListQuery, meta: RequestMeta) {
       if (q.patientId) await mustFindPatient(db, auth, q.patientId);
-      const { rows, total } = await repo.listEntries(db, auth, q);
-      for (const patientId of new Set(rows.map((r) => r.patient_id))) {
-        await audit(db, auth, meta, 'medical_record.listed', patientId, null, { entries: rows.filter((r) => r.patient_id === patientId).map((r) => r.id) });
+      const page = await repo.listEntries(db, auth, q);
+      for (const patientId of new Set(page.items.map((r) => r.patient_id))) {
+        await audit(db, auth, meta, 'medical_record.listed', patientId, null, { entries: page.items.filter((r) => r.patient_id === patientId).map((r) => r.id) });
       }
-      return { items: rows.map(toDto), total, page: q.page, pageSize: q.pageSize };
+      return { ...page, items: page.items.map(toDto) };
     },
 
     /** Applies a change; the previous state stays in the history as the prior version. */

@@ -3,6 +3,7 @@ import type { Config } from '../../../common/config.js';
 import type { Auth } from '../auth/types.js';
 import { notFound } from '../http/errors.js';
 import type { Page } from '../http/pagination.js';
+import { fetchPage } from '../db/paging.js';
 
 /** What a notification says; `data` carries ids for the client, never clinical content. */
 export interface NotificationInput {
@@ -63,10 +64,9 @@ export function createNotificationService(db: Knex) {
     async list(auth: Auth, q: { page: number; pageSize: number; unread?: boolean }): Promise<Page<NotificationDto> & { unreadCount: number }> {
       const query = own(auth);
       if (q.unread !== undefined) query.where((w) => (q.unread ? w.whereNull('read_at') : w.whereNotNull('read_at')));
-      const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
       const [{ unread }] = (await own(auth).whereNull('read_at').count({ unread: '*' })) as [{ unread: number }];
-      const rows: NotificationRow[] = await query.orderBy('created_at', 'desc').orderBy('id').limit(q.pageSize).offset((q.page - 1) * q.pageSize).select('*');
-      return { items: rows.map(toDto), total: Number(count), page: q.page, pageSize: q.pageSize, unreadCount: Number(unread) };
+      const page = await fetchPage<NotificationRow>(query, { columns: ['*'], orderBy: { column: 'created_at', direction: 'desc' }, tieBreaker: 'id', page: q.page, pageSize: q.pageSize });
+      return { ...page, items: page.items.map(toDto), unreadCount: Number(unread) };
     },
 
     async markRead(auth: Auth, id: string): Promise<NotificationDto> {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import type { PatientListQuery } from './schemas.js';
+import { fetchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -103,15 +104,7 @@ export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Pro
   if (q.doctorId) {
     query.whereExists((s) => s.select(1).from('patient_doctor_links as lf').whereRaw('lf.patient_id = u.id').where('lf.doctor_id', q.doctorId!));
   }
-  const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
-  const { column, direction } = parseSort(q.sort, SORT_COLUMNS);
-  const items: PatientRow[] = await query
-    .select(COLUMNS)
-    .orderBy(column, direction)
-    .orderBy('u.id')
-    .limit(q.pageSize)
-    .offset((q.page - 1) * q.pageSize);
-  return { items, total: Number(count), page: q.page, pageSize: q.pageSize };
+  return fetchPage<PatientRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
 }
 
 /** One patient in the caller's scope; `forUpdate` locks its user row. */
