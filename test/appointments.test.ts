@@ -3,9 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-
-const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
+import { ALL_WEEK, fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 /** A future instant: `days` ahead at a local hour in Paris, on a slot no other test uses (random minute block). */
 function at(days: number, hour: number, minute = 0): string {

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { ALL_WEEK, fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { startTestApi } from './helpers/server.js';
 
 const RX = { medication: 'Amoxicillin', dosage: '500 mg', route: 'oral', frequency: 'three times a day', duration: '7 days' };
@@ -61,7 +61,6 @@ describe('medical records', () => {
     });
 
     it('a doctor of another hospital gains access once an appointment with it is validated', async () => {
-      const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
       await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK });
       const id = (await create(a.doctor)).body.id;
       const startsAt = DateTime.now().plus({ days: 40 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO();

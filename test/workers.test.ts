@@ -6,11 +6,9 @@ import { createMailTransport, runEmailTick } from '../api/src/workers/email.js';
 import { runReminderTick } from '../api/src/workers/reminders.js';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { Fixtures, fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
+import { ALL_WEEK, Fixtures, fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
 import { startTestApi, testConfig } from './helpers/server.js';
 import { freePort } from '../scripts/lib/ports.js';
-
-const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
 
 interface Received {
   to: string[];

@@ -19,6 +19,9 @@ export interface Actor {
   password: string;
 }
 
+/** Availability open around the clock, every day (Europe/Paris), for tests that book freely. */
+export const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
+
 /** A unique e-mail, so tests never depend on each other's data. */
 export const randomEmail = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}@test.example`;
 
