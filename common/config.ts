@@ -58,6 +58,18 @@ const envSchema = z.object({
     }),
   ENCRYPTION_ACTIVE_KEY_ID: z.string().min(1).optional(),
 
+  ORTHANC_URL: z.url().default('http://127.0.0.1:8042'),
+  ORTHANC_USERNAME: z.string().min(1).default('mediconnect'),
+  ORTHANC_PASSWORD: z.string().default(''),
+  ORTHANC_DICOM_PORT: port.default(4242),
+  MINIO_ENDPOINT: z.string().min(1).optional(),
+  MINIO_ACCESS_KEY: z.string().min(1).optional(),
+  MINIO_SECRET_KEY: z.string().min(1).optional(),
+  MINIO_BUCKET_NAME: z.string().min(3).default('medical-images'),
+  MINIO_SECURE: booleanFromEnv.default(false),
+  MINIO_REGION: z.string().min(1).default('us-east-1'),
+  PRESIGNED_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(300),
+
   SMTP_HOST: z.string().min(1).optional(),
   SMTP_PORT: port.default(587),
   SMTP_SECURE: booleanFromEnv.default(false),
@@ -88,6 +100,9 @@ export interface Config {
   scheduler: { enabled: boolean; intervalSeconds: number; reminderHoursBefore: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
+  orthanc: { url: string; username: string; password: string; dicomPort: number };
+  /** Null when images are stored in a local directory rather than S3/MinIO. */
+  s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region: string; presignTtlSeconds: number } | null;
   /** Null when no SMTP server is configured: notifications then stay in the API only. */
   smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null; from: string } | null;
 }
@@ -110,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const activeKeyId = e.ENCRYPTION_ACTIVE_KEY_ID ?? [...e.ENCRYPTION_KEYS.keys()].at(-1)!;
+  if (e.MINIO_ENDPOINT && (!e.MINIO_ACCESS_KEY || !e.MINIO_SECRET_KEY)) {
+    throw new ConfigError(['MINIO_ACCESS_KEY, MINIO_SECRET_KEY: required when MINIO_ENDPOINT is set']);
+  }
   if (!e.ENCRYPTION_KEYS.has(activeKeyId)) throw new ConfigError([`ENCRYPTION_ACTIVE_KEY_ID: no key "${activeKeyId}" in ENCRYPTION_KEYS`]);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -129,6 +147,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     scheduler: { enabled: e.SCHEDULER_ENABLED, intervalSeconds: e.SCHEDULER_INTERVAL_SECONDS, reminderHoursBefore: e.REMINDER_HOURS_BEFORE },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
+    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },
+    s3: e.MINIO_ENDPOINT
+      ? {
+          endpoint: e.MINIO_ENDPOINT,
+          accessKey: e.MINIO_ACCESS_KEY ?? '',
+          secretKey: e.MINIO_SECRET_KEY ?? '',
+          bucket: e.MINIO_BUCKET_NAME,
+          secure: e.MINIO_SECURE,
+          region: e.MINIO_REGION,
+          presignTtlSeconds: e.PRESIGNED_URL_TTL_SECONDS,
+        }
+      : null,
     smtp: e.SMTP_HOST
       ? { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER ?? null, password: e.SMTP_PASSWORD ?? null, from: e.SMTP_FROM }
       : null,

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { clusterRunning, ensureDatabase, initCluster, startCluster, stopCluster } from './postgres.js';
+import { loadConfig } from '../../common/config.js';
+import { migrateAndSeed } from './migrate.js';
 import { POSTGRESQL, type SystemRequirement } from './system-packages.js';
 
 /** A started service: the environment it adds for the next services and the app, and how to stop it. */
@@ -69,6 +71,18 @@ export function postgresService(o: { dataDir: string; port: number; user: string
           if (!alreadyRunning) stopCluster(o.dataDir);
         },
       };
+    },
+  };
+}
+
+/** Applies migrations and the seed once PostgreSQL is up, before the services that need the schema. */
+export function migrationsService(baseEnv: Record<string, string | undefined>): ServiceDefinition {
+  return {
+    name: 'migrations',
+    requirements: [],
+    async start(env) {
+      const { applied, superAdminCreated } = await migrateAndSeed(loadConfig({ ...baseEnv, ...env }), { seed: true });
+      return { name: 'migrations', env: { MEDICONNECT_MIGRATIONS_APPLIED: String(applied.length), MEDICONNECT_SUPERADMIN_CREATED: String(superAdminCreated) }, stop: () => undefined };
     },
   };
 }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { findPostgresBin } from './postgres.js';
 
 /** A system dependency of the stack, and the Debian packages that provide it. */
@@ -13,6 +14,16 @@ export const POSTGRESQL: SystemRequirement = {
   debPackages: ['postgresql'],
   present: () => findPostgresBin() !== null,
 };
+
+/** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files. */
+export const TEST_TOOLS: SystemRequirement = {
+  name: 'dcmtk, poppler-utils and pydicom test files',
+  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom'],
+  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext'].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+};
+
+/** Where Debian's python3-pydicom keeps its sample DICOM files (including malformed ones). */
+export const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
 /** Installs missing Debian packages when running as root; otherwise prints the exact command and exits. */
 export function ensureSystemPackages(requirements: SystemRequirement[]): void {

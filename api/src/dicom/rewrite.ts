@@ -1,0 +1,271 @@
+import { Readable } from 'node:stream';
+
+/** Why a file cannot be stored; `code` is stable for clients, `message` readable by people. */
+export class DicomRejected extends Error {
+  constructor(
+    readonly code: 'NOT_DICOM' | 'TRUNCATED' | 'MALFORMED' | 'UNSUPPORTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DicomRejected';
+  }
+}
+
+/** The identity written into every stored instance. */
+export interface PatientIdentity {
+  patientId: string;
+  firstName: string;
+  lastName: string;
+  issuer: string;
+}
+
+/** The rewritten file as a stream, and what the original header said. */
+export interface Rewritten {
+  originalPatientId: string | null;
+  transferSyntax: string;
+  output: Readable;
+}
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const DEFLATED = '1.2.840.10008.1.2.1.99';
+const UNDEFINED = 0xffffffff;
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+
+const tagValue = (group: number, element: number) => group * 0x10000 + element;
+const PATIENT_NAME = tagValue(0x0010, 0x0010);
+const PATIENT_ID = tagValue(0x0010, 0x0020);
+const ISSUER = tagValue(0x0010, 0x0021);
+const GROUP_0010_LENGTH = tagValue(0x0010, 0x0000);
+
+interface Syntax {
+  implicit: boolean;
+  bigEndian: boolean;
+}
+
+/** Bytes read so far, kept for output, with a cursor; pulls more chunks from the source on demand. */
+class Buffered {
+  data = Buffer.alloc(0);
+  pos = 0;
+  private ended = false;
+
+  constructor(
+    private readonly source: AsyncIterator<Buffer>,
+    private readonly limit: number,
+  ) {}
+
+  async ensure(n: number): Promise<boolean> {
+    while (this.data.length - this.pos < n) {
+      if (this.ended) return false;
+      if (this.data.length > this.limit) throw new DicomRejected('UNSUPPORTED', 'The DICOM header is larger than this server accepts');
+      const next = await this.source.next();
+      if (next.done) {
+        this.ended = true;
+        return false;
+      }
+      this.data = Buffer.concat([this.data, Buffer.from(next.value)]);
+    }
+    return true;
+  }
+
+  async need(n: number): Promise<void> {
+    if (!(await this.ensure(n))) throw new DicomRejected('TRUNCATED', 'The file ends in the middle of its DICOM header');
+  }
+
+  get atEnd(): boolean {
+    return this.ended && this.pos >= this.data.length;
+  }
+
+  u16(at: number, be: boolean): number {
+    return be ? this.data.readUInt16BE(at) : this.data.readUInt16LE(at);
+  }
+
+  u32(at: number, be: boolean): number {
+    return be ? this.data.readUInt32BE(at) : this.data.readUInt32LE(at);
+  }
+
+  ascii(at: number, length: number): string {
+    return this.data.toString('latin1', at, at + length);
+  }
+}
+
+interface ElementHeader {
+  tag: number;
+  vr: string | null;
+  headerLength: number;
+  valueLength: number;
+}
+
+async function readHeader(b: Buffered, syntax: Syntax): Promise<ElementHeader> {
+  await b.need(8);
+  const group = b.u16(b.pos, syntax.bigEndian);
+  const element = b.u16(b.pos + 2, syntax.bigEndian);
+  const tag = tagValue(group, element);
+  // Items and delimiters never carry a VR, whatever the transfer syntax.
+  if (group === 0xfffe || syntax.implicit) return { tag, vr: null, headerLength: 8, valueLength: b.u32(b.pos + 4, syntax.bigEndian) };
+  const vr = b.ascii(b.pos + 4, 2);
+  if (!/^[A-Z]{2}$/.test(vr)) throw new DicomRejected('MALFORMED', `Invalid value representation at byte ${b.pos + 4}`);
+  if (LONG_VRS.has(vr)) {
+    await b.need(12);
+    return { tag, vr, headerLength: 12, valueLength: b.u32(b.pos + 8, syntax.bigEndian) };
+  }
+  return { tag, vr, headerLength: 8, valueLength: b.u16(b.pos + 6, syntax.bigEndian) };
+}
+
+const ITEM = tagValue(0xfffe, 0xe000);
+const ITEM_END = tagValue(0xfffe, 0xe00d);
+const SEQUENCE_END = tagValue(0xfffe, 0xe0dd);
+
+// A sequence of undefined length: items until the sequence delimiter, each either sized or delimited.
+async function skipUndefinedSequence(b: Buffered, syntax: Syntax, depth: number): Promise<void> {
+  if (depth > 32) throw new DicomRejected('MALFORMED', 'Sequences are nested too deeply');
+  for (;;) {
+    const h = await readHeader(b, { ...syntax, implicit: true });
+    b.pos += 8;
+    if (h.tag === SEQUENCE_END) return;
+    if (h.tag !== ITEM) throw new DicomRejected('MALFORMED', 'Expected a sequence item');
+    if (h.valueLength !== UNDEFINED) {
+      await b.need(h.valueLength);
+      b.pos += h.valueLength;
+      continue;
+    }
+    for (;;) {
+      const inner = await readHeader(b, syntax);
+      if (inner.tag === ITEM_END) {
+        b.pos += 8;
+        break;
+      }
+      await skipElement(b, syntax, inner, depth + 1);
+    }
+  }
+}
+
+async function skipElement(b: Buffered, syntax: Syntax, h: ElementHeader, depth: number): Promise<void> {
+  b.pos += h.headerLength;
+  if (h.valueLength === UNDEFINED) {
+    // UN of undefined length holds an implicit little-endian sequence (PS3.5 §6.2.2).
+    await skipUndefinedSequence(b, h.vr === 'UN' ? { implicit: true, bigEndian: false } : syntax, depth);
+    return;
+  }
+  await b.need(h.valueLength);
+  b.pos += h.valueLength;
+}
+
+/** ASCII only: the file's character set is unknown, and the identifier, not the name, is the identity. */
+function asciiName(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/[\\^=]/g, ' ')
+    .trim();
+}
+
+function encodeElement(tag: number, vr: string, value: string, syntax: Syntax): Buffer {
+  const text = value.length % 2 === 0 ? value : `${value} `;
+  const bytes = Buffer.from(text, 'latin1');
+  const header = Buffer.alloc(syntax.implicit ? 8 : 8);
+  const write16 = (v: number, at: number) => (syntax.bigEndian ? header.writeUInt16BE(v, at) : header.writeUInt16LE(v, at));
+  write16(Math.floor(tag / 0x10000), 0);
+  write16(tag % 0x10000, 2);
+  if (syntax.implicit) header.writeUInt32LE(bytes.length, 4);
+  else {
+    header.write(vr, 4, 'latin1');
+    write16(bytes.length, 6);
+  }
+  return Buffer.concat([header, bytes]);
+}
+
+/**
+ * Rewrites PatientName, PatientID and IssuerOfPatientID of one DICOM Part 10 file while it streams:
+ * only the header up to group 0010 is held in memory (bounded by `maxHeaderBytes`); everything after
+ * it, pixel data included, passes through untouched. Resolves once the header is parsed, so the caller
+ * can refuse the file before a byte reaches storage.
+ */
+export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, maxHeaderBytes = 16 * 1024 * 1024): Promise<Rewritten> {
+  const source = input[Symbol.asyncIterator]();
+  try {
+    return await rewriteFrom(source, who, maxHeaderBytes);
+  } catch (err) {
+    // A refused file is still read to its end, so the parser around it can go on to the next file.
+    if (err instanceof DicomRejected) await drain({ [Symbol.asyncIterator]: () => source }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, maxHeaderBytes: number): Promise<Rewritten> {
+  const b = new Buffered(source, maxHeaderBytes);
+  if (!(await b.ensure(132)) || b.ascii(128, 4) !== 'DICM') {
+    throw new DicomRejected('NOT_DICOM', 'Not a DICOM file (no DICM marker after the 128-byte preamble)');
+  }
+  b.pos = 132;
+  let transferSyntax: string | null = null;
+  // File meta information: always explicit VR little endian, group 0002.
+  const meta: Syntax = { implicit: false, bigEndian: false };
+  while ((await b.ensure(8)) && b.u16(b.pos, false) === 0x0002) {
+    const h = await readHeader(b, meta);
+    await b.need(h.headerLength + h.valueLength);
+    if (h.tag === tagValue(0x0002, 0x0010)) transferSyntax = b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '');
+    b.pos += h.headerLength + h.valueLength;
+  }
+  if (transferSyntax === DEFLATED) throw new DicomRejected('UNSUPPORTED', 'Deflated transfer syntax is not supported; send the file uncompressed');
+  if (!transferSyntax) {
+    // No transfer syntax in the meta header: tell explicit from implicit by the bytes themselves.
+    transferSyntax = (await b.ensure(6)) && /^[A-Z]{2}$/.test(b.ascii(b.pos + 4, 2)) ? EXPLICIT_LE : IMPLICIT_LE;
+  }
+  const syntax: Syntax = { implicit: transferSyntax === IMPLICIT_LE, bigEndian: transferSyntax === EXPLICIT_BE };
+
+  const dropped: [number, number][] = [];
+  let originalPatientId: string | null = null;
+  let insertAt = -1;
+  while (insertAt < 0) {
+    if (!(await b.ensure(8))) {
+      if (b.data.length - b.pos > 0) throw new DicomRejected('TRUNCATED', 'The file ends in the middle of a DICOM element');
+      insertAt = b.pos;
+      break;
+    }
+    const h = await readHeader(b, syntax);
+    if (h.tag > ISSUER) {
+      insertAt = b.pos;
+      break;
+    }
+    const start = b.pos;
+    if (h.tag === PATIENT_ID && h.valueLength !== UNDEFINED) {
+      await b.need(h.headerLength + h.valueLength);
+      originalPatientId = b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '').trim() || null;
+    }
+    await skipElement(b, syntax, h, 0);
+    if ([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER].includes(h.tag)) dropped.push([start, b.pos]);
+  }
+
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const [start, end] of dropped) {
+    parts.push(b.data.subarray(from, start));
+    from = end;
+  }
+  parts.push(b.data.subarray(from, insertAt));
+  parts.push(encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax));
+  parts.push(encodeElement(PATIENT_ID, 'LO', who.patientId, syntax));
+  parts.push(encodeElement(ISSUER, 'LO', who.issuer, syntax));
+  parts.push(b.data.subarray(insertAt));
+  const head = Buffer.concat(parts);
+
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const next = await source.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  return { originalPatientId, transferSyntax, output: Readable.from(rest(), { objectMode: false }) };
+}
+
+/** Reads and discards what is left of a source, so a multipart or ZIP parser can move on. */
+export async function drain(input: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of input) {
+    // discard
+  }
+}

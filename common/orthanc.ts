@@ -1,0 +1,141 @@
+import type { Readable } from 'node:stream';
+import { Readable as NodeReadable } from 'node:stream';
+
+/** Orthanc answered with an error status. */
+export class OrthancError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly path: string,
+  ) {
+    super(`Orthanc ${path} answered ${status}`);
+    this.name = 'OrthancError';
+  }
+}
+
+/** Orthanc could not be reached at all (stopped, network). */
+export class OrthancUnavailableError extends Error {
+  constructor(readonly path: string, cause: unknown) {
+    super(`Orthanc is unreachable (${path})`, { cause });
+    this.name = 'OrthancUnavailableError';
+  }
+}
+
+export interface StoredInstance {
+  ID: string;
+  ParentPatient: string;
+  ParentStudy: string;
+  ParentSeries: string;
+  Status: 'Success' | 'AlreadyStored' | string;
+}
+
+export interface OrthancChange {
+  ChangeType: string;
+  ID: string;
+  ResourceType: 'Patient' | 'Study' | 'Series' | 'Instance' | string;
+  Seq: number;
+  Date: string;
+}
+
+export interface OrthancStudy {
+  ID: string;
+  MainDicomTags: Record<string, string | undefined>;
+  PatientMainDicomTags: Record<string, string | undefined>;
+  Series: string[];
+  IsStable: boolean;
+  LastUpdate: string;
+}
+
+export interface OrthancSeries {
+  ID: string;
+  MainDicomTags: Record<string, string | undefined>;
+  Instances: string[];
+  ParentStudy: string;
+  IsStable: boolean;
+}
+
+export interface OrthancStatistics {
+  CountInstances?: number;
+  CountSeries?: number;
+  DiskSize: string;
+  UncompressedSize: string;
+}
+
+/** Connection settings of the Orthanc REST API. */
+export interface OrthancSettings {
+  url: string;
+  username: string;
+  password: string;
+}
+
+/** A small typed client of Orthanc's REST API; bodies in and out stay streams. */
+export class OrthancClient {
+  private readonly auth: string;
+
+  constructor(private readonly settings: OrthancSettings) {
+    this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
+  }
+
+  /** A raw request; throws OrthancUnavailableError when Orthanc cannot be reached. */
+  async fetch(path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
+    try {
+      return await fetch(`${this.settings.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
+    } catch (err) {
+      throw new OrthancUnavailableError(path, err);
+    }
+  }
+
+  private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await this.fetch(path, init);
+    if (!res.ok) throw new OrthancError(res.status, await res.text(), path);
+    return (await res.json()) as T;
+  }
+
+  /** Orthanc's /system: version and name; used as a health check. */
+  system(): Promise<{ Version: string; Name: string }> {
+    return this.json('/system');
+  }
+
+  /** Stores one DICOM file, streamed from `body` (never buffered here). */
+  async storeInstance(body: Readable, signal?: AbortSignal): Promise<StoredInstance> {
+    const res = await this.fetch('/instances', {
+      method: 'POST',
+      headers: { 'content-type': 'application/dicom' },
+      body: NodeReadable.toWeb(body) as ReadableStream,
+      duplex: 'half',
+      signal,
+    });
+    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/instances');
+    return (await res.json()) as StoredInstance;
+  }
+
+  /** One page of the change feed after `since`. */
+  changes(since: number, limit = 100): Promise<{ Changes: OrthancChange[]; Done: boolean; Last: number }> {
+    return this.json(`/changes?since=${since}&limit=${limit}`);
+  }
+
+  study(id: string): Promise<OrthancStudy> {
+    return this.json(`/studies/${encodeURIComponent(id)}`);
+  }
+
+  series(id: string): Promise<OrthancSeries> {
+    return this.json(`/series/${encodeURIComponent(id)}`);
+  }
+
+  statistics(level: 'studies' | 'series', id: string): Promise<OrthancStatistics> {
+    return this.json(`/${level}/${encodeURIComponent(id)}/statistics`);
+  }
+
+  /** Deletes a study, series or instance (Orthanc's storage plugin removes the objects). */
+  async delete(level: 'studies' | 'series' | 'instances', id: string): Promise<void> {
+    const res = await this.fetch(`/${level}/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    if (!res.ok && res.status !== 404) throw new OrthancError(res.status, await res.text(), `/${level}`);
+  }
+
+  /** The study as a ZIP stream (Orthanc builds it; we pass it through). */
+  async archive(studyId: string, signal?: AbortSignal): Promise<Response> {
+    const res = await this.fetch(`/studies/${encodeURIComponent(studyId)}/archive`, { signal });
+    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/studies/archive');
+    return res;
+  }
+}

@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { DicomRejected, rewritePatient } from '../../api/src/dicom/rewrite.js';
+import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
+
+const WHO = { patientId: 'MC0123456789AB', firstName: 'Zoé', lastName: 'Müller', issuer: 'MEDICONNECT' };
+
+/** Reads the rewritten file back with pydicom: an independent DICOM parser. */
+function readWithPydicom(file: string): { id: string; name: string; issuer: string; pixels: string; tags: number } {
+  const script = `
+import sys, json, hashlib, pydicom
+ds = pydicom.dcmread(sys.argv[1], force=True)
+px = ds.get((0x7fe0, 0x0010))
+print(json.dumps({"id": str(ds.get("PatientID", "")), "name": str(ds.get("PatientName", "")), "issuer": str(ds.get("IssuerOfPatientID", "")),
+  "pixels": hashlib.sha256(px.value).hexdigest() if px is not None else "", "tags": len(ds)}))`;
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, file]).toString());
+}
+
+describe('DICOM patient rewrite (streaming, table-tested on real files)', () => {
+  let tmp: string;
+  before(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'rewrite-'))));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const cases = [
+    ['CT_small.dcm', 'explicit VR little endian'],
+    ['MR_small_implicit.dcm', 'implicit VR little endian'],
+    ['MR_small_bigendian.dcm', 'explicit VR big endian'],
+    ['rtplan.dcm', 'sequences before group 0010'],
+    ['JPEG2000.dcm', 'encapsulated pixel data'],
+    ['nested_priv_SQ.dcm', 'nested private sequences'],
+    ['SC_rgb_small_odd.dcm', 'odd-sized pixel data'],
+    ['meta_missing_tsyntax.dcm', 'no transfer syntax in the meta header'],
+  ];
+  for (const [name, what] of cases) {
+    it(`${name} (${what}): new identity, everything else intact`, async () => {
+      const source = path.join(PYDICOM_TEST_FILES, name!);
+      const before = readWithPydicom(source);
+      const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHO);
+      const out = path.join(tmp, name!);
+      writeFileSync(out, await buffer(result.output));
+      const after = readWithPydicom(out);
+      expect(after.id).to.equal(WHO.patientId);
+      expect(after.name).to.equal('Muller^Zoe');
+      expect(after.issuer).to.equal('MEDICONNECT');
+      expect(after.pixels).to.equal(before.pixels);
+      expect(result.originalPatientId).to.equal(before.id || null);
+    });
+  }
+
+  const refusals: [string, string | Buffer, DicomRejected['code']][] = [
+    ['a text file', 'hello, I am not an image', 'NOT_DICOM'],
+    ['an empty file', Buffer.alloc(0), 'NOT_DICOM'],
+    ['a DICOM without preamble', path.join(PYDICOM_TEST_FILES, 'no_meta.dcm'), 'NOT_DICOM'],
+    ['a deflated file', path.join(PYDICOM_TEST_FILES, 'image_dfl.dcm'), 'UNSUPPORTED'],
+    ['a file cut in its header', 'cut', 'TRUNCATED'],
+  ];
+  for (const [what, input, code] of refusals) {
+    it(`refuses ${what} with ${code}`, async () => {
+      let data: Buffer;
+      if (input === 'cut') data = readFileSync(path.join(PYDICOM_TEST_FILES, 'rtplan.dcm')).subarray(0, 400);
+      else if (typeof input === 'string' && input.startsWith('/')) data = readFileSync(input);
+      else data = Buffer.from(input);
+      try {
+        await rewritePatient((async function* () { yield data; })(), WHO);
+        expect.fail('should refuse');
+      } catch (err) {
+        expect(err).to.be.instanceOf(DicomRejected);
+        expect((err as DicomRejected).code).to.equal(code);
+      }
+    });
+  }
+
+  it('holds only the header in memory: the rest streams through in the source’s chunks', async () => {
+    const head = readFileSync(path.join(PYDICOM_TEST_FILES, 'CT_small.dcm'));
+    let pulled = 0;
+    async function* huge() {
+      yield head;
+      for (let i = 0; i < 1000; i++) {
+        pulled++;
+        yield Buffer.alloc(64 * 1024);
+      }
+    }
+    const result = await rewritePatient(huge(), WHO, 1024 * 1024);
+    expect(pulled).to.equal(0);
+    let total = 0;
+    for await (const chunk of result.output) total += (chunk as Buffer).length;
+    expect(pulled).to.equal(1000);
+    expect(total).to.be.greaterThan(64 * 1024 * 1000);
+  });
+});
