@@ -38,6 +38,7 @@ const envSchema = z.object({
 
   SCHEDULER_ENABLED: booleanFromEnv.default(true),
   SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
+  INDEXER_INTERVAL_SECONDS: positiveInt.default(5),
   REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
 
   ENCRYPTION_KEYS: z
@@ -97,7 +98,7 @@ export interface Config {
     maxFailuresPerIp: number;
     throttleWindowSeconds: number;
   };
-  scheduler: { enabled: boolean; intervalSeconds: number; reminderHoursBefore: number };
+  scheduler: { enabled: boolean; intervalSeconds: number; indexerIntervalSeconds: number; reminderHoursBefore: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   orthanc: { url: string; username: string; password: string; dicomPort: number };
@@ -145,7 +146,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
       throttleWindowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
     },
-    scheduler: { enabled: e.SCHEDULER_ENABLED, intervalSeconds: e.SCHEDULER_INTERVAL_SECONDS, reminderHoursBefore: e.REMINDER_HOURS_BEFORE },
+    scheduler: {
+      enabled: e.SCHEDULER_ENABLED,
+      intervalSeconds: e.SCHEDULER_INTERVAL_SECONDS,
+      indexerIntervalSeconds: e.INDEXER_INTERVAL_SECONDS,
+      reminderHoursBefore: e.REMINDER_HOURS_BEFORE,
+    },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
     orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },
     s3: e.MINIO_ENDPOINT

@@ -18,6 +18,7 @@ import { appointmentRoutes } from './appointments/routes.js';
 import { availabilityRoutes } from './availability/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
+import { dicomRoutes } from './dicom/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -35,6 +36,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...appointmentRoutes(deps),
     ...notificationRoutes(deps),
     ...medicalRecordRoutes(deps),
+    ...dicomRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
+import type { OrthancClient } from '../../common/orthanc.js';
 import type { Passwords } from './auth/passwords.js';
 
 /** What every resource module is built from; created once per process in server.ts (or per test app). */
@@ -9,4 +10,5 @@ export interface Deps {
   db: Knex;
   logger: Logger;
   passwords: Passwords;
+  orthanc: OrthancClient;
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
+import { OrthancClient } from '../../common/orthanc.js';
 import { createApp } from './app.js';
 import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
@@ -20,7 +21,7 @@ export interface RunningApi {
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.logLevel, 'api');
   const db = createKnex(config, {}, logger);
-  const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds) };
+  const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds), orthanc: new OrthancClient(config.orthanc) };
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp(deps, lifecycle);
   const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;

@@ -29,17 +29,17 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
     ['CT_small.dcm', 'explicit VR little endian'],
     ['MR_small_implicit.dcm', 'implicit VR little endian'],
     ['MR_small_bigendian.dcm', 'explicit VR big endian'],
-    ['rtplan.dcm', 'sequences before group 0010'],
+    ['rtplan.dcm', 'sequences before group 0010', 'meta and dataset SOP UIDs differ'],
     ['JPEG2000.dcm', 'encapsulated pixel data'],
-    ['nested_priv_SQ.dcm', 'nested private sequences'],
+    ['nested_priv_SQ.dcm', 'nested private sequences', 'no UIDs'],
     ['SC_rgb_small_odd.dcm', 'odd-sized pixel data'],
-    ['meta_missing_tsyntax.dcm', 'no transfer syntax in the meta header'],
+    ['meta_missing_tsyntax.dcm', 'no transfer syntax in the meta header', 'no UIDs'],
   ];
-  for (const [name, what] of cases) {
+  for (const [name, what, noUids] of cases) {
     it(`${name} (${what}): new identity, everything else intact`, async () => {
       const source = path.join(PYDICOM_TEST_FILES, name!);
       const before = readWithPydicom(source);
-      const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHO);
+      const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHO, { requireIdentifyingUids: !noUids });
       const out = path.join(tmp, name!);
       writeFileSync(out, await buffer(result.output));
       const after = readWithPydicom(out);
@@ -57,6 +57,8 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
     ['a DICOM without preamble', path.join(PYDICOM_TEST_FILES, 'no_meta.dcm'), 'NOT_DICOM'],
     ['a deflated file', path.join(PYDICOM_TEST_FILES, 'image_dfl.dcm'), 'UNSUPPORTED'],
     ['a file cut in its header', 'cut', 'TRUNCATED'],
+    ['a file whose SOP Instance UID disagrees with its meta header (badVR.dcm)', path.join(PYDICOM_TEST_FILES, 'badVR.dcm'), 'MALFORMED'],
+    ['a file without study and series UIDs', path.join(PYDICOM_TEST_FILES, 'nested_priv_SQ.dcm'), 'MALFORMED'],
   ];
   for (const [what, input, code] of refusals) {
     it(`refuses ${what} with ${code}`, async () => {
@@ -84,7 +86,7 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
         yield Buffer.alloc(64 * 1024);
       }
     }
-    const result = await rewritePatient(huge(), WHO, 1024 * 1024);
+    const result = await rewritePatient(huge(), WHO, { maxHeaderBytes: 1024 * 1024 });
     expect(pulled).to.equal(0);
     let total = 0;
     for await (const chunk of result.output) total += (chunk as Buffer).length;

@@ -39,13 +39,21 @@ export type AuditAction =
   | 'medical_record.read'
   | 'medical_record.listed'
   | 'medical_record.history_read'
-  | 'medical_record.record_read';
+  | 'medical_record.record_read'
+  | 'dicom.uploaded'
+  | 'dicom.study_updated'
+  | 'dicom.study_deleted'
+  | 'dicom.series_deleted'
+  | 'dicom.downloaded'
+  | 'dicom.presigned'
+  | 'dicom.report_created'
+  | 'dicom.report_read';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Auth, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report';
   /** The patient whose data the event touches (drives the patient's access log). */
   patientId?: string | null;
   targetId?: string | null;

@@ -22,6 +22,9 @@ export interface PatientIdentity {
 /** The rewritten file as a stream, and what the original header said. */
 export interface Rewritten {
   originalPatientId: string | null;
+  sopInstanceUid: string | null;
+  studyInstanceUid: string | null;
+  seriesInstanceUid: string | null;
   transferSyntax: string;
   output: Readable;
 }
@@ -38,6 +41,11 @@ const PATIENT_NAME = tagValue(0x0010, 0x0010);
 const PATIENT_ID = tagValue(0x0010, 0x0020);
 const ISSUER = tagValue(0x0010, 0x0021);
 const GROUP_0010_LENGTH = tagValue(0x0010, 0x0000);
+const SOP_INSTANCE_UID = tagValue(0x0008, 0x0018);
+const STUDY_INSTANCE_UID = tagValue(0x0020, 0x000d);
+const SERIES_INSTANCE_UID = tagValue(0x0020, 0x000e);
+const END_OF_GROUP_0020 = tagValue(0x0020, 0xffff);
+const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 interface Syntax {
   implicit: boolean;
@@ -183,10 +191,21 @@ function encodeElement(tag: number, vr: string, value: string, syntax: Syntax): 
  * it, pixel data included, passes through untouched. Resolves once the header is parsed, so the caller
  * can refuse the file before a byte reaches storage.
  */
-export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, maxHeaderBytes = 16 * 1024 * 1024): Promise<Rewritten> {
+/** Limits and checks of a rewrite. */
+export interface RewriteOptions {
+  maxHeaderBytes?: number;
+  /**
+   * Refuse files whose identifying UIDs (SOP, study, series) are missing, malformed, or whose SOP
+   * Instance UID disagrees with the file meta header (PS3.10): they decide where and as what an
+   * instance is stored, so a broken one must not get in.
+   */
+  requireIdentifyingUids?: boolean;
+}
+
+export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, options: RewriteOptions = {}): Promise<Rewritten> {
   const source = input[Symbol.asyncIterator]();
   try {
-    return await rewriteFrom(source, who, maxHeaderBytes);
+    return await rewriteFrom(source, who, options.maxHeaderBytes ?? 16 * 1024 * 1024, options.requireIdentifyingUids ?? true);
   } catch (err) {
     // A refused file is still read to its end, so the parser around it can go on to the next file.
     if (err instanceof DicomRejected) await drain({ [Symbol.asyncIterator]: () => source }).catch(() => undefined);
@@ -194,19 +213,29 @@ export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientI
   }
 }
 
-async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, maxHeaderBytes: number): Promise<Rewritten> {
+function checkUid(name: string, value: string | null, meta: string | null): void {
+  if (!value) throw new DicomRejected('MALFORMED', `${name} is missing`);
+  if (value.length > 64 || !UID.test(value)) throw new DicomRejected('MALFORMED', `${name} is not a valid UID`);
+  if (meta !== null && meta !== value) throw new DicomRejected('MALFORMED', `${name} differs from the file meta header's Media Storage SOP Instance UID`);
+}
+
+const valueOf = (b: Buffered, h: ElementHeader) => b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '').trim() || null;
+
+async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, maxHeaderBytes: number, requireUids: boolean): Promise<Rewritten> {
   const b = new Buffered(source, maxHeaderBytes);
   if (!(await b.ensure(132)) || b.ascii(128, 4) !== 'DICM') {
     throw new DicomRejected('NOT_DICOM', 'Not a DICOM file (no DICM marker after the 128-byte preamble)');
   }
   b.pos = 132;
   let transferSyntax: string | null = null;
+  let metaSopInstanceUid: string | null = null;
   // File meta information: always explicit VR little endian, group 0002.
   const meta: Syntax = { implicit: false, bigEndian: false };
   while ((await b.ensure(8)) && b.u16(b.pos, false) === 0x0002) {
     const h = await readHeader(b, meta);
     await b.need(h.headerLength + h.valueLength);
-    if (h.tag === tagValue(0x0002, 0x0010)) transferSyntax = b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '');
+    if (h.tag === tagValue(0x0002, 0x0010)) transferSyntax = valueOf(b, h);
+    if (h.tag === tagValue(0x0002, 0x0003)) metaSopInstanceUid = valueOf(b, h);
     b.pos += h.headerLength + h.valueLength;
   }
   if (transferSyntax === DEFLATED) throw new DicomRejected('UNSUPPORTED', 'Deflated transfer syntax is not supported; send the file uncompressed');
@@ -217,6 +246,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
   const syntax: Syntax = { implicit: transferSyntax === IMPLICIT_LE, bigEndian: transferSyntax === EXPLICIT_BE };
 
   const dropped: [number, number][] = [];
+  const uids = new Map<number, string | null>();
   let originalPatientId: string | null = null;
   let insertAt = -1;
   while (insertAt < 0) {
@@ -231,12 +261,29 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       break;
     }
     const start = b.pos;
-    if (h.tag === PATIENT_ID && h.valueLength !== UNDEFINED) {
+    if ((h.tag === PATIENT_ID || h.tag === SOP_INSTANCE_UID) && h.valueLength !== UNDEFINED) {
       await b.need(h.headerLength + h.valueLength);
-      originalPatientId = b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '').trim() || null;
+      if (h.tag === PATIENT_ID) originalPatientId = valueOf(b, h);
+      else uids.set(h.tag, valueOf(b, h));
     }
     await skipElement(b, syntax, h, 0);
     if ([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER].includes(h.tag)) dropped.push([start, b.pos]);
+  }
+
+  // Read on to the end of group 0020 (still header, before the pixels) for the study and series UIDs.
+  while (await b.ensure(8)) {
+    const h = await readHeader(b, syntax);
+    if (h.tag > END_OF_GROUP_0020) break;
+    if ((h.tag === STUDY_INSTANCE_UID || h.tag === SERIES_INSTANCE_UID || h.tag === SOP_INSTANCE_UID) && h.valueLength !== UNDEFINED) {
+      await b.need(h.headerLength + h.valueLength);
+      uids.set(h.tag, valueOf(b, h));
+    }
+    await skipElement(b, syntax, h, 0);
+  }
+  if (requireUids) {
+    checkUid('SOP Instance UID', uids.get(SOP_INSTANCE_UID) ?? null, metaSopInstanceUid);
+    checkUid('Study Instance UID', uids.get(STUDY_INSTANCE_UID) ?? null, null);
+    checkUid('Series Instance UID', uids.get(SERIES_INSTANCE_UID) ?? null, null);
   }
 
   const parts: Buffer[] = [];
@@ -260,7 +307,14 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       yield Buffer.from(next.value);
     }
   }
-  return { originalPatientId, transferSyntax, output: Readable.from(rest(), { objectMode: false }) };
+  return {
+    originalPatientId,
+    sopInstanceUid: uids.get(SOP_INSTANCE_UID) ?? null,
+    studyInstanceUid: uids.get(STUDY_INSTANCE_UID) ?? null,
+    seriesInstanceUid: uids.get(SERIES_INSTANCE_UID) ?? null,
+    transferSyntax,
+    output: Readable.from(rest(), { objectMode: false }),
+  };
 }
 
 /** Reads and discards what is left of a source, so a multipart or ZIP parser can move on. */

@@ -37,7 +37,7 @@ const errorResponse = (description: string): ResponseSpec => ({ description, sch
 
 function responsesOf(route: AnyRoute): Record<string, unknown> {
   const all: Record<number, ResponseSpec> = { ...route.responses };
-  if (route.params || route.query || route.body) all[400] ??= errorResponse('Invalid input; `details` lists the fields');
+  if (route.params || route.query || route.body || route.rawBody) all[400] ??= errorResponse('Invalid input; `details` lists the fields');
   if (route.auth !== 'public') {
     all[401] ??= errorResponse('Missing, invalid or expired token, revoked session, or inactive account');
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
@@ -45,9 +45,11 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
   if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
   const out: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(all)) {
-    out[status] = spec.schema
-      ? { description: spec.description, content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } } }
-      : { description: spec.description };
+    out[status] = spec.contentType
+      ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string', format: 'binary' } } } }
+      : spec.schema
+        ? { description: spec.description, content: { 'application/json': { schema: jsonSchema(spec.schema, 'output') } } }
+        : { description: spec.description };
   }
   out.default = { description: 'Unexpected error', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
   return out;
@@ -69,6 +71,9 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
       parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+        : {}),
+      ...(route.rawBody
+        ? { requestBody: { required: true, description: route.rawBody.description, content: { [route.rawBody.contentType]: { schema: route.rawBody.schema } } } }
         : {}),
       responses: responsesOf(route),
     };

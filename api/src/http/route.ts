@@ -19,6 +19,8 @@ type AuthFor<A extends AuthMode> = A extends 'public' ? null : Auth;
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** A binary body (e.g. `application/zip`) instead of JSON. */
+  contentType?: string;
 }
 
 /** What a handler answers; the status defaults to 200. */
@@ -53,6 +55,8 @@ export interface RouteSpec<A extends AuthMode, P extends z.ZodType, Q extends z.
   params?: P;
   query?: Q;
   body?: B;
+  /** A body the handler reads itself (multipart uploads), documented here. */
+  rawBody?: { contentType: string; schema: Record<string, unknown>; description?: string };
   /** Only the owner's password-change and login routes take password fields. */
   acceptsPasswords?: boolean;
   responses: Record<number, ResponseSpec>;

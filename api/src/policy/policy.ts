@@ -8,7 +8,7 @@ export const GRANTS = {
   super_admin: [
     'hospital.list', 'hospital.read', 'hospital.create', 'hospital.update', 'hospital.delete',
     'hospitalAdmin.list', 'hospitalAdmin.read', 'hospitalAdmin.create', 'hospitalAdmin.update', 'hospitalAdmin.delete',
-    'doctor.directory', 'availability.read',
+    'doctor.directory', 'availability.read', 'dicom.reconcile',
   ],
   hospital_admin: [
     'hospital.list', 'hospital.read', 'availability.read',
@@ -20,6 +20,7 @@ export const GRANTS = {
     'availability.read', 'availability.update',
     'appointment.list', 'appointment.read', 'appointment.complete',
     'medicalRecord.read', 'medicalRecord.write',
+    'dicom.read', 'dicom.write',
   ],
   secretary: [
     'hospital.list', 'hospital.read', 'doctor.directory',
@@ -32,6 +33,7 @@ export const GRANTS = {
     'doctor.directory', 'patient.list', 'patient.read', 'availability.read',
     'appointment.list', 'appointment.read', 'appointment.create', 'appointment.cancel', 'appointment.reschedule',
     'medicalRecord.read', 'accessLog.read',
+    'dicom.read',
   ],
 } as const satisfies Record<Role, readonly string[]>;
 
@@ -45,6 +47,8 @@ export type Action = (typeof GRANTS)[Role][number];
 export const CONCEALED: Partial<Record<Action, readonly Role[]>> = {
   'medicalRecord.read': ['super_admin', 'hospital_admin', 'secretary'],
   'medicalRecord.write': ['super_admin', 'hospital_admin', 'secretary'],
+  'dicom.read': ['super_admin', 'hospital_admin', 'secretary'],
+  'dicom.write': ['super_admin', 'hospital_admin', 'secretary'],
 };
 
 /** Whether a refusal of this action to this role must look like "not found". */

@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.js';
 import { createMailTransport, runEmailTick } from './email.js';
 import { runReminderTick } from './reminders.js';
+import { runIndexerTick } from '../dicom/index-sync.js';
 
 /** Runs the background ticks (reminders, e-mail outbox) on an interval; safe with many API processes. */
-export function startScheduler({ db, config, logger }: Deps): { stop: () => Promise<void> } {
+export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: () => Promise<void> } {
   const transport = createMailTransport(config);
   let running: Promise<void> | null = null;
   const tick = async () => {
@@ -19,9 +20,20 @@ export function startScheduler({ db, config, logger }: Deps): { stop: () => Prom
     running ??= tick().finally(() => (running = null));
   }, config.scheduler.intervalSeconds * 1000);
   timer.unref();
+  // The index follows Orthanc closely (C-STORE pushes): its own, shorter interval.
+  let indexing: Promise<void> | null = null;
+  const indexTimer = setInterval(() => {
+    indexing ??= runIndexerTick(db, orthanc, logger)
+      .then(() => undefined)
+      .catch((err) => logger.warn({ err: (err as Error).message }, 'indexer tick failed'))
+      .finally(() => (indexing = null));
+  }, config.scheduler.indexerIntervalSeconds * 1000);
+  indexTimer.unref();
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(indexTimer);
+      await indexing;
       await running;
       transport?.close();
     },

@@ -1,0 +1,135 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../../../common/logger.js';
+import { OrthancError, type OrthancClient, type OrthancSeries } from '../../../common/orthanc.js';
+
+type Db = Knex | Knex.Transaction;
+
+/** DICOM dates are YYYYMMDD; anything else (empty, partial, garbage) is stored as unknown. */
+function dicomDate(value: string | undefined): string | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(value?.trim() ?? '');
+  if (!m) return null;
+  const iso = `${m[1]}-${m[2]}-${m[3]}`;
+  return Number.isNaN(Date.parse(iso)) ? null : iso;
+}
+
+const clean = (value: string | undefined) => {
+  const v = value?.trim();
+  return v ? v : null;
+};
+
+const isGone = (err: unknown) => err instanceof OrthancError && err.status === 404;
+
+/**
+ * Brings the index row of one Orthanc study (and its series) in line with Orthanc; removes it when the
+ * study is gone. Idempotent: running it twice leaves the same rows. Returns the index id, or null.
+ */
+export async function refreshStudy(db: Db, orthanc: OrthancClient, orthancStudyId: string, uploaderId: string | null): Promise<string | null> {
+  let study;
+  let series: OrthancSeries[];
+  let stats;
+  let seriesStats;
+  try {
+    study = await orthanc.study(orthancStudyId);
+    [series, stats, seriesStats] = await Promise.all([
+      Promise.all(study.Series.map((id) => orthanc.series(id))),
+      orthanc.statistics('studies', orthancStudyId),
+      Promise.all(study.Series.map((id) => orthanc.statistics('series', id))),
+    ]);
+  } catch (err) {
+    if (!isGone(err)) throw err;
+    await db('dicom_studies').where({ orthanc_id: orthancStudyId }).delete();
+    return null;
+  }
+  const dicomPatientId = clean(study.PatientMainDicomTags.PatientID);
+  const patient = dicomPatientId ? await db('patients').where({ identifier: dicomPatientId }).first('user_id') : undefined;
+  const tags = study.MainDicomTags;
+  const row = {
+    orthanc_id: orthancStudyId,
+    study_instance_uid: clean(tags.StudyInstanceUID) ?? orthancStudyId,
+    patient_id: patient?.user_id ?? null,
+    dicom_patient_id: dicomPatientId,
+    doctor_id: uploaderId,
+    study_date: dicomDate(tags.StudyDate),
+    study_time: clean(tags.StudyTime),
+    modalities: [...new Set(series.map((s) => clean(s.MainDicomTags.Modality)).filter((m): m is string => m !== null))].sort(),
+    dicom_description: clean(tags.StudyDescription),
+    accession_number: clean(tags.AccessionNumber),
+    body_parts: [...new Set(series.map((s) => clean(s.MainDicomTags.BodyPartExamined)).filter((b): b is string => b !== null))].sort(),
+    number_of_series: study.Series.length,
+    number_of_instances: stats.CountInstances ?? series.reduce((n, s) => n + s.Instances.length, 0),
+    size_bytes: Number(stats.DiskSize) || 0,
+    updated_at: db.fn.now(),
+  };
+  const [saved] = await db('dicom_studies')
+    .insert(row)
+    .onConflict('orthanc_id')
+    .merge({
+      ...row,
+      // The first known uploader stays the study's doctor; later refreshes (indexer) know no uploader.
+      doctor_id: db.raw('coalesce(dicom_studies.doctor_id, excluded.doctor_id)'),
+    })
+    .returning('id');
+  const studyId = saved.id as string;
+  for (const [i, s] of series.entries()) {
+    const t = s.MainDicomTags;
+    const seriesRow = {
+      orthanc_id: s.ID,
+      study_id: studyId,
+      series_instance_uid: clean(t.SeriesInstanceUID) ?? s.ID,
+      modality: clean(t.Modality),
+      description: clean(t.SeriesDescription),
+      body_part: clean(t.BodyPartExamined),
+      series_number: Number.parseInt(t.SeriesNumber ?? '', 10) || null,
+      number_of_instances: s.Instances.length,
+      size_bytes: Number(seriesStats[i]?.DiskSize) || 0,
+      updated_at: db.fn.now(),
+    };
+    await db('dicom_series').insert(seriesRow).onConflict('orthanc_id').merge(seriesRow);
+  }
+  await db('dicom_series').where({ study_id: studyId }).whereNotIn('orthanc_id', study.Series).delete();
+  return studyId;
+}
+
+/**
+ * Follows Orthanc's /changes feed from the cursor stored in PostgreSQL. Each batch runs in one
+ * transaction holding the cursor row (SKIP LOCKED: another process already indexing makes this one
+ * return), so a restart resumes where the last committed batch ended and nothing is indexed twice.
+ */
+export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: Logger, maxBatches = 20): Promise<number> {
+  let processed = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const done = await db.transaction(async (trx) => {
+      const cursor = await trx('dicom_index_cursor').where({ id: 1 }).forUpdate().skipLocked().first('last_seq');
+      if (!cursor) return true;
+      const page = await orthanc.changes(Number(cursor.last_seq), 200);
+      const studies = new Set<string>();
+      for (const change of page.Changes) {
+        if (change.ChangeType === 'Deleted') {
+          if (change.ResourceType === 'Study') await trx('dicom_studies').where({ orthanc_id: change.ID }).delete();
+          if (change.ResourceType === 'Series') {
+            const gone = await trx('dicom_series').where({ orthanc_id: change.ID }).first('study_id');
+            if (gone) {
+              const parent = await trx('dicom_studies').where({ id: gone.study_id }).first('orthanc_id');
+              if (parent) studies.add(parent.orthanc_id);
+            }
+          }
+        } else if (change.ResourceType === 'Study' && ['NewStudy', 'StableStudy'].includes(change.ChangeType)) {
+          studies.add(change.ID);
+        } else if (change.ResourceType === 'Series' && ['NewSeries', 'StableSeries'].includes(change.ChangeType)) {
+          try {
+            studies.add((await orthanc.series(change.ID)).ParentStudy);
+          } catch (err) {
+            if (!isGone(err)) throw err;
+          }
+        }
+      }
+      for (const id of studies) await refreshStudy(trx, orthanc, id, null);
+      await trx('dicom_index_cursor').where({ id: 1 }).update({ last_seq: page.Last, updated_at: trx.fn.now() });
+      processed += page.Changes.length;
+      if (studies.size > 0) logger?.debug({ studies: studies.size, last: page.Last }, 'indexed changes');
+      return page.Done;
+    });
+    if (done) break;
+  }
+  return processed;
+}

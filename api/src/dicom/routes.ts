@@ -1,0 +1,267 @@
+import { z } from 'zod';
+import { idParams } from '../accounts/schemas.js';
+import type { Deps } from '../deps.js';
+import { errorSchema } from '../http/openapi.js';
+import { pageSchema } from '../http/pagination.js';
+import { route, type AnyRoute } from '../http/route.js';
+import type { SeriesRow, StudyRow } from './repository.js';
+import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
+import { createDicomService } from './service.js';
+
+const tag = 'DICOM studies';
+const access = 'A linked doctor (any hospital) or the patient itself; anyone else: 404. Every access is audited.';
+const writeAccess = 'A linked doctor; the patient: 403; anyone else: 404.';
+
+/** The API view of an indexed study. */
+export function toStudyDto(s: StudyRow) {
+  return {
+    id: s.id,
+    studyInstanceUid: s.study_instance_uid,
+    patientId: s.patient_id,
+    doctorId: s.doctor_id,
+    studyDate: s.study_date,
+    studyTime: s.study_time,
+    modalities: s.modalities,
+    description: s.custom_description ?? s.dicom_description,
+    dicomDescription: s.dicom_description,
+    labels: s.labels,
+    accessionNumber: s.accession_number,
+    bodyParts: s.body_parts,
+    numberOfSeries: s.number_of_series,
+    numberOfInstances: s.number_of_instances,
+    sizeBytes: Number(s.size_bytes),
+    createdAt: s.created_at.toISOString(),
+    updatedAt: s.updated_at.toISOString(),
+  };
+}
+
+function toSeriesDto(s: SeriesRow) {
+  return {
+    id: s.id,
+    studyId: s.study_id,
+    seriesInstanceUid: s.series_instance_uid,
+    modality: s.modality,
+    description: s.description,
+    bodyPart: s.body_part,
+    seriesNumber: s.series_number,
+    numberOfInstances: s.number_of_instances,
+    sizeBytes: Number(s.size_bytes),
+  };
+}
+
+const reportParams = z.object({ id: z.uuid(), reportId: z.uuid() });
+
+/** Upload, search, organise, delete, download and report on DICOM studies. */
+export function dicomRoutes(deps: Deps): AnyRoute[] {
+  const service = createDicomService(deps);
+  const study = '/api/dicom/studies/{id}';
+  return [
+    route({
+      method: 'post',
+      path: '/api/dicom/studies/upload_dicom',
+      operationId: 'uploadDicom',
+      summary: 'Upload DICOM files and/or ZIPs of them for a linked patient (streamed)',
+      description:
+        `${writeAccess} Send \`patientId\` first (or as ?patientId=), then any number of files. Each instance gets the patient's ` +
+        'identity (PatientID = its identifier). Files carrying another MediConnect patient’s identifier, non-DICOM, truncated or ' +
+        'malformed files and unsafe ZIP entries are refused and listed; nothing of them is stored. 503 if the imaging store is down.',
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      rawBody: {
+        contentType: 'multipart/form-data',
+        schema: {
+          type: 'object',
+          required: ['patientId'],
+          properties: { patientId: { type: 'string', format: 'uuid' }, files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+        },
+      },
+      responses: {
+        201: { description: 'What was stored and what was refused, file by file', schema: uploadResultSchema },
+        400: { description: 'No file could be stored (the refusals are in `details.refused`), or a malformed upload', schema: errorSchema },
+        415: { description: 'Not multipart/form-data', schema: errorSchema },
+        503: { description: 'Orthanc or its storage is unavailable', schema: errorSchema },
+      },
+      handler: async ({ auth, ctx, meta }) => {
+        const result = await service.upload(auth, ctx, meta);
+        if (result.stored.length === 0) {
+          return { status: 400, body: { error: { code: 'NO_DICOM_STORED', message: 'No file of the upload could be stored', details: { refused: result.refused } } } };
+        }
+        return { status: 201, body: { ...result, studies: result.studies.map(toStudyDto) } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/dicom/studies',
+      operationId: 'listStudies',
+      summary: 'Search the studies in scope (patient, modality, date range, text)',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      query: studyListQuery,
+      responses: { 200: { description: 'A page of studies', schema: pageSchema(studySchema) } },
+      handler: async ({ auth, query }) => {
+        const page = await service.list(auth, query);
+        return { body: { ...page, items: page.items.map(toStudyDto) } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: study,
+      operationId: 'getStudy',
+      summary: 'Read a study',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: idParams,
+      responses: { 200: { description: 'The study', schema: studySchema } },
+      handler: async ({ auth, params }) => ({ body: toStudyDto(await service.get(auth, params.id)) }),
+    }),
+    route({
+      method: 'patch',
+      path: study,
+      operationId: 'updateStudy',
+      summary: 'Organise a study: description and labels',
+      description: writeAccess,
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      body: studyPatchBody,
+      responses: { 200: { description: 'The study', schema: studySchema } },
+      handler: async ({ auth, params, body, meta }) => ({ body: toStudyDto(await service.update(auth, params.id, body, meta)) }),
+    }),
+    route({
+      method: 'delete',
+      path: study,
+      operationId: 'deleteStudy',
+      summary: 'Delete a study from Orthanc, the object store and the index',
+      description: writeAccess,
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      responses: { 204: { description: 'Deleted' }, 503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema } },
+      handler: async ({ auth, params, meta }) => {
+        await service.removeStudy(auth, params.id, meta);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${study}/series`,
+      operationId: 'listStudySeries',
+      summary: 'The series of a study',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: idParams,
+      responses: { 200: { description: 'Series', schema: z.object({ items: z.array(seriesSchema) }) } },
+      handler: async ({ auth, params }) => ({ body: { items: (await service.series(auth, params.id)).map(toSeriesDto) } }),
+    }),
+    route({
+      method: 'delete',
+      path: '/api/dicom/series/{id}',
+      operationId: 'deleteSeries',
+      summary: 'Delete a series from Orthanc, the object store and the index',
+      description: writeAccess,
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      responses: { 204: { description: 'Deleted' }, 503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema } },
+      handler: async ({ auth, params, meta }) => {
+        await service.removeSeries(auth, params.id, meta);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${study}/download`,
+      operationId: 'downloadStudy',
+      summary: 'Download a study as a ZIP (streamed)',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: idParams,
+      responses: { 200: { description: 'ZIP of the DICOM files', contentType: 'application/zip' }, 503: { description: 'Imaging store unavailable', schema: errorSchema } },
+      handler: async ({ auth, params, meta }) => {
+        const { body, filename } = await service.download(auth, params.id, meta);
+        return { body, headers: { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${filename}"` } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${study}/presigned-urls`,
+      operationId: 'presignStudy',
+      summary: 'Short-lived presigned URLs of the study’s original objects (S3/MinIO storage only)',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: idParams,
+      responses: { 200: { description: 'One URL per instance', schema: presignedSchema }, 409: { description: 'Local storage: no presigned URLs', schema: errorSchema } },
+      handler: async ({ auth, params, meta }) => ({ body: await service.presigned(auth, params.id, meta) }),
+    }),
+    route({
+      method: 'post',
+      path: `${study}/reports`,
+      operationId: 'createReport',
+      summary: 'Write a report on a study',
+      description: writeAccess,
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      body: reportBody,
+      responses: { 201: { description: 'The report', schema: reportSchema } },
+      handler: async ({ auth, params, body, meta }) => ({ status: 201, body: await service.createReport(auth, params.id, body, meta) }),
+    }),
+    route({
+      method: 'get',
+      path: `${study}/reports`,
+      operationId: 'listReports',
+      summary: 'The reports of a study',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: idParams,
+      responses: { 200: { description: 'Reports', schema: z.object({ items: z.array(reportSchema) }) } },
+      handler: async ({ auth, params }) => ({ body: { items: await service.reports(auth, params.id) } }),
+    }),
+    route({
+      method: 'get',
+      path: `${study}/reports/{reportId}/pdf`,
+      operationId: 'reportPdf',
+      summary: 'A report as PDF',
+      description: access,
+      tag,
+      auth: 'user',
+      action: 'dicom.read',
+      params: reportParams,
+      responses: { 200: { description: 'The PDF', contentType: 'application/pdf' } },
+      handler: async ({ auth, params, meta }) => {
+        const { body, filename } = await service.reportPdf(auth, params.id, params.reportId, meta);
+        return { body, headers: { 'Content-Type': 'application/pdf', 'Content-Disposition': `attachment; filename="${filename}"` } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/dicom/unmatched',
+      operationId: 'listUnmatchedStudies',
+      summary: 'Studies received (e.g. by C-STORE) whose PatientID matches no patient, for reconciliation',
+      description: 'Counts and UIDs only; these studies stay invisible to doctors and patients.',
+      tag,
+      auth: 'user',
+      action: 'dicom.reconcile',
+      query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(100).default(50) }),
+      responses: { 200: { description: 'Unmatched studies', schema: unmatchedSchema } },
+      handler: async ({ query }) => ({ body: await service.unmatched(query) }),
+    }),
+  ];
+}

@@ -1,0 +1,213 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Context } from 'koa';
+import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
+import { recordAudit, type AuditAction } from '../audit/audit.js';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { AppError, conflict, notFound } from '../http/errors.js';
+import type { RequestMeta } from '../http/request-context.js';
+import { createSealer } from '../medical-records/crypto.js';
+import { findPatientInMedicalScope } from '../medical-records/repository.js';
+import { refreshStudy } from './index-sync.js';
+import { renderReportPdf } from './pdf.js';
+import { presignGet } from './presign.js';
+import * as repo from './repository.js';
+import { receiveUpload } from './upload.js';
+
+/** Maps Orthanc being down to a clear 503. */
+async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof OrthancUnavailableError || (err instanceof OrthancError && err.status >= 500)) {
+      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; nothing was changed');
+    }
+    throw err;
+  }
+}
+
+interface ReportContent {
+  title: string;
+  findings: string;
+  conclusion: string;
+}
+
+/** Studies and series: upload, search, organise, delete, download, reports. */
+export function createDicomService(deps: Deps) {
+  const { db, orthanc, config } = deps;
+  const sealer = createSealer(config.encryption);
+
+  async function mustFind(auth: Auth, id: string, trx = db, forUpdate = false) {
+    const study = await repo.findStudy(trx, auth, id, forUpdate);
+    if (!study) throw notFound('Study');
+    return study;
+  }
+
+  const audit = (auth: Auth, meta: RequestMeta, action: AuditAction, patientId: string, targetType: 'dicom_study' | 'dicom_series' | 'dicom_report', targetId: string, details: Record<string, unknown> = {}) =>
+    recordAudit(db, meta, { actor: auth, action, targetType, targetId, patientId, details });
+
+  return {
+    /** Stores the uploaded files, then indexes the studies they touched right away. */
+    async upload(auth: Auth, ctx: Context, meta: RequestMeta) {
+      const outcome = await receiveUpload(deps, auth, ctx);
+      const studyIds = new Map<string, string | null>();
+      await withOrthanc(async () => {
+        for (const orthancStudyId of new Set(outcome.stored.map((s) => s.orthancStudyId))) {
+          studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId));
+        }
+      });
+      await recordAudit(db, meta, {
+        actor: auth,
+        action: 'dicom.uploaded',
+        targetType: 'patient',
+        targetId: outcome.patientId,
+        patientId: outcome.patientId,
+        details: { stored: outcome.stored.length, refused: outcome.refused.length, studies: [...studyIds.values()] },
+      });
+      const studies = await db('dicom_studies').whereIn('id', [...studyIds.values()].filter((v): v is string => v !== null)).select('*');
+      return {
+        patientId: outcome.patientId,
+        stored: outcome.stored.map((s) => ({ file: s.file, instanceId: s.instanceId, studyId: studyIds.get(s.orthancStudyId) ?? null, alreadyStored: s.alreadyStored })),
+        refused: outcome.refused,
+        studies: studies as repo.StudyRow[],
+      };
+    },
+
+    list: (auth: Auth, q: repo.StudyListQuery) => repo.listStudies(db, auth, q),
+
+    get: (auth: Auth, id: string) => mustFind(auth, id),
+
+    async series(auth: Auth, id: string) {
+      await mustFind(auth, id);
+      return repo.seriesOfStudy(db, id);
+    },
+
+    async update(auth: Auth, id: string, patch: { description?: string | null; labels?: string[] }, meta: RequestMeta) {
+      const study = await db.transaction(async (trx) => {
+        const found = await mustFind(auth, id, trx, true);
+        await trx('dicom_studies')
+          .where({ id })
+          .update({
+            ...(patch.description !== undefined ? { custom_description: patch.description } : {}),
+            ...(patch.labels !== undefined ? { labels: [...new Set(patch.labels)].sort() } : {}),
+            updated_at: trx.fn.now(),
+          });
+        return found;
+      });
+      await audit(auth, meta, 'dicom.study_updated', study.patient_id, 'dicom_study', id, { fields: Object.keys(patch) });
+      return mustFind(auth, id);
+    },
+
+    /** Deletes from Orthanc (which removes the objects), then from the index. */
+    async removeStudy(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
+      const study = await mustFind(auth, id);
+      await withOrthanc(() => orthanc.delete('studies', study.orthanc_id));
+      await db('dicom_studies').where({ id }).delete();
+      await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, { studyInstanceUid: study.study_instance_uid, instances: study.number_of_instances });
+    },
+
+    async removeSeries(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
+      const series = await repo.findSeries(db, auth, id);
+      if (!series) throw notFound('Series');
+      await withOrthanc(async () => {
+        await orthanc.delete('series', series.orthanc_id);
+        // Orthanc drops a study whose last series goes; refreshing mirrors that in the index.
+        await refreshStudy(db, orthanc, series.study_orthanc_id, null);
+      });
+      await audit(auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, { seriesInstanceUid: series.series_instance_uid, studyId: series.study_id });
+    },
+
+    /** The study as a ZIP, streamed from Orthanc to the client. */
+    async download(auth: Auth, id: string, meta: RequestMeta): Promise<{ body: Readable; filename: string }> {
+      const study = await mustFind(auth, id);
+      const res = await withOrthanc(() => orthanc.archive(study.orthanc_id));
+      await audit(auth, meta, 'dicom.downloaded', study.patient_id, 'dicom_study', id);
+      return { body: Readable.fromWeb(res.body as WebReadableStream), filename: `study-${study.study_instance_uid}.zip` };
+    },
+
+    /** Short-lived direct links to the original objects (S3/MinIO only). */
+    async presigned(auth: Auth, id: string, meta: RequestMeta) {
+      const study = await mustFind(auth, id);
+      if (!config.s3) throw conflict('S3_NOT_CONFIGURED', 'Images are stored in a local directory: use the ZIP download');
+      const patient = await db('patients').where({ user_id: study.patient_id }).first('identifier');
+      const rows: { object_key: string; size: number }[] = await db('orthanc_storage_keys')
+        .where('content_type', 1)
+        .where('object_key', 'like', `patients/${patient.identifier}/studies/${study.study_instance_uid.replace(/[%_\\]/g, '\\$&')}/series/%`)
+        .orderBy('object_key')
+        .select('object_key', 'size');
+      const ttl = config.s3.presignTtlSeconds;
+      await audit(auth, meta, 'dicom.presigned', study.patient_id, 'dicom_study', id, { objects: rows.length });
+      return {
+        expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+        items: rows.map((r) => ({ key: r.object_key, size: Number(r.size), url: presignGet(config.s3!, r.object_key, ttl) })),
+      };
+    },
+
+    async createReport(auth: Auth, studyId: string, content: ReportContent, meta: RequestMeta) {
+      const study = await mustFind(auth, studyId);
+      const id = crypto.randomUUID();
+      const sealed = sealer.seal(content, id);
+      await db('dicom_reports').insert({ id, study_id: studyId, study_instance_uid: study.study_instance_uid, patient_id: study.patient_id, author_id: auth.userId, key_id: sealed.keyId, payload: sealed.payload });
+      await audit(auth, meta, 'dicom.report_created', study.patient_id, 'dicom_report', id, { studyId });
+      return (await this.reports(auth, studyId)).find((r) => r.id === id)!;
+    },
+
+    async reports(auth: Auth, studyId: string) {
+      await mustFind(auth, studyId);
+      const rows: { id: string; key_id: string; payload: string; author_id: string; first_name: string; last_name: string; created_at: Date }[] = await db('dicom_reports as r')
+        .join('users as u', 'u.id', 'r.author_id')
+        .where('r.study_id', studyId)
+        .orderBy('r.created_at')
+        .select('r.id', 'r.key_id', 'r.payload', 'r.author_id', 'u.first_name', 'u.last_name', 'r.created_at');
+      return rows.map((r) => ({
+        id: r.id,
+        studyId,
+        ...sealer.open<ReportContent>({ keyId: r.key_id, payload: r.payload }, r.id),
+        author: { id: r.author_id, firstName: r.first_name, lastName: r.last_name },
+        createdAt: r.created_at.toISOString(),
+      }));
+    },
+
+    async reportPdf(auth: Auth, studyId: string, reportId: string, meta: RequestMeta) {
+      const study = await mustFind(auth, studyId);
+      const report = (await this.reports(auth, studyId)).find((r) => r.id === reportId);
+      if (!report) throw notFound('Report');
+      const patient = await findPatientInMedicalScope(db, auth, study.patient_id);
+      await audit(auth, meta, 'dicom.report_read', study.patient_id, 'dicom_report', reportId);
+      return {
+        filename: `report-${reportId}.pdf`,
+        body: renderReportPdf({
+          title: report.title,
+          findings: report.findings,
+          conclusion: report.conclusion,
+          patient: { name: `${patient!.first_name} ${patient!.last_name}`, identifier: patient!.identifier, birthDate: patient!.birth_date },
+          study: { description: study.custom_description ?? study.dicom_description, date: study.study_date, modalities: study.modalities, studyInstanceUid: study.study_instance_uid },
+          author: `Dr ${report.author.firstName} ${report.author.lastName}`,
+          createdAt: new Date(report.createdAt),
+        }),
+      };
+    },
+
+    /** Studies whose DICOM PatientID matches no patient: counts and UIDs for reconciliation. */
+    async unmatched(q: { page: number; pageSize: number }) {
+      const base = db('dicom_studies').whereNull('patient_id');
+      const [{ count }] = (await base.clone().count({ count: '*' })) as [{ count: number }];
+      const [{ instances }] = (await base.clone().sum({ instances: 'number_of_instances' })) as [{ instances: number | null }];
+      const rows: repo.StudyRow[] = await base.orderBy('created_at', 'desc').limit(q.pageSize).offset((q.page - 1) * q.pageSize).select('*');
+      return {
+        total: Number(count),
+        totalInstances: Number(instances ?? 0),
+        page: q.page,
+        pageSize: q.pageSize,
+        items: rows.map((r) => ({
+          studyInstanceUid: r.study_instance_uid,
+          dicomPatientId: r.dicom_patient_id,
+          numberOfSeries: r.number_of_series,
+          numberOfInstances: r.number_of_instances,
+          receivedAt: r.created_at.toISOString(),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import type { Context } from 'koa';
+import unzipper from 'unzipper';
+import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { AppError, badRequest, notFound } from '../http/errors.js';
+import { findPatientInMedicalScope } from '../medical-records/repository.js';
+import { DicomRejected, drain, rewritePatient, type PatientIdentity } from './rewrite.js';
+
+/** One file of an upload that was stored. */
+export interface StoredFile {
+  file: string;
+  instanceId: string;
+  orthancStudyId: string;
+  alreadyStored: boolean;
+}
+
+/** One file of an upload that was refused, and why. */
+export interface RefusedFile {
+  file: string;
+  code: string;
+  reason: string;
+}
+
+/** What an upload did, file by file. */
+export interface UploadOutcome {
+  patientId: string;
+  stored: StoredFile[];
+  refused: RefusedFile[];
+}
+
+const ISSUER = 'MEDICONNECT';
+
+function unsafeEntry(name: string): boolean {
+  const normalized = name.replace(/\\/g, '/');
+  return normalized.startsWith('/') || /^[A-Za-z]:/.test(normalized) || normalized.split('/').includes('..');
+}
+
+const isZip = (filename: string, mimeType: string) => /\.zip$/i.test(filename) || /^application\/(x-)?zip(-compressed)?$/i.test(mimeType);
+
+/**
+ * Streams a multipart upload (files and/or ZIPs) into Orthanc, one file at a time: each instance's
+ * patient identity is rewritten on the fly and refused files are read to their end and dropped, so
+ * nothing of them is stored. Stops with 503 when Orthanc or its storage is unavailable.
+ */
+export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promise<UploadOutcome> {
+  if (!ctx.is('multipart/form-data')) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the files as multipart/form-data (field `patientId`, then the files)');
+  }
+  const { db, orthanc } = deps;
+  const outcome: UploadOutcome = { patientId: '', stored: [], refused: [] };
+  let identity: PatientIdentity | null = null;
+  let patientIdField: string | null = typeof ctx.query.patientId === 'string' ? ctx.query.patientId : null;
+
+  async function resolvePatient(): Promise<PatientIdentity> {
+    if (identity) return identity;
+    if (!patientIdField || !/^[0-9a-f-]{36}$/i.test(patientIdField)) {
+      throw badRequest('Send `patientId` (a patient id) before the files, or as ?patientId=', [{ field: 'patientId', message: 'Required before the files' }]);
+    }
+    const patient = await findPatientInMedicalScope(db, auth, patientIdField);
+    if (!patient) throw notFound('Patient');
+    outcome.patientId = patient.id;
+    identity = { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER };
+    return identity;
+  }
+
+  async function storeOne(stream: Readable, file: string): Promise<void> {
+    const who = await resolvePatient();
+    let rewritten;
+    try {
+      rewritten = await rewritePatient(stream, who);
+    } catch (err) {
+      if (err instanceof DicomRejected) return void outcome.refused.push({ file, code: err.code, reason: err.message });
+      throw err;
+    }
+    // Files from another hospital carry its IDs (rewritten); another MediConnect patient's ID means a wrong patient was picked.
+    if (rewritten.originalPatientId && rewritten.originalPatientId !== who.patientId) {
+      const owner = await db('patients').where({ identifier: rewritten.originalPatientId }).first('user_id');
+      if (owner) {
+        await drain(rewritten.output);
+        return void outcome.refused.push({ file, code: 'WRONG_PATIENT', reason: 'The file belongs to another MediConnect patient' });
+      }
+    }
+    try {
+      const stored = await orthanc.storeInstance(rewritten.output);
+      outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
+    } catch (err) {
+      await drain(rewritten.output).catch(() => undefined);
+      if (err instanceof OrthancError && err.status === 400) {
+        return void outcome.refused.push({ file, code: 'INVALID_DICOM', reason: 'Orthanc could not read this file (truncated or malformed DICOM)' });
+      }
+      if (err instanceof OrthancUnavailableError || err instanceof OrthancError) {
+        throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; files stored so far are kept, retry the rest', {
+          stored: outcome.stored.map((s) => s.file),
+        });
+      }
+      throw err;
+    }
+  }
+
+  async function storeZip(stream: Readable, zipName: string): Promise<void> {
+    const entries = stream.pipe(unzipper.Parse({ forceStream: true }));
+    try {
+      for await (const entry of entries as AsyncIterable<unzipper.Entry>) {
+        const name = `${zipName}/${entry.path}`;
+        if (entry.type !== 'File') {
+          entry.autodrain();
+        } else if (unsafeEntry(entry.path)) {
+          entry.autodrain();
+          outcome.refused.push({ file: name, code: 'UNSAFE_PATH', reason: 'ZIP entry with an absolute or parent (..) path' });
+        } else if (/(^|\/)(__MACOSX\/|\.DS_Store$)/.test(entry.path)) {
+          entry.autodrain();
+        } else {
+          await storeOne(entry, name);
+        }
+      }
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      await drain(stream).catch(() => undefined);
+      outcome.refused.push({ file: zipName, code: 'INVALID_ZIP', reason: 'The ZIP archive is corrupt or incomplete; entries read before the damage are listed' });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const parser = busboy({ headers: ctx.req.headers, limits: { fields: 20, fieldSize: 1024, files: 100_000 } });
+    let queue = Promise.resolve();
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      ctx.req.unpipe(parser);
+      // The rest of the request is not wanted: close the connection after answering.
+      ctx.set('Connection', 'close');
+      reject(err);
+    };
+    parser.on('field', (name, value) => {
+      if (name === 'patientId' && !patientIdField) patientIdField = value.trim();
+    });
+    parser.on('file', (_field, file, info) => {
+      const name = path.basename(info.filename || 'unnamed').slice(0, 255) || 'unnamed';
+      queue = queue
+        .then(() => (failed ? drain(file) : isZip(name, info.mimeType) ? storeZip(file, name) : storeOne(file, name)))
+        .catch((err) => {
+          file.resume();
+          fail(err);
+        });
+    });
+    parser.on('close', () => queue.then(() => (failed ? undefined : resolve()), fail));
+    parser.on('error', (err) => fail(badRequest(`The upload is incomplete or malformed: ${(err as Error).message}`, null, 'UPLOAD_INCOMPLETE')));
+    ctx.req.on('aborted', () => fail(badRequest('The client aborted the upload', null, 'UPLOAD_INCOMPLETE')));
+    ctx.req.pipe(parser);
+  });
+  if (!identity) await resolvePatient();
+  return outcome;
+}
