@@ -96,7 +96,7 @@ class S3Store:
             config=Config(
                 signature_version="s3v4",
                 s3={"addressing_style": "path"},
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"max_attempts": int(env("MEDICONNECT_S3_MAX_ATTEMPTS", "3")), "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=60,
             ),

@@ -48,6 +48,8 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     description: 'Hospitals, accounts and roles, patients, appointments, medical records and the DICOM study index.',
   });
 
+  // Errors Koa sees outside the middleware chain (client aborts, socket errors): log, never print.
+  app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(async (ctx, next) => {
