@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { startApi } from '../api/src/server.js';
-import { migrateAndSeed } from './lib/migrate.js';
-import { postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
+import { orthancService } from './lib/orthanc.js';
+import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
 
 const root = process.cwd();
@@ -16,7 +16,7 @@ const dataDir = path.resolve(process.env.MEDICONNECT_DATA_DIR || path.join(root,
 if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
 
 // Secrets the local stack needs are generated once and kept in .data/, never in the repository.
-function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENCRYPTION_KEYS: string } {
+function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENCRYPTION_KEYS: string; ORTHANC_PASSWORD: string } {
   const file = path.join(dataDir, 'secrets.json');
   const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const secrets = {
@@ -24,6 +24,7 @@ function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENC
     EMBEDDED_DB_PASSWORD: saved.EMBEDDED_DB_PASSWORD ?? randomBytes(24).toString('base64url'),
     // Losing this key loses the clinical text encrypted with it: it stays in .data/ with the database.
     ENCRYPTION_KEYS: saved.ENCRYPTION_KEYS ?? `local1:${randomBytes(32).toString('base64')}`,
+    ORTHANC_PASSWORD: saved.ORTHANC_PASSWORD ?? randomBytes(18).toString('base64url'),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -33,33 +34,51 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = localSecrets();
   const embedded = !process.env.DB_HOST;
-  const services: ServiceDefinition[] = embedded
-    ? [
-        postgresService({
-          dataDir: path.join(dataDir, 'postgres'),
-          port: Number(process.env.DB_PORT || 54329),
-          user: process.env.DB_USER || 'mediconnect',
-          password: secrets.EMBEDDED_DB_PASSWORD,
-          database: process.env.DB_NAME || 'mediconnect',
-        }),
-      ]
-    : [];
-  ensureSystemPackages(services.flatMap((s) => s.requirements));
-  const stack = await startStack(services);
-  const env = {
+  const embeddedOrthanc = !process.env.ORTHANC_URL;
+  const baseEnv = {
     ...process.env,
     SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY,
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || secrets.ENCRYPTION_KEYS,
-    ...stack.env,
   };
+  const services: ServiceDefinition[] = [
+    ...(embedded
+      ? [
+          postgresService({
+            dataDir: path.join(dataDir, 'postgres'),
+            port: Number(process.env.DB_PORT || 54329),
+            user: process.env.DB_USER || 'mediconnect',
+            password: secrets.EMBEDDED_DB_PASSWORD,
+            database: process.env.DB_NAME || 'mediconnect',
+          }),
+        ]
+      : []),
+    migrationsService(baseEnv),
+    ...(embeddedOrthanc
+      ? [
+          orthancService({
+            dataDir: path.join(dataDir, 'orthanc'),
+            httpPort: Number(process.env.ORTHANC_HTTP_PORT || 8042),
+            dicomPort: Number(process.env.ORTHANC_DICOM_PORT || 4242),
+            stableAge: 10,
+            // S3/MinIO when MINIO_ENDPOINT is set, otherwise the local directory .data/dicom.
+            storage: process.env.MINIO_ENDPOINT ? 's3' : 'local',
+            storageDir: path.join(dataDir, 'dicom'),
+            password: secrets.ORTHANC_PASSWORD,
+          }),
+        ]
+      : []),
+  ];
+  ensureSystemPackages(services.flatMap((s) => s.requirements));
+  const stack = await startStack(services);
   let config;
   try {
-    config = loadConfig(env);
+    config = loadConfig({ ...baseEnv, ...stack.env });
   } catch (err) {
     await stack.stop();
     throw err;
   }
-  const { applied, superAdminCreated } = await migrateAndSeed(config, { seed: true });
+  const applied = Number(stack.env.MEDICONNECT_MIGRATIONS_APPLIED ?? 0);
+  const superAdminCreated = stack.env.MEDICONNECT_SUPERADMIN_CREATED === 'true';
   const api = await startApi(config);
   console.log(`
 MediConnect is running.
@@ -68,7 +87,9 @@ MediConnect is running.
   Swagger UI     ${api.url}/api/docs
   Health         ${api.url}/healthz   ${api.url}/readyz
   PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
-  Migrations     ${applied.length ? `applied ${applied.length}` : 'up to date'}
+  Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}); DICOM port ${config.orthanc.dicomPort}, AET MEDICONNECT
+  Images         ${config.s3 ? `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint}` : embeddedOrthanc ? `directory ${path.join(dataDir, 'dicom')}` : 'as configured in your Orthanc'}
+  Migrations     ${applied ? `applied ${applied}` : 'up to date'}
   Super admin    ${config.superAdminEmail} / mediconnect${superAdminCreated ? ' (just created)' : ''} — change the password at first login
 Press Ctrl-C to stop.`);
   let stopping = false;

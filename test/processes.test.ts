@@ -47,12 +47,19 @@ describe('processes', () => {
   it('npm start brings up PostgreSQL, migrates, seeds and serves; Ctrl-C stops it; a second run reuses the data', async function () {
     this.timeout(180_000);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-start-'));
-    const [dbPort, apiPort] = [await freePort(), await freePort()];
+    const [dbPort, apiPort, orthancPort, dicomPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {
       MEDICONNECT_DATA_DIR: dataDir,
       DB_PORT: String(dbPort),
       API_PORT: String(apiPort),
       DB_HOST: '',
+      ORTHANC_URL: '',
+      ORTHANC_PASSWORD: '',
+      ORTHANC_HTTP_PORT: String(orthancPort),
+      ORTHANC_DICOM_PORT: String(dicomPort),
+      MINIO_ENDPOINT: '',
+      MINIO_ACCESS_KEY: '',
+      MINIO_SECRET_KEY: '',
       DB_PASSWORD: '',
       DB_NAME: '',
       DB_USER: '',
@@ -68,6 +75,8 @@ describe('processes', () => {
       await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'npm start', run.output);
       expect(run.output()).to.include('chief@start.test / mediconnect (just created)');
       expect((await fetch(`${base}/readyz`)).status).to.equal(200);
+      expect(run.output()).to.include(`Orthanc        http://127.0.0.1:${orthancPort}`);
+      expect((await fetch(`http://127.0.0.1:${orthancPort}/system`)).status).to.equal(401);
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -78,6 +87,9 @@ describe('processes', () => {
       run.child.kill('SIGINT');
       expect(await done).to.equal(0);
       expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(false);
+      let orthancDown = false;
+      await fetch(`http://127.0.0.1:${orthancPort}/system`).catch(() => (orthancDown = true));
+      expect(orthancDown).to.equal(true);
 
       run = spawnTs('scripts/start.ts', env);
       await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'the second npm start', run.output);
