@@ -95,7 +95,7 @@ describe('background workers', () => {
         const patient = await mailFixtures.patient(h.secretary, [h.doctor.id]);
         await validatedAppointment(api, patient, DateTime.now().plus({ days: 3 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!);
         const config = withMail.deps.config;
-        const transport = createMailTransport(config)!;
+        const transport = (await createMailTransport(config))!;
         try {
           let sent = 0;
           for (let i = 0; i < 5; i++) sent += await runEmailTick(withMail.deps.db, transport, config.smtp!.from);
@@ -122,7 +122,7 @@ describe('background workers', () => {
         const api = new ApiClient(down.url);
         const patient = await new Fixtures(api).patient(h.secretary, [h.doctor.id]);
         await validatedAppointment(api, patient, DateTime.now().plus({ days: 4 }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 }).toISO()!);
-        const transport = createMailTransport(down.deps.config)!;
+        const transport = (await createMailTransport(down.deps.config))!;
         try {
           expect(await runEmailTick(down.deps.db, transport, 'x@test.example')).to.equal(0);
         } finally {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OrthancClient } from '../../common/orthanc.js';
@@ -59,8 +59,8 @@ export function synthDicom(o: SynthOptions): Buffer {
   ]);
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(metaBody.length);
-  const pixels = Buffer.alloc(rows * cols * 2);
-  for (let i = 0; i < pixels.length; i += 2) pixels.writeUInt16LE(randomInt(0, 4096), i);
+  // Noise over the full 16 bits (BitsStored 16): cheap to make, and it does not compress.
+  const pixels = randomBytes(rows * cols * 2);
   const dataset = Buffer.concat([
     element(0x0008, 0x0016, 'UI', text(sopClass, '\0')),
     element(0x0008, 0x0018, 'UI', text(sop, '\0')),
@@ -79,8 +79,8 @@ export function synthDicom(o: SynthOptions): Buffer {
     element(0x0028, 0x0010, 'US', us(rows)),
     element(0x0028, 0x0011, 'US', us(cols)),
     element(0x0028, 0x0100, 'US', us(16)),
-    element(0x0028, 0x0101, 'US', us(12)),
-    element(0x0028, 0x0102, 'US', us(11)),
+    element(0x0028, 0x0101, 'US', us(16)),
+    element(0x0028, 0x0102, 'US', us(15)),
     element(0x0028, 0x0103, 'US', us(0)),
     element(0x7fe0, 0x0010, 'OW', pixels),
   ]);

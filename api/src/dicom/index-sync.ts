@@ -23,7 +23,15 @@ const isGone = (err: unknown) => err instanceof OrthancError && err.status === 4
  * Brings the index row of one Orthanc study (and its series) in line with Orthanc; removes it when the
  * study is gone. Idempotent: running it twice leaves the same rows. Returns the index id, or null.
  */
-export async function refreshStudy(db: Db, orthanc: OrthancClient, orthancStudyId: string, uploaderId: string | null): Promise<string | null> {
+export async function refreshStudy(
+  db: Db,
+  orthanc: OrthancClient,
+  orthancStudyId: string,
+  uploaderId: string | null,
+  options: { sizes?: boolean } = {},
+): Promise<string | null> {
+  // Sizes cost Orthanc a pass over every instance: the upload path skips them, the indexer fills them in.
+  const withSizes = options.sizes ?? true;
   let study;
   let series: OrthancSeries[];
   let stats;
@@ -32,8 +40,8 @@ export async function refreshStudy(db: Db, orthanc: OrthancClient, orthancStudyI
     study = await orthanc.study(orthancStudyId);
     [series, stats, seriesStats] = await Promise.all([
       Promise.all(study.Series.map((id) => orthanc.series(id))),
-      orthanc.statistics('studies', orthancStudyId),
-      Promise.all(study.Series.map((id) => orthanc.statistics('series', id))),
+      withSizes ? orthanc.statistics('studies', orthancStudyId) : null,
+      withSizes ? Promise.all(study.Series.map((id) => orthanc.statistics('series', id))) : null,
     ]);
   } catch (err) {
     if (!isGone(err)) throw err;
@@ -56,8 +64,8 @@ export async function refreshStudy(db: Db, orthanc: OrthancClient, orthancStudyI
     accession_number: clean(tags.AccessionNumber),
     body_parts: [...new Set(series.map((s) => clean(s.MainDicomTags.BodyPartExamined)).filter((b): b is string => b !== null))].sort(),
     number_of_series: study.Series.length,
-    number_of_instances: stats.CountInstances ?? series.reduce((n, s) => n + s.Instances.length, 0),
-    size_bytes: Number(stats.DiskSize) || 0,
+    number_of_instances: series.reduce((n, s) => n + s.Instances.length, 0),
+    ...(stats ? { size_bytes: Number(stats.DiskSize) || 0 } : {}),
     updated_at: db.fn.now(),
   };
   const [saved] = await db('dicom_studies')
@@ -81,7 +89,7 @@ export async function refreshStudy(db: Db, orthanc: OrthancClient, orthancStudyI
       body_part: clean(t.BodyPartExamined),
       series_number: Number.parseInt(t.SeriesNumber ?? '', 10) || null,
       number_of_instances: s.Instances.length,
-      size_bytes: Number(seriesStats[i]?.DiskSize) || 0,
+      ...(seriesStats ? { size_bytes: Number(seriesStats[i]?.DiskSize) || 0 } : {}),
       updated_at: db.fn.now(),
     };
     await db('dicom_series').insert(seriesRow).onConflict('orthanc_id').merge(seriesRow);

@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import { PassThrough, type Readable } from 'node:stream';
 
 /** What a report PDF shows. */
@@ -13,7 +12,9 @@ export interface ReportPdf {
 }
 
 /** Renders a radiology report as a PDF stream (built page by page, never as one buffer). */
-export function renderReportPdf(r: ReportPdf): Readable {
+export async function renderReportPdf(r: ReportPdf): Promise<Readable> {
+  // Loaded on first use: pdfkit and its fonts weigh ~25 MB that most processes never need.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: r.title, Author: r.author, Producer: 'MediConnect' } });
   const out = new PassThrough();
   doc.pipe(out);

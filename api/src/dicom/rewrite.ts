@@ -304,7 +304,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
     for (;;) {
       const next = await source.next();
       if (next.done) return;
-      yield Buffer.from(next.value);
+      yield next.value;
     }
   }
   return {

@@ -54,7 +54,7 @@ export function createDicomService(deps: Deps) {
       const studyIds = new Map<string, string | null>();
       await withOrthanc(async () => {
         for (const orthancStudyId of new Set(outcome.stored.map((s) => s.orthancStudyId))) {
-          studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId));
+          studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId, { sizes: false }));
         }
       });
       await recordAudit(db, meta, {
@@ -177,7 +177,7 @@ export function createDicomService(deps: Deps) {
       await audit(auth, meta, 'dicom.report_read', study.patient_id, 'dicom_report', reportId);
       return {
         filename: `report-${reportId}.pdf`,
-        body: renderReportPdf({
+        body: await renderReportPdf({
           title: report.title,
           findings: report.findings,
           conclusion: report.conclusion,

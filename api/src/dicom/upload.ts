@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Context } from 'koa';
-import unzipper from 'unzipper';
+import type { Entry } from 'unzipper';
 import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
@@ -33,6 +33,8 @@ export interface UploadOutcome {
 }
 
 const ISSUER = 'MEDICONNECT';
+/** Files of one upload stored concurrently: overlaps Orthanc's per-file work with the next transfer. */
+const MAX_FILES_IN_FLIGHT = 4;
 
 function unsafeEntry(name: string): boolean {
   const normalized = name.replace(/\\/g, '/');
@@ -102,9 +104,11 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   }
 
   async function storeZip(stream: Readable, zipName: string): Promise<void> {
+    // Loaded on the first ZIP only (~10 MB).
+    const { default: unzipper } = await import('unzipper');
     const entries = stream.pipe(unzipper.Parse({ forceStream: true }));
     try {
-      for await (const entry of entries as AsyncIterable<unzipper.Entry>) {
+      for await (const entry of entries as AsyncIterable<Entry>) {
         const name = `${zipName}/${entry.path}`;
         if (entry.type !== 'File') {
           entry.autodrain();
@@ -126,7 +130,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
 
   await new Promise<void>((resolve, reject) => {
     const parser = busboy({ headers: ctx.req.headers, limits: { fields: 20, fieldSize: 1024, files: 100_000 } });
-    let queue = Promise.resolve();
+    // While Orthanc parses and stores one file, the next one already streams in: a few files in flight,
+    // each flowing with backpressure, so memory stays bounded whatever the upload's size.
+    const inFlight = new Set<Promise<void>>();
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -136,19 +142,27 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       ctx.set('Connection', 'close');
       reject(err);
     };
+    const slotFree = async () => {
+      while (inFlight.size >= MAX_FILES_IN_FLIGHT) await Promise.race(inFlight);
+    };
     parser.on('field', (name, value) => {
       if (name === 'patientId' && !patientIdField) patientIdField = value.trim();
     });
     parser.on('file', (_field, file, info) => {
       const name = path.basename(info.filename || 'unnamed').slice(0, 255) || 'unnamed';
-      queue = queue
+      const task: Promise<void> = slotFree()
         .then(() => (failed ? drain(file) : isZip(name, info.mimeType) ? storeZip(file, name) : storeOne(file, name)))
         .catch((err) => {
           file.resume();
           fail(err);
-        });
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
     });
-    parser.on('close', () => queue.then(() => (failed ? undefined : resolve()), fail));
+    parser.on('close', () => {
+      const settle = (): Promise<void> => (inFlight.size ? Promise.all(inFlight).then(settle) : Promise.resolve());
+      settle().then(() => (failed ? undefined : resolve()), fail);
+    });
     parser.on('error', (err) => fail(badRequest(`The upload is incomplete or malformed: ${(err as Error).message}`, null, 'UPLOAD_INCOMPLETE')));
     ctx.req.on('aborted', () => fail(badRequest('The client aborted the upload', null, 'UPLOAD_INCOMPLETE')));
     ctx.req.pipe(parser);

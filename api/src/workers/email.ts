@@ -1,13 +1,14 @@
 import type { Knex } from 'knex';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../../../common/config.js';
 import type { Logger } from '../../../common/logger.js';
 
 const MAX_ATTEMPTS = 8;
 
-/** An SMTP transport for the configured server, or null when e-mail is off. */
-export function createMailTransport(config: Pick<Config, 'smtp'>): Transporter | null {
+/** An SMTP transport for the configured server, or null when e-mail is off (nodemailer is then never loaded). */
+export async function createMailTransport(config: Pick<Config, 'smtp'>): Promise<Transporter | null> {
   if (!config.smtp) return null;
+  const { default: nodemailer } = await import('nodemailer');
   const { host, port, secure, user, password } = config.smtp;
   return nodemailer.createTransport({ host, port, secure, auth: user ? { user, pass: password ?? '' } : undefined, connectionTimeout: 10_000, greetingTimeout: 10_000 });
 }

@@ -10,7 +10,8 @@ export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: (
   const tick = async () => {
     try {
       const reminders = await runReminderTick(db, config);
-      const mails = transport && config.smtp ? await runEmailTick(db, transport, config.smtp.from, logger) : 0;
+      const mailer = await transport;
+      const mails = mailer && config.smtp ? await runEmailTick(db, mailer, config.smtp.from, logger) : 0;
       if (reminders || mails) logger.info({ reminders, mails }, 'scheduler tick');
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'scheduler tick failed');
@@ -35,7 +36,7 @@ export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: (
       clearInterval(indexTimer);
       await indexing;
       await running;
-      transport?.close();
+      (await transport)?.close();
     },
   };
 }

@@ -1,0 +1,119 @@
+// Upload benchmark: the same volume of DICOM sent through the API (multipart, streamed, identity
+// rewritten) and straight to Orthanc's /instances, in one run on one stack; prints throughputs, their
+// ratio (target ≥ 0.8) and the API process's peak RSS (target < 200 MB). Size: BENCH_UPLOAD_MB (500).
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OrthancClient } from '../common/orthanc.js';
+import { orthancService } from '../scripts/lib/orthanc.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { migrationsService, postgresService, startStack } from '../scripts/lib/stack.js';
+import { ApiClient } from '../test/helpers/client.js';
+import { newUid, synthDicom } from '../test/helpers/dicom.js';
+import { Fixtures } from '../test/helpers/fixtures.js';
+
+const TOTAL_MB = Number(process.env.BENCH_UPLOAD_MB ?? 500);
+// 512 × 512 16-bit pixels: a typical CT slice.
+const FILE_KB = 512;
+const BATCH = 50;
+
+function makeSet(dir: string, count: number): string[] {
+  mkdirSync(dir, { recursive: true });
+  const studyUid = newUid();
+  const seriesUid = newUid();
+  return Array.from({ length: count }, (_, i) => {
+    const file = path.join(dir, `${i}.dcm`);
+    writeFileSync(file, synthDicom({ patientId: 'BENCH', studyUid, seriesUid, instanceNumber: i + 1, rows: 512, columns: FILE_KB }));
+    return file;
+  });
+}
+
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
+  // The test fixtures read the configuration from the environment.
+  process.env.SECRET_KEY = randomBytes(48).toString('base64url');
+  process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
+  const base: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    BCRYPT_ROUNDS: '4',
+    SCHEDULER_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+  };
+  const stack = await startStack([
+    postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
+    migrationsService(base),
+    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge: 60, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
+  ]);
+  const apiPort = await freePort();
+  // Measured as in production: compiled JavaScript, no TypeScript loader in the process.
+  // Inside the repository, so that the build resolves node_modules.
+  const dist = path.resolve('.data', 'bench-dist');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
+  const api = spawn(process.execPath, [path.join(dist, 'api', 'src', 'server.js')], { env: { ...base, ...stack.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    const url = `http://127.0.0.1:${apiPort}`;
+    for (let i = 0; ; i++) {
+      if (await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false)) break;
+      if (i > 150 || api.exitCode !== null) throw new Error('the API did not start');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const f = new Fixtures(new ApiClient(url));
+    const clinic = await f.hospitalWithStaff();
+    const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
+    const count = Math.ceil((TOTAL_MB * 1024) / FILE_KB);
+    console.log(`generating 2 × ${count} files of ${FILE_KB} KB…`);
+    const direct = makeSet(path.join(tmp, 'direct'), count);
+    const viaApi = makeSet(path.join(tmp, 'api'), count);
+    const bytes = direct.reduce((n, file) => n + statSync(file).size, 0);
+    const orthanc = new OrthancClient({ url: stack.env.ORTHANC_URL!, username: stack.env.ORTHANC_USERNAME!, password: stack.env.ORTHANC_PASSWORD! });
+
+    const idleRss = peakRssMb(api.pid!);
+    // Interleaved batches, so that Orthanc's growing index weighs on both paths alike.
+    let directNs = 0n;
+    let apiNs = 0n;
+    for (let i = 0; i < count; i += BATCH) {
+      let t = process.hrtime.bigint();
+      for (const file of direct.slice(i, i + BATCH)) {
+        const res = await orthanc.fetch('/instances', { method: 'POST', body: await openAsBlob(file), headers: { 'content-type': 'application/dicom' } });
+        if (!res.ok) throw new Error(`direct upload failed: ${res.status}`);
+        await res.arrayBuffer();
+      }
+      directNs += process.hrtime.bigint() - t;
+      t = process.hrtime.bigint();
+      const form = new FormData();
+      form.append('patientId', patient.id);
+      for (const file of viaApi.slice(i, i + BATCH)) form.append('files', await openAsBlob(file), path.basename(file));
+      const res = await fetch(`${url}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${clinic.doctor.token}` }, body: form });
+      const body = await res.json();
+      if (res.status !== 201 || body.refused.length > 0) throw new Error(`API upload failed: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      apiNs += process.hrtime.bigint() - t;
+    }
+    const directSeconds = Number(directNs) / 1e9;
+    const apiSeconds = Number(apiNs) / 1e9;
+    const mb = bytes / 1024 / 1024;
+    const directRate = mb / directSeconds;
+    const apiRate = mb / apiSeconds;
+    console.log(`\nupload benchmark (${mb.toFixed(0)} MB, ${count} instances of ${FILE_KB} KB, local storage)`);
+    console.log(`  direct to Orthanc /instances : ${directSeconds.toFixed(1)} s  ${directRate.toFixed(1)} MB/s`);
+    console.log(`  through the API (multipart)  : ${apiSeconds.toFixed(1)} s  ${apiRate.toFixed(1)} MB/s`);
+    console.log(`  ratio API / direct           : ${(apiRate / directRate).toFixed(2)}  (target ≥ 0.8)`);
+    console.log(`  API peak RSS                 : ${peakRssMb(api.pid!).toFixed(0)} MB  (target < 200 MB; ${idleRss.toFixed(0)} MB before the uploads)`);
+  } finally {
+    api.kill('SIGTERM');
+    await new Promise((r) => api.once('exit', r));
+    await stack.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
