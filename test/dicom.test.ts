@@ -140,6 +140,9 @@ describe('DICOM imaging store', () => {
       }
       const list = await api.get('/api/dicom/studies/?pageSize=100', { token: b.doctor.token });
       expect(list.body.items.map((s: { id: string }) => s.id)).to.not.include(studyId);
+      const log = await api.get(`/api/patients/${patient.id}/access-log?pageSize=100`, { token: patient.token });
+      const actions = log.body.items.map((i: { action: string }) => i.action);
+      expect(actions).to.include.members(['dicom.uploaded', 'dicom.study_read']);
     });
 
     it('searches by patient, modality, date range and text', async () => {

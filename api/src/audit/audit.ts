@@ -41,6 +41,8 @@ export type AuditAction =
   | 'medical_record.history_read'
   | 'medical_record.record_read'
   | 'dicom.uploaded'
+  | 'dicom.study_read'
+  | 'dicom.studies_listed'
   | 'dicom.study_updated'
   | 'dicom.study_deleted'
   | 'dicom.series_deleted'

@@ -101,8 +101,8 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       action: 'dicom.read',
       query: studyListQuery,
       responses: { 200: { description: 'A page of studies', schema: pageSchema(studySchema) } },
-      handler: async ({ auth, query }) => {
-        const page = await service.list(auth, query);
+      handler: async ({ auth, query, meta }) => {
+        const page = await service.list(auth, query, meta);
         return { body: { ...page, items: page.items.map(toStudyDto) } };
       },
     }),
@@ -117,7 +117,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       action: 'dicom.read',
       params: idParams,
       responses: { 200: { description: 'The study', schema: studySchema } },
-      handler: async ({ auth, params }) => ({ body: toStudyDto(await service.get(auth, params.id)) }),
+      handler: async ({ auth, params, meta }) => ({ body: toStudyDto(await service.get(auth, params.id, meta)) }),
     }),
     route({
       method: 'patch',

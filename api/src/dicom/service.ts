@@ -74,9 +74,26 @@ export function createDicomService(deps: Deps) {
       };
     },
 
-    list: (auth: Auth, q: repo.StudyListQuery) => repo.listStudies(db, auth, q),
+    async list(auth: Auth, q: repo.StudyListQuery, meta: RequestMeta) {
+      const page = await repo.listStudies(db, auth, q);
+      for (const patientId of new Set(page.items.map((s) => s.patient_id))) {
+        await recordAudit(db, meta, {
+          actor: auth,
+          action: 'dicom.studies_listed',
+          targetType: 'patient',
+          targetId: patientId,
+          patientId,
+          details: { studies: page.items.filter((s) => s.patient_id === patientId).map((s) => s.id) },
+        });
+      }
+      return page;
+    },
 
-    get: (auth: Auth, id: string) => mustFind(auth, id),
+    async get(auth: Auth, id: string, meta: RequestMeta) {
+      const study = await mustFind(auth, id);
+      await audit(auth, meta, 'dicom.study_read', study.patient_id, 'dicom_study', id);
+      return study;
+    },
 
     async series(auth: Auth, id: string) {
       await mustFind(auth, id);

@@ -164,7 +164,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       settle().then(() => (failed ? undefined : resolve()), fail);
     });
     parser.on('error', (err) => fail(badRequest(`The upload is incomplete or malformed: ${(err as Error).message}`, null, 'UPLOAD_INCOMPLETE')));
-    ctx.req.on('aborted', () => fail(badRequest('The client aborted the upload', null, 'UPLOAD_INCOMPLETE')));
+    ctx.req.on('close', () => {
+      if (!ctx.req.complete) fail(badRequest('The client aborted the upload', null, 'UPLOAD_INCOMPLETE'));
+    });
     ctx.req.pipe(parser);
   });
   if (!identity) await resolvePatient();

@@ -10,7 +10,7 @@ export interface Lifecycle {
 }
 
 /** Liveness (`/healthz`) and readiness (`/readyz`: the database answers) probes. */
-export function healthRoutes({ db }: Deps, lifecycle: Lifecycle): AnyRoute[] {
+export function healthRoutes({ db, orthanc }: Deps, lifecycle: Lifecycle): AnyRoute[] {
   return [
     route({
       method: 'get',
@@ -27,10 +27,14 @@ export function healthRoutes({ db }: Deps, lifecycle: Lifecycle): AnyRoute[] {
       path: '/readyz',
       operationId: 'readyz',
       summary: 'Readiness: the database is reachable and the process is not shutting down',
+      description: 'Orthanc is reported too, but does not decide readiness: without it only imaging answers 503.',
       tag: 'Health',
       auth: 'public',
       responses: {
-        200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), checks: z.object({ database: z.literal('ok') }) }) },
+        200: {
+          description: 'Ready',
+          schema: z.object({ status: z.literal('ready'), checks: z.object({ database: z.literal('ok'), orthanc: z.enum(['ok', 'unavailable']) }) }),
+        },
         503: { description: 'Not ready', schema: errorSchema },
       },
       handler: async () => {
@@ -40,7 +44,11 @@ export function healthRoutes({ db }: Deps, lifecycle: Lifecycle): AnyRoute[] {
         } catch {
           throw serviceUnavailable('The database is unreachable');
         }
-        return { body: { status: 'ready', checks: { database: 'ok' } } };
+        const orthancOk = await Promise.race([
+          orthanc.system().then(() => true, () => false),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+        ]);
+        return { body: { status: 'ready', checks: { database: 'ok', orthanc: orthancOk ? 'ok' : 'unavailable' } } };
       },
     }),
   ];

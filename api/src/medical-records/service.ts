@@ -190,10 +190,12 @@ export function createMedicalRecordService({ db, config }: Deps) {
       };
     },
 
-    /** Who accessed the caller's own medical data, newest first. */
+    /** Who accessed the caller's own medical data (record entries and images), newest first. */
     async accessLog(auth: Auth, patientId: string, page: { page: number; pageSize: number }) {
       if (patientId !== auth.userId) throw notFound('Patient');
-      const query = db('audit_log as a').where('a.patient_id', patientId).where('a.action', 'like', 'medical_record.%');
+      const query = db('audit_log as a')
+        .where('a.patient_id', patientId)
+        .where((w) => w.where('a.action', 'like', 'medical\\_record.%').orWhere('a.action', 'like', 'dicom.%'));
       const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
       const rows: { occurred_at: Date; action: string; target_type: string | null; target_id: string | null; actor_id: string | null; first_name: string | null; last_name: string | null; role: string | null }[] =
         await query
