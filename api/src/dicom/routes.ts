@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idParams } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/openapi.js';
-import { pageSchema } from '../http/pagination.js';
+import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { SeriesRow, StudyRow } from './repository.js';
 import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
@@ -259,7 +259,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       action: 'dicom.reconcile',
-      query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(100).default(50) }),
+      query: pageQuerySchema(50),
       responses: { 200: { description: 'Unmatched studies', schema: unmatchedSchema } },
       handler: async ({ query }) => ({ body: await service.unmatched(query) }),
     }),

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 
+/** `page` and `pageSize` alone, for lists with a fixed order. */
+export function pageQuerySchema(defaultPageSize = 20) {
+  return z.object({
+    page: z.coerce.number().int().min(1).default(1).describe('1-based page number'),
+    pageSize: z.coerce.number().int().min(1).max(100).default(defaultPageSize).describe('Items per page (max 100)'),
+  });
+}
+
 /** Builds the shared list query (`page`, `pageSize`, `sort`, `q`) for the given sortable fields. */
 export function listQuerySchema<const F extends readonly [string, ...string[]]>(sortFields: F, defaultSort: string) {
   const sortValues = sortFields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
-  return z.object({
-    page: z.coerce.number().int().min(1).default(1).describe('1-based page number'),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20).describe('Items per page (max 100)'),
+  return pageQuerySchema().extend({
     sort: z.enum(sortValues).default(defaultSort).describe('Field to sort on; prefix with - for descending'),
     q: z.string().trim().min(1).max(200).optional().describe('Free-text search'),
   });

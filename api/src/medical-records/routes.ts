@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { idParams } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
-import { pageSchema } from '../http/pagination.js';
+import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { accessLogSchema, entryCreateBody, entryListQuery, entryPatchBody, entryPutBody, entrySchema, historySchema, recordSchema } from './schemas.js';
 import { createMedicalRecordService } from './service.js';
@@ -133,7 +132,7 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'accessLog.read',
       params: idParams,
-      query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(100).default(50) }),
+      query: pageQuerySchema(50),
       responses: { 200: { description: 'Accesses, newest first', schema: accessLogSchema } },
       handler: async ({ auth, params, query }) => ({ body: await service.accessLog(auth, params.id, query) }),
     }),

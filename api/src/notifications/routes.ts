@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idParams, timestamp } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
-import { pageSchema } from '../http/pagination.js';
+import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { createNotificationService } from './service.js';
 
@@ -29,9 +29,7 @@ export function notificationRoutes({ db }: Deps): AnyRoute[] {
       summary: 'The caller’s notifications, newest first',
       tag,
       auth: 'user',
-      query: z.object({
-        page: z.coerce.number().int().min(1).default(1),
-        pageSize: z.coerce.number().int().min(1).max(100).default(20),
+      query: pageQuerySchema().extend({
         unread: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('true: unread only; false: read only'),
       }),
       responses: { 200: { description: 'A page of notifications', schema: pageSchema(notificationSchema).extend({ unreadCount: z.number().int() }) } },
