@@ -101,6 +101,16 @@ describe('DICOM imaging store', () => {
       expect(existsSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 's3', 'medical-images', 'etc'))).to.equal(false);
     });
 
+    it('accepts `patientId` sent after the files (held in memory, within a bound)', async () => {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(synthDicom({ patientId: 'LATE', studyUid: newUid(), seriesUid: newUid() }))]), 'late.dcm');
+      form.append('patientId', patient.id);
+      const res = await fetch(`${api.baseUrl}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${a.doctor.token}` }, body: form });
+      const body = await res.json();
+      expect(res.status, JSON.stringify(body)).to.equal(201);
+      expect(body.stored).to.have.length(1);
+    });
+
     it('answers 400 when no file could be stored', async () => {
       const res = await up(a.doctor, patient.id, [{ name: 'a.txt', data: Buffer.from('nope') }]);
       expect(res.status).to.equal(400);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import type { Entry } from 'unzipper';
@@ -35,6 +35,8 @@ export interface UploadOutcome {
 const ISSUER = 'MEDICONNECT';
 /** Files of one upload stored concurrently: overlaps Orthanc's per-file work with the next transfer. */
 const MAX_FILES_IN_FLIGHT = 4;
+/** Bytes of files held while waiting for a `patientId` sent after them. */
+const MAX_BYTES_BEFORE_PATIENT = 32 * 1024 * 1024;
 
 function unsafeEntry(name: string): boolean {
   const normalized = name.replace(/\\/g, '/');
@@ -145,21 +147,47 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     const slotFree = async () => {
       while (inFlight.size >= MAX_FILES_IN_FLIGHT) await Promise.race(inFlight);
     };
-    parser.on('field', (name, value) => {
-      if (name === 'patientId' && !patientIdField) patientIdField = value.trim();
-    });
-    parser.on('file', (_field, file, info) => {
-      const name = path.basename(info.filename || 'unnamed').slice(0, 255) || 'unnamed';
+    // Browsers' FormData keeps the order the page appended fields in; when files come before `patientId`,
+    // they are held in memory up to a small bound until it arrives (large uploads must send it first).
+    const pending: { name: string; mimeType: string; chunks: Buffer[] }[] = [];
+    let pendingBytes = 0;
+    const schedule = (file: Readable, name: string, mimeType: string) => {
       const task: Promise<void> = slotFree()
-        .then(() => (failed ? drain(file) : isZip(name, info.mimeType) ? storeZip(file, name) : storeOne(file, name)))
+        .then(() => (failed ? drain(file) : isZip(name, mimeType) ? storeZip(file, name) : storeOne(file, name)))
         .catch((err) => {
           file.resume();
           fail(err);
         })
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
+    };
+    const flushPending = () => {
+      for (const p of pending.splice(0)) schedule(Readable.from(p.chunks), p.name, p.mimeType);
+    };
+    parser.on('field', (name, value) => {
+      if (name !== 'patientId' || patientIdField) return;
+      patientIdField = value.trim();
+      flushPending();
+    });
+    parser.on('file', (_field, file, info) => {
+      const name = path.basename(info.filename || 'unnamed').slice(0, 255) || 'unnamed';
+      if (patientIdField) return schedule(file, name, info.mimeType);
+      const held = { name, mimeType: info.mimeType, chunks: [] as Buffer[] };
+      pending.push(held);
+      file.on('data', (chunk: Buffer) => {
+        pendingBytes += chunk.length;
+        if (pendingBytes <= MAX_BYTES_BEFORE_PATIENT) return void held.chunks.push(chunk);
+        held.chunks = [];
+        fail(badRequest('Send `patientId` before the files (or as ?patientId=) for uploads of this size', [{ field: 'patientId', message: 'Must come before the files' }]));
+      });
     });
     parser.on('close', () => {
+      if (pending.length > 0) {
+        if (!patientIdField) {
+          return fail(badRequest('The upload has no `patientId`', [{ field: 'patientId', message: 'Required' }]));
+        }
+        flushPending();
+      }
       const settle = (): Promise<void> => (inFlight.size ? Promise.all(inFlight).then(settle) : Promise.resolve());
       settle().then(() => (failed ? undefined : resolve()), fail);
     });
