@@ -116,10 +116,14 @@ describe('patients and doctor links', () => {
       expect(list.body.items.map((p: { id: string }) => p.id)).to.deep.equal([patient.id]);
     });
 
-    it('admins never read patients (403)', async () => {
+    it('admins see no patient: an empty list, 404 for any patient', async () => {
       for (const actor of [sa, a.admin]) {
-        expect((await api.get('/api/patients', { token: actor.token })).status, actor.role).to.equal(403);
-        expect((await api.get(`/api/patients/${patient.id}`, { token: actor.token })).status, actor.role).to.equal(403);
+        const list = await api.get('/api/patients', { token: actor.token });
+        expect(list.status, actor.role).to.equal(200);
+        expect(list.body).to.include({ total: 0 });
+        expect(list.body.items).to.deep.equal([]);
+        expect((await api.get(`/api/patients/${patient.id}`, { token: actor.token })).status, actor.role).to.equal(404);
+        expect((await api.get(`/api/patients/${patient.id}/doctors`, { token: actor.token })).status, actor.role).to.equal(404);
       }
     });
 

@@ -9,9 +9,11 @@ export const GRANTS = {
     'hospital.list', 'hospital.read', 'hospital.create', 'hospital.update', 'hospital.delete',
     'hospitalAdmin.list', 'hospitalAdmin.read', 'hospitalAdmin.create', 'hospitalAdmin.update', 'hospitalAdmin.delete',
     'doctor.directory', 'availability.read', 'dicom.reconcile',
+    // Admins may ask, but their patient scope is empty: they "see none".
+    'patient.list', 'patient.read',
   ],
   hospital_admin: [
-    'hospital.list', 'hospital.read', 'availability.read',
+    'hospital.list', 'hospital.read', 'availability.read', 'patient.list', 'patient.read',
     'doctor.directory', 'doctor.create', 'doctor.update', 'doctor.delete',
     'secretary.list', 'secretary.read', 'secretary.create', 'secretary.update', 'secretary.delete',
   ],
