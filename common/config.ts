@@ -69,6 +69,10 @@ const envSchema = z.object({
   MINIO_BUCKET_NAME: z.string().min(3).default('medical-images'),
   MINIO_SECURE: booleanFromEnv.default(false),
   MINIO_REGION: z.string().min(1).default('us-east-1'),
+  DICOM_WEB_URL: z.url().default('http://127.0.0.1:8080/dicom-web'),
+  DICOM_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
+  DICOM_PROXY_PORT: port.default(8080),
+  DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
   PRESIGNED_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(300),
 
   SMTP_HOST: z.string().min(1).optional(),
@@ -102,6 +106,8 @@ export interface Config {
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   orthanc: { url: string; username: string; password: string; dicomPort: number };
+  /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
+  proxy: { host: string; port: number; publicUrl: string; corsOrigins: string[] };
   /** Null when images are stored in a local directory rather than S3/MinIO. */
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region: string; presignTtlSeconds: number } | null;
   /** Null when no SMTP server is configured: notifications then stay in the API only. */
@@ -153,6 +159,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reminderHoursBefore: e.REMINDER_HOURS_BEFORE,
     },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
+    proxy: {
+      host: e.DICOM_PROXY_HOST,
+      port: e.DICOM_PROXY_PORT,
+      publicUrl: e.DICOM_WEB_URL.replace(/\/$/, ''),
+      corsOrigins: e.DICOM_PROXY_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    },
     orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },
     s3: e.MINIO_ENDPOINT
       ? {

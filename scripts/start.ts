@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { startApi } from '../api/src/server.js';
+import { startProxy } from '../dicom-proxy/src/server.js';
 import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
@@ -80,12 +81,14 @@ async function main(): Promise<void> {
   const applied = Number(stack.env.MEDICONNECT_MIGRATIONS_APPLIED ?? 0);
   const superAdminCreated = stack.env.MEDICONNECT_SUPERADMIN_CREATED === 'true';
   const api = await startApi(config);
+  const proxy = await startProxy(config);
   console.log(`
 MediConnect is running.
   API            ${api.url}/api
   OpenAPI        ${api.url}/api/openapi.json
   Swagger UI     ${api.url}/api/docs
   Health         ${api.url}/healthz   ${api.url}/readyz
+  DICOMweb       ${proxy.url}/dicom-web (authorizing proxy; public base ${config.proxy.publicUrl})
   PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
   Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}); DICOM port ${config.orthanc.dicomPort}, AET MEDICONNECT
   Images         ${config.s3 ? `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint}` : embeddedOrthanc ? `directory ${path.join(dataDir, 'dicom')}` : 'as configured in your Orthanc'}
@@ -98,7 +101,7 @@ Press Ctrl-C to stop.`);
       if (stopping) return;
       stopping = true;
       console.log('\nStopping…');
-      await api.stop();
+      await Promise.all([api.stop(), proxy.stop()]);
       await stack.stop();
       process.exit(0);
     });

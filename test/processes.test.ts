@@ -47,7 +47,7 @@ describe('processes', () => {
   it('npm start brings up PostgreSQL, migrates, seeds and serves; Ctrl-C stops it; a second run reuses the data', async function () {
     this.timeout(180_000);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-start-'));
-    const [dbPort, apiPort, orthancPort, dicomPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [dbPort, apiPort, orthancPort, dicomPort, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {
       MEDICONNECT_DATA_DIR: dataDir,
       DB_PORT: String(dbPort),
@@ -57,6 +57,8 @@ describe('processes', () => {
       ORTHANC_PASSWORD: '',
       ORTHANC_HTTP_PORT: String(orthancPort),
       ORTHANC_DICOM_PORT: String(dicomPort),
+      DICOM_PROXY_PORT: String(proxyPort),
+      DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`,
       MINIO_ENDPOINT: '',
       MINIO_ACCESS_KEY: '',
       MINIO_SECRET_KEY: '',
@@ -77,6 +79,7 @@ describe('processes', () => {
       expect((await fetch(`${base}/readyz`)).status).to.equal(200);
       expect(run.output()).to.include(`Orthanc        http://127.0.0.1:${orthancPort}`);
       expect((await fetch(`http://127.0.0.1:${orthancPort}/system`)).status).to.equal(401);
+      expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/studies`)).status).to.equal(401);
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

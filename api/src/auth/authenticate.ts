@@ -1,22 +1,9 @@
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { verifyAccessToken } from '../../../common/tokens.js';
-import type { Role } from '../../../common/roles.js';
+import { loadPrincipal } from '../../../common/principal.js';
 import { unauthorized } from '../http/errors.js';
 import type { Auth } from './types.js';
-
-interface PrincipalRow {
-  id: string;
-  email: string;
-  role: Role;
-  hospital_id: string | null;
-  is_active: boolean;
-  must_change_password: boolean;
-  deleted_at: Date | null;
-  session_revoked_at: Date | null;
-  hospital_active: boolean | null;
-  hospital_deleted_at: Date | null;
-}
 
 /**
  * The one authentication step: verifies the bearer token, then checks the account, its hospital and
@@ -33,37 +20,8 @@ export function createAuthenticator(db: Knex, secret: string) {
         ? unauthorized('TOKEN_EXPIRED', 'The access token has expired; refresh it')
         : unauthorized('INVALID_TOKEN', 'The access token is invalid');
     }
-    const { claims } = verified;
-    const row: PrincipalRow | undefined = await db('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
-      .where('s.id', claims.sessionId)
-      .andWhere('u.id', claims.userId)
-      .first(
-        'u.id',
-        'u.email',
-        'u.role',
-        'u.hospital_id',
-        'u.is_active',
-        'u.must_change_password',
-        'u.deleted_at',
-        's.revoked_at as session_revoked_at',
-        'h.is_active as hospital_active',
-        'h.deleted_at as hospital_deleted_at',
-      );
-    if (!row || row.deleted_at) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
-    if (row.session_revoked_at) throw unauthorized('SESSION_REVOKED', 'This session has ended; log in again');
-    if (!row.is_active) throw unauthorized('ACCOUNT_INACTIVE', 'This account is deactivated');
-    if (row.hospital_id && (!row.hospital_active || row.hospital_deleted_at)) {
-      throw unauthorized('ACCOUNT_INACTIVE', 'This account’s hospital is deactivated');
-    }
-    return {
-      userId: row.id,
-      sessionId: claims.sessionId,
-      role: row.role,
-      hospitalId: row.hospital_id,
-      email: row.email,
-      mustChangePassword: row.must_change_password,
-    };
+    const found = await loadPrincipal(db, verified.claims);
+    if (!found.ok) throw unauthorized(found.code, found.message);
+    return found.principal;
   };
 }

@@ -1,0 +1,120 @@
+import { expect } from 'chai';
+import { createLogger } from '../common/logger.js';
+import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { newUid, synthDicom, upload } from './helpers/dicom.js';
+import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { testConfig } from './helpers/server.js';
+
+type DicomJson = Record<string, { Value?: unknown[] }>;
+const uidOf = (item: DicomJson, tag: string) => String(item[tag]?.Value?.[0] ?? '');
+
+describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', () => {
+  let f: Fixtures;
+  let proxy: RunningProxy;
+  let base: string;
+  let a: HospitalWithStaff;
+  let b: HospitalWithStaff;
+  let p1: Actor & { identifier: string };
+  let p2: Actor & { identifier: string };
+  let p3: Actor & { identifier: string };
+  const studies: Record<string, { study: string; series: string; sop: string }> = {};
+
+  before(async () => {
+    f = await fixtures();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/dicom-web`;
+    proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
+    p1 = await f.patient(a.secretary, [a.doctor.id]);
+    p2 = await f.patient(a.secretary, [a.doctor.id]);
+    p3 = await f.patient(b.secretary, [b.doctor.id]);
+    for (const [name, patient, doctor] of [['p1', p1, a.doctor], ['p2', p2, a.doctor], ['p3', p3, b.doctor]] as const) {
+      const ids = { study: newUid(), series: newUid(), sop: newUid() };
+      const res = await upload(f.api.baseUrl, doctor.token, patient.id, [{ name: 'x.dcm', data: synthDicom({ patientId: 'ELSEWHERE', studyUid: ids.study, seriesUid: ids.series, sopUid: ids.sop }) }]);
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      studies[name] = ids;
+    }
+  });
+  after(async () => proxy?.stop());
+
+  const get = (who: Actor | null, path: string, accept = 'application/dicom+json') =>
+    fetch(`${base}${path}`, { headers: { accept, ...(who ? { authorization: `Bearer ${who.token}` } : {}) } });
+  const studyUids = async (who: Actor, query = '') => ((await (await get(who, `/studies${query}`)).json()) as DicomJson[]).map((s) => uidOf(s, '0020000D'));
+
+  it('QIDO /studies: a doctor sees its linked patients’ studies only, whatever the filters', async () => {
+    const mine = await studyUids(a.doctor);
+    expect(mine).to.include.members([studies.p1!.study, studies.p2!.study]);
+    expect(mine).to.not.include(studies.p3!.study);
+    expect(await studyUids(a.doctor, '?PatientID=*')).to.not.include(studies.p3!.study);
+    expect(await studyUids(a.doctor, `?PatientID=${p3.identifier}`)).to.deep.equal([]);
+    expect(await studyUids(a.doctor, `?StudyInstanceUID=${studies.p3!.study}`)).to.deep.equal([]);
+    expect(await studyUids(a.doctor, `?PatientID=${p1.identifier}`)).to.deep.equal([studies.p1!.study]);
+    const paged = await studyUids(a.doctor, '?limit=1');
+    expect(paged).to.have.length(1);
+  });
+
+  it('QIDO /studies: a patient sees its own studies only; staff without links see none', async () => {
+    expect(await studyUids(p1)).to.deep.equal([studies.p1!.study]);
+    expect(await studyUids(p3)).to.deep.equal([studies.p3!.study]);
+    for (const who of [a.secretary, a.admin]) {
+      const res = await get(who, '/studies');
+      expect(res.status, who.role).to.equal(200);
+      expect(await res.json()).to.deep.equal([]);
+    }
+  });
+
+  it('QIDO under a study and WADO answer 404 outside the caller’s patients', async () => {
+    const s3 = studies.p3!;
+    for (const path of [`/studies/${s3.study}/series`, `/studies/${s3.study}/metadata`, `/studies/${s3.study}/series/${s3.series}/instances/${s3.sop}`]) {
+      expect((await get(a.doctor, path)).status, path).to.equal(404);
+      expect((await get(p1, path)).status, path).to.equal(404);
+      expect((await get(b.doctor, path)).status, path).to.not.equal(404);
+    }
+  });
+
+  it('WADO metadata streams with URLs rewritten to the proxy; retrieve returns the DICOM file', async () => {
+    const s1 = studies.p1!;
+    const meta = await get(a.doctor, `/studies/${s1.study}/series/${s1.series}/metadata`);
+    expect(meta.status).to.equal(200);
+    const text = await meta.text();
+    expect(text).to.not.include(process.env.ORTHANC_URL!);
+    const items = JSON.parse(text) as DicomJson[];
+    expect(uidOf(items[0]!, '00100020')).to.equal(p1.identifier);
+    // Pixel data comes as a BulkDataURI, which must point at the proxy, never at Orthanc.
+    const bulk = JSON.stringify(items).match(/"BulkDataURI":"([^"]+)"/);
+    expect(bulk, 'a BulkDataURI in the metadata').to.not.equal(null);
+    expect(bulk![1]).to.match(new RegExp(`^${base}/studies/${s1.study}/`));
+    const pixels = await get(a.doctor, bulk![1]!.slice(base.length), 'multipart/related; type="application/octet-stream"');
+    expect(pixels.status).to.equal(200);
+    const file = await get(p1, `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}`, 'multipart/related; type="application/dicom"');
+    expect(file.status).to.equal(200);
+    expect(file.headers.get('content-type')).to.match(/^multipart\/related/);
+    const bytes = Buffer.from(await file.arrayBuffer());
+    expect(bytes.includes(Buffer.from('DICM'))).to.equal(true);
+    const frames = await get(a.doctor, `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}/frames/1`, 'multipart/related; type="application/octet-stream"');
+    expect(frames.status).to.equal(200);
+  });
+
+  it('refuses missing, forged and revoked tokens, and unknown paths', async () => {
+    expect((await get(null, '/studies')).status).to.equal(401);
+    const forged = await fetch(`${base}/studies`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+    expect(forged.status).to.equal(401);
+    const doc = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+    await f.api.post('/api/auth/logout', { token: doc.token });
+    expect((await get(doc, '/studies')).status).to.equal(401);
+    expect((await get(a.doctor, '/patients')).status).to.equal(404);
+    expect((await get(a.doctor, `/studies/${studies.p1!.study}/../..`)).status).to.equal(404);
+    const del = await fetch(`${base}/studies/${studies.p1!.study}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.doctor.token}` } });
+    expect(del.status).to.equal(404);
+    const stow = await fetch(`${base}/studies`, { method: 'POST', headers: { authorization: `Bearer ${a.doctor.token}` } });
+    expect(stow.status).to.equal(403);
+  });
+
+  it('a new link (validated appointment or secretary) opens the patient’s images at once', async () => {
+    const other = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+    expect((await get(other, `/studies/${studies.p1!.study}/metadata`)).status).to.equal(404);
+    await f.api.post(`/api/patients/${p1.id}/doctors`, { token: a.secretary.token, body: { doctorId: other.id } });
+    expect((await get(other, `/studies/${studies.p1!.study}/metadata`)).status).to.equal(200);
+  });
+});
