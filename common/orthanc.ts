@@ -126,6 +126,11 @@ export class OrthancClient {
     return this.json(`/${level}/${encodeURIComponent(id)}/statistics`);
   }
 
+  /** Every study carrying this StudyInstanceUID (one per patient it was stored for). */
+  findStudiesByUid(studyUid: string): Promise<OrthancStudy[]> {
+    return this.json('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid }, Expand: true, Limit: 100 }) });
+  }
+
   /** Deletes a study, series or instance (Orthanc's storage plugin removes the objects). */
   async delete(level: 'studies' | 'series' | 'instances', id: string): Promise<void> {
     const res = await this.fetch(`/${level}/${encodeURIComponent(id)}`, { method: 'DELETE' });

@@ -111,6 +111,17 @@ describe('DICOM imaging store', () => {
       expect(body.stored).to.have.length(1);
     });
 
+    it('refuses a study UID that already holds another patient’s images', async () => {
+      const studyUid = newUid();
+      const first = await up(b.doctor, other.id, [{ name: 'theirs.dcm', data: synthDicom({ patientId: 'P', studyUid, seriesUid: newUid() }) }]);
+      expect(first.status).to.equal(201);
+      const res = await up(a.doctor, patient.id, [{ name: 'mine.dcm', data: synthDicom({ patientId: 'P', studyUid, seriesUid: newUid() }) }]);
+      expect(res.status).to.equal(400);
+      expect(res.body.error.details.refused[0].code).to.equal('UID_CONFLICT');
+      // The same patient may add to its own study.
+      expect((await up(b.doctor, other.id, [{ name: 'more.dcm', data: synthDicom({ patientId: 'P', studyUid, seriesUid: newUid() }) }])).status).to.equal(201);
+    });
+
     it('answers 400 when no file could be stored', async () => {
       const res = await up(a.doctor, patient.id, [{ name: 'a.txt', data: Buffer.from('nope') }]);
       expect(res.status).to.equal(400);

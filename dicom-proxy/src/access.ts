@@ -6,11 +6,6 @@ import type { OrthancClient } from '../../common/orthanc.js';
  */
 export async function studyAllowed(orthanc: OrthancClient, studyUid: string, allowed: Set<string>): Promise<boolean> {
   if (allowed.size === 0) return false;
-  const res = await orthanc.fetch('/tools/find', {
-    method: 'POST',
-    body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid }, Expand: true, Limit: 100 }),
-  });
-  if (!res.ok) throw new Error(`Orthanc /tools/find answered ${res.status}`);
-  const studies = (await res.json()) as { PatientMainDicomTags?: { PatientID?: string } }[];
-  return studies.length > 0 && studies.every((s) => allowed.has(s.PatientMainDicomTags?.PatientID ?? ''));
+  const studies = await orthanc.findStudiesByUid(studyUid);
+  return studies.length > 0 && studies.every((s) => allowed.has(s.PatientMainDicomTags.PatientID ?? ''));
 }

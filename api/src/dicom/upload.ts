@@ -71,6 +71,18 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return identity;
   }
 
+  // A StudyInstanceUID already stored under another patient would make the UID ambiguous (DICOMweb
+  // retrieves by UID): refuse rather than mix two patients' images under one study. Cached per upload.
+  const studyOwnedElsewhere = new Map<string, Promise<boolean>>();
+  const ownedElsewhere = (studyUid: string, patientId: string) => {
+    let known = studyOwnedElsewhere.get(studyUid);
+    if (!known) {
+      known = orthanc.findStudiesByUid(studyUid).then((found) => found.some((s) => s.PatientMainDicomTags.PatientID !== patientId));
+      studyOwnedElsewhere.set(studyUid, known);
+    }
+    return known;
+  };
+
   async function storeOne(stream: Readable, file: string): Promise<void> {
     const who = await resolvePatient();
     let rewritten;
@@ -89,6 +101,10 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       }
     }
     try {
+      if (rewritten.studyInstanceUid && (await ownedElsewhere(rewritten.studyInstanceUid, who.patientId))) {
+        await drain(rewritten.output);
+        return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: 'This Study Instance UID already belongs to another patient’s images' });
+      }
       const stored = await orthanc.storeInstance(rewritten.output);
       outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
     } catch (err) {
