@@ -111,10 +111,30 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     expect(stow.status).to.equal(403);
   });
 
-  it('a new link (validated appointment or secretary) opens the patient’s images at once', async () => {
+  it('a new link opens the patient’s images at once, through the cache (LISTEN/NOTIFY)', async () => {
     const other = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+    // The denial is now cached for this doctor…
     expect((await get(other, `/studies/${studies.p1!.study}/metadata`)).status).to.equal(404);
     await f.api.post(`/api/patients/${p1.id}/doctors`, { token: a.secretary.token, body: { doctorId: other.id } });
-    expect((await get(other, `/studies/${studies.p1!.study}/metadata`)).status).to.equal(200);
+    // …and the link's notification clears it (asynchronously: within a few milliseconds).
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      status = (await get(other, `/studies/${studies.p1!.study}/metadata`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).to.equal(200);
+  });
+
+  it('keeps answering from the cache only while it is fresh: a link made behind the proxy’s back is seen after the TTL', async () => {
+    const { AccessCache } = await import('../dicom-proxy/src/cache.js');
+    const { testDb } = await import('./helpers/db.js');
+    const cache = new AccessCache(testDb(), 200);
+    const doctor = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+    const who = { userId: doctor.id, role: 'doctor' as const };
+    expect((await cache.identifiers(who)).size).to.equal(0);
+    await testDb()('patient_doctor_links').insert({ patient_id: p2.id, doctor_id: doctor.id, source: 'secretary', created_by: a.secretary.id });
+    expect((await cache.identifiers(who)).size).to.equal(0);
+    await new Promise((r) => setTimeout(r, 250));
+    expect([...(await cache.identifiers(who))]).to.deep.equal([p2.identifier]);
   });
 });

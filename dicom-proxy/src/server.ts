@@ -1,13 +1,13 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { visiblePatientIdentifiers } from '../../common/access.js';
 import { loadConfig, type Config } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { OrthancClient, OrthancUnavailableError } from '../../common/orthanc.js';
 import { loadPrincipal } from '../../common/principal.js';
 import { verifyAccessToken } from '../../common/tokens.js';
+import { AccessCache } from './cache.js';
 import { sendError } from './http.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
@@ -30,7 +30,7 @@ function cors(config: Config, req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** The request handler: parse, authenticate, authorize, then QIDO / WADO / STOW. */
-export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancClient, logger: Logger) {
+export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancClient, logger: Logger, access: AccessCache) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const started = Date.now();
@@ -69,7 +69,7 @@ export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancCli
       if (principal.mustChangePassword) return sendError(res, 403, 'PASSWORD_CHANGE_REQUIRED', 'Change the default password first');
       const ctx = {
         principal,
-        allowed: await visiblePatientIdentifiers(db, principal),
+        allowed: await access.identifiers(principal),
         orthanc,
         orthancUrl: config.orthanc.url,
         publicUrl: config.proxy.publicUrl,
@@ -97,7 +97,9 @@ export async function startProxy(config: Config, options: { port?: number; logge
   const logger = options.logger ?? createLogger(config.logLevel, 'dicom-proxy');
   const db = createKnex(config, { pool: { min: 0, max: Math.max(2, Math.floor(config.db.poolMax / 2)) } }, logger);
   const orthanc = new OrthancClient(config.orthanc);
-  const handler = createProxyHandler(config, db, orthanc, logger);
+  const access = new AccessCache(db);
+  await access.listen(config, logger);
+  const handler = createProxyHandler(config, db, orthanc, logger, access);
   const server = http.createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -115,6 +117,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
+      await access.stop();
       await db.destroy();
     },
   };
