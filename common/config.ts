@@ -69,6 +69,9 @@ const envSchema = z.object({
   MINIO_BUCKET_NAME: z.string().min(3).default('medical-images'),
   MINIO_SECURE: booleanFromEnv.default(false),
   MINIO_REGION: z.string().min(1).default('us-east-1'),
+  OHIF_VIEWER_URL: z.url().default('http://localhost:3000/viewer'),
+  VIEWER_SESSION_TTL_SECONDS: positiveInt.max(24 * 3600).default(3600),
+  VIEWER_MAX_SESSIONS: positiveInt.max(100).default(3),
   DICOM_WEB_URL: z.url().default('http://127.0.0.1:8080/dicom-web'),
   DICOM_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   DICOM_PROXY_PORT: port.default(8080),
@@ -108,6 +111,8 @@ export interface Config {
   orthanc: { url: string; username: string; password: string; dicomPort: number };
   /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
   proxy: { host: string; port: number; publicUrl: string; corsOrigins: string[] };
+  /** Viewer sessions: where OHIF lives, how long a session lasts, how many one user may hold at once. */
+  viewer: { url: string; ttlSeconds: number; maxSessions: number };
   /** Null when images are stored in a local directory rather than S3/MinIO. */
   s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region: string; presignTtlSeconds: number } | null;
   /** Null when no SMTP server is configured: notifications then stay in the API only. */
@@ -165,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       publicUrl: e.DICOM_WEB_URL.replace(/\/$/, ''),
       corsOrigins: e.DICOM_PROXY_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     },
+    viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
     orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },
     s3: e.MINIO_ENDPOINT
       ? {

@@ -19,6 +19,7 @@ import { availabilityRoutes } from './availability/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
+import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -37,6 +38,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...notificationRoutes(deps),
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
+    ...viewerSessionRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

@@ -6,6 +6,8 @@ export interface ProxyContext {
   principal: Principal;
   /** DICOM PatientIDs the caller may see. */
   allowed: Set<string>;
+  /** Set for a viewer-session token: the one study it opens. */
+  onlyStudy: string | null;
   orthanc: OrthancClient;
   orthancUrl: string;
   publicUrl: string;

@@ -18,6 +18,13 @@ export async function handleQido(ctx: ProxyContext, q: Qido, subPath: string, pa
   const { allowed } = ctx;
   if (allowed.size === 0) return sendDicomJson(res, []);
   const forward = (p: URLSearchParams) => forwardToOrthanc(ctx.orthanc, ctx.orthancUrl, ctx.publicUrl, subPath, p.size ? `?${p}` : '', 'application/dicom+json', res);
+  if (ctx.onlyStudy) {
+    // A viewer session sees its one study and nothing else.
+    if (q.study && q.study !== ctx.onlyStudy) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
+    const asked = params.get('StudyInstanceUID') ?? params.get('0020000D');
+    if (!q.study && asked !== null && asked !== ctx.onlyStudy) return sendDicomJson(res, []);
+    if (!q.study) params.set('StudyInstanceUID', ctx.onlyStudy);
+  }
   if (q.study) {
     if (!(await studyAllowed(ctx.orthanc, q.study, allowed))) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
     return forward(params);

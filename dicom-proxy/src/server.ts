@@ -5,7 +5,8 @@ import { loadConfig, type Config } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { OrthancClient, OrthancUnavailableError } from '../../common/orthanc.js';
-import { loadPrincipal } from '../../common/principal.js';
+import { loadPrincipal, type Principal } from '../../common/principal.js';
+import { resolveViewerToken, VIEWER_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import { verifyAccessToken } from '../../common/tokens.js';
 import { AccessCache } from './cache.js';
 import { sendError } from './http.js';
@@ -58,18 +59,31 @@ export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancCli
       const parsed = parseDicomWebPath(method, subPath);
       if (parsed.kind === 'denied') return sendError(res, 404, 'NOT_FOUND', 'Not a DICOMweb resource this proxy serves');
 
-      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      if (!token) return sendError(res, 401, 'AUTHENTICATION_REQUIRED', 'A bearer access token is required');
-      const verified = await verifyAccessToken(config.secretKey, token);
-      if (!verified.ok) return sendError(res, 401, verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
-      const found = await loadPrincipal(db, verified.claims);
-      if (!found.ok) return sendError(res, 401, found.code, found.message);
-      const principal = found.principal;
+      // OHIF and <img> tags cannot always send headers: a viewer token may also come as ?token=.
+      const queryToken = url.searchParams.get('token');
+      url.searchParams.delete('token');
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? queryToken;
+      if (!token) return sendError(res, 401, 'AUTHENTICATION_REQUIRED', 'A bearer access token or viewer token is required');
+      let principal: Principal;
+      let onlyStudy: string | null = null;
+      if (token.startsWith(VIEWER_TOKEN_PREFIX)) {
+        const viewer = await resolveViewerToken(db, token);
+        if (!viewer) return sendError(res, 401, 'VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
+        principal = viewer.principal;
+        onlyStudy = viewer.studyInstanceUid;
+      } else {
+        const verified = await verifyAccessToken(config.secretKey, token);
+        if (!verified.ok) return sendError(res, 401, verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
+        const found = await loadPrincipal(db, verified.claims);
+        if (!found.ok) return sendError(res, 401, found.code, found.message);
+        principal = found.principal;
+      }
       userId = principal.userId;
       if (principal.mustChangePassword) return sendError(res, 403, 'PASSWORD_CHANGE_REQUIRED', 'Change the default password first');
       const ctx = {
         principal,
         allowed: await access.identifiers(principal),
+        onlyStudy,
         orthanc,
         orthancUrl: config.orthanc.url,
         publicUrl: config.proxy.publicUrl,

@@ -49,13 +49,15 @@ export type AuditAction =
   | 'dicom.downloaded'
   | 'dicom.presigned'
   | 'dicom.report_created'
-  | 'dicom.report_read';
+  | 'dicom.report_read'
+  | 'dicom.viewer_opened'
+  | 'dicom.viewer_closed';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Auth, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report' | 'viewer_session';
   /** The patient whose data the event touches (drives the patient's access log). */
   patientId?: string | null;
   targetId?: string | null;
