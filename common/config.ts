@@ -127,6 +127,37 @@ export class ConfigError extends Error {
   }
 }
 
+/** What migrations and the seed need: the database, the super admin's e-mail, the hashing cost. */
+export interface DatabaseConfig {
+  db: Config['db'];
+  superAdminEmail: string;
+  bcryptRounds: number;
+}
+
+const dbEnvSchema = envSchema.pick({
+  DB_NAME: true,
+  DB_USER: true,
+  DB_PASSWORD: true,
+  DB_HOST: true,
+  DB_PORT: true,
+  DB_POOL_MAX: true,
+  SUPERADMIN_EMAIL: true,
+  BCRYPT_ROUNDS: true,
+});
+
+/** Parses only the database part of the environment, for `npm run db:migrate` / `db:seed` (no secrets needed). */
+export function loadDatabaseConfig(env: Record<string, string | undefined> = process.env): DatabaseConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = dbEnvSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const e = parsed.data;
+  return {
+    db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
+    superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
+    bcryptRounds: e.BCRYPT_ROUNDS,
+  };
+}
+
 /** Parses the environment once; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings in .env files mean "not set", so the defaults apply.

@@ -1,9 +1,9 @@
 // `npm run db:migrate` / `npm run db:seed` against the database described by the environment.
-import { loadConfig } from '../common/config.js';
+import { loadDatabaseConfig } from '../common/config.js';
 import { migrateAndSeed } from './lib/migrate.js';
 
 const command = process.argv[2];
-const config = loadConfig();
+const config = loadDatabaseConfig();
 const result = await migrateAndSeed(config, { seed: command === 'seed' });
 console.log(command === 'seed'
   ? `migrations applied: ${result.applied.length}; super admin ${result.superAdminCreated ? 'created' : 'already present'} (${config.superAdminEmail})`

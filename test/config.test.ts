@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../common/config.js';
+import { ConfigError, loadConfig, loadDatabaseConfig } from '../common/config.js';
 
 const SECRET = 'x'.repeat(40);
 const KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
@@ -44,6 +44,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ SECRET_KEY: SECRET })).to.throw(ConfigError, /ENCRYPTION_KEYS/);
     expect(() => loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })).to.throw(ConfigError, /32 bytes/);
     expect(() => loadConfig({ SECRET_KEY: SECRET, ENCRYPTION_KEYS: KEYS, ENCRYPTION_ACTIVE_KEY_ID: 'nope' })).to.throw(ConfigError, /nope/);
+  });
+
+  it('migrations need only the database settings, no secrets', () => {
+    const c = loadDatabaseConfig({ DB_NAME: 'x', BCRYPT_ROUNDS: '5' });
+    expect(c).to.deep.include({ superAdminEmail: 'admin@mediconnect.local', bcryptRounds: 5 });
+    expect(c.db.name).to.equal('x');
+    expect(() => loadDatabaseConfig({ DB_PORT: 'nope' })).to.throw(ConfigError, /DB_PORT/);
   });
 
   it('returns a frozen object', () => {

@@ -1,14 +1,14 @@
-import type { Config } from '../../common/config.js';
+import type { DatabaseConfig } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { migrateLatest } from '../../db/migrate.js';
 import { seedSuperAdmin } from '../../db/seeds/super-admin.js';
 
 /** Applies pending migrations and, unless told otherwise, the idempotent seed. */
-export async function migrateAndSeed(config: Config, options: { seed: boolean }): Promise<{ applied: string[]; superAdminCreated: boolean }> {
+export async function migrateAndSeed(config: DatabaseConfig, options: { seed: boolean }): Promise<{ applied: string[]; superAdminCreated: boolean }> {
   const knex = createKnex(config, { pool: { min: 0, max: 2 } });
   try {
     const applied = await migrateLatest(knex);
-    const superAdminCreated = options.seed ? await seedSuperAdmin(knex, config.superAdminEmail, config.auth.bcryptRounds) : false;
+    const superAdminCreated = options.seed ? await seedSuperAdmin(knex, config.superAdminEmail, config.bcryptRounds) : false;
     return { applied, superAdminCreated };
   } finally {
     await knex.destroy();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { clusterRunning, ensureDatabase, initCluster, startCluster, stopCluster } from './postgres.js';
-import { loadConfig } from '../../common/config.js';
+import { loadDatabaseConfig } from '../../common/config.js';
 import { migrateAndSeed } from './migrate.js';
 import { POSTGRESQL, type SystemRequirement } from './system-packages.js';
 
@@ -81,7 +81,7 @@ export function migrationsService(baseEnv: Record<string, string | undefined>): 
     name: 'migrations',
     requirements: [],
     async start(env) {
-      const { applied, superAdminCreated } = await migrateAndSeed(loadConfig({ ...baseEnv, ...env }), { seed: true });
+      const { applied, superAdminCreated } = await migrateAndSeed(loadDatabaseConfig({ ...baseEnv, ...env }), { seed: true });
       return { name: 'migrations', env: { MEDICONNECT_MIGRATIONS_APPLIED: String(applied.length), MEDICONNECT_SUPERADMIN_CREATED: String(superAdminCreated) }, stop: () => undefined };
     },
   };
