@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createLogger } from '../common/logger.js';
 import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { freePort } from '../scripts/lib/ports.js';
-import { newUid, synthDicom, upload } from './helpers/dicom.js';
+import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { testConfig } from './helpers/server.js';
 
@@ -94,6 +94,35 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     expect(bytes.includes(Buffer.from('DICM'))).to.equal(true);
     const frames = await get(a.doctor, `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}/frames/1`, 'multipart/related; type="application/octet-stream"');
     expect(frames.status).to.equal(200);
+  });
+
+  it('serves the metadata of a stable series from its own store, recomputed when the series changes', async () => {
+    const s1 = studies.p1!;
+    const path = `/studies/${s1.study}/series/${s1.series}/metadata`;
+    const waitStable = async () => {
+      for (let i = 0; i < 60; i++) {
+        const found = await (await testOrthanc().fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: s1.series }, Expand: true }) })).json();
+        if (found[0]?.IsStable) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('series never became stable');
+    };
+    await waitStable();
+    const first = await get(a.doctor, path);
+    const firstBody = await first.text();
+    expect(first.headers.get('x-mediconnect-cache')).to.be.oneOf(['miss', 'hit']);
+    const second = await get(a.doctor, path);
+    expect(second.headers.get('x-mediconnect-cache')).to.equal('hit');
+    expect(await second.text()).to.equal(firstBody);
+    expect(firstBody).to.include(base).and.not.include(process.env.ORTHANC_URL!);
+    // The cache never bypasses authorization.
+    expect((await get(b.doctor, path)).status).to.equal(404);
+    // A new instance changes the series: recomputed once stable again.
+    await upload(f.api.baseUrl, a.doctor.token, p1.id, [{ name: 'more.dcm', data: synthDicom({ patientId: 'X', studyUid: s1.study, seriesUid: s1.series }) }]);
+    await waitStable();
+    const third = await get(a.doctor, path);
+    expect(third.headers.get('x-mediconnect-cache')).to.equal('miss');
+    expect(JSON.parse(await third.text())).to.have.length(2);
   });
 
   it('refuses missing, forged and revoked tokens, and unknown paths', async () => {

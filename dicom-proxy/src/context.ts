@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { OrthancClient } from '../../common/orthanc.js';
 import type { Principal } from '../../common/principal.js';
 
@@ -8,6 +9,7 @@ export interface ProxyContext {
   allowed: Set<string>;
   /** Set for a viewer-session token: the one study it opens. */
   onlyStudy: string | null;
+  db: Knex;
   orthanc: OrthancClient;
   orthancUrl: string;
   publicUrl: string;

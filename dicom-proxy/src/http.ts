@@ -12,9 +12,9 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   res.end(JSON.stringify({ error: { code, message, details: null } }));
 }
 
-/** Answers a DICOM JSON body. */
+/** Answers a DICOM JSON body (a value, or text that already is JSON). */
 export function sendDicomJson(res: ServerResponse, body: unknown): void {
   res.statusCode = 200;
   res.setHeader('content-type', 'application/dicom+json');
-  res.end(JSON.stringify(body));
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }

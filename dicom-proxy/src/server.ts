@@ -84,13 +84,14 @@ export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancCli
         principal,
         allowed: await access.identifiers(principal),
         onlyStudy,
+        db,
         orthanc,
         orthancUrl: config.orthanc.url,
         publicUrl: config.proxy.publicUrl,
       };
       if (parsed.kind === 'stow') return handleStow(res);
       if (parsed.kind === 'qido') return await handleQido(ctx, parsed, subPath, url.searchParams, res);
-      return await handleWado(ctx, parsed.study, subPath, url.search, req.headers.accept, method === 'HEAD' ? 'HEAD' : 'GET', res);
+      return await handleWado(ctx, parsed, subPath, url.search, req.headers.accept, method === 'HEAD' ? 'HEAD' : 'GET', res);
     } catch (err) {
       if (err instanceof OrthancUnavailableError) return sendError(res, 503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
       logger.error({ err, reqId: requestId }, 'proxy request failed');

@@ -121,6 +121,7 @@ export function createDicomService(deps: Deps) {
       const study = await mustFind(auth, id);
       await withOrthanc(() => orthanc.delete('studies', study.orthanc_id));
       await db('dicom_studies').where({ id }).delete();
+      await db('dicom_series_metadata').where({ study_instance_uid: study.study_instance_uid }).delete();
       await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, { studyInstanceUid: study.study_instance_uid, instances: study.number_of_instances });
     },
 
@@ -129,6 +130,7 @@ export function createDicomService(deps: Deps) {
       if (!series) throw notFound('Series');
       await withOrthanc(async () => {
         await orthanc.delete('series', series.orthanc_id);
+        await db('dicom_series_metadata').where({ orthanc_series_id: series.orthanc_id }).delete();
         // Orthanc drops a study whose last series goes; refreshing mirrors that in the index.
         await refreshStudy(db, orthanc, series.study_orthanc_id, null);
       });
