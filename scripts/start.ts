@@ -6,6 +6,8 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { startApi } from '../api/src/server.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
+import { startViewer } from '../dicom-proxy/src/viewer.js';
+import { ensureOhifDist } from './lib/ohif.js';
 import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   const superAdminCreated = stack.env.MEDICONNECT_SUPERADMIN_CREATED === 'true';
   const api = await startApi(config);
   const proxy = await startProxy(config);
+  const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: Number(process.env.VIEWER_PORT || 3000) });
   console.log(`
 MediConnect is running.
   API            ${api.url}/api
@@ -89,6 +92,7 @@ MediConnect is running.
   Swagger UI     ${api.url}/api/docs
   Health         ${api.url}/healthz   ${api.url}/readyz
   DICOMweb       ${proxy.url}/dicom-web (authorizing proxy; public base ${config.proxy.publicUrl})
+  OHIF Viewer    ${viewer.url}/viewer?StudyInstanceUIDs=…&token=… (open one via POST /api/dicom/studies/{id}/viewer-sessions)
   PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
   Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}); DICOM port ${config.orthanc.dicomPort}, AET MEDICONNECT
   Images         ${config.s3 ? `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint}` : embeddedOrthanc ? `directory ${path.join(dataDir, 'dicom')}` : 'as configured in your Orthanc'}
@@ -101,7 +105,7 @@ Press Ctrl-C to stop.`);
       if (stopping) return;
       stopping = true;
       console.log('\nStopping…');
-      await Promise.all([api.stop(), proxy.stop()]);
+      await Promise.all([api.stop(), proxy.stop(), viewer.stop()]);
       await stack.stop();
       process.exit(0);
     });

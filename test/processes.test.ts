@@ -47,7 +47,7 @@ describe('processes', () => {
   it('npm start brings up PostgreSQL, migrates, seeds and serves; Ctrl-C stops it; a second run reuses the data', async function () {
     this.timeout(180_000);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-start-'));
-    const [dbPort, apiPort, orthancPort, dicomPort, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [dbPort, apiPort, orthancPort, dicomPort, proxyPort, viewerPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {
       MEDICONNECT_DATA_DIR: dataDir,
       DB_PORT: String(dbPort),
@@ -58,6 +58,8 @@ describe('processes', () => {
       ORTHANC_HTTP_PORT: String(orthancPort),
       ORTHANC_DICOM_PORT: String(dicomPort),
       DICOM_PROXY_PORT: String(proxyPort),
+      VIEWER_PORT: String(viewerPort),
+      OHIF_VIEWER_URL: `http://127.0.0.1:${viewerPort}/viewer`,
       DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`,
       MINIO_ENDPOINT: '',
       MINIO_ACCESS_KEY: '',
@@ -80,6 +82,10 @@ describe('processes', () => {
       expect(run.output()).to.include(`Orthanc        http://127.0.0.1:${orthancPort}`);
       expect((await fetch(`http://127.0.0.1:${orthancPort}/system`)).status).to.equal(401);
       expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/studies`)).status).to.equal(401);
+      const page = await fetch(`http://127.0.0.1:${viewerPort}/viewer`);
+      expect(page.status).to.equal(200);
+      expect(await page.text()).to.include('app-config.js');
+      expect(await (await fetch(`http://127.0.0.1:${viewerPort}/app-config.js`)).text()).to.include(`http://127.0.0.1:${proxyPort}/dicom-web`);
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

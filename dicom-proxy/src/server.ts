@@ -55,14 +55,23 @@ export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancCli
         return void res.end(JSON.stringify({ status: 'ok' }));
       }
       if (url.pathname !== ROOT && !url.pathname.startsWith(`${ROOT}/`)) return sendError(res, 404, 'NOT_FOUND', 'Not a DICOMweb path');
-      const subPath = url.pathname.slice(ROOT.length) || '/';
+      let subPath = url.pathname.slice(ROOT.length) || '/';
+      // A viewer token may also lead the path (/dicom-web/t/{token}/…): the viewer's configured roots carry
+      // it, and so do the URLs we write back, so every follow-up request is authorized too.
+      let pathToken: string | null = null;
+      const tokenPrefix = /^\/t\/([^/]+)(\/.*)?$/.exec(subPath);
+      if (tokenPrefix) {
+        pathToken = decodeURIComponent(tokenPrefix[1]!);
+        if (!pathToken.startsWith(VIEWER_TOKEN_PREFIX)) return sendError(res, 404, 'NOT_FOUND', 'Not a DICOMweb resource this proxy serves');
+        subPath = tokenPrefix[2] ?? '/';
+      }
       const parsed = parseDicomWebPath(method, subPath);
       if (parsed.kind === 'denied') return sendError(res, 404, 'NOT_FOUND', 'Not a DICOMweb resource this proxy serves');
 
       // OHIF and <img> tags cannot always send headers: a viewer token may also come as ?token=.
       const queryToken = url.searchParams.get('token');
       url.searchParams.delete('token');
-      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? queryToken;
+      const token = pathToken ?? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? queryToken;
       if (!token) return sendError(res, 401, 'AUTHENTICATION_REQUIRED', 'A bearer access token or viewer token is required');
       let principal: Principal;
       let onlyStudy: string | null = null;
@@ -87,7 +96,7 @@ export function createProxyHandler(config: Config, db: Knex, orthanc: OrthancCli
         db,
         orthanc,
         orthancUrl: config.orthanc.url,
-        publicUrl: config.proxy.publicUrl,
+        publicUrl: pathToken ? `${config.proxy.publicUrl}/t/${encodeURIComponent(pathToken)}` : config.proxy.publicUrl,
       };
       if (parsed.kind === 'stow') return handleStow(res);
       if (parsed.kind === 'qido') return await handleQido(ctx, parsed, subPath, url.searchParams, res);

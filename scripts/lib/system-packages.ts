@@ -17,10 +17,13 @@ export const POSTGRESQL: SystemRequirement = {
 
 /** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files. */
 export const TEST_TOOLS: SystemRequirement = {
-  name: 'dcmtk, poppler-utils and pydicom test files',
-  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom'],
-  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext'].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+  name: 'dcmtk, poppler-utils, pydicom test files and Chromium (drives the real OHIF Viewer)',
+  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium'],
+  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
 };
+
+/** Debian's Chromium, which the viewer tests drive through playwright-core. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Where Debian's python3-pydicom keeps its sample DICOM files (including malformed ones). */
 export const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';

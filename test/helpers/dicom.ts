@@ -74,14 +74,22 @@ export function synthDicom(o: SynthOptions): Buffer {
     element(0x0020, 0x000e, 'UI', text(o.seriesUid, '\0')),
     element(0x0020, 0x0011, 'IS', text('1')),
     element(0x0020, 0x0013, 'IS', text(String(o.instanceNumber ?? 1))),
+    // Geometry and display values, so that viewers place and window the slices like a real CT.
+    element(0x0020, 0x0032, 'DS', text(`0\\0\\${o.instanceNumber ?? 1}`)),
+    element(0x0020, 0x0037, 'DS', text('1\\0\\0\\0\\1\\0')),
     element(0x0028, 0x0002, 'US', us(1)),
     element(0x0028, 0x0004, 'CS', text('MONOCHROME2')),
     element(0x0028, 0x0010, 'US', us(rows)),
     element(0x0028, 0x0011, 'US', us(cols)),
+    element(0x0028, 0x0030, 'DS', text('1\\1')),
     element(0x0028, 0x0100, 'US', us(16)),
     element(0x0028, 0x0101, 'US', us(16)),
     element(0x0028, 0x0102, 'US', us(15)),
     element(0x0028, 0x0103, 'US', us(0)),
+    element(0x0028, 0x1050, 'DS', text('32768')),
+    element(0x0028, 0x1051, 'DS', text('65536')),
+    element(0x0028, 0x1052, 'DS', text('0')),
+    element(0x0028, 0x1053, 'DS', text('1')),
     element(0x7fe0, 0x0010, 'OW', pixels),
   ]);
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element(0x0002, 0x0000, 'UL', groupLength), metaBody, dataset]);

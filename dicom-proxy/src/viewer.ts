@@ -1,0 +1,115 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import http, { type Server } from 'node:http';
+import path from 'node:path';
+import type { Config } from '../../common/config.js';
+import type { Logger } from '../../common/logger.js';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'application/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * OHIF's configuration, computed in the browser from the page URL: the viewer-session token (`?token=`)
+ * goes into the DICOMweb roots as a path segment, so every request OHIF makes — QIDO, WADO, bulk data —
+ * carries it without relying on OHIF's own authentication hooks.
+ */
+function appConfig(dicomWebUrl: string): string {
+  return `(function () {
+  var params = new URLSearchParams(window.location.search);
+  var token = params.get('token');
+  if (token) sessionStorage.setItem('mediconnect-viewer-token', token);
+  else token = sessionStorage.getItem('mediconnect-viewer-token') || '';
+  var root = ${JSON.stringify(dicomWebUrl)} + (token ? '/t/' + encodeURIComponent(token) : '');
+  window.config = {
+    name: 'mediconnect',
+    routerBasename: '/',
+    extensions: [],
+    modes: [],
+    customizationService: {},
+    showStudyList: false,
+    maxNumberOfWebWorkers: 3,
+    showWarningMessageForCrossOrigin: false,
+    showCPUFallbackMessage: true,
+    showLoadingIndicator: true,
+    strictZSpacingForVolumeViewport: true,
+    maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
+    defaultDataSourceName: 'mediconnect',
+    dataSources: [{
+      namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+      sourceName: 'mediconnect',
+      configuration: {
+        friendlyName: 'MediConnect',
+        name: 'mediconnect',
+        wadoUriRoot: root,
+        qidoRoot: root,
+        wadoRoot: root,
+        qidoSupportsIncludeField: true,
+        imageRendering: 'wadors',
+        thumbnailRendering: 'wadors',
+        enableStudyLazyLoad: true,
+        supportsFuzzyMatching: false,
+        supportsWildcard: true,
+        staticWado: false,
+        singlepart: 'bulkdata,video',
+        bulkDataURI: { enabled: true },
+        omitQuotationForMultipartRequest: true
+      }
+    }]
+  };
+})();
+`;
+}
+
+/** Serves the built OHIF Viewer (npm package @ohif/app) with MediConnect's configuration. */
+export async function startViewer(
+  config: Config,
+  options: { distDir: string; port: number; host?: string; logger?: Logger },
+): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
+  const OHIF_DIST = path.resolve(options.distDir);
+  const configJs = appConfig(config.proxy.publicUrl);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://viewer');
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (url.pathname === '/app-config.js') {
+      res.setHeader('content-type', TYPES['.js']!);
+      res.setHeader('cache-control', 'no-store');
+      return void res.end(configJs);
+    }
+    const file = path.normalize(path.join(OHIF_DIST, decodeURIComponent(url.pathname)));
+    const inside = file.startsWith(OHIF_DIST + path.sep);
+    // Client-side routes (/viewer, …) get the application shell.
+    const target = inside && existsSync(file) && statSync(file).isFile() ? file : path.join(OHIF_DIST, 'index.html');
+    res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
+    res.setHeader('cache-control', target.endsWith('index.html') ? 'no-store' : 'public, max-age=3600');
+    createReadStream(target).pipe(res);
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address();
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : options.port}`;
+  options.logger?.info({ url }, 'viewer listening');
+  return {
+    server,
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
