@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { fixtures, NEW_PASSWORD, randomEmail, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { twoHospitals, NEW_PASSWORD, randomEmail, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('hospital admins (super admin only)', () => {
   let f: Fixtures;
@@ -11,13 +11,7 @@ describe('hospital admins (super admin only)', () => {
   let a: HospitalWithStaff;
   let b: HospitalWithStaff;
   let patient: Actor;
-  before(async () => {
-    f = await fixtures();
-    api = f.api;
-    sa = await f.superAdmin();
-    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
-    patient = await f.patient();
-  });
+  before(async () => ({ f, api, sa, a, b, patient } = await twoHospitals()));
 
   it('creates an admin bound to the given hospital, with the default password', async () => {
     const email = randomEmail('Admin').toUpperCase();
@@ -118,13 +112,7 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
   let a: HospitalWithStaff;
   let b: HospitalWithStaff;
   let patient: Actor;
-  before(async () => {
-    f = await fixtures();
-    api = f.api;
-    sa = await f.superAdmin();
-    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
-    patient = await f.patient();
-  });
+  before(async () => ({ f, api, sa, a, b, patient } = await twoHospitals()));
 
   for (const [path, role] of [['/api/doctors', 'doctor'], ['/api/secretaries', 'secretary']] as const) {
     describe(path, () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import type { ApiClient } from './helpers/client.js';
-import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { twoHospitals, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { mergeIntervals, openIntervals, subtractIntervals } from '../api/src/availability/intervals.js';
 
 const MON_9_TO_12 = { timezone: 'Europe/Paris', weekly: [{ weekday: 1, start: '08:00', end: '12:00' }], exceptions: [] };
@@ -36,12 +36,7 @@ describe('availability', () => {
     let a: HospitalWithStaff;
     let b: HospitalWithStaff;
     let patient: Actor;
-    before(async () => {
-      f = await fixtures();
-      api = f.api;
-      [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
-      patient = await f.patient(a.secretary, [a.doctor.id]);
-    });
+    before(async () => ({ f, api, a, b, patient } = await twoHospitals()));
 
     it('the doctor sets its own hours; everyone logged in reads them with free slots shown with their offset', async () => {
       const put = await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: a.doctor.token, body: MON_9_TO_12 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { twoHospitals, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('hospitals', () => {
   let f: Fixtures;
@@ -11,13 +11,7 @@ describe('hospitals', () => {
   let a: HospitalWithStaff;
   let b: HospitalWithStaff;
   let patient: Actor;
-  before(async () => {
-    f = await fixtures();
-    api = f.api;
-    sa = await f.superAdmin();
-    [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
-    patient = await f.patient();
-  });
+  before(async () => ({ f, api, sa, a, b, patient } = await twoHospitals()));
 
   it('super admin creates, reads, lists, updates and deletes a hospital', async () => {
     const name = `Clinique ${randomUUID().slice(0, 6)}`;

@@ -132,6 +132,23 @@ export class Fixtures {
   }
 }
 
+/** Two hospitals with their staff, the super admin and a patient of the first hospital: most suites' world. */
+export interface TwoHospitals {
+  f: Fixtures;
+  api: ApiClient;
+  sa: Actor;
+  a: HospitalWithStaff;
+  b: HospitalWithStaff;
+  patient: Actor & { identifier: string };
+}
+
+/** Builds a fresh {@link TwoHospitals} world with random names. */
+export async function twoHospitals(): Promise<TwoHospitals> {
+  const f = await fixtures();
+  const [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
+  return { f, api: f.api, sa: await f.superAdmin(), a, b, patient: await f.patient(a.secretary, [a.doctor.id]) };
+}
+
 let shared: Promise<Fixtures> | null = null;
 
 /** Fixtures bound to the shared API server. */
