@@ -91,6 +91,18 @@ describe('medical records', () => {
       expect(filtered.body.items.map((e: { type: string }) => e.type)).to.deep.equal(['allergy']);
     });
 
+    it('accepts the prescription details flat as well, and answers them both ways', async () => {
+      const res = await create(a.doctor, { type: 'prescription', title: 'Flat', ...RX });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(res.body.prescription).to.deep.equal(RX);
+      expect(res.body).to.include(RX);
+      const partial = await create(a.doctor, { type: 'prescription', title: 'Flat', medication: 'X' });
+      expect(partial.status).to.equal(400);
+      expect(partial.body.error.details.map((d: { field: string }) => d.field)).to.include.members(['dosage', 'route', 'frequency', 'duration']);
+      const patched = await api.patch(`/api/medical-records/${res.body.id}`, { token: a.doctor.token, body: { ...RX, dosage: '250 mg' } });
+      expect(patched.body).to.include({ dosage: '250 mg', version: 2 });
+    });
+
     it('rejects bad entries', async () => {
       for (const bad of [
         { type: 'prescription' },

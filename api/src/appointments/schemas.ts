@@ -18,7 +18,7 @@ export const appointmentCreateBody = z.strictObject({
 
 export const rescheduleBody = z.strictObject({ startsAt: instant, durationMinutes: duration.optional() });
 export const appointmentPutBody = z.strictObject({ startsAt: instant, durationMinutes: duration, reason });
-export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional().describe('Why; kept with the appointment') });
 
 export const appointmentListQuery = listQuerySchema(['startsAt', 'createdAt'], 'startsAt').extend({
   status: z.enum(STATUSES).optional(),

@@ -146,7 +146,7 @@ export function createAppointmentService({ db, config }: Deps) {
     },
 
     /** The hospital's secretaries cancel any open appointment; the patient its own, before it starts. */
-    async cancel(auth: Auth, id: string, reason: string, meta: RequestMeta) {
+    async cancel(auth: Auth, id: string, reason: string | null, meta: RequestMeta) {
       await db.transaction(async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['requested', 'validated'], 'cancelled');

@@ -23,6 +23,33 @@ export interface EntryContent {
   prescription: Prescription | null;
 }
 
+const PRESCRIPTION_KEYS = ['medication', 'dosage', 'route', 'frequency', 'duration'] as const;
+
+/** The prescription details may also come flat, next to title and content. */
+const flatPrescription = {
+  medication: text(200).optional(),
+  dosage: text(100).optional(),
+  route: text(100).optional(),
+  frequency: text(100).optional(),
+  duration: text(100).optional(),
+};
+
+/** Folds flat prescription fields into `prescription`; all five are needed when any is sent. */
+function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string>> & { prescription?: Prescription | null }>(
+  body: T,
+  ctx: z.RefinementCtx,
+): Omit<T, (typeof PRESCRIPTION_KEYS)[number]> {
+  const flat = PRESCRIPTION_KEYS.filter((k) => body[k] !== undefined);
+  const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !(PRESCRIPTION_KEYS as readonly string[]).includes(k))) as Omit<T, (typeof PRESCRIPTION_KEYS)[number]>;
+  if (flat.length === 0) return rest;
+  if (body.prescription !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Send the prescription details either nested in `prescription` or flat, not both' });
+    return rest;
+  }
+  for (const k of PRESCRIPTION_KEYS.filter((k) => body[k] === undefined)) ctx.addIssue({ code: 'custom', path: [k], message: 'Required with the other prescription details' });
+  return { ...rest, prescription: Object.fromEntries(PRESCRIPTION_KEYS.map((k) => [k, body[k]!])) as Prescription };
+}
+
 export const entryCreateBody = z
   .strictObject({
     patientId: z.uuid(),
@@ -30,20 +57,26 @@ export const entryCreateBody = z
     title: text(200),
     content: text(20_000),
     recordedAt: z.iso.datetime({ offset: true }).optional().describe('When the care happened (default: now)'),
-    prescription: prescriptionFields.optional().describe('Required for, and only for, type `prescription`'),
+    prescription: prescriptionFields.optional().describe('Required for, and only for, type `prescription` (or send its five fields flat)'),
+    ...flatPrescription,
   })
-  .superRefine((b, ctx) => {
+  .transform((raw, ctx) => {
+    const b = foldPrescription(raw, ctx);
     if (b.type === 'prescription' && !b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Required for a prescription' });
     if (b.type !== 'prescription' && b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Only prescriptions carry prescription details' });
+    return b;
   });
 
 const editable = { title: text(200), content: text(20_000), recordedAt: z.iso.datetime({ offset: true }), prescription: prescriptionFields.nullable() };
 
-export const entryPutBody = z.strictObject({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional() });
+export const entryPutBody = z
+  .strictObject({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
+  .transform((raw, ctx) => foldPrescription(raw, ctx));
 export const entryPatchBody = z
-  .strictObject(editable)
+  .strictObject({ ...editable, ...flatPrescription })
   .partial()
-  .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' })
+  .transform((raw, ctx) => foldPrescription(raw, ctx));
 export type EntryPatch = z.output<typeof entryPatchBody>;
 
 export const entryListQuery = listQuerySchema(['recordedAt', 'createdAt', 'updatedAt'], '-recordedAt').extend({
@@ -61,6 +94,11 @@ export const entrySchema = z.object({
   title: z.string(),
   content: z.string(),
   prescription: prescriptionFields.nullable(),
+  medication: z.string().nullable().describe('Prescriptions: the same details as `prescription`, flat'),
+  dosage: z.string().nullable(),
+  route: z.string().nullable(),
+  frequency: z.string().nullable(),
+  duration: z.string().nullable(),
   recordedAt: timestamp,
   version: z.number().int(),
   author: person,
