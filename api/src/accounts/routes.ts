@@ -34,6 +34,9 @@ export const accountListQuery = listQuerySchema(['lastName', 'firstName', 'email
   hospitalId: z.uuid().optional().describe('Filter on hospital'),
 });
 
+/** An account's hospital and role never change; its password only through its owner. */
+const ACCOUNT_IMMUTABLE = ['hospitalId', 'role', 'mustChangePassword'];
+
 /** Reads and writes both limited to the accounts the caller manages. */
 export const MANAGED_ONLY: StaffResource['scopes'] = { list: () => 'manage', read: () => 'manage' };
 
@@ -67,6 +70,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       tag: r.tag,
       auth: 'user',
       action: r.actions.create,
+      forbiddenFields: ['role', 'isActive', 'mustChangePassword'],
       body: r.createBody,
       responses: {
         201: { description: 'Created', schema: r.itemSchema },
@@ -94,6 +98,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       tag: r.tag,
       auth: 'user',
       action: r.actions.update,
+      forbiddenFields: ACCOUNT_IMMUTABLE,
       params: idParams,
       body: r.putBody,
       responses: {
@@ -111,6 +116,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       tag: r.tag,
       auth: 'user',
       action: r.actions.update,
+      forbiddenFields: ACCOUNT_IMMUTABLE,
       params: idParams,
       body: r.patchBody,
       responses: {

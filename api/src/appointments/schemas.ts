@@ -9,16 +9,16 @@ const instant = z.iso.datetime({ offset: true }).describe('ISO-8601 instant with
 const duration = z.number().int().min(5).max(480).describe('Minutes (5–480)');
 const reason = z.string().trim().min(1).max(500);
 
-export const appointmentCreateBody = z.strictObject({
+export const appointmentCreateBody = z.object({
   doctorId: z.uuid(),
   startsAt: instant,
   durationMinutes: duration.default(30),
   reason,
 });
 
-export const rescheduleBody = z.strictObject({ startsAt: instant, durationMinutes: duration.optional() });
-export const appointmentPutBody = z.strictObject({ startsAt: instant, durationMinutes: duration, reason });
-export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional().describe('Why; kept with the appointment') });
+export const rescheduleBody = z.object({ startsAt: instant, durationMinutes: duration.optional() });
+export const appointmentPutBody = z.object({ startsAt: instant, durationMinutes: duration, reason });
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional().describe('Why; kept with the appointment') });
 
 export const appointmentListQuery = listQuerySchema(['startsAt', 'createdAt'], 'startsAt').extend({
   status: z.enum(STATUSES).optional(),

@@ -78,6 +78,8 @@ export function authRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'pending-password-ok',
       acceptsPasswords: true,
+      // Always the caller's own password: naming another account is refused, not ignored.
+      forbiddenFields: ['userId', 'accountId', 'id', 'email'],
       body: changePasswordBody,
       responses: {
         200: { description: 'Password changed', schema: z.object({ user: meSchema.shape.user }) },

@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { emailInput, userSchema } from '../accounts/schemas.js';
 
-export const loginBody = z.strictObject({
+export const loginBody = z.object({
   email: emailInput,
   password: z.string().min(1).max(1024),
 });
 
-export const refreshBody = z.strictObject({
+export const refreshBody = z.object({
   refreshToken: z.string().min(1).max(512),
 });
 
-export const changePasswordBody = z.strictObject({
+export const changePasswordBody = z.object({
   currentPassword: z.string().min(1).max(1024),
   newPassword: z.string().max(1024),
 });

@@ -5,11 +5,11 @@ const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'Expected HH:
 const instant = z.iso.datetime({ offset: true });
 
 const weeklyEntry = z
-  .strictObject({ weekday: z.number().int().min(1).max(7).describe('1 = Monday … 7 = Sunday'), start: hhmm, end: hhmm })
+  .object({ weekday: z.number().int().min(1).max(7).describe('1 = Monday … 7 = Sunday'), start: hhmm, end: hhmm })
   .refine((w) => w.start < w.end, { message: 'start must be before end', path: ['end'] });
 
 const exception = z
-  .strictObject({ from: instant, to: instant, reason: z.string().trim().max(200).nullable().optional() })
+  .object({ from: instant, to: instant, reason: z.string().trim().max(200).nullable().optional() })
   .refine((e) => Date.parse(e.from) < Date.parse(e.to), { message: 'from must be before to', path: ['to'] });
 
 function overlapsWithinDay(weekly: { weekday: number; start: string; end: string }[]): boolean {
@@ -18,7 +18,7 @@ function overlapsWithinDay(weekly: { weekday: number; start: string; end: string
 }
 
 export const availabilityBody = z
-  .strictObject({
+  .object({
     timezone: z.string().refine(isValidZone, 'Unknown IANA time zone (e.g. Europe/Paris)'),
     weekly: z.array(weeklyEntry).max(100),
     exceptions: z.array(exception).max(500).default([]),

@@ -43,7 +43,7 @@ export const seriesSchema = z.object({
 });
 
 export const studyPatchBody = z
-  .strictObject({
+  .object({
     description: z.string().trim().max(200).nullable().describe('null restores the DICOM description'),
     labels: z.array(z.string().trim().min(1).max(50).regex(/^[\p{L}\p{N} _.-]+$/u, 'Letters, digits, space, _ . - only')).max(20),
   })
@@ -57,7 +57,7 @@ export const uploadResultSchema = z.object({
   studies: z.array(studySchema),
 });
 
-export const reportBody = z.strictObject({
+export const reportBody = z.object({
   title: z.string().trim().min(1).max(200),
   findings: z.string().trim().min(1).max(20_000),
   conclusion: z.string().trim().min(1).max(5_000),

@@ -43,19 +43,19 @@ export function doctorRoutes(deps: Deps): AnyRoute[] {
       update: 'doctor.update',
       delete: 'doctor.delete',
     },
-    createBody: z.strictObject({
+    createBody: z.object({
       ...staffCreateFields,
       ...doctorProfileCreateFields,
       hospitalId: z.uuid().optional().describe('Ignored if equal to your own; any other value is refused'),
     }),
-    putBody: z.strictObject({
+    putBody: z.object({
       ...staffUpdateFields,
       ...doctorProfileUpdateFields,
       phone: staffUpdateFields.phone.default(null),
       licenseNumber: doctorProfileUpdateFields.licenseNumber.default(null),
       isActive: staffUpdateFields.isActive.optional(),
     }),
-    patchBody: z.strictObject({ ...staffUpdateFields, ...doctorProfileUpdateFields }).partial(),
+    patchBody: z.object({ ...staffUpdateFields, ...doctorProfileUpdateFields }).partial(),
     itemSchema: doctorSchema,
     listQuery: listQuerySchema(['lastName', 'firstName', 'specialty', 'createdAt'], 'lastName').extend({
       isActive: accountListQuery.shape.isActive,

@@ -12,7 +12,7 @@ const editable = {
   email: emailInput.nullable(),
 };
 
-export const hospitalCreateBody = z.strictObject({
+export const hospitalCreateBody = z.object({
   name: editable.name,
   address: editable.address.optional(),
   city: editable.city.optional(),
@@ -21,9 +21,9 @@ export const hospitalCreateBody = z.strictObject({
 });
 
 /** PUT replaces every editable field (nullable ones may be null); PATCH changes any subset. */
-export const hospitalPutBody = z.strictObject({ ...editable, isActive: z.boolean().optional() });
+export const hospitalPutBody = z.object({ ...editable, isActive: z.boolean().optional() });
 export const hospitalPatchBody = z
-  .strictObject({ ...editable, isActive: z.boolean() })
+  .object({ ...editable, isActive: z.boolean() })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });
 

@@ -60,7 +60,13 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const roles = route.action ? rolesFor(route.action) : null;
-    const description = [route.description, roles ? `Roles: ${roles.join(', ')}.` : null].filter(Boolean).join('\n\n');
+    const description = [
+      route.description,
+      roles ? `Roles: ${roles.join(', ')}.` : null,
+      route.forbiddenFields?.length ? `Refused fields (400 FIELD_NOT_ALLOWED): ${route.forbiddenFields.join(', ')}. Other unknown fields are ignored.` : null,
+    ]
+      .filter(Boolean)
+      .join('\n\n');
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       operationId: route.operationId,

@@ -57,6 +57,11 @@ export interface RouteSpec<A extends AuthMode, P extends z.ZodType, Q extends z.
   body?: B;
   /** A body the handler reads itself (multipart uploads), documented here. */
   rawBody?: { contentType: string; schema: Record<string, unknown>; description?: string };
+  /**
+   * Fields with a meaning this route must not accept (an account's hospital, a patient's identifier…):
+   * refused with 400 rather than silently dropped like other unknown fields.
+   */
+  forbiddenFields?: string[];
   /** Only the owner's password-change and login routes take password fields. */
   acceptsPasswords?: boolean;
   responses: Record<number, ResponseSpec>;
@@ -105,6 +110,18 @@ function rejectPasswordFields(body: unknown): void {
   }
 }
 
+function rejectForbiddenFields(body: unknown, fields: string[]): void {
+  if (body === null || typeof body !== 'object' || fields.length === 0) return;
+  const offending = fields.filter((f) => Object.hasOwn(body, f));
+  if (offending.length > 0) {
+    throw badRequest(
+      `These fields cannot be set here: ${offending.join(', ')}`,
+      offending.map((field) => ({ field, message: 'Not allowed on this endpoint' })),
+      'FIELD_NOT_ALLOWED',
+    );
+  }
+}
+
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body'): z.output<T> | undefined {
   if (!schema) return undefined;
   const result = schema.safeParse(value);
@@ -140,6 +157,7 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
       const params = parsePart(spec.params, ctx.params, 'params');
       const query = parsePart(spec.query, ctx.query, 'query');
       if (!spec.acceptsPasswords) rejectPasswordFields(requestBody);
+      rejectForbiddenFields(requestBody, spec.forbiddenFields ?? []);
       const body = parsePart(spec.body, requestBody ?? {}, 'body');
       const result = await spec.handler({ params, query, body, auth, meta: ctx.state.meta, ctx });
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);

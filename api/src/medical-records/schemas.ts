@@ -7,7 +7,7 @@ export type EntryType = (typeof ENTRY_TYPES)[number];
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
-export const prescriptionFields = z.strictObject({
+export const prescriptionFields = z.object({
   medication: text(200),
   dosage: text(100),
   route: text(100).describe('e.g. oral, IV'),
@@ -51,7 +51,7 @@ function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[nu
 }
 
 export const entryCreateBody = z
-  .strictObject({
+  .object({
     patientId: z.uuid(),
     type: z.enum(ENTRY_TYPES),
     title: text(200),
@@ -70,10 +70,10 @@ export const entryCreateBody = z
 const editable = { title: text(200), content: text(20_000), recordedAt: z.iso.datetime({ offset: true }), prescription: prescriptionFields.nullable() };
 
 export const entryPutBody = z
-  .strictObject({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
+  .object({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
   .transform((raw, ctx) => foldPrescription(raw, ctx));
 export const entryPatchBody = z
-  .strictObject({ ...editable, ...flatPrescription })
+  .object({ ...editable, ...flatPrescription })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' })
   .transform((raw, ctx) => foldPrescription(raw, ctx));

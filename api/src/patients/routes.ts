@@ -71,6 +71,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       action: 'patient.create',
+      forbiddenFields: ['identifier', 'role', 'hospitalId'],
       body: patientCreateBody,
       responses: {
         201: { description: 'Created', schema: patientDetailSchema },
@@ -98,6 +99,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       action: 'patient.update',
+      forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
       params: idParams,
       body: patientPutBody,
       responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
@@ -111,6 +113,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       action: 'patient.update',
+      forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
       params: idParams,
       body: patientPatchBody,
       responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },

@@ -12,7 +12,7 @@ const birthDate = z.iso
   .refine((d) => d <= new Date().toISOString().slice(0, 10), 'Must not be in the future')
   .refine((d) => d >= '1880-01-01', 'Must be after 1880');
 
-export const patientCreateBody = z.strictObject({
+export const patientCreateBody = z.object({
   email: emailInput,
   firstName: name,
   lastName: name,
@@ -29,9 +29,9 @@ export const patientCreateBody = z.strictObject({
 const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: z.enum(SEXES), phone: phone.nullable(), isActive: z.boolean() };
 
 /** PUT replaces the demographics (phone defaults to none); the identifier never changes. */
-export const patientPutBody = z.strictObject({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
+export const patientPutBody = z.object({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
 export const patientPatchBody = z
-  .strictObject(editable)
+  .object(editable)
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });
 export type PatientPatch = z.output<typeof patientPatchBody>;
@@ -72,4 +72,4 @@ export const patientSchema = z.object({
 
 export const patientDetailSchema = patientSchema.extend({ doctors: z.array(linkSchema) });
 
-export const addLinkBody = z.strictObject({ doctorId: z.uuid() });
+export const addLinkBody = z.object({ doctorId: z.uuid() });
