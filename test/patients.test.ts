@@ -45,6 +45,13 @@ describe('patients and doctor links', () => {
       expect(login.body.user).to.include({ role: 'patient', hospitalId: null });
     });
 
+    it('accepts sex as words or DICOM codes', async () => {
+      const res = await api.post('/api/patients', { token: a.secretary.token, body: body({ sex: 'M' }) });
+      expect(res.status).to.equal(201);
+      expect(res.body.sex).to.equal('male');
+      expect((await api.patch(`/api/patients/${res.body.id}`, { token: a.secretary.token, body: { sex: 'Female' } })).body.sex).to.equal('female');
+    });
+
     it('identifiers are unique across patients', async () => {
       const ids = await Promise.all([1, 2, 3].map(async () => (await f.createPatient(a.secretary, [a.doctor.id])).identifier));
       expect(new Set(ids).size).to.equal(3);

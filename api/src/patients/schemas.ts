@@ -4,6 +4,17 @@ import { listQuerySchema } from '../http/pagination.js';
 
 export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
 
+const SEX_CODES: Record<string, (typeof SEXES)[number]> = { f: 'female', m: 'male', o: 'other', u: 'unknown' };
+
+/** Sex as words, or as the DICOM codes F / M / O (and U), in any case. */
+const sexInput = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum([...SEXES, 'f', 'm', 'o', 'u']))
+  .transform((v) => SEX_CODES[v] ?? (v as (typeof SEXES)[number]))
+  .describe('female, male, other, unknown (or F, M, O, U)');
+
 const name = z.string().trim().min(1).max(100);
 const phone = z.string().trim().min(3).max(40).regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed');
 /** A calendar date (no time, no zone), not in the future. */
@@ -17,7 +28,7 @@ export const patientCreateBody = z.object({
   firstName: name,
   lastName: name,
   birthDate,
-  sex: z.enum(SEXES),
+  sex: sexInput,
   phone: phone.optional(),
   doctorIds: z
     .array(z.uuid())
@@ -26,7 +37,7 @@ export const patientCreateBody = z.object({
     .refine((ids) => new Set(ids).size === ids.length, 'Doctor ids must be unique'),
 });
 
-const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: z.enum(SEXES), phone: phone.nullable(), isActive: z.boolean() };
+const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: sexInput, phone: phone.nullable(), isActive: z.boolean() };
 
 /** PUT replaces the demographics (phone defaults to none); the identifier never changes. */
 export const patientPutBody = z.object({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
