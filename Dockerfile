@@ -10,6 +10,8 @@ COPY db ./db
 COPY dicom-proxy ./dicom-proxy
 COPY scripts ./scripts
 RUN npm run build
+# The built OHIF Viewer (npm @ohif/app dist/), served by the viewer service.
+RUN node --import tsx -e "import('./scripts/lib/ohif.ts').then((m) => m.ensureOhifDist())"
 
 FROM node:24-slim
 ENV NODE_ENV=production API_HOST=0.0.0.0
@@ -17,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/node_modules/.cache/mediconnect-ohif ./ohif
 USER node
 EXPOSE 8000
 # Migrations take a lock, so several replicas starting together apply them once.

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import path from 'node:path';
-import type { Config } from '../../common/config.js';
+import { loadConfig, type Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 
 const TYPES: Record<string, string> = {
@@ -112,4 +112,22 @@ export async function startViewer(
         server.closeAllConnections();
       }),
   };
+}
+
+// As a process (production image): OHIF_DIST_DIR names the built viewer, VIEWER_PORT its port.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const distDir = process.env.OHIF_DIST_DIR;
+  if (!distDir || !existsSync(path.join(distDir, 'index.html'))) {
+    console.error('OHIF_DIST_DIR must name the built OHIF Viewer (a folder with index.html)');
+    process.exit(1);
+  }
+  startViewer(loadConfig(), { distDir, port: Number(process.env.VIEWER_PORT || 3000), host: process.env.VIEWER_HOST || '127.0.0.1' }).then(
+    (viewer) => {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void viewer.stop().then(() => process.exit(0)));
+    },
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
 }
