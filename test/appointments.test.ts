@@ -45,6 +45,17 @@ describe('appointments', () => {
       expect((await api.get(`/api/appointments/${res.body.id}`, { token: a.secretary.token })).status).to.equal(404);
     });
 
+    it('keeps reasons encrypted at rest', async () => {
+      const secret = `Chest pain ${randomUUID()}`;
+      const res = await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt: at(nextDay(), 9), durationMinutes: 30, reason: secret } });
+      expect(res.body.reason).to.equal(secret);
+      const cancelled = await api.post(`/api/appointments/${res.body.id}/cancel`, { token: patient.token, body: { reason: `Better ${secret}` } });
+      expect(cancelled.body.statusReason).to.equal(`Better ${secret}`);
+      const row = await testDb()('appointments').where({ id: res.body.id }).first();
+      expect(JSON.stringify(row)).to.not.include(secret);
+      expect((await api.get(`/api/appointments/${res.body.id}`, { token: b.secretary.token })).body.reason).to.equal(secret);
+    });
+
     it('refuses requests outside availability (409), in the past (400), for unknown doctors (400)', async () => {
       const closedDoctor = await f.account('doctor', b.hospital.id, b.admin.token);
       const outside = await request(patient, closedDoctor.id, at(nextDay(), 9));

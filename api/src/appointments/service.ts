@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit, type AuditAction } from '../audit/audit.js';
 import type { Auth } from '../auth/types.js';
@@ -8,6 +9,7 @@ import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { RequestMeta } from '../http/request-context.js';
 import { notify } from '../notifications/service.js';
 import { ensureLink } from '../patients/repository.js';
+import { createSealer } from '../medical-records/crypto.js';
 import * as repo from './repository.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 
@@ -28,10 +30,27 @@ function assertFuture(startsAt: number): void {
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
 export function createAppointmentService({ db, config }: Deps) {
+  // Reasons are free text a patient writes about its health: encrypted at rest like record entries,
+  // each bound to its appointment and field. Values written before encryption read as they are.
+  const sealer = createSealer(config.encryption);
+  const seal = (value: string, id: string, field: string) => {
+    const sealed = sealer.seal(value, `${id}:${field}`);
+    return `enc1:${sealed.keyId}:${sealed.payload}`;
+  };
+  const open = (stored: string | null, id: string, field: string): string | null => {
+    const m = stored ? /^enc1:([^:]+):(.+)$/.exec(stored) : null;
+    return m ? sealer.open<string>({ keyId: m[1]!, payload: m[2]! }, `${id}:${field}`) : stored;
+  };
+  const readable = (row: repo.AppointmentRow): repo.AppointmentRow => ({
+    ...row,
+    reason: open(row.reason, row.id, 'reason') ?? '',
+    status_reason: open(row.status_reason, row.id, 'status_reason'),
+  });
+
   async function mustFind(trx: Knex | Knex.Transaction, auth: Auth, id: string, forUpdate = false): Promise<repo.AppointmentRow> {
     const row = await repo.findAppointment(trx, auth, id, forUpdate);
     if (!row) throw notFound('Appointment');
-    return row;
+    return readable(row);
   }
 
   /** The slot must lie in the doctor's opening hours and not overlap a validated appointment. */
@@ -70,7 +89,7 @@ export function createAppointmentService({ db, config }: Deps) {
   ): Promise<void> {
     await trx('appointments')
       .where({ id: row.id })
-      .update({ status: to, status_reason: reason, status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      .update({ status: to, status_reason: reason === null ? null : seal(reason, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await recordAudit(trx, meta, {
       actor: auth,
       action: `appointment.${to}` as AuditAction,
@@ -89,7 +108,10 @@ export function createAppointmentService({ db, config }: Deps) {
   };
 
   return {
-    list: (auth: Auth, query: AppointmentListQuery) => repo.listAppointments(db, auth, query),
+    async list(auth: Auth, query: AppointmentListQuery) {
+      const page = await repo.listAppointments(db, auth, query);
+      return { ...page, items: page.items.map(readable) };
+    },
     get: (auth: Auth, id: string) => mustFind(db, auth, id),
 
     /** A patient asks any doctor of any hospital for an appointment; no link exists until validation. */
@@ -101,14 +123,16 @@ export function createAppointmentService({ db, config }: Deps) {
       assertFuture(start);
       const id = await db.transaction(async (trx) => {
         await assertBookable(trx, doctor.id, start, end);
+        const newId = randomUUID();
         const [row] = await trx('appointments')
           .insert({
+            id: newId,
             patient_id: auth.userId,
             doctor_id: doctor.id,
             hospital_id: doctor.hospital_id,
             starts_at: new Date(start),
             ends_at: new Date(end),
-            reason: input.reason,
+            reason: seal(input.reason, newId, 'reason'),
             requested_by: auth.userId,
           })
           .returning('id');
@@ -170,7 +194,13 @@ export function createAppointmentService({ db, config }: Deps) {
         // A moved appointment deserves a new reminder.
         await trx('appointments')
           .where({ id })
-          .update({ starts_at: new Date(start), ends_at: new Date(end), reason: input.reason ?? row.reason, reminder_sent_at: null, updated_at: trx.fn.now() });
+          .update({
+            starts_at: new Date(start),
+            ends_at: new Date(end),
+            ...(input.reason !== undefined ? { reason: seal(input.reason, id, 'reason') } : {}),
+            reminder_sent_at: null,
+            updated_at: trx.fn.now(),
+          });
         await recordAudit(trx, meta, {
           actor: auth,
           action: 'appointment.rescheduled',
