@@ -1,18 +1,13 @@
 // Series metadata benchmark: a 200-slice CT series, its WADO-RS metadata fetched through the proxy —
 // once computed by Orthanc (reads every instance), then served from our store. Prints both timings.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadConfig } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { OrthancClient } from '../common/orthanc.js';
 import { startApi } from '../api/src/server.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
-import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
-import { migrationsService, postgresService, startStack } from '../scripts/lib/stack.js';
+import { runBench, startBenchStack } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -21,22 +16,13 @@ const SLICES = Number(process.env.BENCH_SLICES ?? 200);
 const ROUNDS = 10;
 
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
-  process.env.SECRET_KEY = randomBytes(48).toString('base64url');
-  process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
-  const base: Record<string, string> = { ...(process.env as Record<string, string>), BCRYPT_ROUNDS: '4', SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn' };
-  const stack = await startStack([
-    postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
-    migrationsService(base),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge: 2, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
-  ]);
+  const bench = await startBenchStack(2);
   const proxyPort = await freePort();
-  const config = loadConfig({ ...base, ...stack.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
+  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
   const logger = createLogger('warn', 'bench');
   const api = await startApi(config, { port: 0, logger });
   const proxy = await startProxy(config, { port: proxyPort, logger });
   try {
-    Object.assign(process.env, stack.env);
     const f = new Fixtures(new ApiClient(api.url));
     const clinic = await f.hospitalWithStaff();
     const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
@@ -67,15 +53,8 @@ async function main(): Promise<void> {
   } finally {
     await proxy.stop();
     await api.stop();
-    await stack.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -2,14 +2,12 @@
 // rewritten) and straight to Orthanc's /instances, in one run on one stack; prints throughputs, their
 // ratio (target ≥ 0.8) and the API process's peak RSS (target < 200 MB). Size: BENCH_UPLOAD_MB (500).
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
-import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
-import { migrationsService, postgresService, startStack } from '../scripts/lib/stack.js';
+import { runBench, startBenchStack } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -33,27 +31,14 @@ function makeSet(dir: string, count: number): string[] {
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
-  // The test fixtures read the configuration from the environment.
-  process.env.SECRET_KEY = randomBytes(48).toString('base64url');
-  process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
-  const base: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    BCRYPT_ROUNDS: '4',
-    SCHEDULER_ENABLED: 'false',
-    LOG_LEVEL: 'warn',
-  };
-  const stack = await startStack([
-    postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
-    migrationsService(base),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge: 60, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
-  ]);
+  const bench = await startBenchStack(60);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-files-'));
   const apiPort = await freePort();
   // Measured as in production: compiled JavaScript, no TypeScript loader in the process.
   // Inside the repository, so that the build resolves node_modules.
   const dist = path.resolve('.data', 'bench-dist');
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
-  const api = spawn(process.execPath, [path.join(dist, 'api', 'src', 'server.js')], { env: { ...base, ...stack.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const api = spawn(process.execPath, [path.join(dist, 'api', 'src', 'server.js')], { env: { ...bench.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     const url = `http://127.0.0.1:${apiPort}`;
     for (let i = 0; ; i++) {
@@ -69,7 +54,7 @@ async function main(): Promise<void> {
     const direct = makeSet(path.join(tmp, 'direct'), count);
     const viaApi = makeSet(path.join(tmp, 'api'), count);
     const bytes = direct.reduce((n, file) => n + statSync(file).size, 0);
-    const orthanc = new OrthancClient({ url: stack.env.ORTHANC_URL!, username: stack.env.ORTHANC_USERNAME!, password: stack.env.ORTHANC_PASSWORD! });
+    const orthanc = new OrthancClient({ url: bench.env.ORTHANC_URL!, username: bench.env.ORTHANC_USERNAME!, password: bench.env.ORTHANC_PASSWORD! });
 
     const idleRss = peakRssMb(api.pid!);
     // Interleaved batches, so that Orthanc's growing index weighs on both paths alike.
@@ -105,15 +90,9 @@ async function main(): Promise<void> {
   } finally {
     api.kill('SIGTERM');
     await new Promise((r) => api.once('exit', r));
-    await stack.stop();
+    await bench.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -3,7 +3,7 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/openapi.js';
 import { listQuerySchema, pageSchema } from '../http/pagination.js';
-import { route, type AnyRoute } from '../http/route.js';
+import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { Action } from '../policy/policy.js';
 import type { AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
 import { idParams } from './schemas.js';
@@ -90,41 +90,28 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       responses: { 200: { description: 'The account', schema: r.itemSchema } },
       handler: async ({ auth, params }) => ({ body: r.toDto(await service.get(auth, r.role, r.scopes.read(auth), params.id), auth) }),
     }),
-    route({
-      method: 'put',
-      path: itemPath,
-      operationId: `replace${r.noun}`,
-      summary: `Replace a ${r.noun.toLowerCase()} account’s details`,
-      tag: r.tag,
-      auth: 'user',
-      action: r.actions.update,
-      forbiddenFields: ACCOUNT_IMMUTABLE,
-      params: idParams,
-      body: r.putBody,
-      responses: {
-        200: { description: 'Updated', schema: r.itemSchema },
-        409: { description: 'E-mail already used by another account', schema: errorSchema },
+    ...replaceAndUpdate(
+      {
+        path: itemPath,
+        tag: r.tag,
+        auth: 'user',
+        action: r.actions.update,
+        forbiddenFields: ACCOUNT_IMMUTABLE,
+        params: idParams,
+        responses: {
+          200: { description: 'Updated', schema: r.itemSchema },
+          409: { description: 'E-mail already used by another account', schema: errorSchema },
+        },
+        handler: async ({ auth, params, body, meta }) => ({ body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth) }),
       },
-      handler: async ({ auth, params, body, meta }) => ({ body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth) }),
-    }),
-    route({
-      method: 'patch',
-      path: itemPath,
-      operationId: `update${r.noun}`,
-      summary: `Update a ${r.noun.toLowerCase()} account; \`{"isActive": false|true}\` deactivates or reactivates it`,
-      description: 'Deactivation ends the account’s sessions at once. No password field is accepted.',
-      tag: r.tag,
-      auth: 'user',
-      action: r.actions.update,
-      forbiddenFields: ACCOUNT_IMMUTABLE,
-      params: idParams,
-      body: r.patchBody,
-      responses: {
-        200: { description: 'Updated', schema: r.itemSchema },
-        409: { description: 'E-mail already used by another account', schema: errorSchema },
+      { operationId: `replace${r.noun}`, summary: `Replace a ${r.noun.toLowerCase()} account’s details`, body: r.putBody },
+      {
+        operationId: `update${r.noun}`,
+        summary: `Update a ${r.noun.toLowerCase()} account; \`{"isActive": false|true}\` deactivates or reactivates it`,
+        description: 'Deactivation ends the account’s sessions at once. No password field is accepted.',
+        body: r.patchBody,
       },
-      handler: async ({ auth, params, body, meta }) => ({ body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth) }),
-    }),
+    ),
     route({
       method: 'delete',
       path: itemPath,

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { idParams } from '../accounts/schemas.js';
 import { errorSchema } from '../http/openapi.js';
 import { pageSchema } from '../http/pagination.js';
-import { route, type AnyRoute } from '../http/route.js';
+import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { hospitalCreateBody, hospitalListQuery, hospitalPatchBody, hospitalPutBody, hospitalSchema } from './schemas.js';
 import { createHospitalService } from './service.js';
 
@@ -48,33 +48,24 @@ export function hospitalRoutes(deps: Deps): AnyRoute[] {
       responses: { 200: { description: 'The hospital', schema: hospitalSchema } },
       handler: async ({ auth, params }) => ({ body: await service.get(auth, params.id) }),
     }),
-    route({
-      method: 'put',
-      path: '/api/hospitals/{id}',
-      operationId: 'replaceHospital',
-      summary: 'Replace a hospital’s details',
-      tag,
-      auth: 'user',
-      action: 'hospital.update',
-      params: idParams,
-      body: hospitalPutBody,
-      responses: { 200: { description: 'Updated', schema: hospitalSchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
-    }),
-    route({
-      method: 'patch',
-      path: '/api/hospitals/{id}',
-      operationId: 'updateHospital',
-      summary: 'Update a hospital; `{"isActive": false|true}` deactivates or reactivates it',
-      description: 'A deactivated hospital’s staff cannot log in and their tokens stop working at once.',
-      tag,
-      auth: 'user',
-      action: 'hospital.update',
-      params: idParams,
-      body: hospitalPatchBody,
-      responses: { 200: { description: 'Updated', schema: hospitalSchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
-    }),
+    ...replaceAndUpdate(
+      {
+        path: '/api/hospitals/{id}',
+        tag,
+        auth: 'user',
+        action: 'hospital.update',
+        params: idParams,
+        responses: { 200: { description: 'Updated', schema: hospitalSchema } },
+        handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
+      },
+      { operationId: 'replaceHospital', summary: 'Replace a hospital’s details', body: hospitalPutBody },
+      {
+        operationId: 'updateHospital',
+        summary: 'Update a hospital; `{"isActive": false|true}` deactivates or reactivates it',
+        description: 'A deactivated hospital’s staff cannot log in and their tokens stop working at once.',
+        body: hospitalPatchBody,
+      },
+    ),
     route({
       method: 'delete',
       path: '/api/hospitals/{id}',

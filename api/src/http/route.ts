@@ -83,6 +83,30 @@ export function route<
   return spec as unknown as AnyRoute;
 }
 
+/** What differs between the PUT (replace) and PATCH (update) of one resource. */
+export interface UpdateVariant<B extends z.ZodType> {
+  operationId: string;
+  summary: string;
+  description?: string;
+  body: B;
+}
+
+/**
+ * The PUT and PATCH of one resource: same path, gate, params, responses and handler; each its own body
+ * schema, summary and operation id.
+ */
+export function replaceAndUpdate<A extends AuthMode, P extends z.ZodType, PutB extends z.ZodType, PatchB extends z.ZodType>(
+  shared: Omit<RouteSpec<A, P, NoInput, z.ZodType>, 'method' | 'operationId' | 'summary' | 'body' | 'handler'> & {
+    handler: (input: HandlerInput<A, z.output<P>, z.output<NoInput>, z.output<PutB> | z.output<PatchB>>) => Promise<HandlerResult>;
+  },
+  put: UpdateVariant<PutB>,
+  patch: UpdateVariant<PatchB>,
+): AnyRoute[] {
+  const variant = (method: 'put' | 'patch', v: UpdateVariant<z.ZodType>) =>
+    ({ ...shared, method, ...v, description: v.description ?? shared.description }) as unknown as AnyRoute;
+  return [variant('put', put), variant('patch', patch)];
+}
+
 /** Turns zod issues into the `details` array of a 400 answer. */
 export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
   return error.issues.flatMap((issue): ErrorDetail[] => {

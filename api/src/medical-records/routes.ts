@@ -1,7 +1,7 @@
 import { idParams } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
-import { route, type AnyRoute } from '../http/route.js';
+import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { accessLogSchema, entryCreateBody, entryListQuery, entryPatchBody, entryPutBody, entrySchema, historySchema, recordSchema } from './schemas.js';
 import { createMedicalRecordService } from './service.js';
 
@@ -53,36 +53,21 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
       responses: { 200: { description: 'The entry', schema: entrySchema } },
       handler: async ({ auth, params, meta }) => ({ body: await service.get(auth, params.id, meta) }),
     }),
-    route({
-      method: 'put',
-      path: item,
-      operationId: 'replaceMedicalRecordEntry',
-      summary: 'Replace an entry’s content (a new version; the previous one stays in the history)',
-      description: access,
-      tag,
-      auth: 'user',
-      action: 'medicalRecord.write',
-      forbiddenFields: ['patientId', 'type', 'authorId'],
-      params: idParams,
-      body: entryPutBody,
-      responses: { 200: { description: 'Updated', schema: entrySchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
-    }),
-    route({
-      method: 'patch',
-      path: item,
-      operationId: 'updateMedicalRecordEntry',
-      summary: 'Change some fields of an entry (a new version)',
-      description: access,
-      tag,
-      auth: 'user',
-      action: 'medicalRecord.write',
-      forbiddenFields: ['patientId', 'type', 'authorId'],
-      params: idParams,
-      body: entryPatchBody,
-      responses: { 200: { description: 'Updated', schema: entrySchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
-    }),
+    ...replaceAndUpdate(
+      {
+        path: item,
+        description: access,
+        tag,
+        auth: 'user',
+        action: 'medicalRecord.write',
+        forbiddenFields: ['patientId', 'type', 'authorId'],
+        params: idParams,
+        responses: { 200: { description: 'Updated', schema: entrySchema } },
+        handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
+      },
+      { operationId: 'replaceMedicalRecordEntry', summary: 'Replace an entry’s content (a new version; the previous one stays in the history)', body: entryPutBody },
+      { operationId: 'updateMedicalRecordEntry', summary: 'Change some fields of an entry (a new version)', body: entryPatchBody },
+    ),
     route({
       method: 'delete',
       path: item,

@@ -3,7 +3,7 @@ import { idParams } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/openapi.js';
 import { pageSchema } from '../http/pagination.js';
-import { route, type AnyRoute } from '../http/route.js';
+import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { LinkRow, PatientRow } from './repository.js';
 import { addLinkBody, linkSchema, patientCreateBody, patientDetailSchema, patientListQuery, patientPatchBody, patientPutBody, patientSchema } from './schemas.js';
 import { createPatientService } from './service.js';
@@ -91,34 +91,24 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       responses: { 200: { description: 'The patient', schema: patientDetailSchema } },
       handler: async ({ auth, params }) => ({ body: detail(await service.get(auth, params.id)) }),
     }),
-    route({
-      method: 'put',
-      path: item,
-      operationId: 'replacePatient',
-      summary: 'Replace a patient’s demographics (secretary)',
-      tag,
-      auth: 'user',
-      action: 'patient.update',
-      forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
-      params: idParams,
-      body: patientPutBody,
-      responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
-    }),
-    route({
-      method: 'patch',
-      path: item,
-      operationId: 'updatePatient',
-      summary: 'Update a patient’s demographics; `{"isActive": false|true}` deactivates or reactivates it (secretary)',
-      tag,
-      auth: 'user',
-      action: 'patient.update',
-      forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
-      params: idParams,
-      body: patientPatchBody,
-      responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
-    }),
+    ...replaceAndUpdate(
+      {
+        path: item,
+        tag,
+        auth: 'user',
+        action: 'patient.update',
+        forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
+        params: idParams,
+        responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
+        handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
+      },
+      { operationId: 'replacePatient', summary: 'Replace a patient’s demographics (secretary)', body: patientPutBody },
+      {
+        operationId: 'updatePatient',
+        summary: 'Update a patient’s demographics; `{"isActive": false|true}` deactivates or reactivates it (secretary)',
+        body: patientPatchBody,
+      },
+    ),
     route({
       method: 'delete',
       path: item,

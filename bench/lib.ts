@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { orthancService } from '../scripts/lib/orthanc.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { migrationsService, postgresService, startStack, type Stack } from '../scripts/lib/stack.js';
+
+/** A throwaway stack for one benchmark: PostgreSQL, migrations, Orthanc on local storage. */
+export interface BenchStack {
+  /** Environment for the API/proxy: the generated secrets plus the services' settings. */
+  env: Record<string, string>;
+  stack: Stack;
+  /** Stops the services and removes their data. */
+  stop: () => Promise<void>;
+}
+
+/** Starts the stack; the generated secrets also go to process.env, where the test fixtures read them. */
+export async function startBenchStack(stableAge: number): Promise<BenchStack> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
+  process.env.SECRET_KEY = randomBytes(48).toString('base64url');
+  process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
+  const base: Record<string, string> = { ...(process.env as Record<string, string>), BCRYPT_ROUNDS: '4', SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn' };
+  const stack = await startStack([
+    postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
+    migrationsService(base),
+    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
+  ]);
+  Object.assign(process.env, stack.env);
+  return {
+    env: { ...base, ...stack.env },
+    stack,
+    stop: async () => {
+      await stack.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a benchmark's main and exits with its outcome. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
