@@ -1,17 +1,66 @@
 import type { Knex } from 'knex';
 import type { Principal } from './principal.js';
 
+type Db = Knex | Knex.Transaction;
+type Who = Pick<Principal, 'role' | 'userId' | 'hospitalId'>;
+
 /**
- * The patient identifiers (DICOM PatientIDs) whose images the caller may see: a doctor's linked patients
- * (any hospital), a patient itself, nobody's for anyone else. The one access query on the link table
- * shared by the API and the DICOMweb proxy.
+ * Which patients' data a role reaches. `medical` (records, images): a linked doctor and the patient
+ * itself. `administrative` (the patient file, appointments' patients) adds the secretaries of a linked
+ * doctor's hospital.
  */
-export async function visiblePatientIdentifiers(db: Knex, who: Pick<Principal, 'role' | 'userId'>): Promise<Set<string>> {
-  let rows: { identifier: string }[] = [];
-  if (who.role === 'doctor') {
-    rows = await db('patient_doctor_links as l').join('patients as p', 'p.user_id', 'l.patient_id').where('l.doctor_id', who.userId).select('p.identifier');
-  } else if (who.role === 'patient') {
-    rows = await db('patients').where('user_id', who.userId).select('identifier');
+export type PatientScope = 'medical' | 'administrative';
+
+/** Keeps rows whose patient (`patientColumn`) is linked to `doctorId`: the link rule, written once. */
+export function whereLinkedTo(query: Knex.QueryBuilder, doctorId: string, patientColumn: string): Knex.QueryBuilder {
+  return query.whereExists((q) =>
+    q.select(1).from('patient_doctor_links as l_scope').whereRaw(`l_scope.patient_id = ${patientColumn}`).where('l_scope.doctor_id', doctorId),
+  );
+}
+
+/**
+ * The one security filter on patient data: restricts `query` to rows whose patient the caller may reach.
+ * Every repository of the API and the DICOMweb proxy apply it; nobody writes the link rule again.
+ */
+export function applyPatientScope(query: Knex.QueryBuilder, who: Who, patientColumn: string, scope: PatientScope): Knex.QueryBuilder {
+  if (who.role === 'doctor') return whereLinkedTo(query, who.userId, patientColumn);
+  if (who.role === 'patient') return query.where(patientColumn, who.userId);
+  if (who.role === 'secretary' && scope === 'administrative') {
+    return query.whereExists((q) =>
+      q
+        .select(1)
+        .from('patient_doctor_links as l_scope')
+        .join('users as d_scope', 'd_scope.id', 'l_scope.doctor_id')
+        .whereRaw(`l_scope.patient_id = ${patientColumn}`)
+        .where('d_scope.hospital_id', who.hospitalId ?? null),
+    );
   }
-  return new Set(rows.map((r) => r.identifier));
+  return query.whereRaw('false');
+}
+
+/**
+ * Studies of the index the caller may read, as `s` (dicom_studies) joined to `p` (patients). A
+ * StudyInstanceUID that the index holds for two different patients is readable by nobody: Orthanc
+ * answers DICOMweb by UID, so one foreign copy would leak into every answer.
+ */
+export function readableStudies(db: Db, who: Who): Knex.QueryBuilder {
+  const query = db('dicom_studies as s').join('patients as p', 'p.user_id', 's.patient_id');
+  applyPatientScope(query, who, 's.patient_id', 'medical');
+  return query.whereNotExists((q) =>
+    q
+      .select(1)
+      .from('dicom_studies as s_other')
+      .whereRaw('s_other.study_instance_uid = s.study_instance_uid')
+      .whereRaw('s_other.patient_id IS DISTINCT FROM s.patient_id'),
+  );
+}
+
+/** The patient (user id) behind a StudyInstanceUID the caller may read, or null: unknown, foreign or shared. */
+export async function readableStudyOwner(
+  db: Db,
+  who: Who,
+  studyInstanceUid: string,
+): Promise<{ patientId: string; studyId: string; identifier: string } | null> {
+  const row = await readableStudies(db, who).where('s.study_instance_uid', studyInstanceUid).first('s.patient_id', 's.id', 'p.identifier');
+  return row ? { patientId: row.patient_id, studyId: row.id, identifier: row.identifier } : null;
 }

@@ -22,7 +22,7 @@ export interface PrincipalRefusal {
  * Checks the account, its hospital and its login session for a verified token, in one query, so that
  * deactivation, deletion and logout take effect at once in the API and the DICOMweb proxy alike.
  */
-export async function loadPrincipal(db: Knex, claims: AccessClaims): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
+export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
   const row = await db('sessions as s')
     .join('users as u', 'u.id', 's.user_id')
     .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
@@ -57,16 +57,4 @@ export async function loadPrincipal(db: Knex, claims: AccessClaims): Promise<{ o
       mustChangePassword: row.must_change_password,
     },
   };
-}
-
-/** The principal of a live, active account (for viewer sessions, which are not login sessions). */
-export async function loadPrincipalByUser(db: Knex, userId: string): Promise<Principal | null> {
-  const row = await db('users as u')
-    .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
-    .where('u.id', userId)
-    .whereNull('u.deleted_at')
-    .where('u.is_active', true)
-    .first('u.id', 'u.email', 'u.role', 'u.hospital_id', 'u.must_change_password', 'h.is_active as hospital_active', 'h.deleted_at as hospital_deleted_at');
-  if (!row || (row.hospital_id && (!row.hospital_active || row.hospital_deleted_at))) return null;
-  return { userId: row.id, sessionId: '', role: row.role, hospitalId: row.hospital_id, email: row.email, mustChangePassword: row.must_change_password };
 }

@@ -1,16 +1,29 @@
 import type { Knex } from 'knex';
+import type { Config } from '../../common/config.js';
+import type { Logger } from '../../common/logger.js';
 import type { OrthancClient } from '../../common/orthanc.js';
 import type { Principal } from '../../common/principal.js';
+import type { ImageAudit } from './audit.js';
+import type { AccessCache } from './cache.js';
+import type { UrlRewrite } from './forward.js';
 
-/** What one authorized request works with. */
-export interface ProxyContext {
-  principal: Principal;
-  /** DICOM PatientIDs the caller may see. */
-  allowed: Set<string>;
-  /** Set for a viewer-session token: the one study it opens. */
-  onlyStudy: string | null;
+/** What the proxy's handlers share for its whole life. */
+export interface ProxyDeps {
+  config: Config;
   db: Knex;
   orthanc: OrthancClient;
-  orthancUrl: string;
-  publicUrl: string;
+  access: AccessCache;
+  audit: ImageAudit;
+  logger: Logger;
+}
+
+/** Who is asking, and how: an access token (a login session) or a viewer session on one study. */
+export interface Caller {
+  principal: Principal;
+  /** Set for a viewer-session token. */
+  viewerSessionId: string | null;
+  /** Set for a viewer-session token: the one study it opens. */
+  onlyStudy: string | null;
+  /** How answers name DICOMweb URLs for this caller (the public root, with its viewer token if any). */
+  rewrite: UrlRewrite;
 }

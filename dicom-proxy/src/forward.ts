@@ -1,13 +1,13 @@
-import { Transform, Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ServerResponse } from 'node:http';
+import { createGzip } from 'node:zlib';
+import type { Context } from 'koa';
 import type { OrthancClient } from '../../common/orthanc.js';
-
-const PASSED_HEADERS = ['content-type', 'content-length', 'etag', 'last-modified', 'cache-control'];
 
 /**
  * Replaces every occurrence of `from` by `to` in a byte stream, across chunk boundaries, holding back at
  * most `from.length - 1` bytes: Orthanc's absolute URLs become the proxy's without buffering the body.
+ * Only for text bodies (JSON, XML): binary payloads must never be searched.
  */
 export class ReplaceStream extends Transform {
   private carry = Buffer.alloc(0);
@@ -39,38 +39,152 @@ export class ReplaceStream extends Transform {
   }
 }
 
-/** Forwards a GET to Orthanc's DICOMweb and streams the answer back, URLs rewritten to the public base. */
-export async function forwardToOrthanc(
-  orthanc: OrthancClient,
-  orthancUrl: string,
-  publicUrl: string,
-  subPath: string,
-  search: string,
-  accept: string | undefined,
-  res: ServerResponse,
-  method: 'GET' | 'HEAD' = 'GET',
-): Promise<void> {
-  const upstream = await orthanc.fetch(`/dicom-web${subPath}${search}`, { method, headers: accept ? { accept } : {} });
-  res.statusCode = upstream.status;
+const MAX_PART_HEADERS = 16 * 1024;
+
+type PartState = 'preamble' | 'delimiter' | 'headers' | 'payload' | 'epilogue';
+
+/**
+ * Rewrites URLs in the part headers of a multipart body (Orthanc's `Content-Location`), and nothing else:
+ * part payloads (pixel data, DICOM files) pass through byte for byte. A part starts after a line
+ * `--boundary`; its headers end at the first empty line; `--boundary--` closes the body. Holds back at
+ * most one delimiter's length of payload, or one header block.
+ */
+export class MultipartHeaderRewrite extends Transform {
+  private buffer: Buffer = Buffer.alloc(0);
+  private state: PartState = 'preamble';
+  private readonly delimiter: Buffer;
+  private readonly opening: Buffer;
+
+  constructor(
+    boundary: string,
+    private readonly from: string,
+    private readonly to: string,
+  ) {
+    super();
+    this.delimiter = Buffer.from(`\r\n--${boundary}`);
+    this.opening = Buffer.from(`--${boundary}`);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const out: Buffer[] = [];
+    try {
+      this.drain(out);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done(null, Buffer.concat(out));
+  }
+
+  override _flush(done: TransformCallback): void {
+    // Whatever is held back (a truncated body from upstream) goes out unchanged.
+    done(null, this.buffer);
+  }
+
+  /** Emits everything that can be decided now into `out`, keeping the undecided tail in the buffer. */
+  private drain(out: Buffer[]): void {
+    for (;;) {
+      switch (this.state) {
+        case 'epilogue':
+          out.push(this.buffer);
+          this.buffer = Buffer.alloc(0);
+          return;
+        case 'preamble':
+        case 'payload': {
+          const marker = this.state === 'preamble' ? this.opening : this.delimiter;
+          const at = this.buffer.indexOf(marker);
+          if (at === -1) {
+            const keep = Math.max(0, this.buffer.length - (marker.length - 1));
+            out.push(this.buffer.subarray(0, keep));
+            this.buffer = this.buffer.subarray(keep);
+            return;
+          }
+          out.push(this.buffer.subarray(0, at + marker.length));
+          this.buffer = this.buffer.subarray(at + marker.length);
+          this.state = 'delimiter';
+          break;
+        }
+        case 'delimiter':
+          if (this.buffer.length < 2) return;
+          this.state = this.buffer[0] === 0x2d && this.buffer[1] === 0x2d ? 'epilogue' : 'headers';
+          break;
+        case 'headers': {
+          const end = this.buffer.indexOf('\r\n\r\n');
+          if (end === -1) {
+            if (this.buffer.length > MAX_PART_HEADERS) throw new Error('multipart part headers too long');
+            return;
+          }
+          const headers = this.buffer.subarray(0, end + 4).toString('latin1');
+          out.push(Buffer.from(headers.split(this.from).join(this.to), 'latin1'));
+          this.buffer = this.buffer.subarray(end + 4);
+          this.state = 'payload';
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** The boundary of a multipart content type, or null. */
+export function multipartBoundary(contentType: string): string | null {
+  if (!/^multipart\//i.test(contentType)) return null;
+  const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  return m ? (m[1] ?? m[2] ?? null) : null;
+}
+
+const PASSED_HEADERS = ['content-type', 'etag', 'last-modified'];
+
+/** Where an answer's URLs point: Orthanc's DICOMweb root is replaced by this public root. */
+export interface UrlRewrite {
+  from: string;
+  to: string;
+}
+
+/**
+ * Forwards a GET (or HEAD) to Orthanc's DICOMweb and streams the answer back. Orthanc is asked for
+ * `identity`, so pass-through bodies keep their exact bytes and length. Text bodies get their URLs
+ * rewritten, multipart bodies their part headers; both are then sent chunked (their length changes).
+ * Text is gzipped here when the client accepts it.
+ */
+export async function forwardToOrthanc(ctx: Context, orthanc: OrthancClient, path: string, rewrite: UrlRewrite, accept?: string): Promise<void> {
+  const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET';
+  const abort = new AbortController();
+  ctx.req.once('close', () => abort.abort());
+  const upstream = await orthanc.fetch(path, {
+    method,
+    headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) },
+    signal: abort.signal,
+  });
+  ctx.status = upstream.status;
   const type = upstream.headers.get('content-type') ?? '';
-  const rewrite = /json|xml/i.test(type);
   for (const name of PASSED_HEADERS) {
     const value = upstream.headers.get(name);
-    // A rewritten body changes length: let it go chunked.
-    if (value && !(rewrite && name === 'content-length')) res.setHeader(name, value);
+    if (value) ctx.set(name, value);
   }
   if (!upstream.body || method === 'HEAD') {
-    res.end();
+    const length = upstream.headers.get('content-encoding') ? null : upstream.headers.get('content-length');
+    if (length && method === 'HEAD') ctx.length = Number(length);
+    ctx.type = type || 'application/octet-stream';
+    await upstream.body?.cancel().catch(() => undefined);
     return;
   }
   const body = Readable.fromWeb(upstream.body as WebReadableStream);
-  const out = rewrite ? body.pipe(new ReplaceStream(`${orthancUrl}/dicom-web`, publicUrl)) : body;
-  await new Promise<void>((resolve, reject) => {
-    out.on('error', reject);
-    res.on('close', () => {
-      body.destroy();
-      resolve();
-    });
-    out.pipe(res);
-  });
+  const isText = /json|xml|^text\//i.test(type);
+  const boundary = multipartBoundary(type);
+  // fetch decodes any Content-Encoding it is still given, so a length is only true for identity bodies.
+  const length = upstream.headers.get('content-encoding') ? null : upstream.headers.get('content-length');
+  if (isText) {
+    const text = body.pipe(new ReplaceStream(rewrite.from, rewrite.to));
+    if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
+      ctx.set('Content-Encoding', 'gzip');
+      ctx.vary('Accept-Encoding');
+      ctx.body = text.pipe(createGzip({ level: 1 }));
+    } else ctx.body = text;
+  } else if (boundary) {
+    ctx.body = body.pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
+  } else {
+    ctx.body = body;
+    if (length) ctx.length = Number(length);
+  }
+  ctx.type = type || 'application/octet-stream';
 }

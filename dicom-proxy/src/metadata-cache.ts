@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Knex } from 'knex';
 import type { OrthancClient } from '../../common/orthanc.js';
+import type { UrlRewrite } from './forward.js';
 
 const PLACEHOLDER = '{{MEDICONNECT_DICOMWEB}}';
 const gzipAsync = promisify(gzip);
@@ -22,8 +23,7 @@ interface SeriesInfo {
 export async function cachedSeriesMetadata(
   db: Knex,
   orthanc: OrthancClient,
-  orthancUrl: string,
-  publicUrl: string,
+  rewrite: UrlRewrite,
   study: string,
   series: string,
 ): Promise<{ body: string; cached: boolean } | null> {
@@ -39,12 +39,12 @@ export async function cachedSeriesMetadata(
   const row = await db('dicom_series_metadata').where({ orthanc_series_id: info.ID }).first('last_update', 'instances', 'body_gzip');
   if (row && row.last_update === info.LastUpdate && row.instances === info.Instances.length) {
     const text = (await gunzipAsync(row.body_gzip)).toString('utf8');
-    return { body: text.replaceAll(PLACEHOLDER, publicUrl), cached: true };
+    return { body: text.replaceAll(PLACEHOLDER, rewrite.to), cached: true };
   }
-  const upstream = await orthanc.fetch(`/dicom-web/studies/${study}/series/${series}/metadata`, { headers: { accept: 'application/dicom+json' } });
+  const upstream = await orthanc.fetch(`/dicom-web/studies/${study}/series/${series}/metadata`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
   if (!upstream.ok) return null;
   const raw = await upstream.text();
-  const neutral = raw.replaceAll(`${orthancUrl}/dicom-web`, PLACEHOLDER);
+  const neutral = raw.replaceAll(rewrite.from, PLACEHOLDER);
   const values = {
     orthanc_series_id: info.ID,
     study_instance_uid: study,
@@ -55,5 +55,5 @@ export async function cachedSeriesMetadata(
     created_at: db.fn.now(),
   };
   await db('dicom_series_metadata').insert(values).onConflict('orthanc_series_id').merge();
-  return { body: neutral.replaceAll(PLACEHOLDER, publicUrl), cached: false };
+  return { body: neutral.replaceAll(PLACEHOLDER, rewrite.to), cached: false };
 }

@@ -1,52 +1,148 @@
-import type { ServerResponse } from 'node:http';
-import { studyAllowed } from './access.js';
-import { forwardToOrthanc } from './forward.js';
-import { sendDicomJson, sendError } from './http.js';
-import type { ProxyContext } from './context.js';
+import type { Context } from 'koa';
+import type { Knex } from 'knex';
+import { readableStudies } from '../../common/access.js';
+import { AppError, badRequest, notFound } from '../../common/http/errors.js';
+import type { Caller, ProxyDeps } from './context.js';
+import { dateRange, likeFromWildcard, nameOf, PATIENT_IDENTIFYING_TAGS, TAG, toSearchParams, uidList, type QidoQuery } from './query.js';
+import { sendDicomJson } from './respond.js';
 
+type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
 type Qido = { level: 'studies' | 'series' | 'instances'; study?: string; series?: string };
-type DicomJson = Record<string, { Value?: unknown[] } | undefined>;
 
-const PATIENT_ID = '00100020';
+/** How many study UIDs one Orthanc query carries (its URL stays short). */
+const UIDS_PER_QUERY = 40;
+/** Root-level series/instance searches span at most this many studies; narrow with StudyInstanceUID. */
+const MAX_STUDIES_PER_SEARCH = 200;
+
+/** Filters the study index answers itself at the root `/studies`; any other attribute is refused there. */
+const INDEX_FILTERS = new Set<string>([TAG.StudyInstanceUID, TAG.PatientID, TAG.PatientName, TAG.StudyDate, TAG.AccessionNumber, TAG.ModalitiesInStudy, TAG.StudyDescription]);
+
+const first = (item: DicomJson, tag: string) => {
+  const v = item[tag]?.Value?.[0];
+  return v === undefined || v === null ? null : String(v);
+};
+
+/** Drops every patient-identifying filter: the server sets the patient, never the caller. */
+function withoutPatientFilters(q: QidoQuery): QidoQuery {
+  const filters = new Map([...q.filters].filter(([tag]) => !PATIENT_IDENTIFYING_TAGS.has(tag)));
+  return { ...q, filters };
+}
+
+/** Asks Orthanc's QIDO and parses the answer, URLs rewritten to the caller's public root. */
+async function orthancQido(deps: ProxyDeps, caller: Caller, path: string, params: URLSearchParams): Promise<DicomJson[]> {
+  const upstream = await deps.orthanc.fetch(`/dicom-web${path}?${params}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
+  if (upstream.status === 400) throw badRequest('The imaging store refused the query', null, 'INVALID_QUERY');
+  if (!upstream.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not answer the query');
+  const text = (await upstream.text()).split(caller.rewrite.from).join(caller.rewrite.to);
+  return text ? (JSON.parse(text) as DicomJson[]) : [];
+}
+
+/** Applies the root-level `/studies` filters to the study index, in SQL. */
+function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
+  for (const [tag, raw] of q.filters) {
+    const value = raw.trim();
+    if (value === '' || value === '*') continue;
+    if (!INDEX_FILTERS.has(tag)) {
+      throw badRequest(`${nameOf(tag)} is not searchable at /studies`, [{ field: nameOf(tag), message: `Searchable: ${[...INDEX_FILTERS].map(nameOf).join(', ')}` }], 'INVALID_QUERY');
+    }
+    switch (tag) {
+      case TAG.StudyInstanceUID:
+        query.whereIn('s.study_instance_uid', uidList(value) ?? []);
+        break;
+      case TAG.PatientID:
+        // Narrows the caller's own patients; it can never widen them.
+        query.whereRaw("p.identifier LIKE ? ESCAPE '\\'", [likeFromWildcard(value)]);
+        break;
+      case TAG.PatientName:
+        query.whereRaw("(pu.last_name || '^' || pu.first_name) ILIKE ? ESCAPE '\\'", [likeFromWildcard(value.includes('*') ? value : `${value}*`)]);
+        break;
+      case TAG.StudyDate: {
+        const range = dateRange(value);
+        if (!range) throw badRequest('StudyDate must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD', [{ field: 'StudyDate', message: 'Invalid date' }], 'INVALID_QUERY');
+        if (range.from) query.where('s.study_date', '>=', range.from);
+        if (range.to) query.where('s.study_date', '<=', range.to);
+        break;
+      }
+      case TAG.AccessionNumber:
+        query.whereRaw("s.accession_number LIKE ? ESCAPE '\\'", [likeFromWildcard(value)]);
+        break;
+      case TAG.ModalitiesInStudy:
+        query.whereRaw('s.modalities && ?::text[]', [uidList(value)!.map((m) => m.toUpperCase())]);
+        break;
+      case TAG.StudyDescription:
+        query.whereRaw("coalesce(s.dicom_description, '') ILIKE ? ESCAPE '\\'", [likeFromWildcard(value)]);
+        break;
+    }
+  }
+}
+
+/** Root `/studies`: searched and paged in the study index, then described by Orthanc, rows checked again. */
+async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: QidoQuery): Promise<void> {
+  const query = readableStudies(deps.db, caller.principal).join('users as pu', 'pu.id', 's.patient_id');
+  if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
+  applyIndexFilters(query, q);
+  query.orderByRaw('s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id').offset(q.offset);
+  if (q.limit !== null) query.limit(q.limit);
+  else query.limit(1000);
+  const page: { uid: string; identifier: string }[] = await query.select('s.study_instance_uid as uid', 'p.identifier');
+  const owner = new Map(page.map((r) => [r.uid, r.identifier]));
+  const described = new Map<string, DicomJson>();
+  const uids = [...owner.keys()];
+  for (let i = 0; i < uids.length; i += UIDS_PER_QUERY) {
+    const chunk = uids.slice(i, i + UIDS_PER_QUERY);
+    const params = toSearchParams({ ...q, filters: new Map([[TAG.StudyInstanceUID, chunk.join(',')]]), limit: null, offset: 0, fuzzyMatching: false }, [TAG.PatientID, TAG.StudyInstanceUID]);
+    const got = await orthancQido(deps, caller, '/studies', params);
+    for (const row of got) {
+      const uid = first(row, TAG.StudyInstanceUID);
+      // Defence in depth: a row leaves only for a study of this page, under the patient the index names.
+      if (uid && owner.has(uid) && first(row, TAG.PatientID) === owner.get(uid) && !described.has(uid)) described.set(uid, row);
+    }
+  }
+  sendDicomJson(ctx, uids.flatMap((uid) => (described.has(uid) ? [described.get(uid)!] : [])));
+}
 
 /**
- * QIDO-RS: results never go beyond the caller's patients, whatever the filters (missing, wildcard,
- * another patient's ID). Under a study path the study itself is checked first; at the root the query is
- * narrowed to the caller's one patient when possible, else Orthanc's answer is filtered here.
+ * QIDO-RS: answers never go beyond the caller's studies, whatever the filters. Under a study path the
+ * study is authorized first; at the root, studies come from the study index and series or instances
+ * are searched only within the caller's studies. Every row Orthanc returns is checked again.
  */
-export async function handleQido(ctx: ProxyContext, q: Qido, subPath: string, params: URLSearchParams, res: ServerResponse): Promise<void> {
-  const { allowed } = ctx;
-  if (allowed.size === 0) return sendDicomJson(res, []);
-  const forward = (p: URLSearchParams) => forwardToOrthanc(ctx.orthanc, ctx.orthancUrl, ctx.publicUrl, subPath, p.size ? `?${p}` : '', 'application/dicom+json', res);
-  if (ctx.onlyStudy) {
-    // A viewer session sees its one study and nothing else.
-    if (q.study && q.study !== ctx.onlyStudy) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
-    const asked = params.get('StudyInstanceUID') ?? params.get('0020000D');
-    if (!q.study && asked !== null && asked !== ctx.onlyStudy) return sendDicomJson(res, []);
-    if (!q.study) params.set('StudyInstanceUID', ctx.onlyStudy);
+export async function handleQido(ctx: Context, deps: ProxyDeps, caller: Caller, target: Qido, subPath: string, parsed: QidoQuery): Promise<void> {
+  if (target.level === 'studies' && !target.study) return rootStudies(ctx, deps, caller, parsed);
+  const q = withoutPatientFilters(parsed);
+  const askedStudies = uidList(q.filters.get(TAG.StudyInstanceUID));
+  let studies: Map<string, string>;
+  if (target.study) {
+    if (caller.onlyStudy && target.study !== caller.onlyStudy) throw notFound('Study');
+    const study = await deps.access.readable(caller.principal, target.study);
+    if (!study) throw notFound('Study');
+    // The path names the study: a different StudyInstanceUID filter can only match nothing.
+    if (askedStudies && !askedStudies.includes(target.study)) return sendDicomJson(ctx, []);
+    q.filters.delete(TAG.StudyInstanceUID);
+    studies = new Map([[target.study, study.identifier]]);
+  } else {
+    const query = readableStudies(deps.db, caller.principal);
+    if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
+    if (askedStudies) query.whereIn('s.study_instance_uid', askedStudies);
+    const rows: { uid: string; identifier: string }[] = await query.limit(MAX_STUDIES_PER_SEARCH + 1).select('s.study_instance_uid as uid', 'p.identifier');
+    if (rows.length > MAX_STUDIES_PER_SEARCH) {
+      throw badRequest(`Narrow the search to at most ${MAX_STUDIES_PER_SEARCH} studies with StudyInstanceUID`, [{ field: 'StudyInstanceUID', message: 'Too many studies' }], 'INVALID_QUERY');
+    }
+    if (rows.length === 0) return sendDicomJson(ctx, []);
+    studies = new Map(rows.map((r) => [r.uid, r.identifier]));
+    q.filters.set(TAG.StudyInstanceUID, [...studies.keys()].join(','));
   }
-  if (q.study) {
-    if (!(await studyAllowed(ctx.orthanc, q.study, allowed))) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
-    return forward(params);
+  if (target.series) {
+    const askedSeries = uidList(q.filters.get(TAG.SeriesInstanceUID));
+    if (askedSeries && !askedSeries.includes(target.series)) return sendDicomJson(ctx, []);
+    q.filters.delete(TAG.SeriesInstanceUID);
   }
-  const requested = params.get('PatientID') ?? params.get(PATIENT_ID);
-  const exact = requested !== null && !/[*?\\]/.test(requested);
-  if (exact) return allowed.has(requested) ? forward(params) : sendDicomJson(res, []);
-  if (requested === null && allowed.size === 1) {
-    params.set('PatientID', [...allowed][0]!);
-    return forward(params);
-  }
-  // Several patients, or a wildcard: ask Orthanc without paging, keep the caller's patients, page here.
-  const limit = Number(params.get('limit') ?? 0);
-  const offset = Number(params.get('offset') ?? 0);
-  params.delete('limit');
-  params.delete('offset');
-  params.append('includefield', PATIENT_ID);
-  const upstream = await ctx.orthanc.fetch(`/dicom-web${subPath}?${params}`, { headers: { accept: 'application/dicom+json' } });
-  if (!upstream.ok) return sendError(res, upstream.status >= 500 ? 503 : upstream.status, 'ORTHANC_ERROR', 'The imaging store refused the query');
-  const text = (await upstream.text()).replaceAll(`${ctx.orthancUrl}/dicom-web`, ctx.publicUrl);
-  const all = (text ? JSON.parse(text) : []) as DicomJson[];
-  const mine = all.filter((item) => allowed.has(String(item[PATIENT_ID]?.Value?.[0] ?? '')));
-  const page = mine.slice(Math.max(0, offset), limit > 0 ? Math.max(0, offset) + limit : undefined);
-  sendDicomJson(res, page);
+  const rows = await orthancQido(deps, caller, subPath, toSearchParams(q, [TAG.PatientID, TAG.StudyInstanceUID]));
+  const single = target.study ?? null;
+  sendDicomJson(
+    ctx,
+    rows.filter((row) => {
+      const uid = first(row, TAG.StudyInstanceUID) ?? single;
+      return uid !== null && studies.has(uid) && first(row, TAG.PatientID) === studies.get(uid);
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import http, { type Server } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
@@ -79,7 +79,13 @@ export async function startViewer(
 ): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
   const OHIF_DIST = path.resolve(options.distDir);
   const configJs = appConfig(config.proxy.publicUrl);
-  const server = http.createServer((req, res) => {
+  const fail = (res: ServerResponse, status: number, code: string, message: string) => {
+    if (res.headersSent) return void res.destroy();
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify({ error: { code, message, details: null } }));
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://viewer');
     res.setHeader('x-content-type-options', 'nosniff');
     if (url.pathname === '/app-config.js') {
@@ -87,13 +93,30 @@ export async function startViewer(
       res.setHeader('cache-control', 'no-store');
       return void res.end(configJs);
     }
-    const file = path.normalize(path.join(OHIF_DIST, decodeURIComponent(url.pathname)));
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname);
+    } catch {
+      return fail(res, 400, 'INVALID_PATH', 'The request path is not valid percent-encoding');
+    }
+    const file = path.normalize(path.join(OHIF_DIST, decoded));
     const inside = file.startsWith(OHIF_DIST + path.sep);
     // Client-side routes (/viewer, …) get the application shell.
     const target = inside && existsSync(file) && statSync(file).isFile() ? file : path.join(OHIF_DIST, 'index.html');
     res.setHeader('content-type', TYPES[path.extname(target)] ?? 'application/octet-stream');
     res.setHeader('cache-control', target.endsWith('index.html') ? 'no-store' : 'public, max-age=3600');
-    createReadStream(target).pipe(res);
+    const stream = createReadStream(target);
+    stream.on('error', () => fail(res, 404, 'NOT_FOUND', 'Not found'));
+    stream.pipe(res);
+  };
+  // No request may take the process down: anything unexpected answers 500 and is logged.
+  const server = http.createServer((req, res) => {
+    try {
+      serve(req, res);
+    } catch (err) {
+      options.logger?.error({ err }, 'viewer request failed');
+      fail(res, 500, 'INTERNAL_ERROR', 'An unexpected error occurred');
+    }
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -1,32 +1,77 @@
-import type { ServerResponse } from 'node:http';
-import { studyAllowed } from './access.js';
+import type { Context } from 'koa';
+import { AppError, badRequest, notFound } from '../../common/http/errors.js';
 import { forwardToOrthanc } from './forward.js';
-import { sendDicomJson, sendError } from './http.js';
 import { cachedSeriesMetadata } from './metadata-cache.js';
-import type { ProxyContext } from './context.js';
+import type { Caller, ProxyDeps } from './context.js';
+import type { ReadableStudy } from './cache.js';
+import { sendDicomJson } from './respond.js';
+
+/** Authorizes a study for the caller (viewer sessions: their one study), audits the read, or throws 404. */
+async function authorizeStudy(ctx: Context, deps: ProxyDeps, caller: Caller, studyUid: string): Promise<ReadableStudy> {
+  if (caller.onlyStudy && studyUid !== caller.onlyStudy) throw notFound('Study');
+  const study = await deps.access.readable(caller.principal, studyUid);
+  if (!study) throw notFound('Study');
+  await deps.audit.imagesViewed(caller, study, ctx.state.meta);
+  return study;
+}
 
 /**
- * WADO-RS (retrieve, metadata, frames, rendered, thumbnails, bulk data): allowed only inside a study of
- * the caller's patients; anything else answers 404. Bodies stream through; JSON has its URLs rewritten.
+ * WADO-RS (retrieve, metadata, frames, rendered, thumbnails, bulk data): allowed only inside a study the
+ * caller may read; anything else answers 404. Bodies are Orthanc's own bytes, streamed.
  */
 export async function handleWado(
-  ctx: ProxyContext,
+  ctx: Context,
+  deps: ProxyDeps,
+  caller: Caller,
   target: { study: string; series?: string; instance?: string; target: string },
   subPath: string,
   search: string,
-  accept: string | undefined,
-  method: 'GET' | 'HEAD',
-  res: ServerResponse,
 ): Promise<void> {
-  const { study } = target;
-  if (ctx.onlyStudy && study !== ctx.onlyStudy) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
-  if (!(await studyAllowed(ctx.orthanc, study, ctx.allowed))) return sendError(res, 404, 'NOT_FOUND', 'Study not found');
-  if (target.target === 'metadata' && target.series && !target.instance && method === 'GET' && !search) {
-    const cached = await cachedSeriesMetadata(ctx.db, ctx.orthanc, ctx.orthancUrl, ctx.publicUrl, study, target.series);
+  await authorizeStudy(ctx, deps, caller, target.study);
+  if (target.target === 'metadata' && target.series && !target.instance && ctx.method === 'GET' && !search) {
+    const cached = await cachedSeriesMetadata(deps.db, deps.orthanc, caller.rewrite, target.study, target.series);
     if (cached) {
-      res.setHeader('x-mediconnect-cache', cached.cached ? 'hit' : 'miss');
-      return sendDicomJson(res, cached.body);
+      ctx.set('X-MediConnect-Cache', cached.cached ? 'hit' : 'miss');
+      return sendDicomJson(ctx, cached.body);
     }
   }
-  await forwardToOrthanc(ctx.orthanc, ctx.orthancUrl, ctx.publicUrl, subPath, search, accept, res, method);
+  await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined);
+}
+
+const WADO_URI_KEYS = new Set([
+  'requesttype', 'studyuid', 'seriesuid', 'objectuid', 'contenttype', 'charset', 'anonymize', 'annotation', 'rows', 'columns',
+  'region', 'windowcenter', 'windowwidth', 'framenumber', 'imagequality', 'presentationuid', 'presentationseriesuid', 'transfersyntax',
+]);
+const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+/**
+ * WADO-URI (`?requestType=WADO&studyUID&seriesUID&objectUID&contentType`): each parameter once, the three
+ * UIDs required; the instance must lie in that series of that study, which the caller may read.
+ */
+export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Caller, params: URLSearchParams): Promise<void> {
+  const seen = new Map<string, string>();
+  const problems: { field: string; message: string }[] = [];
+  for (const [key, value] of params) {
+    const k = key.toLowerCase();
+    if (!WADO_URI_KEYS.has(k)) problems.push({ field: key, message: 'Unknown WADO-URI parameter' });
+    else if (seen.has(k)) problems.push({ field: key, message: 'Given more than once' });
+    else seen.set(k, value);
+  }
+  if (seen.get('requesttype') !== 'WADO') problems.push({ field: 'requestType', message: 'Must be WADO' });
+  for (const k of ['studyUID', 'seriesUID', 'objectUID']) {
+    const v = seen.get(k.toLowerCase());
+    if (!v || v.length > 64 || !UID.test(v)) problems.push({ field: k, message: 'A valid UID is required' });
+  }
+  if (problems.length) throw badRequest('Invalid WADO-URI request', problems, 'INVALID_QUERY');
+  const [study, series, instance] = ['studyuid', 'seriesuid', 'objectuid'].map((k) => seen.get(k)!) as [string, string, string];
+  await authorizeStudy(ctx, deps, caller, study);
+  const found = await deps.orthanc.fetch('/tools/find', {
+    method: 'POST',
+    body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: study, SeriesInstanceUID: series, SOPInstanceUID: instance }, Limit: 2 }),
+  });
+  if (!found.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+  if (((await found.json()) as unknown[]).length !== 1) throw notFound('Instance');
+  const canonical = new URLSearchParams();
+  for (const [key, value] of params) canonical.set(key, value);
+  await forwardToOrthanc(ctx, deps.orthanc, `/wado?${canonical}`, caller.rewrite, ctx.get('Accept') || undefined);
 }

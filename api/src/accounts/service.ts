@@ -1,10 +1,10 @@
-import { recordAudit } from '../audit/audit.js';
+import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { Page } from '../http/pagination.js';
-import type { RequestMeta } from '../http/request-context.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { hospitalExists } from '../hospitals/repository.js';
 import * as repo from './repository.js';
 import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';

@@ -1,3 +1,4 @@
+import { whereLinkedTo } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { formatInZone } from '../availability/intervals.js';
@@ -43,9 +44,7 @@ function applyScope(query: Knex.QueryBuilder, auth: Auth): void {
       query.where('a.patient_id', auth.userId);
       return;
     case 'doctor':
-      query.where('a.doctor_id', auth.userId).whereExists((q) =>
-        q.select(1).from('patient_doctor_links as l').whereRaw('l.patient_id = a.patient_id').where('l.doctor_id', auth.userId),
-      );
+      whereLinkedTo(query.where('a.doctor_id', auth.userId), auth.userId, 'a.patient_id');
       return;
     case 'secretary':
       query.where('a.hospital_id', auth.hospitalId ?? null);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { recordAudit, type AuditAction } from '../audit/audit.js';
+import { recordAudit, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import { busyIntervals, findBookableDoctor, loadAvailability } from '../availability/service.js';
 import { formatInZone, isCovered, openIntervals } from '../availability/intervals.js';
 import type { Deps } from '../deps.js';
-import { badRequest, conflict, notFound } from '../http/errors.js';
-import type { RequestMeta } from '../http/request-context.js';
+import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
 import { ensureLink } from '../patients/repository.js';
 import { createSealer } from '../medical-records/crypto.js';

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { verifyAccessToken } from '../../../common/tokens.js';
 import { loadPrincipal } from '../../../common/principal.js';
-import { unauthorized } from '../http/errors.js';
+import { unauthorized } from '../../../common/http/errors.js';
 import type { Auth } from './types.js';
 
 /**

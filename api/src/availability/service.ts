@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../../../common/http/errors.js';
 import { formatInZone, openIntervals, subtractIntervals, type Availability, type Interval } from './intervals.js';
 
 interface DoctorRow {

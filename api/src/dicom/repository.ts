@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { fetchPage } from '../db/paging.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
-import { applyMedicalScope } from '../medical-records/repository.js';
+import { applyPatientScope } from '../../../common/access.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -46,7 +46,7 @@ export interface SeriesRow {
 /** Studies the caller may see: a linked doctor's patients', a patient its own. Unmatched studies: nobody. */
 export function scopedStudies(db: Db, auth: Auth): Knex.QueryBuilder {
   const query = db('dicom_studies as s').whereNotNull('s.patient_id');
-  applyMedicalScope(query, auth, 's.patient_id');
+  applyPatientScope(query, auth, 's.patient_id', 'medical');
   return query;
 }
 

@@ -6,7 +6,7 @@ import type { Entry } from 'unzipper';
 import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { AppError, badRequest, notFound } from '../http/errors.js';
+import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { DicomRejected, drain, rewritePatient, type PatientIdentity } from './rewrite.js';
 

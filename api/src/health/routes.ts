@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { serviceUnavailable } from '../http/errors.js';
+import { serviceUnavailable } from '../../../common/http/errors.js';
 import { errorSchema } from '../http/openapi.js';
 import { route, type AnyRoute } from '../http/route.js';
 

@@ -1,8 +1,8 @@
-import { recordAudit } from '../audit/audit.js';
+import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { conflict, notFound } from '../http/errors.js';
-import type { RequestMeta } from '../http/request-context.js';
+import { conflict, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import * as repo from './repository.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
 

@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { Auth } from '../auth/types.js';
 import { can, concealed, type Action } from '../policy/policy.js';
-import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from './errors.js';
-import type { RequestMeta } from './request-context.js';
+import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

@@ -1,3 +1,4 @@
+import { applyPatientScope } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { parseSort, type Page } from '../http/pagination.js';
@@ -6,21 +7,6 @@ import { fetchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
-/**
- * Who reaches medical data: a doctor the patients it is linked to (from any hospital), a patient itself,
- * nobody else — secretaries and admins manage people, not their records.
- */
-export function applyMedicalScope(query: Knex.QueryBuilder, auth: Auth, patientColumn: string): void {
-  if (auth.role === 'doctor') {
-    query.whereExists((q) =>
-      q.select(1).from('patient_doctor_links as ml').whereRaw(`ml.patient_id = ${patientColumn}`).where('ml.doctor_id', auth.userId),
-    );
-  } else if (auth.role === 'patient') {
-    query.where(patientColumn, auth.userId);
-  } else {
-    query.whereRaw('false');
-  }
-}
 
 export interface EntryRow {
   id: string;
@@ -62,7 +48,7 @@ const COLUMNS = [
 export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
   const query = db('medical_record_entries as e').join('users as au', 'au.id', 'e.author_id');
   if (!includeDeleted) query.whereNull('e.deleted_at');
-  applyMedicalScope(query, auth, 'e.patient_id');
+  applyPatientScope(query, auth, 'e.patient_id', 'medical');
   return query;
 }
 
@@ -93,6 +79,6 @@ export async function findPatientInMedicalScope(db: Db, auth: Auth, patientId: s
     .where('u.id', patientId)
     .whereNull('u.deleted_at')
     .first('u.id', 'p.identifier', 'u.first_name', 'u.last_name', 'p.birth_date', 'p.sex');
-  applyMedicalScope(query, auth, 'u.id');
+  applyPatientScope(query, auth, 'u.id', 'medical');
   return query as Promise<{ id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined>;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { recordAudit, type AuditAction } from '../audit/audit.js';
+import { recordAudit, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { badRequest, notFound } from '../http/errors.js';
-import type { RequestMeta } from '../http/request-context.js';
+import { badRequest, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from './crypto.js';
 import * as repo from './repository.js';
 import { ENTRY_TYPES, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';

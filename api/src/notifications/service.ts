@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../../common/config.js';
 import type { Auth } from '../auth/types.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../../../common/http/errors.js';
 import type { Page } from '../http/pagination.js';
 import { fetchPage } from '../db/paging.js';
 

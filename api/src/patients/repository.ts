@@ -1,3 +1,4 @@
+import { applyPatientScope } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
@@ -32,35 +33,6 @@ export interface LinkRow {
   created_at: Date;
 }
 
-/**
- * Row scope of patients: a doctor sees its linked patients, a secretary the patients linked to a doctor
- * of its hospital, a patient itself, everyone else nobody. Exported so that every module that reaches
- * patient data (records, appointments, images) filters through the same rule.
- */
-export function applyPatientScope(query: Knex.QueryBuilder, auth: Auth, patientColumn: string): void {
-  switch (auth.role) {
-    case 'doctor':
-      query.whereExists((q) =>
-        q.select(1).from('patient_doctor_links as l_scope').whereRaw(`l_scope.patient_id = ${patientColumn}`).where('l_scope.doctor_id', auth.userId),
-      );
-      return;
-    case 'secretary':
-      query.whereExists((q) =>
-        q
-          .select(1)
-          .from('patient_doctor_links as l_scope')
-          .join('users as d_scope', 'd_scope.id', 'l_scope.doctor_id')
-          .whereRaw(`l_scope.patient_id = ${patientColumn}`)
-          .where('d_scope.hospital_id', auth.hospitalId ?? null),
-      );
-      return;
-    case 'patient':
-      query.where(patientColumn, auth.userId);
-      return;
-    default:
-      query.whereRaw('false');
-  }
-}
 
 const COLUMNS = [
   'u.id',
@@ -78,7 +50,7 @@ const COLUMNS = [
 
 function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
   const query = db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at');
-  applyPatientScope(query, auth, 'u.id');
+  applyPatientScope(query, auth, 'u.id', 'administrative');
   return query;
 }
 

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { revokeSessions } from '../accounts/repository.js';
-import { recordAudit } from '../audit/audit.js';
+import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { badRequest, notFound } from '../http/errors.js';
-import type { RequestMeta } from '../http/request-context.js';
+import { badRequest, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { newPatientIdentifier } from './identifier.js';
 import * as repo from './repository.js';
 import type { PatientListQuery, PatientPatch } from './schemas.js';

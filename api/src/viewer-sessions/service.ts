@@ -1,9 +1,9 @@
 import { newViewerToken } from '../../../common/viewer-sessions.js';
-import { recordAudit } from '../audit/audit.js';
+import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { conflict, notFound } from '../http/errors.js';
-import type { RequestMeta } from '../http/request-context.js';
+import { conflict, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { findStudy } from '../dicom/repository.js';
 
 interface SessionRow {
@@ -48,6 +48,7 @@ export function createViewerSessionService({ db, config }: Deps) {
         const [created] = await trx('viewer_sessions')
           .insert({
             user_id: auth.userId,
+            session_id: auth.sessionId,
             study_id: study.id,
             study_instance_uid: study.study_instance_uid,
             token_hash: hash,

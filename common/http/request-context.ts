@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import type { Logger } from '../../../common/logger.js';
+import type { Logger } from '../logger.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -9,6 +9,14 @@ export interface RequestMeta {
   requestId: string;
   ip: string;
   userAgent: string | null;
+}
+
+/**
+ * A path safe to log: viewer tokens travel as a path segment (`/t/{token}/…`), so that segment is
+ * replaced. Query strings are never logged (they may carry `?token=` or patient filters).
+ */
+export function loggablePath(path: string): string {
+  return path.replace(/\/t\/[^/]*/g, '/t/[redacted]');
 }
 
 /** Assigns a request id (kept from X-Request-Id when sane), a child logger, and logs one line per request. */
@@ -24,14 +32,14 @@ export function requestContext(logger: Logger) {
     try {
       await next();
     } finally {
-      // Paths carry only ids, never patient data, so they are safe to log.
+      // Paths carry only ids (and redacted tokens), never patient data, so they are safe to log.
       ctx.state.log.info(
         {
           method: ctx.method,
-          path: ctx.path,
+          path: loggablePath(ctx.path),
           status: ctx.status,
           ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
-          userId: ctx.state.auth?.userId,
+          userId: ctx.state.auth?.userId ?? ctx.state.principal?.userId,
         },
         'request',
       );

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Auth } from '../auth/types.js';
-import type { RequestMeta } from '../http/request-context.js';
+import type { Principal } from './principal.js';
+import type { RequestMeta } from './http/request-context.js';
 
 /** Security- and data-relevant events written to the append-only audit_log table. */
 export type AuditAction =
@@ -51,11 +51,12 @@ export type AuditAction =
   | 'dicom.report_created'
   | 'dicom.report_read'
   | 'dicom.viewer_opened'
-  | 'dicom.viewer_closed';
+  | 'dicom.viewer_closed'
+  | 'dicom.images_viewed';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
-  actor: Pick<Auth, 'userId' | 'role'> | null;
+  actor: Pick<Principal, 'userId' | 'role'> | null;
   action: AuditAction;
   targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report' | 'viewer_session';
   /** The patient whose data the event touches (drives the patient's access log). */

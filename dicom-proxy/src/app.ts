@@ -1,0 +1,177 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Koa, { type Context, type Next } from 'koa';
+import { errorMiddleware } from '../../common/http/error-middleware.js';
+import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
+import { requestContext } from '../../common/http/request-context.js';
+import { OrthancUnavailableError } from '../../common/orthanc.js';
+import { loadPrincipal } from '../../common/principal.js';
+import { verifyAccessToken } from '../../common/tokens.js';
+import { resolveViewerToken, VIEWER_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
+import type { Caller, ProxyDeps } from './context.js';
+import { parseDicomWebPath } from './path.js';
+import { handleQido } from './qido.js';
+import { parseQidoQuery } from './query.js';
+import { handleStow } from './stow.js';
+import { handleWado, handleWadoUri } from './wado.js';
+
+const ROOT = '/dicom-web';
+
+/** Header by which the API names the public root its own DICOMweb endpoints answer under. */
+export const BASE_HEADER = 'x-mediconnect-dicomweb-base';
+/** HMAC of that root with the shared SECRET_KEY: only the API can make the proxy write another root. */
+export const BASE_SIGNATURE_HEADER = 'x-mediconnect-dicomweb-base-signature';
+/** Which of the API's endpoints forwarded the request (`qido` or `wado`): the proxy serves only that kind. */
+export const SERVICE_HEADER = 'x-mediconnect-dicomweb-service';
+
+/** Signs a public DICOMweb root for {@link BASE_HEADER}. */
+export const signBase = (secret: string, base: string) => createHmac('sha256', secret).update(`dicomweb-base:${base}`).digest('base64url');
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest('The request path is not valid percent-encoding', null, 'INVALID_PATH');
+  }
+}
+
+function cors(deps: ProxyDeps) {
+  const allowed = deps.config.proxy.corsOrigins;
+  return async (ctx: Context, next: Next) => {
+    const origin = ctx.get('Origin');
+    if (allowed.includes('*')) ctx.set('Access-Control-Allow-Origin', '*');
+    else if (origin && allowed.includes(origin)) ctx.set('Access-Control-Allow-Origin', origin);
+    ctx.vary('Origin');
+    ctx.set('Access-Control-Allow-Headers', 'authorization, accept, content-type');
+    ctx.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
+    ctx.set('Access-Control-Expose-Headers', 'X-Request-Id, Content-Location');
+    ctx.set('Access-Control-Max-Age', '600');
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  };
+}
+
+function securityHeaders() {
+  return async (ctx: Context, next: Next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('Cache-Control', 'private, no-store');
+    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    await next();
+  };
+}
+
+/** The public root this request's answers name: the proxy's own, or the API's when it forwarded (signed). */
+function publicRoot(ctx: Context, deps: ProxyDeps): string {
+  const base = ctx.get(BASE_HEADER);
+  if (!base) return deps.config.proxy.publicUrl;
+  const given = Buffer.from(ctx.get(BASE_SIGNATURE_HEADER));
+  const expected = Buffer.from(signBase(deps.config.secretKey, base));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected) || !/^https?:\/\/[^\s]+$/.test(base)) {
+    throw forbidden('Unsigned DICOMweb base', 'FORBIDDEN');
+  }
+  return base.replace(/\/$/, '');
+}
+
+/** Authenticates the token (access token or viewer session) into a caller. */
+async function authenticate(deps: ProxyDeps, token: string, root: string, pathToken: boolean): Promise<Caller> {
+  const from = `${deps.config.orthanc.url}/dicom-web`;
+  if (token.startsWith(VIEWER_TOKEN_PREFIX)) {
+    const viewer = await resolveViewerToken(deps.db, token);
+    if (!viewer) throw unauthorized('VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
+    const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
+    return { principal: viewer.principal, viewerSessionId: viewer.id, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
+  }
+  const verified = await verifyAccessToken(deps.config.secretKey, token);
+  if (!verified.ok) throw unauthorized(verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
+  const found = await loadPrincipal(deps.db, verified.claims);
+  if (!found.ok) throw unauthorized(found.code, found.message);
+  return { principal: found.principal, viewerSessionId: null, onlyStudy: null, rewrite: { from, to: root } };
+}
+
+/** The DICOMweb handler: parse the path, authenticate, authorize, then QIDO / WADO / STOW. */
+function dicomWeb(deps: ProxyDeps) {
+  return async (ctx: Context) => {
+    if (ctx.path !== ROOT && !ctx.path.startsWith(`${ROOT}/`)) throw notFound('DICOMweb resource');
+    let subPath = ctx.path.slice(ROOT.length) || '/';
+    // A viewer token may lead the path (/dicom-web/t/{token}/…): the viewer's configured roots carry it,
+    // and so do the URLs we write back, so every follow-up request is authorized too.
+    let pathToken: string | null = null;
+    const tokenPrefix = /^\/t\/([^/]*)(\/.*)?$/.exec(subPath);
+    if (tokenPrefix) {
+      pathToken = decodeSegment(tokenPrefix[1]!);
+      if (!pathToken.startsWith(VIEWER_TOKEN_PREFIX)) throw notFound('DICOMweb resource');
+      subPath = tokenPrefix[2] ?? '/';
+    }
+    const params = new URLSearchParams(ctx.querystring);
+    // OHIF and <img> tags cannot always send headers: a viewer token may also come as ?token=.
+    const queryTokens = params.getAll('token');
+    params.delete('token');
+    if (queryTokens.length > 1) throw badRequest('token is given more than once', [{ field: 'token', message: 'Given more than once' }], 'INVALID_QUERY');
+    const service = ctx.get(SERVICE_HEADER);
+    const isWadoUri = subPath === '/wado';
+    const parsed = isWadoUri ? null : parseDicomWebPath(ctx.method, subPath);
+    if (parsed?.kind === 'denied') throw notFound('DICOMweb resource');
+    if (service && !(service === 'wado' ? isWadoUri || parsed?.kind === 'wado' : parsed?.kind === service)) throw notFound('DICOMweb resource');
+
+    const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
+    const token = pathToken ?? bearer ?? queryTokens[0];
+    if (!token) throw unauthorized('AUTHENTICATION_REQUIRED', 'A bearer access token or viewer token is required');
+    const caller = await authenticate(deps, token, publicRoot(ctx, deps), pathToken !== null);
+    ctx.state.principal = caller.principal;
+    if (caller.principal.mustChangePassword) throw forbidden('Change the default password first', 'PASSWORD_CHANGE_REQUIRED');
+
+    if (isWadoUri) return handleWadoUri(ctx, deps, caller, params);
+    if (parsed!.kind === 'stow') return handleStow();
+    if (parsed!.kind === 'qido') {
+      const query = parseQidoQuery(params);
+      if (!query.ok) throw badRequest('Invalid QIDO-RS query', query.problems, 'INVALID_QUERY');
+      return handleQido(ctx, deps, caller, parsed!, subPath, query.query);
+    }
+    if (parsed!.kind === 'wado') return handleWado(ctx, deps, caller, parsed!, subPath, params.size ? `?${params}` : '');
+  };
+}
+
+/** Orthanc unreachable is a 503 for the client, not a crash; a client that went away is nobody's error. */
+function imagingErrors() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof OrthancUnavailableError) {
+        if (ctx.req.destroyed) return;
+        throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+      }
+      throw err;
+    }
+  };
+}
+
+/** Builds the proxy's Koa application: the API's error envelope, request context and redacting logs. */
+export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<Record<string, string>> }): Koa {
+  const app = new Koa({ proxy: deps.config.api.trustProxy });
+  app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
+  app.use(errorMiddleware());
+  app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path === '/readyz') {
+      const checks = await health.ready();
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      ctx.status = ok ? 200 : 503;
+      ctx.body = ok ? { status: 'ready', checks } : { error: { code: 'SERVICE_UNAVAILABLE', message: 'Not ready', details: checks } };
+      return;
+    }
+    await next();
+  });
+  app.use(cors(deps));
+  app.use(imagingErrors());
+  app.use(dicomWeb(deps));
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { Knex } from 'knex';
+import { recordAudit } from '../../common/audit.js';
+import type { RequestMeta } from '../../common/http/request-context.js';
+import type { ReadableStudy } from './cache.js';
+import type { Caller } from './context.js';
+
+const WINDOW_MS = 10 * 60_000;
+
+/**
+ * Audits image reads: one entry per (login or viewer session, study) every ten minutes at most, since a
+ * viewer fetches hundreds of frames per study. The entry names the patient, so it shows in the
+ * patient's access log.
+ */
+export class ImageAudit {
+  private readonly written = new Map<string, number>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  /** Records that the caller read images of the study, unless already recorded within the window. */
+  async imagesViewed(caller: Caller, study: ReadableStudy, meta: RequestMeta): Promise<void> {
+    const key = `${caller.viewerSessionId ?? caller.principal.sessionId}|${study.studyId}`;
+    const last = this.written.get(key);
+    if (last !== undefined && Date.now() - last < WINDOW_MS) return;
+    if (this.written.size >= this.maxEntries) this.written.delete(this.written.keys().next().value!);
+    this.written.set(key, Date.now());
+    try {
+      await recordAudit(this.db, meta, {
+        actor: caller.principal,
+        action: 'dicom.images_viewed',
+        targetType: 'dicom_study',
+        targetId: study.studyId,
+        patientId: study.patientId,
+        details: caller.viewerSessionId ? { via: 'viewer_session', viewerSessionId: caller.viewerSessionId } : { via: 'dicomweb' },
+      });
+    } catch (err) {
+      // Not written: try again on the next request rather than losing the trace.
+      this.written.delete(key);
+      throw err;
+    }
+  }
+}
