@@ -2,6 +2,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
+import { AppError } from '../../common/http/errors.js';
 import type { OrthancClient } from '../../common/orthanc.js';
 
 /**
@@ -132,6 +133,15 @@ export function multipartBoundary(contentType: string): string | null {
   return m ? (m[1] ?? m[2] ?? null) : null;
 }
 
+/** Orthanc's refusals in the project's error envelope; its own failures are a 502, never a bare 500. */
+export function upstreamError(status: number): AppError {
+  if (status === 404) return new AppError(404, 'NOT_FOUND', 'Not found in the imaging store');
+  if (status === 406) return new AppError(406, 'NOT_ACCEPTABLE', 'The imaging store cannot answer in the requested media type or transfer syntax');
+  if (status === 400) return new AppError(400, 'INVALID_QUERY', 'The imaging store refused the request');
+  if (status >= 400 && status < 500) return new AppError(status, 'IMAGING_REFUSED', 'The imaging store refused the request');
+  return new AppError(502, 'IMAGING_ERROR', 'The imaging store failed to answer this request');
+}
+
 const PASSED_HEADERS = ['content-type', 'etag', 'last-modified'];
 
 /** Where an answer's URLs point: Orthanc's DICOMweb root is replaced by this public root. */
@@ -155,6 +165,10 @@ export async function forwardToOrthanc(ctx: Context, orthanc: OrthancClient, pat
     headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) },
     signal: abort.signal,
   });
+  if (!upstream.ok) {
+    await upstream.body?.cancel().catch(() => undefined);
+    throw upstreamError(upstream.status);
+  }
   ctx.status = upstream.status;
   const type = upstream.headers.get('content-type') ?? '';
   for (const name of PASSED_HEADERS) {

@@ -140,3 +140,37 @@ export async function upload(baseUrl: string, token: string, patientId: string |
   const res = await fetch(`${baseUrl}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: res.status, body: await res.json() };
 }
+
+/** What a re-identified sample holds: its new UIDs and the pixel geometry pydicom reads. */
+export interface ReUided {
+  data: Buffer;
+  study: string;
+  series: string;
+  sop: string;
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  bitsAllocated: number;
+  frames: number;
+  transferSyntax: string;
+}
+
+/**
+ * A copy of a sample with fresh Study/Series/SOP Instance UIDs (meta header too), written by pydicom in
+ * its original transfer syntax, so the same public file can be stored many times.
+ */
+export function reUid(data: Buffer): ReUided {
+  const script = `import sys, io, json, base64, pydicom
+from pydicom.uid import generate_uid
+ds = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)
+ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid(); ds.SOPInstanceUID = generate_uid()
+ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+out = io.BytesIO()
+ds.save_as(out, write_like_original=True)
+print(json.dumps({"data": base64.b64encode(out.getvalue()).decode(), "study": ds.StudyInstanceUID, "series": ds.SeriesInstanceUID,
+  "sop": ds.SOPInstanceUID, "rows": int(ds.get("Rows", 0)), "columns": int(ds.get("Columns", 0)),
+  "samplesPerPixel": int(ds.get("SamplesPerPixel", 1)), "bitsAllocated": int(ds.get("BitsAllocated", 0)),
+  "frames": int(ds.get("NumberOfFrames", 1) or 1), "transferSyntax": str(ds.file_meta.TransferSyntaxUID)}))`;
+  const out = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: data, maxBuffer: 1 << 28 }).toString());
+  return { ...out, data: Buffer.from(out.data, 'base64') };
+}
