@@ -41,7 +41,8 @@ async function orthancQido(deps: ProxyDeps, caller: Caller, path: string, params
 function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
   for (const [tag, raw] of q.filters) {
     const value = raw.trim();
-    if (value === '' || value === '*') continue;
+    // The server sets the patient: identifying attributes other than PatientID (which only narrows) are dropped.
+    if (value === '' || value === '*' || (PATIENT_IDENTIFYING_TAGS.has(tag) && tag !== TAG.PatientID)) continue;
     if (!INDEX_FILTERS.has(tag)) {
       throw badRequest(`${nameOf(tag)} is not searchable at /studies`, [{ field: nameOf(tag), message: `Searchable: ${[...INDEX_FILTERS].map(nameOf).join(', ')}` }], 'INVALID_QUERY');
     }
@@ -142,7 +143,9 @@ export async function handleQido(ctx: Context, deps: ProxyDeps, caller: Caller, 
     ctx,
     rows.filter((row) => {
       const uid = first(row, TAG.StudyInstanceUID) ?? single;
-      return uid !== null && studies.has(uid) && first(row, TAG.PatientID) === studies.get(uid);
+      // Orthanc omits patient attributes below the study level; where it gives one, it must be the owner.
+      const patientId = first(row, TAG.PatientID);
+      return uid !== null && studies.has(uid) && (patientId === null || patientId === studies.get(uid));
     }),
   );
 }
