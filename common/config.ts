@@ -76,6 +76,7 @@ const envSchema = z.object({
   DICOM_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   DICOM_PROXY_PORT: port.default(8080),
   DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
+  DICOM_PROXY_INTERNAL_URL: z.url().optional(),
   PRESIGNED_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(300),
 
   SMTP_HOST: z.string().min(1).optional(),
@@ -110,7 +111,18 @@ export interface Config {
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   orthanc: { url: string; username: string; password: string; dicomPort: number };
   /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
-  proxy: { host: string; port: number; publicUrl: string; corsOrigins: string[] };
+  proxy: {
+    host: string;
+    port: number;
+    /** DICOM_WEB_URL as given: the proxy's `/dicom-web`, or the API's `/api/dicom`. */
+    publicUrl: string;
+    /** The roots clients use for QIDO and WADO under that URL (split under the API's `/api/dicom`). */
+    qidoRoot: string;
+    wadoRoot: string;
+    corsOrigins: string[];
+    /** Where the API reaches the proxy to serve `/api/dicom/qido` and `/api/dicom/wado`. */
+    internalUrl: string;
+  };
   /** Viewer sessions: where OHIF lives, how long a session lasts, how many one user may hold at once. */
   viewer: { url: string; ttlSeconds: number; maxSessions: number };
   /** Null when images are stored in a local directory rather than S3/MinIO. */
@@ -158,6 +170,15 @@ export function loadDatabaseConfig(env: Record<string, string | undefined> = pro
   };
 }
 
+/**
+ * The QIDO and WADO roots under a public DICOMweb URL: one root for the proxy's `/dicom-web`, and
+ * `…/qido` and `…/wado` when the URL is the API's `/api/dicom`.
+ */
+export function dicomWebRoots(url: string): { qidoRoot: string; wadoRoot: string } {
+  const base = url.replace(/\/$/, '');
+  return /\/api\/dicom$/.test(base) ? { qidoRoot: `${base}/qido`, wadoRoot: `${base}/wado` } : { qidoRoot: base, wadoRoot: base };
+}
+
 /** Parses the environment once; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings in .env files mean "not set", so the defaults apply.
@@ -199,6 +220,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       host: e.DICOM_PROXY_HOST,
       port: e.DICOM_PROXY_PORT,
       publicUrl: e.DICOM_WEB_URL.replace(/\/$/, ''),
+      ...dicomWebRoots(e.DICOM_WEB_URL),
+      internalUrl: (e.DICOM_PROXY_INTERNAL_URL ?? `http://${['0.0.0.0', '::'].includes(e.DICOM_PROXY_HOST) ? '127.0.0.1' : e.DICOM_PROXY_HOST}:${e.DICOM_PROXY_PORT}`).replace(/\/$/, ''),
       corsOrigins: e.DICOM_PROXY_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },

@@ -46,14 +46,18 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
   let proxy: RunningProxy;
   let base: string;
   let doctor: Actor;
+  let apiWado: string;
+  let fx: Awaited<ReturnType<typeof fixtures>>;
+  const f = () => fx;
   const stored: { label: string; file: ReUided }[] = [];
   const orthancBase = () => `${process.env.ORTHANC_URL}/dicom-web`;
 
   before(async () => {
-    const f = await fixtures();
+    const f = (fx = await fixtures());
     const port = await freePort();
     base = `http://127.0.0.1:${port}/dicom-web`;
     proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    apiWado = `${f.api.baseUrl}/api/dicom/wado`;
     const clinic = await f.hospitalWithStaff();
     doctor = clinic.doctor;
     const patient = await f.patient(clinic.secretary, [doctor.id]);
@@ -68,11 +72,11 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
   });
   after(async () => proxy?.stop());
 
-  /** The same request straight to Orthanc and through the proxy. */
-  async function both(pathname: string, accept: string): Promise<{ direct: Response; proxied: Response; directBody: Buffer; proxiedBody: Buffer }> {
+  /** The same request straight to Orthanc and through the proxy (or the API's /api/dicom/wado). */
+  async function bothAt(pathname: string, accept: string, root = base): Promise<{ direct: Response; proxied: Response; directBody: Buffer; proxiedBody: Buffer; root: string }> {
     const direct = await testOrthanc().fetch(`/dicom-web${pathname}`, { headers: { accept, 'accept-encoding': 'identity' } });
-    const proxied = await fetch(`${base}${pathname}`, { headers: { accept, authorization: `Bearer ${doctor.token}` } });
-    return { direct, proxied, directBody: Buffer.from(await direct.arrayBuffer()), proxiedBody: Buffer.from(await proxied.arrayBuffer()) };
+    const proxied = await fetch(`${root}${pathname}`, { headers: { accept, authorization: `Bearer ${doctor.token}` } });
+    return { direct, proxied, directBody: Buffer.from(await direct.arrayBuffer()), proxiedBody: Buffer.from(await proxied.arrayBuffer()), root };
   }
 
   /** Multipart answers: same parts, same payload bytes, part headers naming the proxy instead of Orthanc. */
@@ -89,7 +93,7 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     const actual = parseMultipart(r.proxied.headers.get('content-type'), r.proxiedBody);
     expect(actual.length, `${what}: parts`).to.equal(expected.length);
     expected.forEach((part, i) => {
-      const normalised = Object.fromEntries(Object.entries(part.headers).map(([k, v]) => [k, v.split(orthancBase()).join(base)]));
+      const normalised = Object.fromEntries(Object.entries(part.headers).map(([k, v]) => [k, v.split(orthancBase()).join(r.root)]));
       expect(actual[i]!.headers, `${what}: part ${i + 1} headers`).to.deep.equal(normalised);
       expect(actual[i]!.body.equals(part.body), `${what}: part ${i + 1} bytes (${actual[i]!.body.length} vs ${part.body.length})`).to.equal(true);
     });
@@ -100,8 +104,11 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     expect(stored.map((s) => s.label)).to.have.length(Object.keys(SAMPLES).length + 1);
   });
 
+  for (const [via, rootOf] of [['proxy', () => base], ['API /api/dicom/wado', () => apiWado]] as const)
   for (const label of [...Object.keys(SAMPLES), 'JPEG lossless (SV1)']) {
-    it(`${label}: instance, frame 1, a frame list and series metadata equal Orthanc's`, async () => {
+    it(`${via}: ${label}: instance, frame 1, a frame list and series metadata equal Orthanc's`, async () => {
+      const root = rootOf();
+      const both = (pathname: string, accept: string) => bothAt(pathname, accept, root);
       const s = stored.find((x) => x.label === label)!.file;
       const instance = `/studies/${s.study}/series/${s.series}/instances/${s.sop}`;
       expectSameMultipart('instance', await both(instance, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
@@ -119,9 +126,11 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
       expect(frames).to.have.length(list.length);
       const meta = await both(`/studies/${s.study}/series/${s.series}/metadata`, 'application/dicom+json');
       expect(meta.proxied.status).to.equal(200);
-      expect(meta.proxiedBody.toString('utf8')).to.equal(meta.directBody.toString('utf8').split(orthancBase()).join(base));
+      expect(meta.proxiedBody.toString('utf8')).to.equal(meta.directBody.toString('utf8').split(orthancBase()).join(root));
     });
   }
+
+  const both = (pathname: string, accept: string) => bothAt(pathname, accept, base);
 
   it('rendered images and bulk data are Orthanc’s bytes too', async () => {
     const s = stored.find((x) => x.label.startsWith('explicit little endian'))!.file;
@@ -151,5 +160,45 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     });
     expect(plain.encoding).to.equal(undefined);
     expect(JSON.parse(plain.body)).to.deep.equal(await zipped.json());
+  });
+
+  it('WADO-URI (proxy and API origin) answers Orthanc’s bytes, inside the caller’s study only', async () => {
+    const s = stored[0]!.file;
+    const query = `requestType=WADO&studyUID=${s.study}&seriesUID=${s.series}&objectUID=${s.sop}&contentType=application/dicom`;
+    const direct = Buffer.from(await (await testOrthanc().fetch(`/wado?${query}`)).arrayBuffer());
+    expect(direct.subarray(128, 132).toString(), direct.toString().slice(0, 500)).to.equal('DICM');
+    for (const root of [base, apiWado]) {
+      const url = root === base ? `${base}/wado?${query}` : `${apiWado}?${query}`;
+      const res = await fetch(url, { headers: { authorization: `Bearer ${doctor.token}` } });
+      expect(res.status, url).to.equal(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(direct), url).to.equal(true);
+      const other = stored[1]!.file;
+      const wrongSeries = url.replace(`seriesUID=${s.series}`, `seriesUID=${other.series}`);
+      expect((await fetch(wrongSeries, { headers: { authorization: `Bearer ${doctor.token}` } })).status, 'series of another study').to.equal(404);
+      const twice = await fetch(`${url}&studyUID=${other.study}`, { headers: { authorization: `Bearer ${doctor.token}` } });
+      expect(twice.status, 'studyUID twice').to.equal(400);
+      expect((await twice.json()).error.code).to.equal('INVALID_QUERY');
+    }
+  });
+
+  it('QIDO on the API origin names the API’s WADO root; a viewer token in the path works there too', async () => {
+    const s = stored[0]!.file;
+    const res = await fetch(`${f().api.baseUrl}/api/dicom/qido/studies?StudyInstanceUID=${s.study}`, { headers: { authorization: `Bearer ${doctor.token}`, accept: 'application/dicom+json' } });
+    expect(res.status).to.equal(200);
+    const rows = (await res.json()) as Record<string, { Value?: string[] }>[];
+    expect(rows).to.have.length(1);
+    expect(rows[0]!['00081190']!.Value![0]).to.equal(`${apiWado}/studies/${s.study}`);
+    const studyId = (await f().api.get(`/api/dicom/studies?q=${s.study}`, { token: doctor.token })).body.items[0].id;
+    const session = await f().api.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: doctor.token });
+    const token = session.body.token as string;
+    const meta = await fetch(`${apiWado}/t/${token}/studies/${s.study}/series/${s.series}/metadata`);
+    expect(meta.status).to.equal(200);
+    expect(await meta.text()).to.include(`${apiWado}/t/${token}/studies/${s.study}/series/${s.series}/instances/${s.sop}`);
+    const qido = await fetch(`${f().api.baseUrl}/api/dicom/qido/t/${token}/studies`);
+    expect(((await qido.json()) as unknown[]).length).to.equal(1);
+    // QIDO paths are not served under /wado, nor WADO under /qido.
+    expect((await fetch(`${apiWado}/t/${token}/studies`)).status).to.equal(404);
+    expect((await fetch(`${f().api.baseUrl}/api/dicom/qido/t/${token}/studies/${s.study}/metadata`)).status).to.equal(404);
+    expect((await fetch(`${apiWado}/studies/${s.study}/metadata`)).status, 'no token').to.equal(401);
   });
 });

@@ -20,6 +20,8 @@ import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
+import { dicomWebGateway } from './dicomweb/gateway.js';
+import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
@@ -44,7 +46,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   const router = new Router();
   mountRoutes(router, routes, createAuthenticator(deps.db, deps.config.secretKey));
   // Read lazily by the openapi route above, which is itself part of the document.
-  const openapi = buildOpenApi(routes, {
+  const openapi = buildOpenApi([...routes, ...dicomWebDocs()], {
     title: 'MediConnect clinical API',
     version: '0.1.0',
     description: 'Hospitals, accounts and roles, patients, appointments, medical records and the DICOM study index.',
@@ -63,6 +65,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
   });
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
+  app.use(dicomWebGateway(deps));
   app.use(swaggerUiRouter().routes());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

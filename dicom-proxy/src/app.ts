@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
+import { dicomWebBaseSigned } from '../../common/dicomweb-base.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
@@ -23,8 +23,6 @@ export const BASE_SIGNATURE_HEADER = 'x-mediconnect-dicomweb-base-signature';
 /** Which of the API's endpoints forwarded the request (`qido` or `wado`): the proxy serves only that kind. */
 export const SERVICE_HEADER = 'x-mediconnect-dicomweb-service';
 
-/** Signs a public DICOMweb root for {@link BASE_HEADER}. */
-export const signBase = (secret: string, base: string) => createHmac('sha256', secret).update(`dicomweb-base:${base}`).digest('base64url');
 
 function decodeSegment(segment: string): string {
   try {
@@ -66,10 +64,8 @@ function securityHeaders() {
 /** The public root this request's answers name: the proxy's own, or the API's when it forwarded (signed). */
 function publicRoot(ctx: Context, deps: ProxyDeps): string {
   const base = ctx.get(BASE_HEADER);
-  if (!base) return deps.config.proxy.publicUrl;
-  const given = Buffer.from(ctx.get(BASE_SIGNATURE_HEADER));
-  const expected = Buffer.from(signBase(deps.config.secretKey, base));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected) || !/^https?:\/\/[^\s]+$/.test(base)) {
+  if (!base) return deps.config.proxy.wadoRoot;
+  if (!dicomWebBaseSigned(deps.config.secretKey, base, ctx.get(BASE_SIGNATURE_HEADER)) || !/^https?:\/\/\S+$/.test(base)) {
     throw forbidden('Unsigned DICOMweb base', 'FORBIDDEN');
   }
   return base.replace(/\/$/, '');

@@ -25,13 +25,15 @@ const TYPES: Record<string, string> = {
  * goes into the DICOMweb roots as a path segment, so every request OHIF makes — QIDO, WADO, bulk data —
  * carries it without relying on OHIF's own authentication hooks.
  */
-function appConfig(dicomWebUrl: string): string {
+function appConfig(roots: { qidoRoot: string; wadoRoot: string }): string {
   return `(function () {
   var params = new URLSearchParams(window.location.search);
   var token = params.get('token');
   if (token) sessionStorage.setItem('mediconnect-viewer-token', token);
   else token = sessionStorage.getItem('mediconnect-viewer-token') || '';
-  var root = ${JSON.stringify(dicomWebUrl)} + (token ? '/t/' + encodeURIComponent(token) : '');
+  var suffix = token ? '/t/' + encodeURIComponent(token) : '';
+  var qidoRoot = ${JSON.stringify(roots.qidoRoot)} + suffix;
+  var wadoRoot = ${JSON.stringify(roots.wadoRoot)} + suffix;
   window.config = {
     name: 'mediconnect',
     routerBasename: '/',
@@ -52,9 +54,9 @@ function appConfig(dicomWebUrl: string): string {
       configuration: {
         friendlyName: 'MediConnect',
         name: 'mediconnect',
-        wadoUriRoot: root,
-        qidoRoot: root,
-        wadoRoot: root,
+        wadoUriRoot: wadoRoot,
+        qidoRoot: qidoRoot,
+        wadoRoot: wadoRoot,
         qidoSupportsIncludeField: true,
         imageRendering: 'wadors',
         thumbnailRendering: 'wadors',
@@ -78,7 +80,7 @@ export async function startViewer(
   options: { distDir: string; port: number; host?: string; logger?: Logger },
 ): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
   const OHIF_DIST = path.resolve(options.distDir);
-  const configJs = appConfig(config.proxy.publicUrl);
+  const configJs = appConfig(config.proxy);
   const fail = (res: ServerResponse, status: number, code: string, message: string) => {
     if (res.headersSent) return void res.destroy();
     res.statusCode = status;

@@ -50,12 +50,16 @@ const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
  */
 export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Caller, params: URLSearchParams): Promise<void> {
   const seen = new Map<string, string>();
+  const spelled = new Map<string, string>();
   const problems: { field: string; message: string }[] = [];
   for (const [key, value] of params) {
     const k = key.toLowerCase();
     if (!WADO_URI_KEYS.has(k)) problems.push({ field: key, message: 'Unknown WADO-URI parameter' });
     else if (seen.has(k)) problems.push({ field: key, message: 'Given more than once' });
-    else seen.set(k, value);
+    else {
+      seen.set(k, value);
+      spelled.set(k, key);
+    }
   }
   if (seen.get('requesttype') !== 'WADO') problems.push({ field: 'requestType', message: 'Must be WADO' });
   for (const k of ['studyUID', 'seriesUID', 'objectUID']) {
@@ -71,7 +75,7 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
   });
   if (!found.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
   if (((await found.json()) as unknown[]).length !== 1) throw notFound('Instance');
-  const canonical = new URLSearchParams();
-  for (const [key, value] of params) canonical.set(key, value);
+  // Orthanc's WADO-URI reads values without percent-decoding slashes (contentType=application/dicom).
+  const canonical = [...seen].map(([k, v]) => `${encodeURIComponent(spelled.get(k)!)}=${encodeURIComponent(v).replace(/%2F/gi, '/')}`).join('&');
   await forwardToOrthanc(ctx, deps.orthanc, `/wado?${canonical}`, caller.rewrite, ctx.get('Accept') || undefined);
 }

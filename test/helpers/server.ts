@@ -1,6 +1,8 @@
 import { loadConfig, type Config } from '../../common/config.js';
 import { createLogger } from '../../common/logger.js';
 import { startApi, type RunningApi } from '../../api/src/server.js';
+import { startProxy, type RunningProxy } from '../../dicom-proxy/src/server.js';
+import { freePort } from '../../scripts/lib/ports.js';
 
 /** The configuration the harness (`npm test`) put in the environment. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -8,10 +10,21 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 let shared: Promise<RunningApi> | null = null;
+let sharedProxy: Promise<RunningProxy> | null = null;
 
-/** The API server shared by the whole suite, started on a free port on first use. */
+/** The DICOMweb proxy behind the shared API's `/api/dicom/qido|wado`, started on first use. */
+export function sharedDicomProxy(): Promise<RunningProxy> {
+  sharedProxy ??= freePort().then((port) =>
+    startProxy(testConfig({ DICOM_WEB_URL: `http://127.0.0.1:${port}/dicom-web` }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'proxy-test') }),
+  );
+  return sharedProxy;
+}
+
+/** The API server shared by the whole suite, started on a free port on first use (with its proxy). */
 export function sharedApi(): Promise<RunningApi> {
-  shared ??= startApi(testConfig(), { port: 0, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
+  shared ??= sharedDicomProxy().then((proxy) =>
+    startApi(testConfig({ DICOM_PROXY_INTERNAL_URL: proxy.url }), { port: 0, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') }),
+  );
   return shared;
 }
 
@@ -20,8 +33,10 @@ export function startTestApi(overrides: Record<string, string>): Promise<Running
   return startApi(testConfig(overrides), { port: 0, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
 }
 
-/** Stops the shared server at the end of the run. */
+/** Stops the shared servers at the end of the run. */
 export async function stopSharedApi(): Promise<void> {
   if (shared) await (await shared).stop();
+  if (sharedProxy) await (await sharedProxy).stop();
   shared = null;
+  sharedProxy = null;
 }

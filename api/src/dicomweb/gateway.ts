@@ -1,0 +1,67 @@
+import http from 'node:http';
+import type { Context, Next } from 'koa';
+import { AppError } from '../../../common/http/errors.js';
+import type { Deps } from '../deps.js';
+import { signDicomWebBase } from '../../../common/dicomweb-base.js';
+
+const PREFIX = /^\/api\/dicom\/(qido|wado)(\/.*)?$/;
+const REQUEST_HEADERS = ['authorization', 'accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'user-agent'];
+const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 'vary', 'etag', 'last-modified', 'www-authenticate', 'x-mediconnect-cache'];
+
+/**
+ * The DICOMweb endpoints on the API's origin (`/api/dicom/qido/…` for QIDO-RS, `/api/dicom/wado/…` for
+ * WADO-RS and `/api/dicom/wado?requestType=WADO…` for WADO-URI). They are the proxy's, forwarded over
+ * HTTP byte for byte: same authorization (access or viewer tokens, checked by the proxy), same streaming,
+ * same bytes; the proxy writes URLs under this origin's WADO root, which the API signs.
+ */
+export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logger'>) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const match = PREFIX.exec(ctx.path);
+    if (!match) return next();
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      ctx.set('Allow', 'GET, HEAD, OPTIONS');
+      return;
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      throw new AppError(405, 'METHOD_NOT_ALLOWED', 'DICOMweb on the API origin is read-only (GET, HEAD)', null, { Allow: 'GET, HEAD, OPTIONS' });
+    }
+    const service = match[1]!;
+    const rest = match[2] ?? '';
+    // WADO-URI lives at the WADO root itself; everything else maps onto the proxy's /dicom-web.
+    const target = service === 'wado' && (rest === '' || rest === '/') ? '/wado' : rest || '/';
+    // The origin the client used (behind a trusted reverse proxy: its X-Forwarded-Host and -Proto).
+    const base = `${ctx.protocol}://${ctx.host}/api/dicom/wado`;
+    const headers: Record<string, string> = {
+      'x-mediconnect-dicomweb-service': service,
+      'x-mediconnect-dicomweb-base': base,
+      'x-mediconnect-dicomweb-base-signature': signDicomWebBase(config.secretKey, base),
+      'x-request-id': ctx.state.requestId,
+
+    };
+    for (const name of REQUEST_HEADERS) {
+      const value = ctx.get(name);
+      if (value) headers[name] = value;
+    }
+    const url = `${config.proxy.internalUrl}/dicom-web${target}${ctx.querystring ? `?${ctx.querystring}` : ''}`;
+    const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(url, { method: ctx.method, headers }, resolve);
+      req.on('error', reject);
+      ctx.req.once('close', () => req.destroy());
+      req.end();
+    }).catch((err: Error) => {
+      logger.warn({ err: err.message }, 'DICOMweb proxy unreachable');
+      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging service is unavailable');
+    });
+    ctx.status = upstream.statusCode ?? 502;
+    for (const name of RESPONSE_HEADERS) {
+      const value = upstream.headers[name];
+      if (value !== undefined) ctx.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    // The proxy's bytes, encoding and length untouched: Koa must not re-frame them.
+    const length = upstream.headers['content-length'];
+    ctx.body = upstream;
+    if (length !== undefined) ctx.length = Number(length);
+    if (upstream.headers['content-type']) ctx.set('Content-Type', upstream.headers['content-type']);
+  };
+}
