@@ -13,7 +13,7 @@ import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { testConfig } from './helpers/server.js';
 
-describe('OHIF Viewer in Chromium, through the proxy with a viewer session', function () {
+describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixels on the canvas', function () {
   this.timeout(180_000);
   let f: Fixtures;
   let proxy: RunningProxy;
@@ -48,6 +48,47 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session', fun
     await proxy?.stop();
   });
 
+  /**
+   * What the user sees: for every canvas and image of the page, its size, where it sits (viewport or
+   * thumbnail) and how many of its pixels are not background (any channel above 16).
+   */
+  function probePixels(page: import('playwright-core').Page) {
+    return page.evaluate(() =>
+      [...document.querySelectorAll('canvas, img')].map((el) => {
+        const source = el as HTMLCanvasElement | HTMLImageElement;
+        const width = source instanceof HTMLCanvasElement ? source.width : source.naturalWidth;
+        const height = source instanceof HTMLCanvasElement ? source.height : source.naturalHeight;
+        const inThumbnail = !!el.closest('[data-cy^="study-browser-thumbnail"], [class*="thumbnail" i], [data-cy*="thumbnail" i]');
+        const inViewport = !!el.closest('[data-cy="viewport-pane"], .viewport-wrapper, [class*="viewport" i]');
+        let lit = 0;
+        try {
+          const copy = document.createElement('canvas');
+          copy.width = width;
+          copy.height = height;
+          const ctx = copy.getContext('2d')!;
+          ctx.drawImage(source, 0, 0);
+          const data = ctx.getImageData(0, 0, width, height).data;
+          for (let i = 0; i < data.length; i += 4) if (data[i]! > 16 || data[i + 1]! > 16 || data[i + 2]! > 16) lit++;
+        } catch {
+          lit = -1;
+        }
+        return { tag: el.tagName, cls: String((el as HTMLElement).className).slice(0, 60), width, height, inThumbnail, inViewport, lit };
+      }),
+    );
+  }
+
+  /** Waits (up to 60 s) until the viewport canvas and a thumbnail show image pixels; returns the lit counts. */
+  async function waitForPixels(page: import('playwright-core').Page, timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = await probePixels(page);
+      const viewport = Math.max(0, ...all.filter((e) => e.inViewport && e.tag === 'CANVAS').map((e) => e.lit));
+      const thumbnail = Math.max(0, ...all.filter((e) => e.inThumbnail).map((e) => e.lit));
+      if ((viewport > 10_000 && thumbnail > 1_000) || Date.now() > deadline) return { viewport, thumbnail, all };
+      await page.waitForTimeout(500);
+    }
+  }
+
   /** Opens the viewer and records every answer of the proxy until `done` says enough. */
   async function openViewer(url: string, done: (seen: { url: string; status: number }[]) => boolean) {
     const page = await browser.newPage();
@@ -70,20 +111,46 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session', fun
       seen.some((s) => s.url.includes(`/series/${study.series}/metadata`) && s.status === 200) &&
       seen.some((s) => /\/(frames\/\d+|bulk\/|rendered)/.test(s.url) && s.status === 200);
     const { page, seen } = await openViewer(url.toString(), pixelsLoaded);
+    const shown = await waitForPixels(page);
     // Kept for people debugging the viewer: a picture of what OHIF showed.
-    await page.waitForTimeout(3000);
     await page.screenshot({ path: path.join(mkdtempSync(path.join(os.tmpdir(), 'ohif-')), 'viewer.png') });
     await page.close();
+    expect(shown.viewport, JSON.stringify(shown.all)).to.be.greaterThan(10_000);
+    expect(shown.thumbnail, JSON.stringify(shown.all)).to.be.greaterThan(1_000);
     expect(pixelsLoaded(seen), JSON.stringify(seen.slice(0, 20))).to.equal(true);
     expect(seen.every((s) => s.url.includes(`/t/${encodeURIComponent(session.body.token)}/`))).to.equal(true);
     expect(seen.filter((s) => s.status >= 400)).to.deep.equal([]);
+  });
+
+  it('shows the image through the API origin too (DICOM_WEB_URL = the API’s /api/dicom)', async () => {
+    const apiViewer = await startViewer(testConfig({ DICOM_WEB_URL: `${f.api.baseUrl}/api/dicom` }), { distDir: ensureOhifDist(), port: await freePort() });
+    try {
+      const session = await f.api.post(`/api/dicom/studies/${study.id}/viewer-sessions`, { token: patient.token });
+      const page = await browser.newPage();
+      const seen: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().startsWith(f.api.baseUrl)) seen.push(`${r.status()} ${r.url()}`);
+      });
+      await page.goto(`${apiViewer.url}/viewer?StudyInstanceUIDs=${study.uid}&token=${encodeURIComponent(session.body.token)}`);
+      const shown = await waitForPixels(page);
+      await page.close();
+      expect(shown.viewport, JSON.stringify(seen.slice(0, 10))).to.be.greaterThan(10_000);
+      expect(seen.some((u) => u.includes('/api/dicom/qido/t/'))).to.equal(true);
+      expect(seen.some((u) => /\/api\/dicom\/wado\/t\/.*\/frames\//.test(u))).to.equal(true);
+      expect(seen.filter((u) => !u.startsWith('200'))).to.deep.equal([]);
+    } finally {
+      await apiViewer.stop();
+    }
   });
 
   it('a session for one study opens nothing of another study', async () => {
     const session = await f.api.post(`/api/dicom/studies/${study.id}/viewer-sessions`, { token: patient.token });
     const url = `${viewer.url}/viewer?StudyInstanceUIDs=${otherStudy.uid}&token=${encodeURIComponent(session.body.token)}`;
     const { page, seen } = await openViewer(url, (s) => s.some((x) => x.status === 404) || s.some((x) => x.status === 200 && x.url.includes('/metadata')));
+    const shown = await waitForPixels(page, 5_000);
     await page.close();
+    expect(shown.viewport, 'no image in the viewport').to.equal(0);
+    expect(shown.thumbnail, 'no thumbnail').to.equal(0);
     expect(seen.filter((s) => s.status === 200 && s.url.includes('/metadata'))).to.deep.equal([]);
     expect(seen.some((s) => s.status === 404 || (s.status === 200 && !s.url.includes(otherStudy.uid)))).to.equal(true);
   });

@@ -1,5 +1,6 @@
 import Koa, { type Context, type Next } from 'koa';
 import { dicomWebBaseSigned } from '../../common/dicomweb-base.js';
+import { dicomWebCors } from '../../common/http/cors.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
@@ -20,7 +21,7 @@ const ROOT = '/dicom-web';
 export const BASE_HEADER = 'x-mediconnect-dicomweb-base';
 /** HMAC of that root with the shared SECRET_KEY: only the API can make the proxy write another root. */
 export const BASE_SIGNATURE_HEADER = 'x-mediconnect-dicomweb-base-signature';
-/** Which of the API's endpoints forwarded the request (`qido` or `wado`): the proxy serves only that kind. */
+/** Which of the API's endpoints forwarded the request (`qido` or `wado`): `qido` serves searches only. */
 export const SERVICE_HEADER = 'x-mediconnect-dicomweb-service';
 
 
@@ -30,25 +31,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw badRequest('The request path is not valid percent-encoding', null, 'INVALID_PATH');
   }
-}
-
-function cors(deps: ProxyDeps) {
-  const allowed = deps.config.proxy.corsOrigins;
-  return async (ctx: Context, next: Next) => {
-    const origin = ctx.get('Origin');
-    if (allowed.includes('*')) ctx.set('Access-Control-Allow-Origin', '*');
-    else if (origin && allowed.includes(origin)) ctx.set('Access-Control-Allow-Origin', origin);
-    ctx.vary('Origin');
-    ctx.set('Access-Control-Allow-Headers', 'authorization, accept, content-type');
-    ctx.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
-    ctx.set('Access-Control-Expose-Headers', 'X-Request-Id, Content-Location');
-    ctx.set('Access-Control-Max-Age', '600');
-    if (ctx.method === 'OPTIONS') {
-      ctx.status = 204;
-      return;
-    }
-    await next();
-  };
 }
 
 function securityHeaders() {
@@ -110,7 +92,10 @@ function dicomWeb(deps: ProxyDeps) {
     const isWadoUri = subPath === '/wado';
     const parsed = isWadoUri ? null : parseDicomWebPath(ctx.method, subPath);
     if (parsed?.kind === 'denied') throw notFound('DICOMweb resource');
-    if (service && !(service === 'wado' ? isWadoUri || parsed?.kind === 'wado' : parsed?.kind === service)) throw notFound('DICOMweb resource');
+    // The API's /api/dicom/qido serves QIDO only; its /api/dicom/wado everything read-only, as OHIF's
+    // WADO root also carries series searches.
+    if (service === 'qido' && parsed?.kind !== 'qido') throw notFound('DICOMweb resource');
+    if (service === 'wado' && parsed?.kind === 'stow') throw notFound('DICOMweb resource');
 
     const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
     const token = pathToken ?? bearer ?? queryTokens[0];
@@ -166,7 +151,7 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
     }
     await next();
   });
-  app.use(cors(deps));
+  app.use(dicomWebCors(deps.config.proxy.corsOrigins));
   app.use(imagingErrors());
   app.use(dicomWeb(deps));
   return app;

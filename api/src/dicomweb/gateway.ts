@@ -1,12 +1,13 @@
 import http from 'node:http';
 import type { Context, Next } from 'koa';
+import { dicomWebCors } from '../../../common/http/cors.js';
 import { AppError } from '../../../common/http/errors.js';
 import type { Deps } from '../deps.js';
 import { signDicomWebBase } from '../../../common/dicomweb-base.js';
 
 const PREFIX = /^\/api\/dicom\/(qido|wado)(\/.*)?$/;
 const REQUEST_HEADERS = ['authorization', 'accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'user-agent'];
-const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 'vary', 'etag', 'last-modified', 'www-authenticate', 'x-mediconnect-cache'];
+const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 'vary', 'etag', 'last-modified', 'www-authenticate', 'x-mediconnect-cache', 'x-request-id'];
 
 /**
  * The DICOMweb endpoints on the API's origin (`/api/dicom/qido/…` for QIDO-RS, `/api/dicom/wado/…` for
@@ -15,19 +16,18 @@ const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 
  * same bytes; the proxy writes URLs under this origin's WADO root, which the API signs.
  */
 export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logger'>) {
+  // The same allow-list as the proxy's: these are the proxy's endpoints on another origin.
+  const cors = dicomWebCors(config.proxy.corsOrigins);
   return async (ctx: Context, next: Next): Promise<void> => {
     const match = PREFIX.exec(ctx.path);
     if (!match) return next();
-    if (ctx.method === 'OPTIONS') {
-      ctx.status = 204;
-      ctx.set('Allow', 'GET, HEAD, OPTIONS');
-      return;
-    }
+    return cors(ctx, () => forward(ctx, match[1]!, match[2] ?? ''));
+  };
+
+  async function forward(ctx: Context, service: string, rest: string): Promise<void> {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       throw new AppError(405, 'METHOD_NOT_ALLOWED', 'DICOMweb on the API origin is read-only (GET, HEAD)', null, { Allow: 'GET, HEAD, OPTIONS' });
     }
-    const service = match[1]!;
-    const rest = match[2] ?? '';
     // WADO-URI lives at the WADO root itself; everything else maps onto the proxy's /dicom-web.
     const target = service === 'wado' && (rest === '' || rest === '/') ? '/wado' : rest || '/';
     // The origin the client used (behind a trusted reverse proxy: its X-Forwarded-Host and -Proto).
@@ -63,5 +63,5 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
     ctx.body = upstream;
     if (length !== undefined) ctx.length = Number(length);
     if (upstream.headers['content-type']) ctx.set('Content-Type', upstream.headers['content-type']);
-  };
+  }
 }
