@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createLogger } from '../common/logger.js';
 import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { startViewer } from '../dicom-proxy/src/viewer.js';
@@ -52,7 +52,7 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
    * What the user sees: for every canvas and image of the page, its size, where it sits (viewport or
    * thumbnail) and how many of its pixels are not background (any channel above 16).
    */
-  function probePixels(page: import('playwright-core').Page) {
+  function probePixels(page: Page) {
     return page.evaluate(() =>
       [...document.querySelectorAll('canvas, img')].map((el) => {
         const source = el as HTMLCanvasElement | HTMLImageElement;
@@ -78,7 +78,7 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
   }
 
   /** Waits (up to 60 s) until the viewport canvas and a thumbnail show image pixels; returns the lit counts. */
-  async function waitForPixels(page: import('playwright-core').Page, timeoutMs = 60_000) {
+  async function waitForPixels(page: Page, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const all = await probePixels(page);
