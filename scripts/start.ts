@@ -4,13 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
-import { startApi } from '../api/src/server.js';
-import { startProxy } from '../dicom-proxy/src/server.js';
-import { startViewer } from '../dicom-proxy/src/viewer.js';
+import { spawn } from 'node:child_process';
 import { ensureOhifDist } from './lib/ohif.js';
 import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
+import { supervise, type Supervised } from './lib/supervisor.js';
 
 const root = process.cwd();
 // MEDICONNECT_DATA_DIR lets the test suite run this script without touching the developer's .data/.
@@ -67,6 +66,7 @@ async function main(): Promise<void> {
             storage: process.env.MINIO_ENDPOINT ? 's3' : 'local',
             storageDir: path.join(dataDir, 'dicom'),
             password: secrets.ORTHANC_PASSWORD,
+            supervise: true,
           }),
         ]
       : []),
@@ -82,9 +82,37 @@ async function main(): Promise<void> {
   }
   const applied = Number(stack.env.MEDICONNECT_MIGRATIONS_APPLIED ?? 0);
   const superAdminCreated = stack.env.MEDICONNECT_SUPERADMIN_CREATED === 'true';
-  const api = await startApi(config);
-  const proxy = await startProxy(config);
-  const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: Number(process.env.VIEWER_PORT || 3000) });
+  // The API, the DICOMweb proxy and the viewer run as separate, supervised processes: a crash of one
+  // is logged and restarted with backoff, and never takes the others down.
+  const childEnv: Record<string, string> = Object.fromEntries(Object.entries({ ...baseEnv, ...stack.env }).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const viewerPort = Number(process.env.VIEWER_PORT || 3000);
+  const local = (host: string) => (['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host);
+  const api = { url: `http://${local(config.api.host)}:${config.api.port}` };
+  const proxy = { url: config.proxy.internalUrl };
+  const viewer = { url: `http://127.0.0.1:${viewerPort}` };
+  const node = (name: string, script: string, extraEnv: Record<string, string>, healthUrl: string): Supervised =>
+    supervise({
+      name,
+      spawn: () =>
+        spawn(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'scripts/lib/exit-with-parent.mjs'), path.join(root, script)], {
+          cwd: root,
+          env: { ...childEnv, ...extraEnv },
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
+      ready: () => waitForHttp(healthUrl, 60_000),
+    });
+  const children = [
+    node('api', 'api/src/server.ts', {}, `${api.url}/healthz`),
+    node('dicom-proxy', 'dicom-proxy/src/server.ts', {}, `${proxy.url}/healthz`),
+    node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, `${viewer.url}/app-config.js`),
+  ];
+  try {
+    await Promise.all([waitForHttp(`${api.url}/healthz`, 90_000), waitForHttp(`${proxy.url}/healthz`, 90_000), waitForHttp(`${viewer.url}/app-config.js`, 90_000)]);
+  } catch (err) {
+    await Promise.all(children.map((c) => c.stop()));
+    await stack.stop();
+    throw err;
+  }
   console.log(`
 MediConnect is running.
   API            ${api.url}/api
@@ -105,11 +133,22 @@ Press Ctrl-C to stop.`);
       if (stopping) return;
       stopping = true;
       console.log('\nStopping…');
-      await Promise.all([api.stop(), proxy.stop(), viewer.stop()]);
+      await Promise.all(children.map((c) => c.stop()));
       await stack.stop();
       process.exit(0);
     });
   }
+}
+
+/** Resolves once `url` answers 2xx; rejects after `timeoutMs`. */
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
 main().catch((err) => {

@@ -17,7 +17,7 @@ describe('health, documentation and error shape', () => {
   it('GET /readyz checks the database', async () => {
     const res = await api.get('/readyz');
     expect(res.status).to.equal(200);
-    expect(res.body.checks).to.deep.equal({ database: 'ok', orthanc: 'ok' });
+    expect(res.body.checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
   });
 
   it('GET /readyz answers 503 when the database is unreachable', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../common/db.js';
@@ -27,6 +27,22 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ou
   throw new Error(`timed out waiting for ${what}; output:\n${output().slice(-2000)}`);
 }
 
+/** The pid of the child of `parent` running `script` (throws when there is none, unless `required` is false). */
+function childPid(parent: number, script: string, required = true): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script)) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  if (required) throw new Error(`no child running ${script}`);
+  return -1;
+}
+
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('processes', () => {
@@ -44,7 +60,7 @@ describe('processes', () => {
     expect(refused).to.equal(true);
   });
 
-  it('npm start brings up PostgreSQL, migrates, seeds and serves; Ctrl-C stops it; a second run reuses the data', async function () {
+  it('npm start brings up the stack, supervises every child, survives its own death; Ctrl-C stops it; a second run reuses the data', async function () {
     this.timeout(180_000);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-start-'));
     const [dbPort, apiPort, orthancPort, dicomPort, proxyPort, viewerPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
@@ -92,21 +108,48 @@ describe('processes', () => {
         body: JSON.stringify({ email: 'chief@start.test', password: 'mediconnect' }),
       });
       expect(login.status).to.equal(200);
+      // No request takes a process down: a malformed path is a 400, and the viewer keeps serving.
+      const bad = await fetch(`http://127.0.0.1:${viewerPort}/%E0%A4%A`);
+      expect(bad.status).to.equal(400);
+      expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/t/%ZZ/studies`)).status).to.equal(400);
+      expect((await fetch(`http://127.0.0.1:${viewerPort}/viewer`)).status).to.equal(200);
+      expect((await (await fetch(`${base}/readyz`)).json()).checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
+
+      // A child that dies is restarted with backoff, and logged; the others never notice.
+      for (const [script, health] of [['api/src/server.ts', `${base}/healthz`], ['dicom-proxy/src/server.ts', `http://127.0.0.1:${proxyPort}/healthz`]] as const) {
+        const pid = childPid(run.child.pid!, script);
+        process.kill(pid, 'SIGKILL');
+        await waitFor(() => run.output().includes(`exited unexpectedly (SIGKILL)`) && childPid(run.child.pid!, script, false) !== pid, `${script} to be restarted`, run.output);
+        await waitFor(() => fetch(health).then((r) => r.ok, () => false), `${script} to serve again`, run.output);
+      }
+      expect(run.output()).to.match(/\[supervisor\] api exited unexpectedly \(SIGKILL\); restarting/);
+      expect(run.output()).to.match(/\[supervisor\] dicom-proxy exited unexpectedly \(SIGKILL\); restarting/);
+      // Orthanc too.
+      const orthancPid = Number(readFileSync(path.join(dataDir, 'orthanc', 'orthanc.pid'), 'utf8'));
+      process.kill(orthancPid, 'SIGKILL');
+      await waitFor(() => run.output().includes('[supervisor] orthanc exited unexpectedly'), 'Orthanc to be restarted', run.output);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output);
+
+      // `npm start` itself dies: its children follow, PostgreSQL and Orthanc stay behind…
       let done = exited(run.child);
+      run.child.kill('SIGKILL');
+      await done;
+      await waitFor(() => fetch(`${base}/healthz`).then(() => false, () => true), 'the API to follow its supervisor', run.output);
+      expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(true);
+
+      // …and the next start finds them, stops them and comes up on the same data.
+      run = spawnTs('scripts/start.ts', env);
+      await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'the second npm start', run.output);
+      expect(run.output()).to.include('Migrations     up to date');
+      expect(run.output()).to.not.include('just created');
+      expect((await fetch(`${base}/readyz`)).status).to.equal(200);
+      done = exited(run.child);
       run.child.kill('SIGINT');
       expect(await done).to.equal(0);
       expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(false);
       let orthancDown = false;
       await fetch(`http://127.0.0.1:${orthancPort}/system`).catch(() => (orthancDown = true));
       expect(orthancDown).to.equal(true);
-
-      run = spawnTs('scripts/start.ts', env);
-      await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'the second npm start', run.output);
-      expect(run.output()).to.include('Migrations     up to date');
-      expect(run.output()).to.not.include('just created');
-      done = exited(run.child);
-      run.child.kill('SIGINT');
-      expect(await done).to.equal(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

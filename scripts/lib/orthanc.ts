@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { ServiceDefinition } from './stack.js';
+import { supervise, type Supervised } from './supervisor.js';
 import type { SystemRequirement } from './system-packages.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,6 +46,32 @@ export interface OrthancOptions {
   password?: string;
   /** Database of Orthanc's index (default `<DB_NAME>_orthanc`). */
   indexDatabase?: string;
+  /** Restart Orthanc with backoff when it exits unexpectedly (`npm start`). */
+  supervise?: boolean;
+}
+
+/** Whether `pid` is a live process whose command line mentions `needle` (our own config file). */
+function ownProcess(pid: number, needle: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops an Orthanc left running by an earlier run that died (same data directory, hence same config
+ * file): it would hold the ports and the next start would fail.
+ */
+async function stopLeftover(pidFile: string, configFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !ownProcess(pid, configFile)) return;
+  console.log(`Stopping the Orthanc left running by an earlier start (pid ${pid})…`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 150 && ownProcess(pid, configFile); i++) await new Promise((r) => setTimeout(r, 100));
+  if (ownProcess(pid, configFile)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && ownProcess(pid, configFile); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function ensureDatabase(env: Record<string, string>, database: string): Promise<void> {
@@ -136,20 +163,27 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
       } else if (!childEnv.MINIO_ENDPOINT) {
         throw new Error('S3 storage needs MINIO_ENDPOINT');
       }
-      const child = spawn('/usr/sbin/Orthanc', [configFile], {
-        env: {
-          ...childEnv,
-          MEDICONNECT_STORAGE_DIR: o.storageDir,
-          MEDICONNECT_STORAGE_DB_HOST: env.DB_HOST,
-          MEDICONNECT_STORAGE_DB_PORT: env.DB_PORT,
-          MEDICONNECT_STORAGE_DB_USER: env.DB_USER,
-          MEDICONNECT_STORAGE_DB_PASSWORD: env.DB_PASSWORD,
-          MEDICONNECT_STORAGE_DB_NAME: env.DB_NAME,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
+      const pidFile = path.join(o.dataDir, 'orthanc.pid');
+      await stopLeftover(pidFile, configFile);
+      const spawnOrthanc = () => {
+        const child = spawn('/usr/sbin/Orthanc', [configFile], {
+          env: {
+            ...childEnv,
+            MEDICONNECT_STORAGE_DIR: o.storageDir,
+            MEDICONNECT_STORAGE_DB_HOST: env.DB_HOST,
+            MEDICONNECT_STORAGE_DB_PORT: env.DB_PORT,
+            MEDICONNECT_STORAGE_DB_USER: env.DB_USER,
+            MEDICONNECT_STORAGE_DB_PASSWORD: env.DB_PASSWORD,
+            MEDICONNECT_STORAGE_DB_NAME: env.DB_NAME,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout!.pipe(log, { end: false });
+        child.stderr!.pipe(log, { end: false });
+        if (child.pid) writeFileSync(pidFile, String(child.pid));
+        return child;
+      };
+      const child = spawnOrthanc();
       const url = `http://127.0.0.1:${o.httpPort}`;
       const auth = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
       try {
@@ -158,19 +192,36 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
         child.kill('SIGKILL');
         throw err;
       }
+      let supervised: Supervised | null = null;
+      if (o.supervise) {
+        let first: ChildProcess | null = child;
+        supervised = supervise({
+          name: 'orthanc',
+          spawn: () => {
+            const next = first ?? spawnOrthanc();
+            first = null;
+            return next;
+          },
+        });
+      }
+      const stopChild = (): Promise<void> =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        });
       return {
         name: 'orthanc',
         env: { ORTHANC_URL: url, ORTHANC_USERNAME: username, ORTHANC_PASSWORD: password, ORTHANC_DICOM_PORT: String(o.dicomPort) },
-        stop: () =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-            child.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
+        stop: async () => {
+          await (supervised ? supervised.stop() : stopChild());
+          rmSync(pidFile, { force: true });
+          log.end();
+        },
       };
     },
   };

@@ -60,16 +60,18 @@ export function postgresService(o: { dataDir: string; port: number; user: string
     async start() {
       const cluster = { ...o, logFile: path.join(path.dirname(o.dataDir), 'postgresql.log') };
       initCluster(cluster);
-      const alreadyRunning = clusterRunning(o.dataDir);
-      if (!alreadyRunning) startCluster(cluster);
+      // A server still running on this data directory was left by an earlier run that died: it is ours,
+      // but may listen elsewhere. Stop it cleanly and start with this run's settings.
+      if (clusterRunning(o.dataDir)) {
+        console.log('Stopping the PostgreSQL left running by an earlier start…');
+        stopCluster(o.dataDir);
+      }
+      startCluster(cluster);
       await ensureDatabase(cluster);
       return {
         name: 'postgresql',
         env: { DB_HOST: '127.0.0.1', DB_PORT: String(o.port), DB_USER: o.user, DB_PASSWORD: o.password, DB_NAME: o.database },
-        // Only stop what this run started.
-        stop: () => {
-          if (!alreadyRunning) stopCluster(o.dataDir);
-        },
+        stop: () => stopCluster(o.dataDir),
       };
     },
   };

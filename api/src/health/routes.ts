@@ -10,7 +10,7 @@ export interface Lifecycle {
 }
 
 /** Liveness (`/healthz`) and readiness (`/readyz`: the database answers) probes. */
-export function healthRoutes({ db, orthanc }: Deps, lifecycle: Lifecycle): AnyRoute[] {
+export function healthRoutes({ db, orthanc, config }: Deps, lifecycle: Lifecycle): AnyRoute[] {
   return [
     route({
       method: 'get',
@@ -27,13 +27,15 @@ export function healthRoutes({ db, orthanc }: Deps, lifecycle: Lifecycle): AnyRo
       path: '/readyz',
       operationId: 'readyz',
       summary: 'Readiness: the database is reachable and the process is not shutting down',
-      description: 'Orthanc is reported too, but does not decide readiness: without it only imaging answers 503.',
+      description:
+        'Orthanc and the DICOMweb proxy are reported too (which part is down), but do not decide readiness: without them only imaging answers 503.',
       tag: 'Health',
       auth: 'public',
       responses: {
         200: {
           description: 'Ready',
-          schema: z.object({ status: z.literal('ready'), checks: z.object({ database: z.literal('ok'), orthanc: z.enum(['ok', 'unavailable']) }) }),
+          schema: z.object({ status: z.literal('ready'), checks: z.object({ database: z.literal('ok'), orthanc: z.enum(['ok', 'unavailable']), dicomProxy: z.enum(['ok', 'unavailable']) }),
+          }),
         },
         503: { description: 'Not ready', schema: errorSchema },
       },
@@ -44,11 +46,13 @@ export function healthRoutes({ db, orthanc }: Deps, lifecycle: Lifecycle): AnyRo
         } catch {
           throw serviceUnavailable('The database is unreachable');
         }
-        const orthancOk = await Promise.race([
-          orthanc.system().then(() => true, () => false),
-          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+        const within2s = (check: Promise<boolean>) => Promise.race([check, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref())]);
+        const [orthancOk, proxyOk] = await Promise.all([
+          within2s(orthanc.system().then(() => true, () => false)),
+          within2s(fetch(`${config.proxy.internalUrl}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)),
         ]);
-        return { body: { status: 'ready', checks: { database: 'ok', orthanc: orthancOk ? 'ok' : 'unavailable' } } };
+        const state = (ok: boolean) => (ok ? 'ok' : 'unavailable') as 'ok' | 'unavailable';
+        return { body: { status: 'ready', checks: { database: 'ok', orthanc: state(orthancOk), dicomProxy: state(proxyOk) } } };
       },
     }),
   ];
