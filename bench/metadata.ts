@@ -5,6 +5,7 @@ import { loadConfig } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
 import { OrthancClient } from '../common/orthanc.js';
 import { startApi } from '../api/src/server.js';
+import { runIndexerTick } from '../api/src/dicom/index-sync.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { runBench, startBenchStack } from './lib.js';
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < SLICES; i++) {
       await orthanc.storeInstance(Readable.from([synthDicom({ patientId: patient.identifier, studyUid: study, seriesUid: series, instanceNumber: i + 1, rows: 512, columns: 512 })]));
     }
+    // The proxy reads ownership from the study index: index what was pushed straight to Orthanc.
+    await runIndexerTick(api.deps.db, orthanc);
     for (;;) {
       const found = await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: series }, Expand: true }) })).json();
       if (found[0]?.IsStable) break;

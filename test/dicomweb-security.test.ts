@@ -152,6 +152,29 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
     });
   });
 
+  it('every role: WADO and QIDO open a study to its linked doctors and its patient only', async () => {
+    const s = studies.p1![0]!;
+    const sa = await f.superAdmin();
+    const unlinked = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
+    const table: [string, Actor, boolean][] = [
+      ['super admin', sa, false],
+      ['hospital admin of the patient’s doctor', a.admin, false],
+      ['secretary of the patient’s doctor', a.secretary, false],
+      ['doctor of the same hospital, not linked', unlinked, false],
+      ['doctor of another hospital', b.doctor, false],
+      ['patient, another one', p2, false],
+      ['linked doctor', a.doctor, true],
+      ['the patient itself', p1, true],
+    ];
+    for (const [who, actor, allowed] of table) {
+      const wado = await get(actor.token, `/studies/${s.uid}/series/${s.series}/metadata`);
+      expect(wado.status, `${who}: WADO`).to.equal(allowed ? 200 : 404);
+      expect((await uids(actor.token, `/studies?StudyInstanceUID=${s.uid}`)).length, `${who}: QIDO`).to.equal(allowed ? 1 : 0);
+      const series = await get(actor.token, `/studies/${s.uid}/series`);
+      expect(series.status, `${who}: QIDO under the study`).to.equal(allowed ? 200 : 404);
+    }
+  });
+
   it('a study deleted and re-uploaded for another patient is closed to the former patient at once', async () => {
     const s = await store(a.doctor, p1, '20240101', 'CT');
     expect((await get(p1.token, `/studies/${s.uid}/metadata`)).status).to.equal(200);

@@ -52,6 +52,8 @@ export async function startApi(config: Config, options: { port?: number; logger?
 
 /** Entry point when run as a process: config from the environment, SIGTERM/SIGINT stop gracefully. */
 export async function main(): Promise<void> {
+  // A stray promise rejection is a bug to log, not a reason to drop every request in flight.
+  process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err instanceof Error ? err.message : err));
   const config = loadConfig();
   const api = await startApi(config);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

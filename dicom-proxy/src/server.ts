@@ -57,6 +57,8 @@ export async function startProxy(config: Config, options: { port?: number; logge
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // A stray promise rejection is a bug to log, not a reason to drop every request in flight.
+  process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err instanceof Error ? err.message : err));
   const config = loadConfig();
   startProxy(config).then(
     (proxy) => {

@@ -1,0 +1,172 @@
+// DICOMweb proxy benchmark, on one stack in one run:
+//  1. frames of a 200-slice 512² CT, 8 concurrent clients: through the proxy vs straight from Orthanc
+//     (throughput ratio, added p50/p99 latency);
+//  2. QIDO /studies for a doctor with 1,000 studies (p50, OHIF's study-list query);
+//  3. OHIF time to first image (pixels on the canvas) through the proxy vs pointed straight at Orthanc.
+import { Readable } from 'node:stream';
+import { chromium } from 'playwright-core';
+import { loadConfig } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { OrthancClient } from '../common/orthanc.js';
+import { startApi } from '../api/src/server.js';
+import { runIndexerTick } from '../api/src/dicom/index-sync.js';
+import { startProxy } from '../dicom-proxy/src/server.js';
+import { startViewer } from '../dicom-proxy/src/viewer.js';
+import { ensureOhifDist } from '../scripts/lib/ohif.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { CHROMIUM_PATH } from '../scripts/lib/system-packages.js';
+import { runBench, startBenchStack } from './lib.js';
+import { ApiClient } from '../test/helpers/client.js';
+import { newUid, synthDicom } from '../test/helpers/dicom.js';
+import { Fixtures } from '../test/helpers/fixtures.js';
+
+const SLICES = Number(process.env.BENCH_SLICES ?? 200);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const QIDO_STUDIES = Number(process.env.BENCH_QIDO_STUDIES ?? 1000);
+const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** Fetches every URL once with `clients` concurrent workers; returns the wall time and each latency. */
+async function fetchAll(urls: string[], headers: Record<string, string>, clients: number): Promise<{ seconds: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < urls.length) {
+        const url = urls[next++]!;
+        const t = process.hrtime.bigint();
+        const res = await fetch(url, { headers });
+        const body = await res.arrayBuffer();
+        if (!res.ok || body.byteLength < 512 * 512 * 2) throw new Error(`${url}: ${res.status}, ${body.byteLength} bytes`);
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latencies };
+}
+
+async function main(): Promise<void> {
+  const bench = await startBenchStack(2);
+  const proxyPort = await freePort();
+  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
+  const logger = createLogger('warn', 'bench');
+  const api = await startApi(config, { port: 0, logger });
+  const proxy = await startProxy(config, { port: proxyPort, logger });
+  const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: await freePort() });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-web-security'] });
+  try {
+    const f = new Fixtures(new ApiClient(api.url));
+    const clinic = await f.hospitalWithStaff();
+    const orthanc = new OrthancClient(config.orthanc);
+    const orthancAuth = `Basic ${Buffer.from(`${config.orthanc.username}:${config.orthanc.password}`).toString('base64')}`;
+
+    // 1. Frames.
+    const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
+    const [study, series] = [newUid(), newUid()];
+    const sops: string[] = [];
+    for (let i = 0; i < SLICES; i++) {
+      const sop = newUid();
+      sops.push(sop);
+      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: patient.identifier, studyUid: study, seriesUid: series, sopUid: sop, instanceNumber: i + 1, rows: 512, columns: 512 })]));
+    }
+    await runIndexerTick(api.deps.db, orthanc);
+    const framePath = (sop: string) => `/studies/${study}/series/${series}/instances/${sop}/frames/1`;
+    const viaProxy = sops.map((s) => `${proxy.url}/dicom-web${framePath(s)}`);
+    const direct = sops.map((s) => `${config.orthanc.url}/dicom-web${framePath(s)}`);
+    const proxyHeaders = { accept: FRAME_ACCEPT, authorization: `Bearer ${clinic.doctor.token}` };
+    const directHeaders = { accept: FRAME_ACCEPT, authorization: orthancAuth };
+    await fetchAll(viaProxy.slice(0, 20), proxyHeaders, CLIENTS);
+    await fetchAll(direct.slice(0, 20), directHeaders, CLIENTS);
+    const runs = { proxy: { seconds: 0, latencies: [] as number[] }, direct: { seconds: 0, latencies: [] as number[] } };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, urls, headers] of [['direct', direct, directHeaders], ['proxy', viaProxy, proxyHeaders]] as const) {
+        const r = await fetchAll(urls, headers, CLIENTS);
+        runs[name].seconds += r.seconds;
+        runs[name].latencies.push(...r.latencies);
+      }
+    }
+    const fps = (r: { seconds: number }) => (SLICES * ROUNDS) / r.seconds;
+    const sorted = (r: { latencies: number[] }) => [...r.latencies].sort((x, y) => x - y);
+    const [pSorted, dSorted] = [sorted(runs.proxy), sorted(runs.direct)];
+
+    // 2. QIDO for a doctor with many studies (spread over 50 patients, 64² slices).
+    const doctor = await f.activate((await f.account('doctor', clinic.hospital.id, clinic.admin.token)).email);
+    const patients = [];
+    for (let i = 0; i < 50; i++) patients.push(await f.createPatient(clinic.secretary, [doctor.id]));
+    for (let i = 0; i < QIDO_STUDIES; i++) {
+      const owner = patients[i % patients.length]!;
+      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: owner.identifier, studyUid: newUid(), seriesUid: newUid(), rows: 16, columns: 16, studyDate: `2025${String((i % 12) + 1).padStart(2, '0')}15` })]));
+    }
+    while ((await runIndexerTick(api.deps.db, orthanc, undefined, 50)) > 0);
+    const qidoUrl = `${proxy.url}/dicom-web/studies?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060`;
+    const qidoTimes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t = process.hrtime.bigint();
+      const res = await fetch(qidoUrl, { headers: { authorization: `Bearer ${doctor.token}`, accept: 'application/dicom+json' } });
+      const rows = (await res.json()) as unknown[];
+      if (rows.length !== 101) throw new Error(`QIDO answered ${rows.length} rows`);
+      if (i >= 10) qidoTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    qidoTimes.sort((x, y) => x - y);
+
+    // 3. OHIF time to first image: the same viewer, its DICOMweb roots pointed at the proxy or at Orthanc.
+    const session = await f.api.post(`/api/dicom/studies/${(await f.api.get(`/api/dicom/studies?q=${study}`, { token: clinic.doctor.token })).body.items[0].id}/viewer-sessions`, { token: clinic.doctor.token });
+    const original = await (await fetch(`${viewer.url}/app-config.js`)).text();
+    const directConfig = original
+      .replace(/var qidoRoot = [^;]+;/, `var qidoRoot = ${JSON.stringify(`${config.orthanc.url}/dicom-web`)};`)
+      .replace(/var wadoRoot = [^;]+;/, `var wadoRoot = ${JSON.stringify(`${config.orthanc.url}/dicom-web`)};`)
+      .replace('omitQuotationForMultipartRequest: true', `omitQuotationForMultipartRequest: true, requestOptions: { auth: ${JSON.stringify(`${config.orthanc.username}:${config.orthanc.password}`)} }`);
+    const firstImage = async (viaOrthanc: boolean): Promise<number> => {
+      const page = await browser.newPage();
+      if (viaOrthanc) await page.route('**/app-config.js', (route) => route.fulfill({ body: directConfig, contentType: 'application/javascript' }));
+      const t = Date.now();
+      await page.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${study}&token=${encodeURIComponent(session.body.token)}`);
+      await page.waitForFunction(
+        () => {
+          const canvas = document.querySelector('canvas.cornerstone-canvas') as HTMLCanvasElement | null;
+          if (!canvas || !canvas.width) return false;
+          const copy = document.createElement('canvas');
+          copy.width = canvas.width;
+          copy.height = canvas.height;
+          const ctx = copy.getContext('2d')!;
+          ctx.drawImage(canvas, 0, 0);
+          const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          for (let i = 0; i < data.length; i += 4 * 97) if (data[i]! > 16) return true;
+          return false;
+        },
+        null,
+        { timeout: 120_000, polling: 50 },
+      );
+      const ms = Date.now() - t;
+      await page.close();
+      return ms;
+    };
+    await firstImage(false);
+    await firstImage(true);
+    const ohif = { proxy: [] as number[], direct: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      ohif.direct.push(await firstImage(true));
+      ohif.proxy.push(await firstImage(false));
+    }
+    const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+
+    console.log(`\nDICOMweb proxy benchmark (2-core machine, local storage)`);
+    console.log(`  frames, ${SLICES} slices of 512×512×16 bit, ${CLIENTS} concurrent clients, ${ROUNDS} rounds each:`);
+    console.log(`    straight from Orthanc : ${fps(runs.direct).toFixed(0)} frames/s, p50 ${percentile(dSorted, 50).toFixed(1)} ms, p99 ${percentile(dSorted, 99).toFixed(1)} ms`);
+    console.log(`    through the proxy     : ${fps(runs.proxy).toFixed(0)} frames/s, p50 ${percentile(pSorted, 50).toFixed(1)} ms, p99 ${percentile(pSorted, 99).toFixed(1)} ms`);
+    console.log(`    ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms (target < 5 ms)`);
+    console.log(`  QIDO /studies?limit=101, doctor with ${QIDO_STUDIES} studies: p50 ${percentile(qidoTimes, 50).toFixed(1)} ms, p99 ${percentile(qidoTimes, 99).toFixed(1)} ms (target p50 < 20 ms)`);
+    console.log(`  OHIF time to first image (median of 3): straight at Orthanc ${median(ohif.direct)} ms, through the proxy ${median(ohif.proxy)} ms, ratio ${(median(ohif.proxy) / median(ohif.direct)).toFixed(2)} (target ≤ 1.1)`);
+  } finally {
+    await browser.close();
+    await viewer.stop();
+    await proxy.stop();
+    await api.stop();
+    await bench.stop();
+  }
+}
+
+runBench(main);
