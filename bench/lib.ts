@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig, type Config } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { startApi, type RunningApi } from '../api/src/server.js';
+import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { migrationsService, postgresService, startStack, type Stack } from '../scripts/lib/stack.js';
@@ -33,6 +37,35 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
     stop: async () => {
       await stack.stop();
       rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The stack with an API and a DICOMweb proxy on it, and their configuration. */
+export interface BenchServers {
+  config: Config;
+  api: RunningApi;
+  proxy: RunningProxy;
+  /** Stops the servers, then the stack. */
+  stop: () => Promise<void>;
+}
+
+/** Starts the stack, then an API and a DICOMweb proxy (its public URL on its own port). */
+export async function startBenchServers(stableAge: number): Promise<BenchServers> {
+  const bench = await startBenchStack(stableAge);
+  const proxyPort = await freePort();
+  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
+  const logger = createLogger('warn', 'bench');
+  const api = await startApi(config, { port: 0, logger });
+  const proxy = await startProxy(config, { port: proxyPort, logger });
+  return {
+    config,
+    api,
+    proxy,
+    stop: async () => {
+      await proxy.stop();
+      await api.stop();
+      await bench.stop();
     },
   };
 }

@@ -1,14 +1,9 @@
 // Series metadata benchmark: a 200-slice CT series, its WADO-RS metadata fetched through the proxy —
 // once computed by Orthanc (reads every instance), then served from our store. Prints both timings.
 import { Readable } from 'node:stream';
-import { loadConfig } from '../common/config.js';
-import { createLogger } from '../common/logger.js';
 import { OrthancClient } from '../common/orthanc.js';
-import { startApi } from '../api/src/server.js';
 import { runIndexerTick } from '../api/src/dicom/index-sync.js';
-import { startProxy } from '../dicom-proxy/src/server.js';
-import { freePort } from '../scripts/lib/ports.js';
-import { runBench, startBenchStack } from './lib.js';
+import { runBench, startBenchServers } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -17,12 +12,8 @@ const SLICES = Number(process.env.BENCH_SLICES ?? 200);
 const ROUNDS = 10;
 
 async function main(): Promise<void> {
-  const bench = await startBenchStack(2);
-  const proxyPort = await freePort();
-  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
-  const logger = createLogger('warn', 'bench');
-  const api = await startApi(config, { port: 0, logger });
-  const proxy = await startProxy(config, { port: proxyPort, logger });
+  const servers = await startBenchServers(2);
+  const { config, api, proxy } = servers;
   try {
     const f = new Fixtures(new ApiClient(api.url));
     const clinic = await f.hospitalWithStaff();
@@ -54,9 +45,7 @@ async function main(): Promise<void> {
     console.log(`  first request (Orthanc computes, cache ${cold.cache}) : ${cold.ms.toFixed(0)} ms`);
     console.log(`  cached (median of ${ROUNDS}, cache ${warm[0]!.cache})          : ${median.toFixed(0)} ms`);
   } finally {
-    await proxy.stop();
-    await api.stop();
-    await bench.stop();
+    await servers.stop();
   }
 }
 

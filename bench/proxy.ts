@@ -5,17 +5,13 @@
 //  3. OHIF time to first image (pixels on the canvas) through the proxy vs pointed straight at Orthanc.
 import { Readable } from 'node:stream';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../common/config.js';
-import { createLogger } from '../common/logger.js';
 import { OrthancClient } from '../common/orthanc.js';
-import { startApi } from '../api/src/server.js';
 import { runIndexerTick } from '../api/src/dicom/index-sync.js';
-import { startProxy } from '../dicom-proxy/src/server.js';
 import { startViewer } from '../dicom-proxy/src/viewer.js';
 import { ensureOhifDist } from '../scripts/lib/ohif.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { CHROMIUM_PATH } from '../scripts/lib/system-packages.js';
-import { runBench, startBenchStack } from './lib.js';
+import { runBench, startBenchServers } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -49,12 +45,8 @@ async function fetchAll(urls: string[], headers: Record<string, string>, clients
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchStack(2);
-  const proxyPort = await freePort();
-  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
-  const logger = createLogger('warn', 'bench');
-  const api = await startApi(config, { port: 0, logger });
-  const proxy = await startProxy(config, { port: proxyPort, logger });
+  const servers = await startBenchServers(2);
+  const { config, api, proxy } = servers;
   const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: await freePort() });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-web-security'] });
   try {
@@ -163,9 +155,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await viewer.stop();
-    await proxy.stop();
-    await api.stop();
-    await bench.stop();
+    await servers.stop();
   }
 }
 
