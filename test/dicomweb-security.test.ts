@@ -124,6 +124,17 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
       });
     }
 
+    it('/studies answered from the index carries what Orthanc itself answers', async () => {
+      const uid = all('p1')[1]!;
+      const fromIndex = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}`)).json()) as DicomJson[])[0]!;
+      // TimezoneOffsetFromUTC is not in the index: this query is described by Orthanc.
+      const fromOrthanc = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}&includefield=00081030,00080030,00080050,00080201`)).json()) as DicomJson[])[0]!;
+      for (const tag of ['0020000D', '00080020', '00080030', '00080050', '00080061', '00081030', '00081190', '00100010', '00100020', '00201206', '00201208']) {
+        expect(fromIndex[tag]?.Value ?? null, tag).to.deep.equal(fromOrthanc[tag]?.Value ?? null);
+      }
+      expect(fromIndex['00081190']!.Value![0]).to.equal(`${base}/studies/${uid}`);
+    });
+
     it('a viewer session is forced to its study under every alias', async () => {
       const session = await openSession(a.doctor, studies.p1![0]!.id);
       const other = all('p1')[1]!;

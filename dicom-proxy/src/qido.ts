@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { readableStudies } from '../../common/access.js';
 import { AppError, badRequest, notFound } from '../../common/http/errors.js';
 import type { Caller, ProxyDeps } from './context.js';
-import { dateRange, likeFromWildcard, nameOf, PATIENT_IDENTIFYING_TAGS, TAG, toSearchParams, uidList, type QidoQuery } from './query.js';
+import { dateRange, likeFromWildcard, MAX_LIMIT, nameOf, PATIENT_IDENTIFYING_TAGS, TAG, toSearchParams, uidList, type QidoQuery } from './query.js';
 import { sendDicomJson } from './respond.js';
 
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
@@ -77,23 +77,80 @@ function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
   }
 }
 
-/** Root `/studies`: searched and paged in the study index, then described by Orthanc, rows checked again. */
+/** Study attributes the index answers itself; an includefield beyond them (or `all`) asks Orthanc. */
+const INDEX_ATTRIBUTES = new Set([
+  '00080005', '00080020', '00080030', '00080050', '00080061', '00080090', '00081030', '00081190',
+  '00100010', '00100020', '00100030', '00100040', '0020000D', '00200010', '00201206', '00201208',
+]);
+
+interface IndexedStudy {
+  uid: string;
+  identifier: string;
+  study_date: string | null;
+  study_time: string | null;
+  accession_number: string | null;
+  modalities: string[];
+  referring_physician_name: string | null;
+  dicom_description: string | null;
+  dicom_study_id: string | null;
+  number_of_series: number;
+  number_of_instances: number;
+  first_name: string;
+  last_name: string;
+  birth_date: string;
+  sex: string;
+}
+
+const SEX_CODE: Record<string, string> = { female: 'F', male: 'M', other: 'O', unknown: '' };
+const attr = (vr: string, value: string | number | null | undefined) => (value === null || value === undefined || value === '' ? { vr } : { vr, Value: [value] });
+
+/** One study as DICOM JSON, from the index: the same attributes Orthanc's QIDO returns by default. */
+function studyFromIndex(r: IndexedStudy, root: string): DicomJson {
+  return {
+    '00080005': { vr: 'CS', Value: ['ISO_IR 192'] },
+    '00080020': attr('DA', r.study_date?.replaceAll('-', '')),
+    '00080030': attr('TM', r.study_time),
+    '00080050': attr('SH', r.accession_number),
+    '00080061': r.modalities.length ? { vr: 'CS', Value: r.modalities } : { vr: 'CS' },
+    '00080090': r.referring_physician_name ? { vr: 'PN', Value: [{ Alphabetic: r.referring_physician_name }] } : { vr: 'PN' },
+    '00081030': attr('LO', r.dicom_description),
+    '00081190': { vr: 'UR', Value: [`${root}/studies/${r.uid}`] },
+    '00100010': { vr: 'PN', Value: [{ Alphabetic: `${r.last_name}^${r.first_name}` }] },
+    '00100020': { vr: 'LO', Value: [r.identifier] },
+    '00100030': attr('DA', r.birth_date.replaceAll('-', '')),
+    '00100040': attr('CS', SEX_CODE[r.sex] ?? ''),
+    '0020000D': { vr: 'UI', Value: [r.uid] },
+    '00200010': attr('SH', r.dicom_study_id),
+    '00201206': { vr: 'IS', Value: [r.number_of_series] },
+    '00201208': { vr: 'IS', Value: [r.number_of_instances] },
+  };
+}
+
+/**
+ * Root `/studies`: searched and paged in the study index. The answer is built from the index when the
+ * requested attributes are ones it holds (OHIF's study list); otherwise Orthanc describes the page and
+ * every row is checked again against the index before it leaves.
+ */
 async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: QidoQuery): Promise<void> {
   const query = readableStudies(deps.db, caller.principal).join('users as pu', 'pu.id', 's.patient_id');
   if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
   applyIndexFilters(query, q);
-  query.orderByRaw('s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id').offset(q.offset);
-  if (q.limit !== null) query.limit(q.limit);
-  else query.limit(1000);
-  const page: { uid: string; identifier: string }[] = await query.select('s.study_instance_uid as uid', 'p.identifier');
+  query.orderByRaw('s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id').offset(q.offset).limit(q.limit ?? MAX_LIMIT);
+  const page: IndexedStudy[] = await query.select(
+    's.study_instance_uid as uid', 'p.identifier', 's.study_date', 's.study_time', 's.accession_number', 's.modalities',
+    's.referring_physician_name', 's.dicom_description', 's.dicom_study_id', 's.number_of_series', 's.number_of_instances',
+    'pu.first_name', 'pu.last_name', 'p.birth_date', 'p.sex',
+  );
+  if (q.includeFields !== 'all' && [...q.includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag))) {
+    return sendDicomJson(ctx, page.map((r) => studyFromIndex(r, caller.rewrite.to)));
+  }
   const owner = new Map(page.map((r) => [r.uid, r.identifier]));
   const described = new Map<string, DicomJson>();
   const uids = [...owner.keys()];
   for (let i = 0; i < uids.length; i += UIDS_PER_QUERY) {
     const chunk = uids.slice(i, i + UIDS_PER_QUERY);
     const params = toSearchParams({ ...q, filters: new Map([[TAG.StudyInstanceUID, chunk.join(',')]]), limit: null, offset: 0, fuzzyMatching: false }, [TAG.PatientID, TAG.StudyInstanceUID]);
-    const got = await orthancQido(deps, caller, '/studies', params);
-    for (const row of got) {
+    for (const row of await orthancQido(deps, caller, '/studies', params)) {
       const uid = first(row, TAG.StudyInstanceUID);
       // Defence in depth: a row leaves only for a study of this page, under the patient the index names.
       if (uid && owner.has(uid) && first(row, TAG.PatientID) === owner.get(uid) && !described.has(uid)) described.set(uid, row);

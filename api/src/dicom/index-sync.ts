@@ -62,6 +62,8 @@ export async function refreshStudy(
     modalities: [...new Set(series.map((s) => clean(s.MainDicomTags.Modality)).filter((m): m is string => m !== null))].sort(),
     dicom_description: clean(tags.StudyDescription),
     accession_number: clean(tags.AccessionNumber),
+    referring_physician_name: clean(tags.ReferringPhysicianName),
+    dicom_study_id: clean(tags.StudyID),
     body_parts: [...new Set(series.map((s) => clean(s.MainDicomTags.BodyPartExamined)).filter((b): b is string => b !== null))].sort(),
     number_of_series: study.Series.length,
     number_of_instances: series.reduce((n, s) => n + s.Instances.length, 0),
