@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -41,23 +42,46 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
   };
 }
 
+/** The proxy as a child process (`node dicom-proxy/src/server.ts`), once it answers /healthz. */
+async function spawnProxy(env: Record<string, string>, port: number): Promise<Pick<RunningProxy, 'url' | 'stop'>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 /** The stack with an API and a DICOMweb proxy on it, and their configuration. */
 export interface BenchServers {
   config: Config;
   api: RunningApi;
-  proxy: RunningProxy;
+  proxy: Pick<RunningProxy, 'url' | 'stop'>;
   /** Stops the servers, then the stack. */
   stop: () => Promise<void>;
 }
 
-/** Starts the stack, then an API and a DICOMweb proxy (its public URL on its own port). */
-export async function startBenchServers(stableAge: number): Promise<BenchServers> {
+/**
+ * Starts the stack, then an API and a DICOMweb proxy (its public URL on its own port). With
+ * `proxyProcess`, the proxy runs in its own process, as in production, so the load the benchmark
+ * generates does not share its event loop.
+ */
+export async function startBenchServers(stableAge: number, options: { proxyProcess?: boolean } = {}): Promise<BenchServers> {
   const bench = await startBenchStack(stableAge);
   const proxyPort = await freePort();
-  const config = loadConfig({ ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` });
+  const env = { ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`, DICOM_PROXY_PORT: String(proxyPort) };
+  const config = loadConfig(env);
   const logger = createLogger('warn', 'bench');
   const api = await startApi(config, { port: 0, logger });
-  const proxy = await startProxy(config, { port: proxyPort, logger });
+  const proxy = options.proxyProcess ? await spawnProxy(env, proxyPort) : await startProxy(config, { port: proxyPort, logger });
   return {
     config,
     api,

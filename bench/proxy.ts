@@ -45,7 +45,7 @@ async function fetchAll(urls: string[], headers: Record<string, string>, clients
 }
 
 async function main(): Promise<void> {
-  const servers = await startBenchServers(2);
+  const servers = await startBenchServers(2, { proxyProcess: true });
   const { config, api, proxy } = servers;
   const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: await freePort() });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-web-security'] });

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
 
@@ -71,9 +73,25 @@ export interface OrthancSettings {
 /** A small typed client of Orthanc's REST API; bodies in and out stay streams. */
 export class OrthancClient {
   private readonly auth: string;
+  private readonly agent: http.Agent;
 
   constructor(private readonly settings: OrthancSettings) {
     this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
+    this.agent = new (settings.url.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /**
+   * A GET or HEAD answered as Node's raw response: bytes exactly as Orthanc sent them (no decoding, no
+   * web-stream layer), for pass-through of images. Throws OrthancUnavailableError when unreachable.
+   */
+  stream(path: string, options: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<http.IncomingMessage> {
+    const url = new URL(`${this.settings.url}${path}`);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, { method: options.method ?? 'GET', agent: this.agent, headers: { ...options.headers, authorization: this.auth }, signal: options.signal }, resolve);
+      req.on('error', (err) => reject(new OrthancUnavailableError(path, err)));
+      req.end();
+    });
   }
 
   /** A raw request; throws OrthancUnavailableError when Orthanc cannot be reached. */

@@ -1,5 +1,4 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { AppError } from '../../common/http/errors.js';
@@ -160,44 +159,50 @@ export async function forwardToOrthanc(ctx: Context, orthanc: OrthancClient, pat
   const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET';
   const abort = new AbortController();
   ctx.req.once('close', () => abort.abort());
-  const upstream = await orthanc.fetch(path, {
-    method,
-    headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) },
-    signal: abort.signal,
-  });
-  if (!upstream.ok) {
-    await upstream.body?.cancel().catch(() => undefined);
-    throw upstreamError(upstream.status);
+  const upstream = await orthanc.stream(path, { method, headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) }, signal: abort.signal });
+  const status = upstream.statusCode ?? 502;
+  if (status >= 400) {
+    upstream.resume();
+    throw upstreamError(status);
   }
-  ctx.status = upstream.status;
-  const type = upstream.headers.get('content-type') ?? '';
+  ctx.status = status;
+  const header = (name: string) => {
+    const v = upstream.headers[name];
+    return Array.isArray(v) ? v.join(', ') : (v ?? null);
+  };
+  const type = header('content-type') ?? '';
   for (const name of PASSED_HEADERS) {
-    const value = upstream.headers.get(name);
+    const value = header(name);
     if (value) ctx.set(name, value);
   }
-  if (!upstream.body || method === 'HEAD') {
-    const length = upstream.headers.get('content-encoding') ? null : upstream.headers.get('content-length');
-    if (length && method === 'HEAD') ctx.length = Number(length);
+  // Orthanc was asked for identity; should it encode anyway, the encoding travels with the bytes.
+  const encoding = header('content-encoding');
+  const length = header('content-length');
+  if (method === 'HEAD') {
+    upstream.resume();
+    if (length && !encoding) ctx.length = Number(length);
     ctx.type = type || 'application/octet-stream';
-    await upstream.body?.cancel().catch(() => undefined);
     return;
   }
-  const body = Readable.fromWeb(upstream.body as WebReadableStream);
   const isText = /json|xml|^text\//i.test(type);
   const boundary = multipartBoundary(type);
-  // fetch decodes any Content-Encoding it is still given, so a length is only true for identity bodies.
-  const length = upstream.headers.get('content-encoding') ? null : upstream.headers.get('content-length');
+  if (encoding && (isText || boundary)) {
+    // Bytes we must rewrite but cannot read: refuse rather than send Orthanc's address or broken framing.
+    upstream.resume();
+    throw new AppError(502, 'IMAGING_ERROR', 'The imaging store answered in an unexpected encoding');
+  }
   if (isText) {
-    const text = body.pipe(new ReplaceStream(rewrite.from, rewrite.to));
+    const text = upstream.pipe(new ReplaceStream(rewrite.from, rewrite.to));
     if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
       ctx.set('Content-Encoding', 'gzip');
       ctx.vary('Accept-Encoding');
       ctx.body = text.pipe(createGzip({ level: 1 }));
     } else ctx.body = text;
   } else if (boundary) {
-    ctx.body = body.pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
+    ctx.body = upstream.pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
   } else {
-    ctx.body = body;
+    ctx.body = upstream;
+    if (encoding) ctx.set('Content-Encoding', encoding);
     if (length) ctx.length = Number(length);
   }
   ctx.type = type || 'application/octet-stream';

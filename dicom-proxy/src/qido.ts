@@ -83,6 +83,9 @@ const INDEX_ATTRIBUTES = new Set([
   '00100010', '00100020', '00100030', '00100040', '0020000D', '00200010', '00201206', '00201208',
 ]);
 
+/** Attributes clients ask for at study level that a study does not have (OHIF asks for Modality). */
+const NOT_STUDY_LEVEL = new Set(['00080060']);
+
 interface IndexedStudy {
   uid: string;
   identifier: string;
@@ -141,7 +144,7 @@ async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: Qid
     's.referring_physician_name', 's.dicom_description', 's.dicom_study_id', 's.number_of_series', 's.number_of_instances',
     'pu.first_name', 'pu.last_name', 'p.birth_date', 'p.sex',
   );
-  if (q.includeFields !== 'all' && [...q.includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag))) {
+  if (q.includeFields !== 'all' && [...q.includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag) || NOT_STUDY_LEVEL.has(tag))) {
     return sendDicomJson(ctx, page.map((r) => studyFromIndex(r, caller.rewrite.to)));
   }
   const owner = new Map(page.map((r) => [r.uid, r.identifier]));
