@@ -44,7 +44,7 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
 
 /** The proxy as a child process (`node dicom-proxy/src/server.ts`), once it answers /healthz. */
 async function spawnProxy(env: Record<string, string>, port: number): Promise<Pick<RunningProxy, 'url' | 'stop'>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROXY_PROF] : []), '--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;

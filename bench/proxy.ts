@@ -3,6 +3,8 @@
 //     (throughput ratio, added p50/p99 latency);
 //  2. QIDO /studies for a doctor with 1,000 studies (p50, OHIF's study-list query);
 //  3. OHIF time to first image (pixels on the canvas) through the proxy vs pointed straight at Orthanc.
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { chromium } from 'playwright-core';
 import { OrthancClient } from '../common/orthanc.js';
@@ -24,6 +26,29 @@ const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transf
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+// One keep-alive agent for every client, as a browser keeps its connections; Orthanc's `timeout=1` hint
+// would otherwise make Node open a connection per request on the direct path only.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+agent.keepSocketAlive = (socket) => {
+  (socket as Socket).setTimeout(500);
+  (socket as Socket).unref();
+  return true;
+};
+
+/** GETs a URL and reads its whole body; resolves with the status and the byte count. */
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Fetches every URL once with `clients` concurrent workers; returns the wall time and each latency. */
 async function fetchAll(urls: string[], headers: Record<string, string>, clients: number): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
@@ -34,9 +59,8 @@ async function fetchAll(urls: string[], headers: Record<string, string>, clients
       while (next < urls.length) {
         const url = urls[next++]!;
         const t = process.hrtime.bigint();
-        const res = await fetch(url, { headers });
-        const body = await res.arrayBuffer();
-        if (!res.ok || body.byteLength < 512 * 512 * 2) throw new Error(`${url}: ${res.status}, ${body.byteLength} bytes`);
+        const res = await get(url, headers);
+        if (res.status !== 200 || res.bytes < 512 * 512 * 2) throw new Error(`${url}: ${res.status}, ${res.bytes} bytes`);
         latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
     }),

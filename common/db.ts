@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from './config.js';
@@ -31,4 +32,20 @@ export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.C
     acquireConnectionTimeout: 10_000,
     ...overrides,
   });
+}
+
+/**
+ * Runs a fixed SQL statement as a named prepared statement on a pooled connection: PostgreSQL plans it
+ * once per connection instead of on every call. Only for statements whose text never varies (the name
+ * is derived from the text), on the hot path of every request.
+ */
+export async function preparedQuery<T>(db: Knex, sql: string, values: unknown[]): Promise<T[]> {
+  const name = `mc_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+  const client = db.client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
+  const connection = await client.acquireConnection();
+  try {
+    return (await connection.query({ name, text: sql, values })).rows as T[];
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
 
@@ -70,6 +71,26 @@ export interface OrthancSettings {
   password: string;
 }
 
+/** How long an idle connection to Orthanc is kept: below Orthanc's own 1 s, so it never closes one we reuse. */
+const IDLE_MS = 500;
+
+/**
+ * A keep-alive agent that really keeps connections to Orthanc. Orthanc 1.10 announces `Keep-Alive:
+ * timeout=1`, which Node's agent turns into "do not reuse" (it keeps a 1 s margin): every request then
+ * paid a new TCP connection.
+ */
+function keepAliveAgent(Base: typeof http.Agent | typeof https.Agent): http.Agent {
+  const agent = new Base({ keepAlive: true, maxSockets: 64 });
+  agent.keepSocketAlive = (socket) => {
+    const s = socket as Socket;
+    s.setKeepAlive(true, 1000);
+    s.unref();
+    s.setTimeout(IDLE_MS);
+    return true;
+  };
+  return agent;
+}
+
 /** A small typed client of Orthanc's REST API; bodies in and out stay streams. */
 export class OrthancClient {
   private readonly auth: string;
@@ -77,7 +98,7 @@ export class OrthancClient {
 
   constructor(private readonly settings: OrthancSettings) {
     this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
-    this.agent = new (settings.url.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 64 });
+    this.agent = keepAliveAgent(settings.url.startsWith('https:') ? https.Agent : http.Agent);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedQuery } from './db.js';
 import type { Role } from './roles.js';
 import type { AccessClaims } from './tokens.js';
 
@@ -23,23 +24,34 @@ export interface PrincipalRefusal {
  * deactivation, deletion and logout take effect at once in the API and the DICOMweb proxy alike.
  */
 export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
-  const row = await db('sessions as s')
-    .join('users as u', 'u.id', 's.user_id')
-    .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
-    .where('s.id', claims.sessionId)
-    .andWhere('u.id', claims.userId)
-    .first(
-      'u.id',
-      'u.email',
-      'u.role',
-      'u.hospital_id',
-      'u.is_active',
-      'u.must_change_password',
-      'u.deleted_at',
-      's.revoked_at as session_revoked_at',
-      'h.is_active as hospital_active',
-      'h.deleted_at as hospital_deleted_at',
-    );
+  const [row] = await preparedQuery<PrincipalRow>(db, PRINCIPAL_SQL, [claims.sessionId, claims.userId]);
+  return principalFromRow(row, claims.sessionId);
+}
+
+/** The columns {@link principalFromRow} needs: the account, its hospital, its login session. */
+export interface PrincipalRow {
+  id: string;
+  email: string;
+  role: Role;
+  hospital_id: string | null;
+  is_active: boolean;
+  must_change_password: boolean;
+  deleted_at: Date | null;
+  session_revoked_at: Date | null;
+  hospital_active: boolean | null;
+  hospital_deleted_at: Date | null;
+}
+
+/** The columns of a {@link PrincipalRow}, for queries joining sessions `s`, users `u` and hospitals `h`. */
+export const PRINCIPAL_COLUMNS = `u.id, u.email, u.role, u.hospital_id, u.is_active, u.must_change_password, u.deleted_at,
+  s.revoked_at AS session_revoked_at, h.is_active AS hospital_active, h.deleted_at AS hospital_deleted_at`;
+
+const PRINCIPAL_SQL = `SELECT ${PRINCIPAL_COLUMNS}
+  FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN hospitals h ON h.id = u.hospital_id
+  WHERE s.id = $1 AND u.id = $2`;
+
+/** Decides whether a login session's account may act now, and builds its principal. */
+export function principalFromRow(row: PrincipalRow | undefined, sessionId: string): { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal) {
   if (!row || row.deleted_at) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token is invalid' };
   if (row.session_revoked_at) return { ok: false, code: 'SESSION_REVOKED', message: 'This session has ended; log in again' };
   if (!row.is_active) return { ok: false, code: 'ACCOUNT_INACTIVE', message: 'This account is deactivated' };
@@ -50,7 +62,7 @@ export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId
     ok: true,
     principal: {
       userId: row.id,
-      sessionId: claims.sessionId,
+      sessionId,
       role: row.role,
       hospitalId: row.hospital_id,
       email: row.email,

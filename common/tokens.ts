@@ -13,8 +13,17 @@ export interface AccessClaims {
   hospitalId: string | null;
 }
 
+const keys = new Map<string, Uint8Array>();
+
+/** The HMAC key of a secret, encoded once. */
 function keyOf(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
+  let key = keys.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    if (keys.size > 8) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** Signs a short-lived HS256 access token bound to a login session. */
@@ -33,11 +42,25 @@ export async function signAccessToken(secret: string, claims: AccessClaims, ttlS
 /** Why a token was rejected, so callers can answer with a precise error code. */
 export type TokenFailure = 'expired' | 'invalid';
 
+/**
+ * Tokens already verified, with their claims, until they expire: a viewer sends the same token with
+ * every frame. Only the signature check is saved; the session and account are still read every time.
+ * Keyed by secret and token, bounded in size.
+ */
+const verified = new Map<string, { claims: AccessClaims; expiresAt: number }>();
+const MAX_VERIFIED = 10_000;
+
 /** Verifies an access token; returns its claims or the reason it is not acceptable. */
 export async function verifyAccessToken(
   secret: string,
   token: string,
 ): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenFailure }> {
+  const key = `${secret.length}:${secret}\n${token}`;
+  const hit = verified.get(key);
+  if (hit) {
+    if (Date.now() < hit.expiresAt) return { ok: true, claims: hit.claims };
+    verified.delete(key);
+  }
   try {
     const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
     const { sub, sid, role, hid, typ } = payload as Record<string, unknown>;
@@ -50,7 +73,12 @@ export async function verifyAccessToken(
     ) {
       return { ok: false, reason: 'invalid' };
     }
-    return { ok: true, claims: { userId: sub, sessionId: sid, role: role as Role, hospitalId: hid } };
+    const claims: AccessClaims = { userId: sub, sessionId: sid, role: role as Role, hospitalId: hid };
+    if (typeof payload.exp === 'number') {
+      if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+      verified.set(key, { claims, expiresAt: payload.exp * 1000 });
+    }
+    return { ok: true, claims };
   } catch (err) {
     return { ok: false, reason: err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
   }

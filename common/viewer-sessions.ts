@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { loadPrincipal, type Principal } from './principal.js';
+import { preparedQuery } from './db.js';
+import { PRINCIPAL_COLUMNS, principalFromRow, type Principal, type PrincipalRow } from './principal.js';
 
 /** Viewer-session tokens start with this prefix, so the proxy tells them from access tokens at a glance. */
 export const VIEWER_TOKEN_PREFIX = 'vs_';
@@ -27,13 +28,16 @@ export interface ResolvedViewerSession {
  * must still check the owner's access to the study.
  */
 export async function resolveViewerToken(db: Knex, token: string): Promise<ResolvedViewerSession | null> {
-  const session = await db('viewer_sessions')
-    .where({ token_hash: hashViewerToken(token) })
-    .whereNull('revoked_at')
-    .whereNotNull('session_id')
-    .where('expires_at', '>', db.fn.now())
-    .first('id', 'user_id', 'session_id', 'study_instance_uid');
-  if (!session) return null;
-  const login = await loadPrincipal(db, { userId: session.user_id, sessionId: session.session_id });
-  return login.ok ? { id: session.id, principal: login.principal, studyInstanceUid: session.study_instance_uid } : null;
+  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string }>(db, VIEWER_SQL, [hashViewerToken(token)]);
+  if (!row) return null;
+  const login = principalFromRow(row, row.session_id);
+  return login.ok ? { id: row.viewer_session_id, principal: login.principal, studyInstanceUid: row.study_instance_uid } : null;
 }
+
+// The viewer session, its login session, account and hospital in one statement: it runs on every frame.
+const VIEWER_SQL = `SELECT v.id AS viewer_session_id, v.session_id, v.study_instance_uid, ${PRINCIPAL_COLUMNS}
+  FROM viewer_sessions v
+  JOIN sessions s ON s.id = v.session_id AND s.user_id = v.user_id
+  JOIN users u ON u.id = v.user_id
+  LEFT JOIN hospitals h ON h.id = u.hospital_id
+  WHERE v.token_hash = $1 AND v.revoked_at IS NULL AND v.expires_at > now()`;

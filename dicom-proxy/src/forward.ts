@@ -157,8 +157,11 @@ export interface UrlRewrite {
  */
 export async function forwardToOrthanc(ctx: Context, orthanc: OrthancClient, path: string, rewrite: UrlRewrite, accept?: string): Promise<void> {
   const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET';
+  // A client that leaves mid-answer stops the upstream transfer too.
   const abort = new AbortController();
-  ctx.req.once('close', () => abort.abort());
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) abort.abort();
+  });
   const upstream = await orthanc.stream(path, { method, headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) }, signal: abort.signal });
   const status = upstream.statusCode ?? 502;
   if (status >= 400) {
