@@ -160,8 +160,21 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       ctx.set('Connection', 'close');
       reject(err);
     };
-    const slotFree = async () => {
-      while (inFlight.size >= MAX_FILES_IN_FLIGHT) await Promise.race(inFlight);
+    // A semaphore, not a count of `inFlight`: small files are parsed ahead of their turn, and tasks
+    // waiting for a slot must not count as holding one (8 waiting files once deadlocked the upload).
+    let running = 0;
+    const waiting: (() => void)[] = [];
+    const slotFree = (): Promise<void> => {
+      if (running < MAX_FILES_IN_FLIGHT) {
+        running++;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    };
+    const releaseSlot = () => {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
     };
     // Browsers' FormData keeps the order the page appended fields in; when files come before `patientId`,
     // they are held in memory up to a small bound until it arrives (large uploads must send it first).
@@ -169,7 +182,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     let pendingBytes = 0;
     const schedule = (file: Readable, name: string, mimeType: string) => {
       const task: Promise<void> = slotFree()
-        .then(() => (failed ? drain(file) : isZip(name, mimeType) ? storeZip(file, name) : storeOne(file, name)))
+        .then(() =>
+          (failed ? drain(file) : isZip(name, mimeType) ? storeZip(file, name) : storeOne(file, name)).finally(releaseSlot),
+        )
         .catch((err) => {
           file.resume();
           fail(err);
