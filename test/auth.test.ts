@@ -239,6 +239,35 @@ describe('authentication', () => {
       }
     });
 
+    it('holds in parallel: 20 simultaneous wrong passwords on one account → at most the limit checked, the rest 429', async () => {
+      const strict = await startTestApi({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '5', LOGIN_MAX_FAILURES_PER_IP: '1000' });
+      try {
+        const client = new ApiClient(strict.url);
+        const email = await newDoctor();
+        const answers = await Promise.all(Array.from({ length: 20 }, () => client.post('/api/auth/login', { body: { email, password: 'wrong-password' } })));
+        const statuses = answers.map((r) => r.status);
+        expect(statuses.filter((s) => s === 401), statuses.join(',')).to.have.length(5);
+        expect(statuses.filter((s) => s === 429)).to.have.length(15);
+        // The right password, once the account is locked, is refused too.
+        expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(429);
+      } finally {
+        await strict.stop();
+      }
+    });
+
+    it('a right password withdraws its reserved attempt: it never counts as a failure', async () => {
+      const strict = await startTestApi({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '2', LOGIN_MAX_FAILURES_PER_IP: '1000' });
+      try {
+        const client = new ApiClient(strict.url);
+        const email = await newDoctor();
+        for (let i = 0; i < 5; i++) expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(200);
+        expect((await client.post('/api/auth/login', { body: { email, password: 'wrong-password' } })).status).to.equal(401);
+        expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(200);
+      } finally {
+        await strict.stop();
+      }
+    });
+
     it('lets the account in again once the window has passed', async () => {
       const strict = await startTestApi({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '2', LOGIN_THROTTLE_WINDOW_SECONDS: '2' });
       try {

@@ -90,15 +90,15 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
   return {
     /** Checks the credentials; never reveals whether the e-mail exists. */
     async login(email: string, password: string, meta: RequestMeta): Promise<TokensDto> {
-      const state = await throttle.check(email, meta.ip);
-      if (state.blocked) {
+      const attempt = await throttle.reserve(email, meta.ip);
+      if (attempt.blocked) {
         await recordAudit(db, meta, { actor: null, action: 'auth.login.throttled', details: { email } });
-        throw tooManyRequests('Too many failed login attempts; try again later', state.retryAfterSeconds);
+        throw tooManyRequests('Too many failed login attempts; try again later', attempt.retryAfterSeconds);
       }
       const user: UserRow | undefined = await liveUsers(db).whereRaw('lower(u.email) = ?', [email]).first();
       const valid = await passwords.verify(password, user?.password_hash ?? null);
       if (!user || !valid) {
-        await throttle.recordFailure(email, meta.ip);
+        // The reserved attempt stays counted as a failure.
         await recordAudit(db, meta, {
           actor: null,
           action: 'auth.login.failed',
@@ -108,6 +108,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         });
         throw unauthorized('INVALID_CREDENTIALS', 'Invalid e-mail or password');
       }
+      await attempt.succeeded();
       if (!canLogIn(user)) {
         await recordAudit(db, meta, { actor: null, action: 'auth.login.refused', targetType: 'user', targetId: user.id, details: { reason: 'inactive' } });
         throw unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated');
@@ -180,15 +181,15 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
 
     /** Changes the caller's own password (never anyone else's) and ends its other sessions. */
     async changePassword(auth: Auth, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<UserDto> {
-      const state = await throttle.check(auth.email, meta.ip);
-      if (state.blocked) throw tooManyRequests('Too many failed password attempts; try again later', state.retryAfterSeconds);
+      const attempt = await throttle.reserve(auth.email, meta.ip);
+      if (attempt.blocked) throw tooManyRequests('Too many failed password attempts; try again later', attempt.retryAfterSeconds);
       const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
       if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
       if (!(await passwords.verify(currentPassword, user.password_hash))) {
-        await throttle.recordFailure(auth.email, meta.ip);
         await recordAudit(db, meta, { actor: auth, action: 'auth.password.change_failed', targetType: 'user', targetId: auth.userId });
         throw badRequest('The current password is wrong', [{ field: 'currentPassword', message: 'Wrong password' }], 'INVALID_CURRENT_PASSWORD');
       }
+      await attempt.succeeded();
       assertAcceptablePassword(newPassword, user.email, currentPassword);
       const hash = await passwords.hash(newPassword);
       return db.transaction(async (trx) => {
