@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newUid, synthDicom } from '../helpers/dicom.js';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -77,10 +78,13 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
   }
 
   it('holds only the header in memory: the rest streams through in the source’s chunks', async () => {
-    const head = readFileSync(path.join(PYDICOM_TEST_FILES, 'CT_small.dcm'));
+    const head = synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() });
     let pulled = 0;
+    // A valid file that goes on for 64 MB: Data Set Trailing Padding (FFFC,FFFC) after the pixels.
+    const padding = Buffer.concat([Buffer.from([0xfc, 0xff, 0xfc, 0xff]), Buffer.from('OB'), Buffer.alloc(2), Buffer.alloc(4)]);
+    padding.writeUInt32LE(1000 * 64 * 1024, 8);
     async function* huge() {
-      yield head;
+      yield Buffer.concat([head, padding]);
       for (let i = 0; i < 1000; i++) {
         pulled++;
         yield Buffer.alloc(64 * 1024);

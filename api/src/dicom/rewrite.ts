@@ -1,15 +1,9 @@
 import { Readable } from 'node:stream';
+import { DicomRejected } from './rejected.js';
+import { checkedStructure, MAX_SEQUENCE_DEPTH } from './validate.js';
 
-/** Why a file cannot be stored; `code` is stable for clients, `message` readable by people. */
-export class DicomRejected extends Error {
-  constructor(
-    readonly code: 'NOT_DICOM' | 'TRUNCATED' | 'MALFORMED' | 'UNSUPPORTED',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DicomRejected';
-  }
-}
+export { DicomRejected };
+
 
 /** The identity written into every stored instance. */
 export interface PatientIdentity {
@@ -127,7 +121,7 @@ const SEQUENCE_END = tagValue(0xfffe, 0xe0dd);
 
 // A sequence of undefined length: items until the sequence delimiter, each either sized or delimited.
 async function skipUndefinedSequence(b: Buffered, syntax: Syntax, depth: number): Promise<void> {
-  if (depth > 32) throw new DicomRejected('MALFORMED', 'Sequences are nested too deeply');
+  if (depth > MAX_SEQUENCE_DEPTH) throw new DicomRejected('MALFORMED', `Sequences are nested deeper than ${MAX_SEQUENCE_DEPTH} levels`);
   for (;;) {
     const h = await readHeader(b, { ...syntax, implicit: true });
     b.pos += 8;
@@ -203,7 +197,8 @@ export interface RewriteOptions {
 }
 
 export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, options: RewriteOptions = {}): Promise<Rewritten> {
-  const source = input[Symbol.asyncIterator]();
+  // Every byte is checked as it is read, the header here and the rest while it streams to storage.
+  const source = checkedStructure(input[Symbol.asyncIterator]());
   try {
     return await rewriteFrom(source, who, options.maxHeaderBytes ?? 16 * 1024 * 1024, options.requireIdentifyingUids ?? true);
   } catch (err) {

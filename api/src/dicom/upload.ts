@@ -83,6 +83,12 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return known;
   };
 
+  /** The DicomRejected behind an error (fetch wraps a failing request body in its `cause`). */
+  function rejectionIn(err: unknown): DicomRejected | null {
+    for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) if (e instanceof DicomRejected) return e;
+    return null;
+  }
+
   async function storeOne(stream: Readable, file: string): Promise<void> {
     const who = await resolvePatient();
     let rewritten;
@@ -109,6 +115,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
     } catch (err) {
       await drain(rewritten.output).catch(() => undefined);
+      // A structural fault found while the file streamed: the transfer was cut, nothing was stored.
+      const rejected = rejectionIn(err);
+      if (rejected) return void outcome.refused.push({ file, code: rejected.code, reason: rejected.message });
       if (err instanceof OrthancError && err.status === 400) {
         return void outcome.refused.push({ file, code: 'INVALID_DICOM', reason: 'Orthanc could not read this file (truncated or malformed DICOM)' });
       }

@@ -1,0 +1,11 @@
+/** Why a file cannot be stored; `code` is stable for clients, `message` readable by people. */
+export class DicomRejected extends Error {
+  constructor(
+    readonly code: 'NOT_DICOM' | 'TRUNCATED' | 'MALFORMED' | 'UNSUPPORTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DicomRejected';
+  }
+}
+

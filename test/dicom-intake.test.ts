@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { nestedSequence, withElementsBeforePixels } from './helpers/dicom-hostile.js';
+import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
+import { fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
+
+describe('imaging intake: hostile files never reach Orthanc', function () {
+  this.timeout(60_000);
+  let h: HospitalWithStaff;
+  let patient: Actor & { identifier: string };
+  let apiUrl: string;
+
+  before(async () => {
+    const f = await fixtures();
+    apiUrl = f.api.baseUrl;
+    h = await f.hospitalWithStaff();
+    patient = await f.patient(h.secretary, [h.doctor.id]);
+  });
+
+  const image = () => synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), sopUid: newUid() });
+  const instancesOf = async (studyUid: string) =>
+    (await (await testOrthanc().fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: studyUid } }) })).json()) as string[];
+
+  it('a file nested 5,000 sequences deep is refused (MALFORMED, named), alone or among good files; Orthanc stays up', async () => {
+    const deepUid = newUid();
+    const deep = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: deepUid, seriesUid: newUid() }), nestedSequence(5000, false));
+    const alone = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'deep.dcm', data: deep }]);
+    expect(alone.status).to.equal(400);
+    expect(alone.body.error.code).to.equal('NO_DICOM_STORED');
+    expect(JSON.stringify(alone.body.error.details)).to.include('deep.dcm').and.include('MALFORMED');
+    const good = image();
+    const mixed = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'good.dcm', data: good },
+      { name: 'deep.dcm', data: deep },
+      { name: 'good2.dcm', data: image() },
+    ]);
+    expect(mixed.status, JSON.stringify(mixed.body)).to.equal(201);
+    expect(mixed.body.stored.map((s: { file: string }) => s.file).sort()).to.deep.equal(['good.dcm', 'good2.dcm']);
+    expect(mixed.body.refused).to.deep.equal([{ file: 'deep.dcm', code: 'MALFORMED', reason: 'Sequences are nested deeper than 32 levels' }]);
+    expect(await instancesOf(deepUid)).to.deep.equal([]);
+    expect((await testOrthanc().system()).Version).to.be.a('string');
+  });
+
+  it('a second StudyInstanceUID out of order is refused before Orthanc could keep the first', async () => {
+    const first = newUid();
+    const second = Buffer.from(`${newUid()}`.padEnd(64, '\0').slice(0, 64));
+    const twoUids = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: first, seriesUid: newUid() }), Buffer.concat([Buffer.from([0x20, 0x00, 0x0d, 0x00]), Buffer.from('UI'), Buffer.from([second.length, 0]), second]));
+    const res = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'two-uids.dcm', data: twoUids }]);
+    expect(res.status).to.equal(400);
+    expect(JSON.stringify(res.body.error.details)).to.include('two-uids.dcm').and.include('out of order');
+    expect(await instancesOf(first)).to.deep.equal([]);
+  });
+});

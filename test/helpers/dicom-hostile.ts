@@ -1,0 +1,28 @@
+const le16 = (v: number) => Buffer.from([v & 0xff, v >> 8]);
+const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff]);
+
+/**
+ * ContentSequence (0040,A730) nested `depth` levels deep, explicit VR little endian: each level one
+ * item holding the next sequence — the shape of the public "Deeply-Nested-Sequence" file that crashes
+ * Orthanc 1.10. Undefined lengths with delimiters, or defined lengths.
+ */
+export function nestedSequence(depth: number, definedLengths: boolean): Buffer {
+  let inner = Buffer.alloc(0);
+  for (let i = 0; i < depth; i++) {
+    const itemBody = inner;
+    const item = definedLengths
+      ? Buffer.concat([le16(0xfffe), le16(0xe000), le32(itemBody.length), itemBody])
+      : Buffer.concat([le16(0xfffe), le16(0xe000), le32(0xffffffff), itemBody, le16(0xfffe), le16(0xe00d), le32(0)]);
+    inner = definedLengths
+      ? Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(item.length), item])
+      : Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(0xffffffff), item, le16(0xfffe), le16(0xe0dd), le32(0)]);
+  }
+  return inner;
+}
+
+/** Inserts elements just before the Pixel Data of an explicit-little-endian file (after group 0028). */
+export function withElementsBeforePixels(file: Buffer, elements: Buffer): Buffer {
+  const at = file.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  if (at < 0) throw new Error('no pixel data');
+  return Buffer.concat([file.subarray(0, at), elements, file.subarray(at)]);
+}
