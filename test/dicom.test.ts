@@ -129,6 +129,20 @@ describe('DICOM imaging store', () => {
       expect(res.body.error.details.refused[0].code).to.equal('NOT_DICOM');
     });
 
+    it('every refusal names its file: a part sent without a filename, and an upload with no file at all', async () => {
+      const form = new FormData();
+      form.append('patientId', patient.id);
+      form.append('scan', synthDicom({ patientId: 'P', studyUid: newUid(), seriesUid: newUid() }).toString('latin1'));
+      const noName = await fetch(`${f.api.baseUrl}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${a.doctor.token}` }, body: form });
+      const body = await noName.json();
+      expect(noName.status).to.equal(400);
+      expect(body.error.code).to.equal('NO_DICOM_STORED');
+      expect(body.error.details.refused).to.deep.equal([{ file: 'scan', code: 'NOT_A_FILE', reason: 'This part has no filename: it was sent as a form field, not as a file' }]);
+      const empty = await up(a.doctor, patient.id, []);
+      expect(empty.status).to.equal(400);
+      expect(empty.body.error.code).to.equal('NO_FILES');
+    });
+
     it('only a linked doctor uploads: patient 403, unlinked doctor/secretary/admin 404', async () => {
       const file = [{ name: 'x.dcm', data: sample('CT_small.dcm') }];
       expect((await up(patient, patient.id, file)).status).to.equal(403);

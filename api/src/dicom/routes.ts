@@ -84,6 +84,9 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       },
       handler: async ({ auth, ctx, meta }) => {
         const result = await service.upload(auth, ctx, meta);
+        if (result.stored.length === 0 && result.refused.length === 0) {
+          return { status: 400, body: { error: { code: 'NO_FILES', message: 'The upload holds no file (send them as multipart parts with a filename)', details: { refused: [] } } } };
+        }
         if (result.stored.length === 0) {
           return { status: 400, body: { error: { code: 'NO_DICOM_STORED', message: 'No file of the upload could be stored', details: { refused: result.refused } } } };
         }

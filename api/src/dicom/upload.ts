@@ -204,8 +204,16 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     const flushPending = () => {
       for (const p of pending.splice(0)) schedule(Readable.from(p.chunks), p.name, p.mimeType);
     };
-    parser.on('field', (name, value) => {
-      if (name !== 'patientId' || patientIdField) return;
+    parser.on('field', (name, value, info) => {
+      // A part without a filename arrives as a field: if it is not ours, it is a file the client failed
+      // to send as one, and the answer must say so rather than ignore it.
+      if (name !== 'patientId') {
+        if (info.valueTruncated || value.length > 64) {
+          outcome.refused.push({ file: name, code: 'NOT_A_FILE', reason: 'This part has no filename: it was sent as a form field, not as a file' });
+        }
+        return;
+      }
+      if (patientIdField) return;
       patientIdField = value.trim();
       flushPending();
     });
