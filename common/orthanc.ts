@@ -170,6 +170,18 @@ export class OrthancClient {
     return this.json('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid }, Expand: true, Limit: 100 }) });
   }
 
+  /**
+   * The DICOM PatientIDs under which Orthanc holds a UID (study, series or instance), through its index
+   * (`/tools/lookup`): empty when the UID is unknown.
+   */
+  async patientIdsHolding(uid: string): Promise<string[]> {
+    const found = await this.json<{ Path: string; Type: string }[]>('/tools/lookup', { method: 'POST', body: uid });
+    const owners = await Promise.all(
+      found.filter((r) => r.Type !== 'Patient').map((r) => this.json<{ MainDicomTags: Record<string, string | undefined> }>(`${r.Path}/patient`)),
+    );
+    return owners.map((o) => o.MainDicomTags.PatientID ?? '');
+  }
+
   /** Deletes a study, series or instance (Orthanc's storage plugin removes the objects). */
   async delete(level: 'studies' | 'series' | 'instances', id: string): Promise<void> {
     const res = await this.fetch(`/${level}/${encodeURIComponent(id)}`, { method: 'DELETE' });

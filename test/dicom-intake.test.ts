@@ -49,4 +49,26 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(JSON.stringify(res.body.error.details)).to.include('two-uids.dcm').and.include('out of order');
     expect(await instancesOf(first)).to.deep.equal([]);
   });
+
+  it('a series or SOP Instance UID of another patient is refused (UID_CONFLICT); the owner keeps its images', async () => {
+    const f = await fixtures();
+    const other = await f.patient(h.secretary, [h.doctor.id]);
+    const owned = { study: newUid(), series: newUid(), sop: newUid() };
+    const first = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'owner.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+    expect(first.status).to.equal(201);
+    const attempts = [
+      { name: 'series.dcm', data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: owned.series, sopUid: newUid() }), level: 'Series Instance UID' },
+      { name: 'sop.dcm', data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), sopUid: owned.sop }), level: 'SOP Instance UID' },
+      { name: 'study.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() }), level: 'Study Instance UID' },
+    ];
+    for (const attempt of attempts) {
+      const res = await upload(apiUrl, h.doctor.token, other.id, [{ name: attempt.name, data: attempt.data }]);
+      expect(res.status, attempt.name).to.equal(400);
+      expect(res.body.error.details.refused, attempt.name).to.deep.equal([{ file: attempt.name, code: 'UID_CONFLICT', reason: `This ${attempt.level} already belongs to another patient’s images` }]);
+    }
+    expect(await instancesOf(owned.study)).to.have.length(1);
+    // The owner adds to its own series and instance freely (the same instance again is idempotent).
+    const again = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'again.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+    expect(again.status, JSON.stringify(again.body)).to.equal(201);
+  });
 });

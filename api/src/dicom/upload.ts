@@ -83,6 +83,28 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return known;
   };
 
+  // Series are shared by the files of one upload: each series UID is looked up once.
+  const seriesOwnedElsewhere = new Map<string, Promise<boolean>>();
+  const heldElsewhere = (uid: string, patientId: string) => orthanc.patientIdsHolding(uid).then((ids) => ids.some((id) => id !== patientId));
+
+  /**
+   * Which identifying UID of the file Orthanc already holds for another patient, if any: storing it would
+   * put one patient's images inside another's study, series or instance, and one of them would lose them.
+   */
+  async function uidConflict(file: { studyInstanceUid: string | null; seriesInstanceUid: string | null; sopInstanceUid: string | null }, patientId: string): Promise<string | null> {
+    if (file.studyInstanceUid && (await ownedElsewhere(file.studyInstanceUid, patientId))) return 'Study Instance UID';
+    if (file.seriesInstanceUid) {
+      let known = seriesOwnedElsewhere.get(file.seriesInstanceUid);
+      if (!known) {
+        known = heldElsewhere(file.seriesInstanceUid, patientId);
+        seriesOwnedElsewhere.set(file.seriesInstanceUid, known);
+      }
+      if (await known) return 'Series Instance UID';
+    }
+    if (file.sopInstanceUid && (await heldElsewhere(file.sopInstanceUid, patientId))) return 'SOP Instance UID';
+    return null;
+  }
+
   /** The DicomRejected behind an error (fetch wraps a failing request body in its `cause`). */
   function rejectionIn(err: unknown): DicomRejected | null {
     for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) if (e instanceof DicomRejected) return e;
@@ -107,9 +129,10 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       }
     }
     try {
-      if (rewritten.studyInstanceUid && (await ownedElsewhere(rewritten.studyInstanceUid, who.patientId))) {
+      const conflict = await uidConflict(rewritten, who.patientId);
+      if (conflict) {
         await drain(rewritten.output);
-        return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: 'This Study Instance UID already belongs to another patient’s images' });
+        return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: `This ${conflict} already belongs to another patient’s images` });
       }
       const stored = await orthanc.storeInstance(rewritten.output);
       outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
