@@ -39,6 +39,8 @@ const envSchema = z.object({
   SCHEDULER_ENABLED: booleanFromEnv.default(true),
   SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
   INDEXER_INTERVAL_SECONDS: positiveInt.default(5),
+  UPLOAD_MAX_FILE_MB: positiveInt.max(1024 * 1024).default(2048),
+  UPLOAD_MAX_ZIP_RATIO: positiveInt.max(100_000).default(100),
   REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
 
   ENCRYPTION_KEYS: z
@@ -107,6 +109,8 @@ export interface Config {
     throttleWindowSeconds: number;
   };
   scheduler: { enabled: boolean; intervalSeconds: number; indexerIntervalSeconds: number; reminderHoursBefore: number };
+  /** Caps of the DICOM upload: one file (or ZIP entry, uncompressed), and a ZIP entry's compression ratio. */
+  upload: { maxFileBytes: number; maxZipRatio: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   orthanc: { url: string; username: string; password: string; dicomPort: number };
@@ -216,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reminderHoursBefore: e.REMINDER_HOURS_BEFORE,
     },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
+    upload: { maxFileBytes: e.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxZipRatio: e.UPLOAD_MAX_ZIP_RATIO },
     proxy: {
       host: e.DICOM_PROXY_HOST,
       port: e.DICOM_PROXY_PORT,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { nestedSequence, withElementsBeforePixels } from './helpers/dicom-hostile.js';
+import { nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
+import { startTestApi } from './helpers/server.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
 
@@ -70,5 +71,32 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     // The owner adds to its own series and instance freely (the same instance again is idempotent).
     const again = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'again.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
     expect(again.status, JSON.stringify(again.body)).to.equal(201);
+  });
+
+  it('a ZIP bomb (400 MB of zeros in a few hundred KB) is refused as TOO_LARGE before it is inflated into Orthanc', async () => {
+    const bomb = zipBomb(400);
+    expect(bomb.length).to.be.lessThan(1024 * 1024);
+    const res = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'bomb.zip', data: bomb, type: 'application/zip' },
+      { name: 'good.dcm', data: image() },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    expect(res.body.refused).to.have.length(1);
+    expect(res.body.refused[0]).to.include({ file: 'bomb.zip/bomb.dcm', code: 'TOO_LARGE' });
+    expect(res.body.refused[0].reason).to.match(/compressed more than 100:1/);
+    expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['good.dcm']);
+  });
+
+  it('a file over UPLOAD_MAX_FILE_MB is refused as TOO_LARGE, counted as it streams (sizes cannot lie)', async () => {
+    const small = await startTestApi({ UPLOAD_MAX_FILE_MB: '1' });
+    try {
+      const big = synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), rows: 1024, columns: 1024 });
+      const res = await upload(small.url, h.doctor.token, patient.id, [{ name: 'big.dcm', data: big }, { name: 'small.dcm', data: image() }]);
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(res.body.refused).to.deep.equal([{ file: 'big.dcm', code: 'TOO_LARGE', reason: 'The file is larger than this server accepts (1 MB)' }]);
+      expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['small.dcm']);
+    } finally {
+      await small.stop();
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+
 const le16 = (v: number) => Buffer.from([v & 0xff, v >> 8]);
 const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff]);
 
@@ -25,4 +27,17 @@ export function withElementsBeforePixels(file: Buffer, elements: Buffer): Buffer
   const at = file.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
   if (at < 0) throw new Error('no pixel data');
   return Buffer.concat([file.subarray(0, at), elements, file.subarray(at)]);
+}
+
+/** A ZIP holding one entry of `megabytes` MB of zeros, deflated to a few hundred KB: a ZIP bomb. */
+export function zipBomb(megabytes: number, entryName = 'bomb.dcm'): Buffer {
+  const script = `import sys, io, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open(sys.argv[2], "w", force_zip64=True) as f:
+        block = bytes(1 << 20)
+        for _ in range(int(sys.argv[1])):
+            f.write(block)
+sys.stdout.buffer.write(buf.getvalue())`;
+  return execFileSync('/usr/bin/python3', ['-c', script, String(megabytes), entryName], { maxBuffer: 1 << 28 });
 }

@@ -194,11 +194,13 @@ export interface RewriteOptions {
    * instance is stored, so a broken one must not get in.
    */
   requireIdentifyingUids?: boolean;
+  /** Refuse (TOO_LARGE) a file longer than this many bytes. */
+  maxFileBytes?: number;
 }
 
 export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, options: RewriteOptions = {}): Promise<Rewritten> {
   // Every byte is checked as it is read, the header here and the rest while it streams to storage.
-  const source = checkedStructure(input[Symbol.asyncIterator]());
+  const source = checkedStructure(input[Symbol.asyncIterator](), options.maxFileBytes);
   try {
     return await rewriteFrom(source, who, options.maxHeaderBytes ?? 16 * 1024 * 1024, options.requireIdentifyingUids ?? true);
   } catch (err) {

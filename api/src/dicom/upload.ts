@@ -54,7 +54,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   if (!ctx.is('multipart/form-data')) {
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the files as multipart/form-data (field `patientId`, then the files)');
   }
-  const { db, orthanc } = deps;
+  const { db, orthanc, config } = deps;
   const outcome: UploadOutcome = { patientId: '', stored: [], refused: [] };
   let identity: PatientIdentity | null = null;
   let patientIdField: string | null = typeof ctx.query.patientId === 'string' ? ctx.query.patientId : null;
@@ -115,7 +115,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     const who = await resolvePatient();
     let rewritten;
     try {
-      rewritten = await rewritePatient(stream, who);
+      rewritten = await rewritePatient(stream, who, { maxFileBytes: config.upload.maxFileBytes });
     } catch (err) {
       if (err instanceof DicomRejected) return void outcome.refused.push({ file, code: err.code, reason: err.message });
       throw err;
@@ -153,6 +153,18 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     }
   }
 
+  /** Why a ZIP entry is refused from its declared sizes (a ZIP bomb), or null. */
+  function zipEntryTooLarge(entry: Entry): string | null {
+    const { compressedSize, uncompressedSize } = entry.vars as { compressedSize?: number; uncompressedSize?: number };
+    if (uncompressedSize && uncompressedSize > config.upload.maxFileBytes) {
+      return `The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`;
+    }
+    if (uncompressedSize && compressedSize && uncompressedSize / compressedSize > config.upload.maxZipRatio) {
+      return `The entry is compressed more than ${config.upload.maxZipRatio}:1, as only a ZIP bomb is`;
+    }
+    return null;
+  }
+
   async function storeZip(stream: Readable, zipName: string): Promise<void> {
     // Loaded on the first ZIP only (~10 MB).
     const { default: unzipper } = await import('unzipper');
@@ -167,6 +179,10 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
           outcome.refused.push({ file: name, code: 'UNSAFE_PATH', reason: 'ZIP entry with an absolute or parent (..) path' });
         } else if (/(^|\/)(__MACOSX\/|\.DS_Store$)/.test(entry.path)) {
           entry.autodrain();
+        } else if (zipEntryTooLarge(entry)) {
+          // Declared sizes are checked before a byte is inflated; sizes that lie are caught while counting.
+          await entry.autodrain().promise();
+          outcome.refused.push({ file: name, code: 'TOO_LARGE', reason: zipEntryTooLarge(entry)! });
         } else {
           await storeOne(entry, name);
         }

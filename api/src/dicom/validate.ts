@@ -270,15 +270,23 @@ const isBulk = (tag: number) => tag >>> 16 === 0x7fe0 || ((tag >>> 16) & 0xff00)
 
 const hex = (tag: number) => `${(tag >>> 16).toString(16).padStart(4, '0')},${(tag & 0xffff).toString(16).padStart(4, '0')}`.toUpperCase();
 
-/** Passes a file's chunks through unchanged, checking its structure on the way (see DicomStructureCheck). */
-export function checkedStructure(source: AsyncIterator<Buffer>): AsyncIterator<Buffer> {
+/**
+ * Passes a file's chunks through unchanged, checking its structure on the way (see DicomStructureCheck)
+ * and its size against `maxBytes` (TOO_LARGE).
+ */
+export function checkedStructure(source: AsyncIterator<Buffer>, maxBytes = Number.POSITIVE_INFINITY): AsyncIterator<Buffer> {
   const check = new DicomStructureCheck();
+  let total = 0;
   return {
     async next() {
       const next = await source.next();
       try {
         if (next.done) check.finish();
-        else check.push(Buffer.from(next.value));
+        else {
+          total += next.value.length;
+          if (total > maxBytes) throw new DicomRejected('TOO_LARGE', `The file is larger than this server accepts (${Math.floor(maxBytes / 1024 / 1024)} MB)`);
+          check.push(Buffer.from(next.value));
+        }
       } catch (err) {
         // The file is refused, but the rest of it must still be read: a multipart upload only reaches
         // the next file once this one has been consumed to its end.
