@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
+import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
 import { nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
 import { startTestApi } from './helpers/server.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
@@ -98,5 +101,29 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     } finally {
       await small.stop();
     }
+  });
+
+  it('corpus: every file of Debian’s pydicom test data, one by one and then all in one request, is stored or refused with a documented code; Orthanc stays up', async function () {
+    this.timeout(300_000);
+    const documented = new Set(['NOT_DICOM', 'TRUNCATED', 'MALFORMED', 'UNSUPPORTED', 'WRONG_PATIENT', 'UID_CONFLICT', 'INVALID_DICOM', 'TOO_LARGE', 'INVALID_ZIP', 'UNSAFE_PATH']);
+    const files = (readdirSync(PYDICOM_TEST_FILES, { recursive: true }) as string[])
+      .map((name) => ({ name, full: path.join(PYDICOM_TEST_FILES, name) }))
+      .filter((f) => statSync(f.full).isFile())
+      .map((f) => ({ name: f.name.replaceAll('/', '_'), data: readFileSync(f.full) }));
+    expect(files.length).to.be.greaterThan(60);
+    const counts: Record<string, number> = {};
+    for (const file of files) {
+      const res = await upload(apiUrl, h.doctor.token, patient.id, [file]);
+      expect([201, 400], `${file.name}: ${JSON.stringify(res.body)}`).to.include(res.status);
+      const outcome = res.status === 201 ? 'stored' : res.body.error.details.refused[0]?.code;
+      expect(outcome === 'stored' || documented.has(outcome), `${file.name}: ${JSON.stringify(res.body)}`).to.equal(true);
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+    }
+    const all = await upload(apiUrl, h.doctor.token, patient.id, files);
+    expect(all.status, JSON.stringify(all.body).slice(0, 500)).to.equal(201);
+    expect(all.body.stored.length + all.body.refused.length).to.equal(files.length);
+    for (const r of all.body.refused as { code: string }[]) expect(documented.has(r.code), r.code).to.equal(true);
+    expect((await testOrthanc().system()).Version).to.be.a('string');
+    console.error(`      corpus of ${files.length} files, one by one: ${JSON.stringify(counts)}; all in one request: ${all.body.stored.length} stored, ${all.body.refused.length} refused`);
   });
 });
