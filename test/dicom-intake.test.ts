@@ -124,6 +124,11 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(all.body.stored.length + all.body.refused.length).to.equal(files.length);
     for (const r of all.body.refused as { code: string }[]) expect(documented.has(r.code), r.code).to.equal(true);
     expect((await testOrthanc().system()).Version).to.be.a('string');
+    // The public files keep their public UIDs: remove them, so other suites can store the same files.
+    const f = await fixtures();
+    for (let page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token }); page.body.items.length; page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token })) {
+      for (const study of page.body.items as { id: string }[]) expect((await f.api.delete(`/api/dicom/studies/${study.id}/`, { token: h.doctor.token })).status).to.equal(204);
+    }
     console.error(`      corpus of ${files.length} files, one by one: ${JSON.stringify(counts)}; all in one request: ${all.body.stored.length} stored, ${all.body.refused.length} refused`);
   });
 });

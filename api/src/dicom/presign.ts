@@ -1,36 +1,59 @@
-import { createHash, createHmac } from 'node:crypto';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { Config } from '../../../common/config.js';
 
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
-// RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone).
+// RFC 3986 encoding of path segments, as S3 expects them (encodeURIComponent leaves !'()* alone).
 const encode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const UNSIGNED = new Set(['x-amz-content-sha256']);
+
+/** What a presigned GET needs: credentials, region, and the object's URL parts (path already escaped). */
+export interface PresignTarget {
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  protocol: 'http:' | 'https:';
+  /** `host[:port]` */
+  host: string;
+  path: string;
+}
 
 /**
- * A presigned GET URL (AWS Signature V4, query-string form, path-style addressing), valid `ttlSeconds`,
- * for one object of the bucket. Works with S3 and MinIO; computed locally, no request is made.
+ * A presigned S3 GET URL (AWS Signature V4, query-string form, unsigned payload), signed by the AWS SDK's
+ * own signer (`@smithy/signature-v4`) configured as its S3 presigner configures it. Computed locally.
  */
-export function presignGet(s3: NonNullable<Config['s3']>, key: string, ttlSeconds: number, now = new Date()): string {
-  const host = s3.endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
-  const scheme = /^https:\/\//.test(s3.endpoint) || s3.secure ? 'https' : 'http';
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const day = amzDate.slice(0, 8);
-  const scope = `${day}/${s3.region}/s3/aws4_request`;
-  const path = `/${encode(s3.bucket)}/${key.split('/').map(encode).join('/')}`;
-  const params: [string, string][] = [
-    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', `${s3.accessKey}/${scope}`],
-    ['X-Amz-Date', amzDate],
-    ['X-Amz-Expires', String(ttlSeconds)],
-    ['X-Amz-SignedHeaders', 'host'],
-  ];
-  const query = params
-    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
-    .sort()
+export async function presignRequest(t: PresignTarget, ttlSeconds: number, now = new Date()): Promise<string> {
+  const [hostname, port] = t.host.split(':') as [string, string | undefined];
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: t.accessKey, secretAccessKey: t.secretKey },
+    region: t.region,
+    service: 's3',
+    sha256: Hash.bind(null, 'sha256'),
+    // S3 paths are escaped once, by the caller.
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const signed = await signer.presign(
+    { method: 'GET', protocol: t.protocol, hostname, port: port ? Number(port) : undefined, path: t.path, query: {}, headers: { host: t.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    { expiresIn: ttlSeconds, signingDate: now, unsignableHeaders: UNSIGNED, unhoistableHeaders: UNSIGNED },
+  );
+  const query = Object.entries(signed.query ?? {})
+    .map(([k, v]) => `${encode(k)}=${encode(String(v))}`)
     .join('&');
-  const canonicalRequest = ['GET', path, query, `host:${host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${s3.secretKey}`, day), s3.region), 's3'), 'aws4_request');
-  const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
-  return `${scheme}://${host}${path}?${query}&X-Amz-Signature=${signature}`;
+  return `${t.protocol}//${t.host}${t.path}?${query}`;
+}
+
+/** A presigned GET URL of one object of the bucket (path-style addressing: S3 and MinIO), valid `ttlSeconds`. */
+export function presignGet(s3: NonNullable<Config['s3']>, key: string, ttlSeconds: number, now = new Date()): Promise<string> {
+  return presignRequest(
+    {
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      region: s3.region,
+      protocol: /^https:\/\//.test(s3.endpoint) || s3.secure ? 'https:' : 'http:',
+      host: s3.endpoint.replace(/^https?:\/\//, '').replace(/\/$/, ''),
+      path: `/${encode(s3.bucket)}/${key.split('/').map(encode).join('/')}`,
+    },
+    ttlSeconds,
+    now,
+  );
 }

@@ -159,7 +159,7 @@ export function createDicomService(deps: Deps) {
       await audit(auth, meta, 'dicom.presigned', study.patient_id, 'dicom_study', id, { objects: rows.length });
       return {
         expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-        items: rows.map((r) => ({ key: r.object_key, size: Number(r.size), url: presignGet(config.s3!, r.object_key, ttl) })),
+        items: await Promise.all(rows.map(async (r) => ({ key: r.object_key, size: Number(r.size), url: await presignGet(config.s3!, r.object_key, ttl) }))),
       };
     },
 
