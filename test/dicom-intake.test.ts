@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
+import { testDb } from './helpers/db.js';
 import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
 import { nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
 import { startTestApi } from './helpers/server.js';
@@ -130,5 +132,34 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
       for (const study of page.body.items as { id: string }[]) expect((await f.api.delete(`/api/dicom/studies/${study.id}/`, { token: h.doctor.token })).status).to.equal(204);
     }
     console.error(`      corpus of ${files.length} files, one by one: ${JSON.stringify(counts)}; all in one request: ${all.body.stored.length} stored, ${all.body.refused.length} refused`);
+  });
+
+  it('two uploads racing with one new Study UID for two patients: exactly one wins, the other gets UID_CONFLICT, one copy stays', async () => {
+    const f = await fixtures();
+    const rival = await f.patient(h.secretary, [h.doctor.id]);
+    for (let round = 0; round < 4; round++) {
+      const uid = newUid();
+      const file = (who: string) => [{ name: `${who}.dcm`, data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid(), sopUid: newUid() }) }];
+      const [one, two] = await Promise.all([upload(apiUrl, h.doctor.token, patient.id, file('one')), upload(apiUrl, h.doctor.token, rival.id, file('two'))]);
+      const statuses = [one.status, two.status].sort();
+      expect(statuses, JSON.stringify([one.body, two.body])).to.deep.equal([201, 400]);
+      const loser = one.status === 400 ? one : two;
+      expect(loser.body.error.details.refused[0].code).to.equal('UID_CONFLICT');
+      const owners = await testDb()('dicom_studies').where({ study_instance_uid: uid }).whereNotNull('patient_id');
+      expect(owners).to.have.length(1);
+      expect(await instancesOf(uid)).to.have.length(1);
+    }
+  });
+
+  it('a push to Orthanc reusing another patient’s Study UID is indexed into the quarantine, never to a second owner', async () => {
+    const f = await fixtures();
+    const rival = await f.patient(h.secretary, [h.doctor.id]);
+    const uid = newUid();
+    expect((await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid() }) }])).status).to.equal(201);
+    await testOrthanc().storeInstance(Readable.from([synthDicom({ patientId: rival.identifier, studyUid: uid, seriesUid: newUid() })]));
+    const { runIndexerTick } = await import('../api/src/dicom/index-sync.js');
+    await runIndexerTick(testDb(), testOrthanc());
+    const rows = await testDb()('dicom_studies').where({ study_instance_uid: uid }).orderBy('created_at').select('patient_id');
+    expect(rows.map((r) => r.patient_id)).to.deep.equal([patient.id, null]);
   });
 });

@@ -19,6 +19,14 @@ const clean = (value: string | undefined) => {
 
 const isGone = (err: unknown) => err instanceof OrthancError && err.status === 404;
 
+/** The study's UID already belongs to another patient in the index (see `onOwnerConflict`). */
+export class StudyOwnerConflict extends Error {
+  constructor(readonly studyInstanceUid: string) {
+    super('This Study Instance UID already belongs to another patient');
+    this.name = 'StudyOwnerConflict';
+  }
+}
+
 /**
  * Brings the index row of one Orthanc study (and its series) in line with Orthanc; removes it when the
  * study is gone. Idempotent: running it twice leaves the same rows. Returns the index id, or null.
@@ -28,7 +36,7 @@ export async function refreshStudy(
   orthanc: OrthancClient,
   orthancStudyId: string,
   uploaderId: string | null,
-  options: { sizes?: boolean } = {},
+  options: { sizes?: boolean; onOwnerConflict?: 'quarantine' | 'throw' } = {},
 ): Promise<string | null> {
   // Sizes cost Orthanc a pass over every instance: the upload path skips them, the indexer fills them in.
   const withSizes = options.sizes ?? true;
@@ -70,15 +78,26 @@ export async function refreshStudy(
     ...(stats ? { size_bytes: Number(stats.DiskSize) || 0 } : {}),
     updated_at: db.fn.now(),
   };
-  const [saved] = await db('dicom_studies')
-    .insert(row)
-    .onConflict('orthanc_id')
-    .merge({
-      ...row,
-      // The first known uploader stays the study's doctor; later refreshes (indexer) know no uploader.
-      doctor_id: db.raw('coalesce(dicom_studies.doctor_id, excluded.doctor_id)'),
-    })
-    .returning('id');
+  const upsert = (trx: Db, values: typeof row) =>
+    trx('dicom_studies')
+      .insert(values)
+      .onConflict('orthanc_id')
+      .merge({
+        ...values,
+        // The first known uploader stays the study's doctor; later refreshes (indexer) know no uploader.
+        doctor_id: trx.raw('coalesce(dicom_studies.doctor_id, excluded.doctor_id)'),
+      })
+      .returning('id');
+  let saved: { id: string };
+  try {
+    // A savepoint: the unique owner index may refuse the row without aborting the caller's transaction.
+    [saved] = await db.transaction((sp) => upsert(sp, row));
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint !== 'dicom_studies_one_owner_per_uid') throw err;
+    if (options.onOwnerConflict === 'throw') throw new StudyOwnerConflict(row.study_instance_uid);
+    // The UID already belongs to another patient: this copy is indexed without a patient (quarantine).
+    [saved] = await upsert(db, { ...row, patient_id: null });
+  }
   const studyId = saved.id as string;
   for (const [i, s] of series.entries()) {
     const t = s.MainDicomTags;

@@ -9,7 +9,7 @@ import { AppError, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from '../medical-records/crypto.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { refreshStudy } from './index-sync.js';
+import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
 import { renderReportPdf } from './pdf.js';
 import { presignGet } from './presign.js';
 import * as repo from './repository.js';
@@ -54,7 +54,17 @@ export function createDicomService(deps: Deps) {
       const studyIds = new Map<string, string | null>();
       await withOrthanc(async () => {
         for (const orthancStudyId of new Set(outcome.stored.map((s) => s.orthancStudyId))) {
-          studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId, { sizes: false }));
+          try {
+            studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId, { sizes: false, onOwnerConflict: 'throw' }));
+          } catch (err) {
+            if (!(err instanceof StudyOwnerConflict)) throw err;
+            // Another upload won this UID for another patient meanwhile: our copy goes, its files are refused.
+            await orthanc.delete('studies', orthancStudyId);
+            for (const lost of outcome.stored.filter((s) => s.orthancStudyId === orthancStudyId)) {
+              outcome.refused.push({ file: lost.file, code: 'UID_CONFLICT', reason: 'This Study Instance UID already belongs to another patient’s images' });
+            }
+            outcome.stored = outcome.stored.filter((s) => s.orthancStudyId !== orthancStudyId);
+          }
         }
       });
       await recordAudit(db, meta, {
