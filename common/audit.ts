@@ -52,13 +52,16 @@ export type AuditAction =
   | 'dicom.report_read'
   | 'dicom.viewer_opened'
   | 'dicom.viewer_closed'
-  | 'dicom.images_viewed';
+  | 'dicom.images_viewed'
+  | 'modality.created'
+  | 'modality.updated'
+  | 'modality.deleted';
 
 /** One audit entry: who (actor), what (action), on what (target), from which request. */
 export interface AuditEvent {
   actor: Pick<Principal, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report' | 'viewer_session';
+  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report' | 'viewer_session' | 'modality';
   /** The patient whose data the event touches (drives the patient's access log). */
   patientId?: string | null;
   targetId?: string | null;

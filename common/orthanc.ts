@@ -182,6 +182,23 @@ export class OrthancClient {
     return owners.map((o) => o.MainDicomTags.PatientID ?? '');
   }
 
+  /** Names of the DICOM modalities Orthanc knows. */
+  modalityNames(): Promise<string[]> {
+    return this.json('/modalities');
+  }
+
+  /** Creates or replaces a DICOM modality (who may associate, and what it may do). */
+  async putModality(name: string, modality: Record<string, unknown>): Promise<void> {
+    const res = await this.fetch(`/modalities/${encodeURIComponent(name)}`, { method: 'PUT', body: JSON.stringify(modality) });
+    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/modalities');
+  }
+
+  /** Removes a DICOM modality (absent already: fine). */
+  async deleteModality(name: string): Promise<void> {
+    const res = await this.fetch(`/modalities/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    if (!res.ok && res.status !== 404) throw new OrthancError(res.status, await res.text(), '/modalities');
+  }
+
   /** Deletes a study, series or instance (Orthanc's storage plugin removes the objects). */
   async delete(level: 'studies' | 'series' | 'instances', id: string): Promise<void> {
     const res = await this.fetch(`/${level}/${encodeURIComponent(id)}`, { method: 'DELETE' });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -279,7 +280,10 @@ describe('DICOM imaging store', () => {
       const unmatchedStudy = newUid();
       writeFileSync(path.join(dir, 'matched.dcm'), synthDicom({ patientId: patient.identifier, studyUid: matchedStudy, seriesUid: newUid() }));
       writeFileSync(path.join(dir, 'unmatched.dcm'), synthDicom({ patientId: 'HOSP-UNKNOWN-42', studyUid: unmatchedStudy, seriesUid: newUid() }));
-      execFileSync('storescu', ['-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, path.join(dir, 'matched.dcm'), path.join(dir, 'unmatched.dcm')]);
+      const aeTitle = `CT${randomUUID().slice(0, 8).toUpperCase()}`;
+      const registered = await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle, host: '127.0.0.1', port: 11112, description: 'CT room 1' } });
+      expect(registered.status, JSON.stringify(registered.body)).to.equal(201);
+      execFileSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, path.join(dir, 'matched.dcm'), path.join(dir, 'unmatched.dcm')]);
       await runIndexerTick(testDb(), orthanc);
       const matched = await testDb()('dicom_studies').where({ study_instance_uid: matchedStudy }).first();
       expect(matched.patient_id).to.equal(patient.id);
@@ -292,6 +296,60 @@ describe('DICOM imaging store', () => {
       expect(list.body.items.find((s: { studyInstanceUid: string }) => s.studyInstanceUid === unmatchedStudy)).to.include({ dicomPatientId: 'HOSP-UNKNOWN-42', numberOfInstances: 1 });
       expect(list.body.totalInstances).to.be.greaterThan(0);
       expect((await api.get('/api/dicom/unmatched', { token: a.doctor.token })).status).to.equal(403);
+    });
+
+    it('only registered, active devices may store: an unknown AE title, or a deactivated device, stores nothing', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));
+      const studyUid = newUid();
+      writeFileSync(path.join(dir, 'x.dcm'), synthDicom({ patientId: patient.identifier, studyUid, seriesUid: newUid() }));
+      const push = (aet: string) => {
+        try {
+          execFileSync('storescu', ['-aet', aet, '-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, path.join(dir, 'x.dcm')], { stdio: 'pipe' });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const stored = async () => ((await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid } }) })).json()) as unknown[]).length;
+      expect(push('INTRUDER')).to.equal(false);
+      expect(await stored()).to.equal(0);
+      const aeTitle = `MR${randomUUID().slice(0, 8).toUpperCase()}`;
+      const device = (await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle, host: '127.0.0.1', port: 11112 } })).body;
+      expect((await api.patch(`/api/modalities/${device.id}`, { token: a.admin.token, body: { isActive: false } })).body.isActive).to.equal(false);
+      expect(push(aeTitle)).to.equal(false);
+      expect(await stored()).to.equal(0);
+      // Registered from another host: refused too.
+      const elsewhere = `US${randomUUID().slice(0, 8).toUpperCase()}`;
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle: elsewhere, host: '10.1.2.3', port: 104 } })).status).to.equal(201);
+      expect(push(elsewhere)).to.equal(false);
+      expect(await stored()).to.equal(0);
+      expect((await api.patch(`/api/modalities/${device.id}`, { token: a.admin.token, body: { isActive: true } })).status).to.equal(200);
+      expect(push(aeTitle)).to.equal(true);
+      expect(await stored()).to.equal(1);
+    });
+
+    it('the registry: a hospital admin manages its own devices (409 on a taken AE title); other hospitals 404, other roles 403', async () => {
+      const aeTitle = `DX${randomUUID().slice(0, 8).toUpperCase()}`;
+      const created = await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle, host: 'dx-room.example', port: 104, description: 'X-ray' } });
+      expect(created.status).to.equal(201);
+      expect(created.body).to.include({ aeTitle, host: 'dx-room.example', port: 104, isActive: true, hospitalId: a.hospital.id });
+      expect((await api.post('/api/modalities', { token: b.admin.token, body: { aeTitle, host: 'x', port: 104 } })).status).to.equal(409);
+      expect((await api.get('/api/modalities', { token: a.admin.token })).body.items.map((m: { id: string }) => m.id)).to.include(created.body.id);
+      expect((await api.get('/api/modalities', { token: b.admin.token })).body.items.map((m: { id: string }) => m.id)).to.not.include(created.body.id);
+      for (const call of [() => api.get(`/api/modalities/${created.body.id}`, { token: b.admin.token }), () => api.patch(`/api/modalities/${created.body.id}`, { token: b.admin.token, body: { port: 105 } }), () => api.delete(`/api/modalities/${created.body.id}`, { token: b.admin.token })]) {
+        expect((await call()).status).to.equal(404);
+      }
+      for (const who of [a.doctor, a.secretary, patient, await f.superAdmin()]) {
+        expect((await api.get('/api/modalities', { token: who.token })).status, who.role).to.equal(403);
+        expect((await api.post('/api/modalities', { token: who.token, body: { aeTitle: 'X1', host: 'x', port: 104 } })).status, who.role).to.equal(403);
+      }
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle: 'BAD\\AE', host: 'x', port: 104 } })).status).to.equal(400);
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle: 'OK', host: 'x', port: 70000 } })).status).to.equal(400);
+      expect((await api.delete(`/api/modalities/${created.body.id}`, { token: a.admin.token })).status).to.equal(204);
+      expect((await api.get(`/api/modalities/${created.body.id}`, { token: a.admin.token })).status).to.equal(404);
+      expect(await orthanc.modalityNames()).to.not.include(`mediconnect-${created.body.id}`);
+      // The AE title is free again.
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle, host: 'dx-room.example', port: 104 } })).status).to.equal(201);
     });
 
     it('resumes from its cursor and never double-processes with concurrent ticks', async () => {

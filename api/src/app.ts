@@ -23,6 +23,7 @@ import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { dicomWebGateway } from './dicomweb/gateway.js';
 import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
+import { modalityRoutes } from './modalities/routes.js';
 
 /** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
 export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: false }): Koa {
@@ -41,6 +42,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
     ...viewerSessionRoutes(deps),
+    ...modalityRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();

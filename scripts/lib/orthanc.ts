@@ -123,7 +123,11 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
         DicomPort: o.dicomPort,
         DicomAet: 'MEDICONNECT',
         DicomCheckCalledAet: false,
-        DicomAlwaysAllowStore: true,
+        // Only devices registered through /api/modalities (pushed to Orthanc's modality list) may store,
+        // and only from their registered host.
+        DicomAlwaysAllowStore: false,
+        DicomAlwaysAllowEcho: false,
+        DicomCheckModalityHost: true,
         // Orthanc 1.10 cannot bind to one address: it refuses every non-loopback client instead.
         RemoteAccessAllowed: false,
         AuthenticationEnabled: true,

@@ -16,6 +16,7 @@ export const GRANTS = {
     'hospital.list', 'hospital.read', 'availability.read', 'patient.list', 'patient.read',
     'doctor.directory', 'doctor.create', 'doctor.update', 'doctor.delete',
     'secretary.list', 'secretary.read', 'secretary.create', 'secretary.update', 'secretary.delete',
+    'modality.manage',
   ],
   doctor: [
     'hospital.list', 'hospital.read', 'doctor.directory', 'patient.list', 'patient.read',
