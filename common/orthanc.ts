@@ -182,6 +182,14 @@ export class OrthancClient {
     return owners.map((o) => o.MainDicomTags.PatientID ?? '');
   }
 
+  /** One metadata item of an instance (e.g. `Origin`, `RemoteAET`), or null when absent. */
+  async instanceMetadata(instanceId: string, name: string): Promise<string | null> {
+    const res = await this.fetch(`/instances/${encodeURIComponent(instanceId)}/metadata/${encodeURIComponent(name)}`);
+    if (res.status === 404) return null;
+    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/instances/metadata');
+    return (await res.text()).trim();
+  }
+
   /** Names of the DICOM modalities Orthanc knows. */
   modalityNames(): Promise<string[]> {
     return this.json('/modalities');

@@ -298,6 +298,20 @@ describe('DICOM imaging store', () => {
       expect((await api.get('/api/dicom/unmatched', { token: a.doctor.token })).status).to.equal(403);
     });
 
+    it('a device files images only under its own hospital’s patients: another hospital’s patient goes to the quarantine', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));
+      const studyUid = newUid();
+      writeFileSync(path.join(dir, 'x.dcm'), synthDicom({ patientId: patient.identifier, studyUid, seriesUid: newUid() }));
+      const aeTitle = `BX${randomUUID().slice(0, 8).toUpperCase()}`;
+      expect((await api.post('/api/modalities', { token: b.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } })).status).to.equal(201);
+      execFileSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, path.join(dir, 'x.dcm')]);
+      await runIndexerTick(testDb(), orthanc);
+      const row = await testDb()('dicom_studies').where({ study_instance_uid: studyUid }).first();
+      expect(row.patient_id, 'hospital B’s device, hospital A’s patient').to.equal(null);
+      expect(row.dicom_patient_id).to.equal(patient.identifier);
+      for (const who of [a.doctor, patient, b.doctor]) expect((await api.get(`/api/dicom/studies/${row.id}`, { token: who.token })).status).to.equal(404);
+    });
+
     it('only registered, active devices may store: an unknown AE title, or a deactivated device, stores nothing', async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));
       const studyUid = newUid();
@@ -353,7 +367,11 @@ describe('DICOM imaging store', () => {
     });
 
     it('resumes from its cursor and never double-processes with concurrent ticks', async () => {
-      await runIndexerTick(testDb(), orthanc);
+      // Let the feed settle: studies pushed by the tests above turn "stable" a second after their last instance.
+      for (let quiet = 0; quiet < 2; ) {
+        quiet = (await runIndexerTick(testDb(), orthanc)) === 0 ? quiet + 1 : 0;
+        await new Promise((r) => setTimeout(r, 1200));
+      }
       const before = await testDb()('dicom_studies').count({ n: '*' }).first();
       const results = await Promise.all([runIndexerTick(testDb(), orthanc), runIndexerTick(testDb(), orthanc)]);
       expect(results).to.deep.equal([0, 0]);

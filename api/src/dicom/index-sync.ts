@@ -19,6 +19,28 @@ const clean = (value: string | undefined) => {
 
 const isGone = (err: unknown) => err instanceof OrthancError && err.status === 404;
 
+/**
+ * Whether every series pushed by a device (C-STORE) came from a registered device of a hospital where
+ * the patient is followed (linked to one of its doctors). A device may only file images under its own
+ * hospital's patients; anything else waits in the quarantine. Uploads through the API (Orthanc origin
+ * `RestApi`) were already checked against the patient.
+ */
+async function pushedByEntitledDevices(db: Db, orthanc: OrthancClient, series: OrthancSeries[], patientId: string): Promise<boolean> {
+  for (const s of series) {
+    const instance = s.Instances[0];
+    if (!instance || (await orthanc.instanceMetadata(instance, 'Origin')) !== 'DicomProtocol') continue;
+    const aeTitle = await orthanc.instanceMetadata(instance, 'RemoteAET');
+    const entitled = await db('modalities as m')
+      .join('users as d', 'd.hospital_id', 'm.hospital_id')
+      .join('patient_doctor_links as l', 'l.doctor_id', 'd.id')
+      .where({ 'm.ae_title': aeTitle ?? '', 'l.patient_id': patientId })
+      .whereNull('m.deleted_at')
+      .first('m.id');
+    if (!entitled) return false;
+  }
+  return true;
+}
+
 /** The study's UID already belongs to another patient in the index (see `onOwnerConflict`). */
 export class StudyOwnerConflict extends Error {
   constructor(readonly studyInstanceUid: string) {
@@ -58,11 +80,13 @@ export async function refreshStudy(
   }
   const dicomPatientId = clean(study.PatientMainDicomTags.PatientID);
   const patient = dicomPatientId ? await db('patients').where({ identifier: dicomPatientId }).first('user_id') : undefined;
+  let patientId: string | null = patient?.user_id ?? null;
+  if (patientId && !(await pushedByEntitledDevices(db, orthanc, series, patientId))) patientId = null;
   const tags = study.MainDicomTags;
   const row = {
     orthanc_id: orthancStudyId,
     study_instance_uid: clean(tags.StudyInstanceUID) ?? orthancStudyId,
-    patient_id: patient?.user_id ?? null,
+    patient_id: patientId,
     dicom_patient_id: dicomPatientId,
     doctor_id: uploaderId,
     study_date: dicomDate(tags.StudyDate),
