@@ -53,6 +53,8 @@ export type AuditAction =
   | 'dicom.viewer_opened'
   | 'dicom.viewer_closed'
   | 'dicom.images_viewed'
+  | 'dicom.reconciled'
+  | 'dicom.discarded'
   | 'modality.created'
   | 'modality.updated'
   | 'modality.deleted';

@@ -295,7 +295,41 @@ describe('DICOM imaging store', () => {
       expect(list.status).to.equal(200);
       expect(list.body.items.find((s: { studyInstanceUid: string }) => s.studyInstanceUid === unmatchedStudy)).to.include({ dicomPatientId: 'HOSP-UNKNOWN-42', numberOfInstances: 1 });
       expect(list.body.totalInstances).to.be.greaterThan(0);
-      expect((await api.get('/api/dicom/unmatched', { token: a.doctor.token })).status).to.equal(403);
+      for (const who of [a.secretary, patient]) expect((await api.get('/api/dicom/unmatched', { token: who.token })).status).to.equal(403);
+    });
+
+    it('the quarantine: the pushing hospital’s doctor assigns a study to its patient (identity rewritten) or discards one; other hospitals see nothing', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));
+      const [keepUid, dropUid] = [newUid(), newUid()];
+      writeFileSync(path.join(dir, 'keep.dcm'), synthDicom({ patientId: 'WARD-7-0042', studyUid: keepUid, seriesUid: newUid() }));
+      writeFileSync(path.join(dir, 'drop.dcm'), synthDicom({ patientId: 'WARD-7-0043', studyUid: dropUid, seriesUid: newUid() }));
+      const aeTitle = `QA${randomUUID().slice(0, 8).toUpperCase()}`;
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } })).status).to.equal(201);
+      execFileSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, path.join(dir, 'keep.dcm'), path.join(dir, 'drop.dcm')]);
+      await runIndexerTick(testDb(), orthanc);
+      const listed = (await api.get('/api/dicom/unmatched?pageSize=100', { token: a.doctor.token })).body.items as { id: string; studyInstanceUid: string; sourceAeTitle: string }[];
+      const keep = listed.find((i) => i.studyInstanceUid === keepUid)!;
+      const drop = listed.find((i) => i.studyInstanceUid === dropUid)!;
+      expect(keep).to.include({ sourceAeTitle: aeTitle });
+      expect(drop).to.not.equal(undefined);
+      const seenByB = (await api.get('/api/dicom/unmatched?pageSize=100', { token: b.doctor.token })).body.items as { studyInstanceUid: string }[];
+      expect(seenByB.map((i) => i.studyInstanceUid)).to.not.include.members([keepUid, dropUid]);
+      expect((await api.post(`/api/dicom/unmatched/${keep.id}/assign`, { token: b.doctor.token, body: { patientId: patient.id } })).status).to.equal(404);
+      expect((await api.post(`/api/dicom/unmatched/${keep.id}/assign`, { token: patient.token, body: { patientId: patient.id } })).status).to.equal(403);
+      const assigned = await api.post(`/api/dicom/unmatched/${keep.id}/assign`, { token: a.doctor.token, body: { patientId: patient.id } });
+      expect(assigned.status, JSON.stringify(assigned.body)).to.equal(200);
+      expect(assigned.body.instances).to.equal(1);
+      const filed = await api.get(`/api/dicom/studies/${assigned.body.studyId}`, { token: patient.token });
+      expect(filed.status).to.equal(200);
+      expect(filed.body.studyInstanceUid).to.equal(keepUid);
+      const copies = (await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: keepUid }, Expand: true }) })).json()) as { PatientMainDicomTags: { PatientID: string } }[];
+      expect(copies.map((c) => c.PatientMainDicomTags.PatientID)).to.deep.equal([patient.identifier]);
+      const log = await api.get(`/api/patients/${patient.id}/access-log?pageSize=100`, { token: patient.token });
+      expect(log.body.items.some((e: { action: string }) => e.action === 'dicom.reconciled')).to.equal(true);
+      expect((await api.delete(`/api/dicom/unmatched/${drop.id}`, { token: b.doctor.token })).status).to.equal(404);
+      expect((await api.delete(`/api/dicom/unmatched/${drop.id}`, { token: a.doctor.token })).status).to.equal(204);
+      const left = (await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: dropUid } }) })).json()) as unknown[];
+      expect(left).to.deep.equal([]);
     });
 
     it('a device files images only under its own hospital’s patients: another hospital’s patient goes to the quarantine', async () => {

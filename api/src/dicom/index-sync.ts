@@ -20,25 +20,28 @@ const clean = (value: string | undefined) => {
 const isGone = (err: unknown) => err instanceof OrthancError && err.status === 404;
 
 /**
- * Whether every series pushed by a device (C-STORE) came from a registered device of a hospital where
- * the patient is followed (linked to one of its doctors). A device may only file images under its own
- * hospital's patients; anything else waits in the quarantine. Uploads through the API (Orthanc origin
- * `RestApi`) were already checked against the patient.
+ * The registered device that pushed the study (C-STORE), from the first series that came over DICOM, or
+ * null when every series was uploaded through the API (Orthanc origin `RestApi`).
  */
-async function pushedByEntitledDevices(db: Db, orthanc: OrthancClient, series: OrthancSeries[], patientId: string): Promise<boolean> {
+async function sourceDevice(db: Db, orthanc: OrthancClient, series: OrthancSeries[]): Promise<{ aeTitle: string; hospitalId: string | null } | null> {
   for (const s of series) {
     const instance = s.Instances[0];
     if (!instance || (await orthanc.instanceMetadata(instance, 'Origin')) !== 'DicomProtocol') continue;
-    const aeTitle = await orthanc.instanceMetadata(instance, 'RemoteAET');
-    const entitled = await db('modalities as m')
-      .join('users as d', 'd.hospital_id', 'm.hospital_id')
-      .join('patient_doctor_links as l', 'l.doctor_id', 'd.id')
-      .where({ 'm.ae_title': aeTitle ?? '', 'l.patient_id': patientId })
-      .whereNull('m.deleted_at')
-      .first('m.id');
-    if (!entitled) return false;
+    const aeTitle = (await orthanc.instanceMetadata(instance, 'RemoteAET')) ?? '';
+    const device = await db('modalities').where({ ae_title: aeTitle }).whereNull('deleted_at').first('hospital_id');
+    return { aeTitle, hospitalId: device?.hospital_id ?? null };
   }
-  return true;
+  return null;
+}
+
+/**
+ * A device may only file images under its own hospital's patients (linked to one of its doctors);
+ * anything else waits in the quarantine. Uploads through the API were already checked against the patient.
+ */
+async function followedBy(db: Db, hospitalId: string | null, patientId: string): Promise<boolean> {
+  if (!hospitalId) return false;
+  const link = await db('patient_doctor_links as l').join('users as d', 'd.id', 'l.doctor_id').where({ 'l.patient_id': patientId, 'd.hospital_id': hospitalId }).first('l.patient_id');
+  return link !== undefined;
 }
 
 /** The study's UID already belongs to another patient in the index (see `onOwnerConflict`). */
@@ -81,12 +84,14 @@ export async function refreshStudy(
   const dicomPatientId = clean(study.PatientMainDicomTags.PatientID);
   const patient = dicomPatientId ? await db('patients').where({ identifier: dicomPatientId }).first('user_id') : undefined;
   let patientId: string | null = patient?.user_id ?? null;
-  if (patientId && !(await pushedByEntitledDevices(db, orthanc, series, patientId))) patientId = null;
+  const device = await sourceDevice(db, orthanc, series);
+  if (patientId && device && !(await followedBy(db, device.hospitalId, patientId))) patientId = null;
   const tags = study.MainDicomTags;
   const row = {
     orthanc_id: orthancStudyId,
     study_instance_uid: clean(tags.StudyInstanceUID) ?? orthancStudyId,
     patient_id: patientId,
+    ...(device ? { source_ae_title: device.aeTitle, source_hospital_id: device.hospitalId } : {}),
     dicom_patient_id: dicomPatientId,
     doctor_id: uploaderId,
     study_date: dicomDate(tags.StudyDate),

@@ -5,6 +5,7 @@ import { errorSchema } from '../http/openapi.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { SeriesRow, StudyRow } from './repository.js';
+import { createQuarantineService } from './quarantine.js';
 import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
 import { createDicomService } from './service.js';
 
@@ -54,6 +55,7 @@ const reportParams = z.object({ id: z.uuid(), reportId: z.uuid() });
 /** Upload, search, organise, delete, download and report on DICOM studies. */
 export function dicomRoutes(deps: Deps): AnyRoute[] {
   const service = createDicomService(deps);
+  const quarantine = createQuarantineService(deps);
   const study = '/api/dicom/studies/{id}';
   return [
     route({
@@ -257,14 +259,48 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       method: 'get',
       path: '/api/dicom/unmatched',
       operationId: 'listUnmatchedStudies',
-      summary: 'Studies received (e.g. by C-STORE) whose PatientID matches no patient, for reconciliation',
-      description: 'Counts and UIDs only; these studies stay invisible to doctors and patients.',
+      summary: 'The quarantine: studies received (e.g. by C-STORE) that could not be filed under a patient',
+      description:
+        'Counts and UIDs only. The super admin sees all; a doctor sees those pushed by its hospital’s registered devices, ' +
+        'and assigns or discards them. Until then they stay invisible to doctors and patients.',
       tag,
       auth: 'user',
       action: 'dicom.reconcile',
       query: pageQuerySchema(50),
       responses: { 200: { description: 'Unmatched studies', schema: unmatchedSchema } },
-      handler: async ({ query }) => ({ body: await service.unmatched(query) }),
+      handler: async ({ auth, query }) => ({ body: await service.unmatched(auth, query) }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/dicom/unmatched/{id}/assign',
+      operationId: 'assignUnmatchedStudy',
+      summary: 'File a quarantined study under one of the caller’s patients (identity rewritten as on upload)',
+      description:
+        'A doctor of the hospital whose device pushed the study, for a patient it is linked to; otherwise 404. 409 ' +
+        '`UID_CONFLICT` when the study UID already belongs to another patient. Retry-safe: instances already copied are kept.',
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      body: z.object({ patientId: z.uuid() }),
+      responses: { 200: { description: 'Filed', schema: z.object({ studyId: z.uuid().nullable(), instances: z.number().int() }) }, 409: { description: 'UID of another patient', schema: errorSchema } },
+      handler: async ({ auth, params, body, meta }) => ({ body: await quarantine.assign(auth, params.id, body.patientId, meta) }),
+    }),
+    route({
+      method: 'delete',
+      path: '/api/dicom/unmatched/{id}',
+      operationId: 'discardUnmatchedStudy',
+      summary: 'Discard a quarantined study (removed from Orthanc and the object store)',
+      description: 'A doctor of the hospital whose device pushed the study; otherwise 404.',
+      tag,
+      auth: 'user',
+      action: 'dicom.write',
+      params: idParams,
+      responses: { 204: { description: 'Discarded' } },
+      handler: async ({ auth, params, meta }) => {
+        await quarantine.discard(auth, params.id, meta);
+        return { status: 204 };
+      },
     }),
   ];
 }

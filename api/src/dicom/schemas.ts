@@ -83,5 +83,15 @@ export const unmatchedSchema = z.object({
   totalInstances: z.number().int(),
   page: z.number().int(),
   pageSize: z.number().int(),
-  items: z.array(z.object({ studyInstanceUid: z.string(), dicomPatientId: z.string().nullable(), numberOfSeries: z.number().int(), numberOfInstances: z.number().int(), receivedAt: timestamp })),
+  items: z.array(
+    z.object({
+      id: z.uuid(),
+      studyInstanceUid: z.string(),
+      dicomPatientId: z.string().nullable(),
+      sourceAeTitle: z.string().nullable().describe('The registered device that pushed it, if any'),
+      numberOfSeries: z.number().int(),
+      numberOfInstances: z.number().int(),
+      receivedAt: timestamp,
+    }),
+  ),
 });

@@ -219,8 +219,10 @@ export function createDicomService(deps: Deps) {
     },
 
     /** Studies whose DICOM PatientID matches no patient: counts and UIDs for reconciliation. */
-    async unmatched(q: { page: number; pageSize: number }) {
+    /** The quarantine: everything for the super admin (counts and UIDs), a doctor its hospital's devices' pushes. */
+    async unmatched(auth: Auth, q: { page: number; pageSize: number }) {
       const base = db('dicom_studies').whereNull('patient_id');
+      if (auth.role !== 'super_admin') base.where('source_hospital_id', auth.hospitalId ?? null);
       const [{ count }] = (await base.clone().count({ count: '*' })) as [{ count: number }];
       const [{ instances }] = (await base.clone().sum({ instances: 'number_of_instances' })) as [{ instances: number | null }];
       const rows: repo.StudyRow[] = await base.orderBy('created_at', 'desc').limit(q.pageSize).offset((q.page - 1) * q.pageSize).select('*');
@@ -230,8 +232,10 @@ export function createDicomService(deps: Deps) {
         page: q.page,
         pageSize: q.pageSize,
         items: rows.map((r) => ({
+          id: r.id,
           studyInstanceUid: r.study_instance_uid,
           dicomPatientId: r.dicom_patient_id,
+          sourceAeTitle: (r as repo.StudyRow & { source_ae_title: string | null }).source_ae_title,
           numberOfSeries: r.number_of_series,
           numberOfInstances: r.number_of_instances,
           receivedAt: r.created_at.toISOString(),

@@ -32,7 +32,8 @@ export interface UploadOutcome {
   refused: RefusedFile[];
 }
 
-const ISSUER = 'MEDICONNECT';
+/** IssuerOfPatientID written into every stored instance. */
+export const ISSUER = 'MEDICONNECT';
 /** Files of one upload stored concurrently: overlaps Orthanc's per-file work with the next transfer. */
 const MAX_FILES_IN_FLIGHT = 4;
 /** Bytes of files held while waiting for a `patientId` sent after them. */

@@ -23,7 +23,7 @@ export const GRANTS = {
     'availability.read', 'availability.update',
     'appointment.list', 'appointment.read', 'appointment.complete',
     'medicalRecord.read', 'medicalRecord.write',
-    'dicom.read', 'dicom.write',
+    'dicom.read', 'dicom.write', 'dicom.reconcile',
   ],
   secretary: [
     'hospital.list', 'hospital.read', 'doctor.directory',

@@ -1,0 +1,73 @@
+import { Readable } from 'node:stream';
+import { recordAudit } from '../../../common/audit.js';
+import { AppError, conflict, notFound } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
+import type { Auth } from '../auth/types.js';
+import type { Deps } from '../deps.js';
+import { findPatientInMedicalScope } from '../medical-records/repository.js';
+import { refreshStudy } from './index-sync.js';
+import { DicomRejected, rewritePatient } from './rewrite.js';
+import { ISSUER } from './upload.js';
+
+interface QuarantinedRow {
+  id: string;
+  orthanc_id: string;
+  study_instance_uid: string;
+  source_hospital_id: string | null;
+}
+
+/**
+ * The quarantine's actions: a doctor of the hospital whose device pushed a study that could not be filed
+ * assigns it to one of its patients (each instance rewritten to that patient's identity as on upload,
+ * stored again, the quarantined copy removed) or discards it. Another hospital's quarantine answers 404.
+ */
+export function createQuarantineService({ db, orthanc }: Deps) {
+  async function find(auth: Auth, id: string): Promise<QuarantinedRow> {
+    const row = await db('dicom_studies').where({ id }).whereNull('patient_id').where('source_hospital_id', auth.hospitalId ?? null).first('id', 'orthanc_id', 'study_instance_uid', 'source_hospital_id');
+    if (!row) throw notFound('Unmatched study');
+    return row;
+  }
+
+  return {
+    /** Files a quarantined study under a patient of the caller (retry-safe: instances already copied are kept). */
+    async assign(auth: Auth, id: string, patientId: string, meta: RequestMeta) {
+      const row = await find(auth, id);
+      const patient = await findPatientInMedicalScope(db, auth, patientId);
+      if (!patient) throw notFound('Patient');
+      const owner = await db('dicom_studies').where({ study_instance_uid: row.study_instance_uid }).whereNotNull('patient_id').whereNot('patient_id', patient.id).first('id');
+      if (owner) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
+      const identity = { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER };
+      const instances = (await orthanc.fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`).then((r) => (r.ok ? r.json() : []))) as { ID: string }[];
+      let newStudy: string | null = null;
+      for (const instance of instances) {
+        const file = await orthanc.stream(`/instances/${encodeURIComponent(instance.ID)}/file`);
+        if ((file.statusCode ?? 500) >= 400) {
+          file.resume();
+          throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not read the quarantined study; nothing was removed');
+        }
+        let rewritten;
+        try {
+          rewritten = await rewritePatient(file, identity);
+        } catch (err) {
+          if (err instanceof DicomRejected) throw new AppError(422, 'UNASSIGNABLE', `An instance of this study cannot be filed: ${err.message}`);
+          throw err;
+        }
+        newStudy = (await orthanc.storeInstance(Readable.from(rewritten.output))).ParentStudy;
+      }
+      if (newStudy) await refreshStudy(db, orthanc, newStudy, auth.userId, { sizes: false, onOwnerConflict: 'throw' });
+      await orthanc.delete('studies', row.orthanc_id);
+      await db('dicom_studies').where({ id: row.id }).delete();
+      await recordAudit(db, meta, { actor: auth, action: 'dicom.reconciled', targetType: 'dicom_study', targetId: row.id, patientId: patient.id, details: { studyInstanceUid: row.study_instance_uid, instances: instances.length } });
+      const filed = newStudy ? await db('dicom_studies').where({ orthanc_id: newStudy }).first('id') : null;
+      return { studyId: filed?.id ?? null, instances: instances.length };
+    },
+
+    /** Removes a quarantined study for good. */
+    async discard(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
+      const row = await find(auth, id);
+      await orthanc.delete('studies', row.orthanc_id);
+      await db('dicom_studies').where({ id: row.id }).delete();
+      await recordAudit(db, meta, { actor: auth, action: 'dicom.discarded', targetType: 'dicom_study', targetId: row.id, hospitalId: auth.hospitalId, details: { studyInstanceUid: row.study_instance_uid } });
+    },
+  };
+}
