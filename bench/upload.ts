@@ -1,6 +1,7 @@
 // Upload benchmark: the same volume of DICOM sent through the API (multipart, streamed, identity
 // rewritten) and straight to Orthanc's /instances, in one run on one stack; prints throughputs, their
 // ratio (target ≥ 0.8) and the API process's peak RSS (target < 200 MB). Size: BENCH_UPLOAD_MB (500).
+// Then C-STORE from a registered modality (BENCH_CSTORE_FILES, 500) next to the same files sent to /instances.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,13 +18,13 @@ const TOTAL_MB = Number(process.env.BENCH_UPLOAD_MB ?? 500);
 const FILE_KB = 512;
 const BATCH = 50;
 
-function makeSet(dir: string, count: number): string[] {
+function makeSet(dir: string, count: number, patientId = 'BENCH'): string[] {
   mkdirSync(dir, { recursive: true });
   const studyUid = newUid();
   const seriesUid = newUid();
   return Array.from({ length: count }, (_, i) => {
     const file = path.join(dir, `${i}.dcm`);
-    writeFileSync(file, synthDicom({ patientId: 'BENCH', studyUid, seriesUid, instanceNumber: i + 1, rows: 512, columns: FILE_KB }));
+    writeFileSync(file, synthDicom({ patientId, studyUid, seriesUid, instanceNumber: i + 1, rows: 512, columns: FILE_KB }));
     return file;
   });
 }
@@ -87,6 +88,29 @@ async function main(): Promise<void> {
     console.log(`  through the API (multipart)  : ${apiSeconds.toFixed(1)} s  ${apiRate.toFixed(1)} MB/s`);
     console.log(`  ratio API / direct           : ${(apiRate / directRate).toFixed(2)}  (target ≥ 0.8)`);
     console.log(`  API peak RSS                 : ${peakRssMb(api.pid!).toFixed(0)} MB  (target < 200 MB; ${idleRss.toFixed(0)} MB before the uploads)`);
+
+    // C-STORE from a registered modality (storescu, one association) next to the same files posted to /instances.
+    const cstoreCount = Number(process.env.BENCH_CSTORE_FILES ?? 500);
+    const aeTitle = 'BENCHCT';
+    const registered = await f.api.post('/api/modalities', { token: clinic.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
+    if (registered.status !== 201) throw new Error(`could not register the modality: ${JSON.stringify(registered.body)}`);
+    const pushDir = path.join(tmp, 'cstore');
+    const postDir = path.join(tmp, 'post');
+    const pushed = makeSet(pushDir, cstoreCount, patient.identifier);
+    const posted = makeSet(postDir, cstoreCount, patient.identifier);
+    const pushedBytes = pushed.reduce((n, file) => n + statSync(file).size, 0) / 1024 / 1024;
+    let t = process.hrtime.bigint();
+    for (const file of posted) {
+      const res = await orthanc.fetch('/instances', { method: 'POST', body: await openAsBlob(file), headers: { 'content-type': 'application/dicom' } });
+      if (!res.ok) throw new Error(`direct upload failed: ${res.status}`);
+      await res.arrayBuffer();
+    }
+    const postSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    t = process.hrtime.bigint();
+    execFileSync('storescu', ['+sd', '-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', bench.env.ORTHANC_DICOM_PORT!, pushDir], { stdio: 'ignore' });
+    const pushSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    console.log(`  C-STORE, registered modality : ${pushSeconds.toFixed(1)} s  ${(pushedBytes / pushSeconds).toFixed(1)} MB/s  (${cstoreCount} files, matched patient)`);
+    console.log(`  same files to /instances     : ${postSeconds.toFixed(1)} s  ${(pushedBytes / postSeconds).toFixed(1)} MB/s  (ratio ${(postSeconds / pushSeconds).toFixed(2)})`);
   } finally {
     api.kill('SIGTERM');
     await new Promise((r) => api.once('exit', r));
