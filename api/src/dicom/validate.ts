@@ -285,7 +285,8 @@ export function checkedStructure(source: AsyncIterator<Buffer>, maxBytes = Numbe
         else {
           total += next.value.length;
           if (total > maxBytes) throw new DicomRejected('TOO_LARGE', `The file is larger than this server accepts (${Math.floor(maxBytes / 1024 / 1024)} MB)`);
-          check.push(Buffer.from(next.value));
+          // Read in place: the check keeps no chunk beyond the few bytes of an unfinished header.
+          check.push(Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value));
         }
       } catch (err) {
         // The file is refused, but the rest of it must still be read: a multipart upload only reaches
