@@ -5,7 +5,7 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { refreshStudy } from './index-sync.js';
+import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
 import { DicomRejected, rewritePatient } from './rewrite.js';
 import { ISSUER } from './upload.js';
 
@@ -29,7 +29,7 @@ export function createQuarantineService({ db, orthanc }: Deps) {
   }
 
   return {
-    /** Files a quarantined study under a patient of the caller (retry-safe: instances already copied are kept). */
+    /** Files a quarantined study under a patient of the caller, all or nothing. */
     async assign(auth: Auth, id: string, patientId: string, meta: RequestMeta) {
       const row = await find(auth, id);
       const patient = await findPatientInMedicalScope(db, auth, patientId);
@@ -38,23 +38,33 @@ export function createQuarantineService({ db, orthanc }: Deps) {
       if (owner) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
       const identity = { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER };
       const instances = (await orthanc.fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`).then((r) => (r.ok ? r.json() : []))) as { ID: string }[];
+      // All or nothing: the copies made by this attempt are removed again if any instance fails.
+      const copied: string[] = [];
       let newStudy: string | null = null;
-      for (const instance of instances) {
-        const file = await orthanc.stream(`/instances/${encodeURIComponent(instance.ID)}/file`);
-        if ((file.statusCode ?? 500) >= 400) {
-          file.resume();
-          throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not read the quarantined study; nothing was removed');
+      try {
+        for (const instance of instances) {
+          const file = await orthanc.stream(`/instances/${encodeURIComponent(instance.ID)}/file`);
+          if ((file.statusCode ?? 500) >= 400) {
+            file.resume();
+            throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not read the quarantined study; nothing was changed');
+          }
+          let rewritten;
+          try {
+            rewritten = await rewritePatient(file, identity);
+          } catch (err) {
+            if (err instanceof DicomRejected) throw new AppError(422, 'UNASSIGNABLE', `An instance of this study cannot be filed: ${err.message}`);
+            throw err;
+          }
+          const stored = await orthanc.storeInstance(Readable.from(rewritten.output));
+          if (stored.Status !== 'AlreadyStored') copied.push(stored.ID);
+          newStudy = stored.ParentStudy;
         }
-        let rewritten;
-        try {
-          rewritten = await rewritePatient(file, identity);
-        } catch (err) {
-          if (err instanceof DicomRejected) throw new AppError(422, 'UNASSIGNABLE', `An instance of this study cannot be filed: ${err.message}`);
-          throw err;
-        }
-        newStudy = (await orthanc.storeInstance(Readable.from(rewritten.output))).ParentStudy;
+        if (newStudy) await refreshStudy(db, orthanc, newStudy, auth.userId, { sizes: false, onOwnerConflict: 'throw' });
+      } catch (err) {
+        for (const id of copied) await orthanc.delete('instances', id).catch(() => undefined);
+        if (err instanceof StudyOwnerConflict) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
+        throw err;
       }
-      if (newStudy) await refreshStudy(db, orthanc, newStudy, auth.userId, { sizes: false, onOwnerConflict: 'throw' });
       await orthanc.delete('studies', row.orthanc_id);
       await db('dicom_studies').where({ id: row.id }).delete();
       await recordAudit(db, meta, { actor: auth, action: 'dicom.reconciled', targetType: 'dicom_study', targetId: row.id, patientId: patient.id, details: { studyInstanceUid: row.study_instance_uid, instances: instances.length } });

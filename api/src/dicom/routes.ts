@@ -277,7 +277,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       summary: 'File a quarantined study under one of the caller’s patients (identity rewritten as on upload)',
       description:
         'A doctor of the hospital whose device pushed the study, for a patient it is linked to; otherwise 404. 409 ' +
-        '`UID_CONFLICT` when the study UID already belongs to another patient. Retry-safe: instances already copied are kept.',
+        '`UID_CONFLICT` when the study UID already belongs to another patient. All or nothing: a failure removes the copies it made.',
       tag,
       auth: 'user',
       action: 'dicom.write',
