@@ -165,11 +165,6 @@ export class OrthancClient {
     return this.json(`/${level}/${encodeURIComponent(id)}/statistics`);
   }
 
-  /** Every study carrying this StudyInstanceUID (one per patient it was stored for). */
-  findStudiesByUid(studyUid: string): Promise<OrthancStudy[]> {
-    return this.json('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid }, Expand: true, Limit: 100 }) });
-  }
-
   /**
    * The DICOM PatientIDs under which Orthanc holds a UID (study, series or instance), through its index
    * (`/tools/lookup`): empty when the UID is unknown.

@@ -47,7 +47,7 @@ export type TokenFailure = 'expired' | 'invalid';
  * every frame. Only the signature check is saved; the session and account are still read every time.
  * Keyed by secret and token, bounded in size.
  */
-const verified = new Map<string, { claims: AccessClaims; expiresAt: number }>();
+const verifiedBySecret = new Map<string, Map<string, { claims: AccessClaims; expiresAt: number }>>();
 const MAX_VERIFIED = 10_000;
 
 /** Verifies an access token; returns its claims or the reason it is not acceptable. */
@@ -55,11 +55,12 @@ export async function verifyAccessToken(
   secret: string,
   token: string,
 ): Promise<{ ok: true; claims: AccessClaims } | { ok: false; reason: TokenFailure }> {
-  const key = `${secret.length}:${secret}\n${token}`;
-  const hit = verified.get(key);
+  let verified = verifiedBySecret.get(secret);
+  if (!verified) verifiedBySecret.set(secret, (verified = new Map()));
+  const hit = verified.get(token);
   if (hit) {
     if (Date.now() < hit.expiresAt) return { ok: true, claims: hit.claims };
-    verified.delete(key);
+    verified.delete(token);
   }
   try {
     const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
@@ -76,7 +77,7 @@ export async function verifyAccessToken(
     const claims: AccessClaims = { userId: sub, sessionId: sid, role: role as Role, hospitalId: hid };
     if (typeof payload.exp === 'number') {
       if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
-      verified.set(key, { claims, expiresAt: payload.exp * 1000 });
+      verified.set(token, { claims, expiresAt: payload.exp * 1000 });
     }
     return { ok: true, claims };
   } catch (err) {

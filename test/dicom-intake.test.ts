@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { testDb } from './helpers/db.js';
 import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
-import { nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
+import { explicitElement, nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
 import { startTestApi } from './helpers/server.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
@@ -49,7 +49,7 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
   it('a second StudyInstanceUID out of order is refused before Orthanc could keep the first', async () => {
     const first = newUid();
     const second = Buffer.from(`${newUid()}`.padEnd(64, '\0').slice(0, 64));
-    const twoUids = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: first, seriesUid: newUid() }), Buffer.concat([Buffer.from([0x20, 0x00, 0x0d, 0x00]), Buffer.from('UI'), Buffer.from([second.length, 0]), second]));
+    const twoUids = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: first, seriesUid: newUid() }), explicitElement(0x0020, 0x000d, 'UI', second));
     const res = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'two-uids.dcm', data: twoUids }]);
     expect(res.status).to.equal(400);
     expect(JSON.stringify(res.body.error.details)).to.include('two-uids.dcm').and.include('out of order');

@@ -1,5 +1,5 @@
 import Koa, { type Context, type Next } from 'koa';
-import { dicomWebBaseSigned } from '../../common/dicomweb-base.js';
+import { BASE_HEADER, BASE_SIGNATURE_HEADER, dicomWebBaseSigned, SERVICE_HEADER } from '../../common/dicomweb-base.js';
 import { dicomWebCors } from '../../common/http/cors.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
@@ -16,14 +16,6 @@ import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
 
 const ROOT = '/dicom-web';
-
-/** Header by which the API names the public root its own DICOMweb endpoints answer under. */
-export const BASE_HEADER = 'x-mediconnect-dicomweb-base';
-/** HMAC of that root with the shared SECRET_KEY: only the API can make the proxy write another root. */
-export const BASE_SIGNATURE_HEADER = 'x-mediconnect-dicomweb-base-signature';
-/** Which of the API's endpoints forwarded the request (`qido` or `wado`): `qido` serves searches only. */
-export const SERVICE_HEADER = 'x-mediconnect-dicomweb-service';
-
 
 function decodeSegment(segment: string): string {
   try {

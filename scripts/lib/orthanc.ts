@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { ServiceDefinition } from './stack.js';
-import { supervise, type Supervised } from './supervisor.js';
+import { stopProcess, supervise, type Supervised } from './supervisor.js';
 import type { SystemRequirement } from './system-packages.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -208,21 +208,11 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
           },
         });
       }
-      const stopChild = (): Promise<void> =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        });
       return {
         name: 'orthanc',
         env: { ORTHANC_URL: url, ORTHANC_USERNAME: username, ORTHANC_PASSWORD: password, ORTHANC_DICOM_PORT: String(o.dicomPort) },
         stop: async () => {
-          await (supervised ? supervised.stop() : stopChild());
+          await (supervised ? supervised.stop() : stopProcess(child));
           rmSync(pidFile, { force: true });
           log.end();
         },

@@ -1,5 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /** How a supervised process is doing. */
 export type ChildState = 'starting' | 'up' | 'restarting' | 'stopped';
 
@@ -78,19 +91,7 @@ export function supervise(spec: ChildSpec, log: (message: string) => void = (m) 
     stop: async (graceMs = 15_000) => {
       stopping = true;
       if (timer) clearTimeout(timer);
-      const current = child;
-      if (!current || current.exitCode !== null || current.signalCode !== null) {
-        state = 'stopped';
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => current.kill('SIGKILL'), graceMs);
-        current.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        current.kill('SIGTERM');
-      });
+      if (child) await stopProcess(child, graceMs);
       state = 'stopped';
     },
   };

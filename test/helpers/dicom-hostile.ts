@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
 
-const le16 = (v: number) => Buffer.from([v & 0xff, v >> 8]);
-const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff]);
+/** Little-endian 16- and 32-bit values, as DICOM element headers hold them. */
+export const le16 = (v: number) => Buffer.from([v & 0xff, v >> 8]);
+export const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff]);
+
+/** One explicit-VR little-endian element (long header for OB/SQ/UN/UT). */
+export const explicitElement = (group: number, elem: number, vr: string, value: Buffer) =>
+  Buffer.concat([le16(group), le16(elem), Buffer.from(vr), ['OB', 'SQ', 'UN', 'UT'].includes(vr) ? Buffer.concat([Buffer.alloc(2), le32(value.length)]) : le16(value.length), value]);
 
 /**
  * ContentSequence (0040,A730) nested `depth` levels deep, explicit VR little endian: each level one

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { DicomRejected } from '../../api/src/dicom/rejected.js';
 import { DicomStructureCheck, MAX_SEQUENCE_DEPTH } from '../../api/src/dicom/validate.js';
 import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
-import { nestedSequence, withElementsBeforePixels } from '../helpers/dicom-hostile.js';
+import { explicitElement, le16, le32, nestedSequence, withElementsBeforePixels } from '../helpers/dicom-hostile.js';
 import { newUid, synthDicom } from '../helpers/dicom.js';
 
 /** Runs the check over a file in chunks of `size`; returns the refusal, or null. */
@@ -21,10 +21,7 @@ function check(data: Buffer, size: number): DicomRejected | null {
 }
 
 const base = () => synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() });
-const le16 = (v: number) => Buffer.from([v & 0xff, v >> 8]);
-const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff]);
-const element = (group: number, elem: number, vr: string, value: Buffer) =>
-  Buffer.concat([le16(group), le16(elem), Buffer.from(vr), ['OB', 'SQ', 'UN', 'UT'].includes(vr) ? Buffer.concat([Buffer.alloc(2), le32(value.length)]) : le16(value.length), value]);
+const element = explicitElement;
 
 describe('DICOM structure check (pure, streaming)', () => {
   it('accepts every well-formed sample of Debian’s pydicom, whatever the chunking', () => {

@@ -72,37 +72,24 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return identity;
   }
 
-  // A StudyInstanceUID already stored under another patient would make the UID ambiguous (DICOMweb
-  // retrieves by UID): refuse rather than mix two patients' images under one study. Cached per upload.
-  const studyOwnedElsewhere = new Map<string, Promise<boolean>>();
-  const ownedElsewhere = (studyUid: string, patientId: string) => {
-    let known = studyOwnedElsewhere.get(studyUid);
+  // A Study, Series or SOP Instance UID already stored under another patient would make it ambiguous
+  // (DICOMweb retrieves by UID): refuse rather than mix two patients' images. Study and series UIDs are
+  // shared by the files of one upload, so each is looked up once.
+  const ownerLookups = new Map<string, Promise<boolean>>();
+  const heldElsewhere = (uid: string, patientId: string, cache: boolean) => {
+    let known = cache ? ownerLookups.get(uid) : undefined;
     if (!known) {
-      known = orthanc.findStudiesByUid(studyUid).then((found) => found.some((s) => s.PatientMainDicomTags.PatientID !== patientId));
-      studyOwnedElsewhere.set(studyUid, known);
+      known = orthanc.patientIdsHolding(uid).then((ids) => ids.some((id) => id !== patientId));
+      if (cache) ownerLookups.set(uid, known);
     }
     return known;
   };
 
-  // Series are shared by the files of one upload: each series UID is looked up once.
-  const seriesOwnedElsewhere = new Map<string, Promise<boolean>>();
-  const heldElsewhere = (uid: string, patientId: string) => orthanc.patientIdsHolding(uid).then((ids) => ids.some((id) => id !== patientId));
-
-  /**
-   * Which identifying UID of the file Orthanc already holds for another patient, if any: storing it would
-   * put one patient's images inside another's study, series or instance, and one of them would lose them.
-   */
+  /** Which identifying UID of the file Orthanc already holds for another patient, if any. */
   async function uidConflict(file: { studyInstanceUid: string | null; seriesInstanceUid: string | null; sopInstanceUid: string | null }, patientId: string): Promise<string | null> {
-    if (file.studyInstanceUid && (await ownedElsewhere(file.studyInstanceUid, patientId))) return 'Study Instance UID';
-    if (file.seriesInstanceUid) {
-      let known = seriesOwnedElsewhere.get(file.seriesInstanceUid);
-      if (!known) {
-        known = heldElsewhere(file.seriesInstanceUid, patientId);
-        seriesOwnedElsewhere.set(file.seriesInstanceUid, known);
-      }
-      if (await known) return 'Series Instance UID';
-    }
-    if (file.sopInstanceUid && (await heldElsewhere(file.sopInstanceUid, patientId))) return 'SOP Instance UID';
+    if (file.studyInstanceUid && (await heldElsewhere(file.studyInstanceUid, patientId, true))) return 'Study Instance UID';
+    if (file.seriesInstanceUid && (await heldElsewhere(file.seriesInstanceUid, patientId, true))) return 'Series Instance UID';
+    if (file.sopInstanceUid && (await heldElsewhere(file.sopInstanceUid, patientId, false))) return 'SOP Instance UID';
     return null;
   }
 

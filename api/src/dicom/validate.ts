@@ -58,7 +58,7 @@ export class DicomStructureCheck {
     if (this.phase === 'off') return;
     this.carry = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     this.run();
-    // Keep only the undecided tail.
+    // Only an undecided tail stays; more than this means a header (or meta value) that never completes.
     if (this.carry.length > 64 * 1024 * 1024) throw malformed('An element header could not be read');
   }
 
@@ -222,29 +222,21 @@ export class DicomStructureCheck {
       } else throw malformed(`Element (${hex(tag)}) has an undefined length but is not a sequence`);
       return true;
     }
-    // A sequence of defined length is walked too: a deep nest must not hide behind a length.
-    const mayHoldItems = vr === 'SQ' || ((vr === null || vr === 'UN') && length >= 8 && !isBulk(tag));
-    if (mayHoldItems && vr !== 'SQ') {
+    // A sequence of defined length is walked too: a deep nest must not hide behind a length. Without a
+    // VR (implicit) or as UN, a value that starts with an item is read as the sequence it is.
+    let itemSyntax: Syntax | null = vr === 'SQ' ? syntax : null;
+    if ((vr === null || vr === 'UN') && length >= 8 && !isBulk(tag)) {
       if (this.carry.length < headerLength + 4) return false;
-      const itemSyntax = vr === 'UN' ? { implicit: true, bigEndian: false } : syntax;
-      const first = this.u16(headerLength, itemSyntax.bigEndian) * 0x10000 + this.u16(headerLength + 2, itemSyntax.bigEndian);
-      if (first !== ITEM) {
-        return this.skipValue(level, tag, headerLength, length, meta);
-      }
-      this.consume(headerLength);
-      level.lastTag = tag;
-      this.within(length);
-      this.pushSequence(level, this.offset + length, itemSyntax);
-      return true;
+      const candidate = vr === 'UN' ? { implicit: true, bigEndian: false } : syntax;
+      const first = this.u16(headerLength, candidate.bigEndian) * 0x10000 + this.u16(headerLength + 2, candidate.bigEndian);
+      if (first === ITEM) itemSyntax = candidate;
     }
-    if (vr === 'SQ') {
-      this.consume(headerLength);
-      level.lastTag = tag;
-      this.within(length);
-      this.pushSequence(level, this.offset + length, syntax);
-      return true;
-    }
-    return this.skipValue(level, tag, headerLength, length, meta);
+    if (!itemSyntax) return this.skipValue(level, tag, headerLength, length, meta);
+    this.consume(headerLength);
+    level.lastTag = tag;
+    this.within(length);
+    this.pushSequence(level, this.offset + length, itemSyntax);
+    return true;
   }
 
   private skipValue(level: Level, tag: number, headerLength: number, length: number, meta: boolean): boolean {

@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 import { dicomWebCors } from '../../../common/http/cors.js';
 import { AppError } from '../../../common/http/errors.js';
 import type { Deps } from '../deps.js';
-import { signDicomWebBase } from '../../../common/dicomweb-base.js';
+import { BASE_HEADER, BASE_SIGNATURE_HEADER, SERVICE_HEADER, signDicomWebBase } from '../../../common/dicomweb-base.js';
 
 const PREFIX = /^\/api\/dicom\/(qido|wado)(\/.*)?$/;
 const REQUEST_HEADERS = ['authorization', 'accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'user-agent'];
@@ -33,9 +33,9 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
     // The origin the client used (behind a trusted reverse proxy: its X-Forwarded-Host and -Proto).
     const base = `${ctx.protocol}://${ctx.host}/api/dicom/wado`;
     const headers: Record<string, string> = {
-      'x-mediconnect-dicomweb-service': service,
-      'x-mediconnect-dicomweb-base': base,
-      'x-mediconnect-dicomweb-base-signature': signDicomWebBase(config.secretKey, base),
+      [SERVICE_HEADER]: service,
+      [BASE_HEADER]: base,
+      [BASE_SIGNATURE_HEADER]: signDicomWebBase(config.secretKey, base),
       'x-request-id': ctx.state.requestId,
 
     };
