@@ -1,12 +1,17 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../common/db.js';
 import { seedSuperAdmin } from '../db/seeds/super-admin.js';
 import { freePort } from '../scripts/lib/ports.js';
+import { OrthancClient } from '../common/orthanc.js';
+import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
+import { newUid, synthDicom, upload } from './helpers/dicom.js';
+import { Fixtures } from './helpers/fixtures.js';
 import { testConfig } from './helpers/server.js';
 
 /** Spawns a TypeScript entry point and collects its output. */
@@ -41,6 +46,35 @@ function childPid(parent: number, script: string, required = true): number {
   }
   if (required) throw new Error(`no child running ${script}`);
   return -1;
+}
+
+/**
+ * Streams files as one multipart upload, one file after another, calling `afterFile` once each file's
+ * bytes are written; resolves with the answer, which may come before the body is fully sent.
+ */
+function uploadStreamed(url: string, token: string, patientId: string, files: Buffer[], afterFile: (sent: number) => Promise<void>): Promise<{ status: number; body: any }> {
+  const boundary = '----mediconnect-processes';
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    // The server closes the connection once it has answered: writes after that may fail.
+    req.on('error', (err) => (answered ? undefined : reject(err)));
+    let answered = false;
+    req.on('response', () => (answered = true));
+    void (async () => {
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="patientId"\r\n\r\n${patientId}\r\n`);
+      for (const [i, data] of files.entries()) {
+        if (answered || req.destroyed) return;
+        const header = `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${i}.dcm"\r\nContent-Type: application/dicom\r\n\r\n`;
+        if (!req.write(Buffer.concat([Buffer.from(header), data, Buffer.from('\r\n')]))) await new Promise((r) => req.once('drain', r));
+        await afterFile(i + 1);
+      }
+      if (!answered && !req.destroyed) req.end(`--${boundary}--\r\n`);
+    })().catch(reject);
+  });
 }
 
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -124,11 +158,46 @@ describe('processes', () => {
       }
       expect(run.output()).to.match(/\[supervisor\] api exited unexpectedly \(SIGKILL\); restarting/);
       expect(run.output()).to.match(/\[supervisor\] dicom-proxy exited unexpectedly \(SIGKILL\); restarting/);
-      // Orthanc too.
+      // Orthanc dies in the middle of a 50-file upload: the upload answers 503 within 10 s, listing the
+      // files stored before, and the supervisor has Orthanc serving again within 30 s.
+      const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
+      const orthanc = new OrthancClient({ url: `http://127.0.0.1:${orthancPort}`, username: 'mediconnect', password: secrets.ORTHANC_PASSWORD });
+      const f = new Fixtures(new ApiClient(base), 'chief@start.test');
+      const clinic = await f.hospitalWithStaff();
+      const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
+      const [studyUid, seriesUid] = [newUid(), newUid()];
+      const sops = Array.from({ length: 50 }, () => newUid());
+      const files = sops.map((sopUid, i) => synthDicom({ patientId: 'EXT-9', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 256, columns: 256 }));
       const orthancPid = Number(readFileSync(path.join(dataDir, 'orthanc', 'orthanc.pid'), 'utf8'));
-      process.kill(orthancPid, 'SIGKILL');
+      let killedAt = 0;
+      const answer = uploadStreamed(`${base}/api/dicom/studies/upload_dicom/`, clinic.doctor.token, patient.id, files, async (sent) => {
+        // After 20 files, wait until Orthanc holds some, then kill it while the rest still streams in.
+        if (sent !== 20) return;
+        await waitFor(async () => (await orthanc.fetch('/statistics').then((r) => r.json(), () => ({ CountInstances: 0 }))).CountInstances >= 5, 'Orthanc to store a few files', run.output);
+        process.kill(orthancPid, 'SIGKILL');
+        killedAt = Date.now();
+      });
+      const res = await answer;
+      const answeredAfter = Date.now() - killedAt;
+      expect(killedAt, 'Orthanc was killed during the upload').to.be.greaterThan(0);
+      expect(res.status, JSON.stringify(res.body)).to.equal(503);
+      expect(res.body.error.code).to.equal('IMAGING_UNAVAILABLE');
+      expect(answeredAfter, 'answered within 10 s of the kill').to.be.lessThan(10_000);
+      const storedNames: string[] = res.body.error.details.stored;
+      expect(storedNames.length).to.be.within(5, 49);
       await waitFor(() => run.output().includes('[supervisor] orthanc exited unexpectedly'), 'Orthanc to be restarted', run.output);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output, 30_000);
+      expect(Date.now() - killedAt, 'Orthanc back within 30 s').to.be.lessThan(30_000);
+      // Every file the answer lists as stored is in Orthanc after the restart; none of the unsent ones is.
+      const held = new Set<string>();
+      for (const sop of sops) if ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()).length > 0) held.add(sop);
+      for (const name of storedNames) expect(held.has(sops[Number(/^(\d+)\.dcm$/.exec(name)![1])]!), `${name} listed as stored`).to.equal(true);
+      expect(held.has(sops[49]!)).to.equal(false);
+      // The imaging store takes uploads again: the rest of the files, sent once more.
+      const rest = files.map((data, i) => ({ name: `${i}.dcm`, data })).filter((_, i) => !held.has(sops[i]!));
+      const retry = await upload(base, clinic.doctor.token, patient.id, rest);
+      expect(retry.status, JSON.stringify(retry.body)).to.equal(201);
+      expect(retry.body.stored).to.have.length(rest.length);
 
       // `npm start` itself dies: its children follow, PostgreSQL and Orthanc stay behind…
       let done = exited(run.child);

@@ -37,7 +37,11 @@ export interface HospitalWithStaff {
 export class Fixtures {
   private superAdminPromise: Promise<Actor> | null = null;
 
-  constructor(readonly api: ApiClient) {}
+  /** `superAdminEmail`: the seeded super admin of the stack `api` talks to (default: the test stack's). */
+  constructor(
+    readonly api: ApiClient,
+    private readonly superAdminEmail = testConfig().superAdminEmail,
+  ) {}
 
   /** Logs in and returns the tokens; fails the test on anything but 200. */
   async login(email: string, password: string): Promise<Actor> {
@@ -61,7 +65,7 @@ export class Fixtures {
   /** The seeded super admin, activated once per run. */
   superAdmin(): Promise<Actor> {
     this.superAdminPromise ??= (async () => {
-      const email = testConfig().superAdminEmail;
+      const email = this.superAdminEmail;
       const first = await this.api.post('/api/auth/login', { body: { email, password: 'mediconnect' } });
       if (first.status === 200 && first.body.user.mustChangePassword) return this.activate(email);
       return this.login(email, NEW_PASSWORD);

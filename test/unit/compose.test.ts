@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  restart?: string;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+
+// No Docker engine runs on the development machines: what can be checked without one is checked here.
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
+  const services = Object.entries(compose.services);
+  // One-shot jobs (no restart policy: they exit when done) need no health check.
+  const oneShot = new Set(services.filter(([, s]) => s.restart === undefined).map(([name]) => name));
+
+  it('every long-running service restarts unless stopped and has a health check (Orthanc included)', () => {
+    expect(compose.services.orthanc?.healthcheck).to.not.equal(undefined);
+    for (const [name, service] of services) {
+      if (oneShot.has(name)) {
+        // A one-shot job is only ever waited for as completed.
+        for (const other of Object.values(compose.services)) {
+          const dep = other.depends_on?.[name];
+          if (dep) expect(dep.condition, `${name} is waited for as a job`).to.equal('service_completed_successfully');
+        }
+        continue;
+      }
+      expect(service.restart, `${name}.restart`).to.equal('unless-stopped');
+      expect(service.healthcheck?.test, `${name}.healthcheck`).to.be.an('array').with.length.greaterThan(0);
+    }
+  });
+
+  it('waits on health only for services that have a health check, and has no dependency cycle', () => {
+    for (const [name, service] of services) {
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(compose.services[dep], `${name} depends on ${dep}`).to.not.equal(undefined);
+        if (condition === 'service_healthy') expect(compose.services[dep]!.healthcheck, `${dep} has a health check`).to.not.equal(undefined);
+      }
+    }
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (name: string, trail: string[]): void => {
+      if (done.has(name)) return;
+      expect(visiting.has(name), `cycle: ${[...trail, name].join(' → ')}`).to.equal(false);
+      visiting.add(name);
+      for (const dep of Object.keys(compose.services[name]!.depends_on ?? {})) visit(dep, [...trail, name]);
+      visiting.delete(name);
+      done.add(name);
+    };
+    for (const [name] of services) visit(name, []);
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, service] of services) {
+      if (service.image) expect(service.image, name).to.match(/:[^:]*\d[^:]*$/).and.not.match(/:latest$/);
+    }
+    expect(readFileSync('orthanc/Dockerfile', 'utf8')).to.match(/^FROM \S+:\d[\w.-]*$/m);
+  });
+});
