@@ -10,6 +10,7 @@ import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { migrationsService, postgresService, startStack, type Stack } from '../scripts/lib/stack.js';
+import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
 
 /** A throwaway stack for one benchmark: PostgreSQL, migrations, Orthanc on local storage. */
 export interface BenchStack {
@@ -44,7 +45,7 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
 
 /** The proxy as a child process (`node dicom-proxy/src/server.ts`), once it answers /healthz. */
 async function spawnProxy(env: Record<string, string>, port: number): Promise<Pick<RunningProxy, 'url' | 'stop'>> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROXY_PROF] : []), '--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(process.env.BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROXY_PROF] : []), '--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;

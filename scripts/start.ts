@@ -10,6 +10,7 @@ import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
 import { supervise, type Supervised } from './lib/supervisor.js';
+import { SERVICE_NODE_FLAGS } from './lib/service-flags.js';
 
 const root = process.cwd();
 // MEDICONNECT_DATA_DIR lets the test suite run this script without touching the developer's .data/.
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     supervise({
       name,
       spawn: () =>
-        spawn(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'scripts/lib/exit-with-parent.mjs'), path.join(root, script)], {
+        spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', '--import', path.join(root, 'scripts/lib/exit-with-parent.mjs'), path.join(root, script)], {
           cwd: root,
           env: { ...childEnv, ...extraEnv },
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { SERVICE_NODE_FLAGS } from '../../scripts/lib/service-flags.js';
 
 interface Service {
   image?: string;
@@ -58,5 +59,12 @@ describe('docker-compose.yml', () => {
       if (service.image) expect(service.image, name).to.match(/:[^:]*\d[^:]*$/).and.not.match(/:latest$/);
     }
     expect(readFileSync('orthanc/Dockerfile', 'utf8')).to.match(/^FROM \S+:\d[\w.-]*$/m);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('runs the services with the V8 flags npm start and the benchmarks use', () => {
+    const nodeOptions = /^ENV NODE_OPTIONS=(.+)$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1];
+    expect(nodeOptions?.split(' ')).to.deep.equal(SERVICE_NODE_FLAGS);
   });
 });
