@@ -42,6 +42,7 @@ const envSchema = z.object({
   UPLOAD_MAX_FILE_MB: positiveInt.max(1024 * 1024).default(2048),
   UPLOAD_MAX_ZIP_RATIO: positiveInt.max(100_000).default(100),
   REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
+  APPOINTMENT_HORIZON_DAYS: positiveInt.max(3660).default(730),
 
   ENCRYPTION_KEYS: z
     .string()
@@ -109,6 +110,8 @@ export interface Config {
     throttleWindowSeconds: number;
   };
   scheduler: { enabled: boolean; intervalSeconds: number; indexerIntervalSeconds: number; reminderHoursBefore: number };
+  /** How far ahead an appointment may be booked, in days. */
+  appointments: { horizonDays: number };
   /** Caps of the DICOM upload: one file (or ZIP entry, uncompressed), and a ZIP entry's compression ratio. */
   upload: { maxFileBytes: number; maxZipRatio: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
@@ -219,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       indexerIntervalSeconds: e.INDEXER_INTERVAL_SECONDS,
       reminderHoursBefore: e.REMINDER_HOURS_BEFORE,
     },
+    appointments: { horizonDays: e.APPOINTMENT_HORIZON_DAYS },
     encryption: { keys: e.ENCRYPTION_KEYS, activeKeyId },
     upload: { maxFileBytes: e.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxZipRatio: e.UPLOAD_MAX_ZIP_RATIO },
     proxy: {

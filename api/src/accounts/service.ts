@@ -5,9 +5,13 @@ import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { Page } from '../http/pagination.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
+import { cancelAppointmentsOf } from '../appointments/service.js';
 import { hospitalExists } from '../hospitals/repository.js';
 import * as repo from './repository.js';
 import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
+
+/** Why a doctor's appointments were cancelled when it was deactivated or deleted. */
+const DOCTOR_LEFT = 'The doctor is no longer available at this hospital; please book with another doctor.';
 
 const NOUN: Record<StaffRole, string> = { hospital_admin: 'Hospital admin', doctor: 'Doctor', secretary: 'Secretary' };
 
@@ -23,7 +27,7 @@ export interface CreateAccountInput {
 }
 
 /** Staff account use cases shared by hospital admins, doctors and secretaries. */
-export function createAccountService({ db, passwords }: Deps) {
+export function createAccountService({ db, passwords, config }: Deps) {
   async function mustFind(auth: Auth, role: StaffRole, scope: AccountScope, id: string, trx = db): Promise<AccountRow> {
     const row = await repo.findAccount(trx, auth, role, scope, id);
     if (!row) throw notFound(NOUN[role]);
@@ -87,7 +91,10 @@ export function createAccountService({ db, passwords }: Deps) {
         const fields = Object.keys(patch).filter((k) => k !== 'isActive');
         if (fields.length > 0) await recordAudit(trx, meta, { ...audit, action: 'account.updated', details: { role, fields } });
         if (patch.isActive !== undefined && patch.isActive !== before.is_active) {
-          if (!patch.isActive) await repo.revokeSessions(trx, id, 'account_deactivated');
+          if (!patch.isActive) {
+            await repo.revokeSessions(trx, id, 'account_deactivated');
+            if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
+          }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'account.reactivated' : 'account.deactivated', details: { role } });
         }
       });
@@ -100,6 +107,7 @@ export function createAccountService({ db, passwords }: Deps) {
         if (!before) throw notFound(NOUN[role]);
         await repo.softDeleteAccount(trx, id);
         await repo.revokeSessions(trx, id, 'account_deleted');
+        if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
         await recordAudit(trx, meta, { actor: auth, action: 'account.deleted', targetType: 'user', targetId: id, hospitalId: before.hospital_id, details: { role } });
       });
     },

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { recordAudit, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import { busyIntervals, findBookableDoctor, loadAvailability } from '../availability/service.js';
+import type { Config } from '../../../common/config.js';
 import { formatInZone, isCovered, openIntervals } from '../availability/intervals.js';
 import type { Deps } from '../deps.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
@@ -24,9 +25,26 @@ const TITLES: Record<AppointmentStatus | 'rescheduled', string> = {
   rescheduled: 'Appointment rescheduled',
 };
 
-function assertFuture(startsAt: number): void {
+/** A start must be a whole minute, in the future, and within the booking horizon. */
+function assertBookableTime(startsAt: number, horizonDays: number): void {
+  if (startsAt % MINUTE !== 0) throw badRequest('Appointments start on a whole minute', [{ field: 'startsAt', message: 'No seconds' }]);
   if (startsAt <= Date.now()) throw badRequest('The appointment must start in the future', [{ field: 'startsAt', message: 'Must be in the future' }]);
+  if (startsAt > Date.now() + horizonDays * 86_400_000) {
+    throw badRequest(`Appointments are booked at most ${horizonDays} days ahead`, [{ field: 'startsAt', message: `Within ${horizonDays} days` }], 'BEYOND_HORIZON');
+  }
 }
+
+/** Both parties must be live and active (the doctor's hospital too), as for a direct link. */
+async function assertPartiesActive(trx: Knex | Knex.Transaction, doctorId: string, patientId: string): Promise<void> {
+  if (!(await findBookableDoctor(trx, doctorId))) {
+    throw badRequest('The doctor is not active', [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }], 'INVALID_DOCTOR');
+  }
+  const patient = await trx('users').where({ id: patientId, role: 'patient', is_active: true }).whereNull('deleted_at').first('id');
+  if (!patient) throw badRequest('The patient is not active', [{ field: 'patientId', message: 'Not an active patient' }], 'INVALID_PATIENT');
+}
+
+const linkExists = async (trx: Knex | Knex.Transaction, patientId: string, doctorId: string) =>
+  Boolean(await trx('patient_doctor_links').where({ patient_id: patientId, doctor_id: doctorId }).first('id'));
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
 export function createAppointmentService({ db, config }: Deps) {
@@ -64,12 +82,12 @@ export function createAppointmentService({ db, config }: Deps) {
     }
   }
 
-  /** Notifies everyone concerned but the actor; the doctor only once the patient is linked to it. */
+  /** Notifies everyone concerned but the actor; the doctor once the patient is linked to it, or the appointment was validated. */
   async function announce(trx: Knex.Transaction, auth: Auth, row: repo.AppointmentRow, event: AppointmentStatus | 'rescheduled', startsAt: Date): Promise<void> {
     const status = event === 'rescheduled' ? row.status : event;
     const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
-    if (status !== 'requested' && status !== 'cancelled') recipients.push(row.doctor_id);
-    if (status === 'cancelled' && row.status === 'validated') recipients.push(row.doctor_id);
+    const concernsDoctor = (status !== 'requested' && status !== 'cancelled') || (status === 'cancelled' && row.status === 'validated');
+    if (concernsDoctor || (await linkExists(trx, row.patient_id, row.doctor_id))) recipients.push(row.doctor_id);
     const when = formatInZone(startsAt.getTime(), row.timezone ?? 'UTC');
     await notify(
       trx,
@@ -117,11 +135,12 @@ export function createAppointmentService({ db, config }: Deps) {
     /** A patient asks any doctor of any hospital for an appointment; no link exists until validation. */
     async request(auth: Auth, input: { doctorId: string; startsAt: string; durationMinutes: number; reason: string }, meta: RequestMeta) {
       const doctor = await findBookableDoctor(db, input.doctorId);
-      if (!doctor) throw badRequest('Unknown doctor', [{ field: 'doctorId', message: 'No bookable doctor has this id' }]);
+      if (!doctor) throw badRequest('The doctor is not active', [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }], 'INVALID_DOCTOR');
       const start = Date.parse(input.startsAt);
       const end = start + input.durationMinutes * MINUTE;
-      assertFuture(start);
+      assertBookableTime(start, config.appointments.horizonDays);
       const id = await db.transaction(async (trx) => {
+        await assertPartiesActive(trx, doctor.id, auth.userId);
         await assertBookable(trx, doctor.id, start, end);
         const newId = randomUUID();
         const [row] = await trx('appointments')
@@ -150,9 +169,9 @@ export function createAppointmentService({ db, config }: Deps) {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['requested'], 'validated');
         if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
-        if ((await busyIntervals(trx, row.doctor_id, row.starts_at.getTime(), row.ends_at.getTime(), row.id)).length > 0) {
-          throw conflict('SLOT_TAKEN', 'The doctor already has a validated appointment at that time');
-        }
+        await assertPartiesActive(trx, row.doctor_id, row.patient_id);
+        // Hours and days off may have changed since the request.
+        await assertBookable(trx, row.doctor_id, row.starts_at.getTime(), row.ends_at.getTime(), row.id);
         await setStatus(trx, auth, row, 'validated', meta);
         const linked = await ensureLink(trx, { patientId: row.patient_id, doctorId: row.doctor_id, source: 'appointment', createdBy: auth.userId, appointmentId: row.id });
         if (linked) {
@@ -174,7 +193,8 @@ export function createAppointmentService({ db, config }: Deps) {
       await db.transaction(async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['requested', 'validated'], 'cancelled');
-        if (auth.role === 'patient' && row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
+        // Once started, an appointment is completed or marked as missed, not cancelled.
+        if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
         await setStatus(trx, auth, row, 'cancelled', meta, reason);
       });
       return mustFind(db, auth, id);
@@ -189,7 +209,8 @@ export function createAppointmentService({ db, config }: Deps) {
         const start = Date.parse(input.startsAt);
         const duration = input.durationMinutes ?? Math.round((row.ends_at.getTime() - row.starts_at.getTime()) / MINUTE);
         const end = start + duration * MINUTE;
-        assertFuture(start);
+        assertBookableTime(start, config.appointments.horizonDays);
+        await assertPartiesActive(trx, row.doctor_id, row.patient_id);
         await assertBookable(trx, row.doctor_id, start, end, row.id);
         // A moved appointment deserves a new reminder.
         await trx('appointments')
@@ -225,4 +246,51 @@ export function createAppointmentService({ db, config }: Deps) {
       return mustFind(db, auth, id);
     },
   };
+}
+
+/** Whose appointments end because that party left: a doctor, a patient, or every doctor of a hospital. */
+export type LeavingParty = { doctorId: string } | { patientId: string } | { hospitalId: string };
+
+/**
+ * Cancels the future requested and validated appointments of a party that is deactivated or deleted,
+ * with `reason`, in the caller's transaction; the patient, the hospital's secretaries and (when linked or
+ * validated) the doctor are notified, and each cancellation is audited. Reactivation restores none.
+ */
+export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: string, auth: Auth, meta: RequestMeta): Promise<number> {
+  const sealer = createSealer(config.encryption);
+  const rows: { id: string; patient_id: string; doctor_id: string; hospital_id: string; status: AppointmentStatus; starts_at: Date; timezone: string | null }[] = await trx('appointments as a')
+    .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
+    .whereIn('a.status', ['requested', 'validated'])
+    .where('a.starts_at', '>', trx.fn.now())
+    .where((w) => {
+      if ('doctorId' in party) w.where('a.doctor_id', party.doctorId);
+      else if ('patientId' in party) w.where('a.patient_id', party.patientId);
+      else w.where('a.hospital_id', party.hospitalId);
+    })
+    .forUpdate('a')
+    .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.hospital_id', 'a.status', 'a.starts_at', 'av.timezone');
+  for (const row of rows) {
+    const sealed = sealer.seal(reason, `${row.id}:status_reason`);
+    await trx('appointments')
+      .where({ id: row.id })
+      .update({ status: 'cancelled', status_reason: `enc1:${sealed.keyId}:${sealed.payload}`, status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+    await recordAudit(trx, meta, {
+      actor: auth,
+      action: 'appointment.cancelled',
+      targetType: 'appointment',
+      targetId: row.id,
+      hospitalId: row.hospital_id,
+      details: { patientId: row.patient_id, doctorId: row.doctor_id, from: row.status, automatic: true },
+    });
+    const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
+    if (row.status === 'validated' || (await linkExists(trx, row.patient_id, row.doctor_id))) recipients.push(row.doctor_id);
+    const when = formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC');
+    await notify(
+      trx,
+      config,
+      recipients.filter((id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId)),
+      { type: 'appointment.cancelled', title: TITLES.cancelled, body: `${TITLES.cancelled}: appointment of ${when}. ${reason}`, data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason } },
+    );
+  }
+  return rows.length;
 }

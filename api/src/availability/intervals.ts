@@ -94,3 +94,21 @@ export function isCovered(intervals: Interval[], start: number, end: number): bo
 export function formatInZone(millis: number, zone: string): string {
   return DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: false }) ?? new Date(millis).toISOString();
 }
+
+const DAY = 86_400_000;
+/** The longest window free slots are computed over, whichever of `from` and `to` are given. */
+export const MAX_SLOT_WINDOW_DAYS = 62;
+/** Offered slots start on this grid (and never in the past), so the first one can be booked. */
+export const SLOT_GRID_MS = 5 * 60_000;
+
+/**
+ * The window of a free-slot search: `from` (default now) to `to` (default from + 14 days), refused (null)
+ * when longer than {@link MAX_SLOT_WINDOW_DAYS}; offered from the next grid point after now at the earliest.
+ */
+export function slotWindow(query: { from?: string; to?: string }, now: number): { from: number; to: number; offeredFrom: number } | null {
+  const from = query.from ? Date.parse(query.from) : now;
+  const to = query.to ? Date.parse(query.to) : from + 14 * DAY;
+  if (!(to > from) || to - from > MAX_SLOT_WINDOW_DAYS * DAY) return null;
+  const earliest = Math.ceil(Math.max(from, now) / SLOT_GRID_MS) * SLOT_GRID_MS;
+  return { from, to, offeredFrom: Math.min(earliest, to) };
+}

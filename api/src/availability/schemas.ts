@@ -27,11 +27,10 @@ export const availabilityBody = z
 
 export const availabilityQuery = z
   .object({
-    from: instant.optional().describe('Start of the slot window (default: now)'),
-    to: instant.optional().describe('End of the slot window (default: from + 14 days; at most 62 days)'),
+    from: instant.optional().describe('Start of the slot window (default: now); slots before now are never offered'),
+    to: instant.optional().describe('End of the slot window (default: from + 14 days); at most 62 days after `from` (or now), else 400'),
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['to'] })
-  .refine((q) => !q.from || !q.to || Date.parse(q.to) - Date.parse(q.from) <= 62 * 86_400_000, { message: 'At most 62 days', path: ['to'] });
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['to'] });
 
 const slot = z.object({ startsAt: z.string(), endsAt: z.string() });
 

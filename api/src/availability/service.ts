@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { notFound } from '../../../common/http/errors.js';
-import { formatInZone, openIntervals, subtractIntervals, type Availability, type Interval } from './intervals.js';
+import { badRequest, notFound } from '../../../common/http/errors.js';
+import { formatInZone, MAX_SLOT_WINDOW_DAYS, openIntervals, slotWindow, subtractIntervals, type Availability, type Interval } from './intervals.js';
 
 interface DoctorRow {
   id: string;
@@ -63,11 +63,14 @@ export function createAvailabilityService({ db }: Deps) {
       if (!(await findBookableDoctor(db, doctorId))) throw notFound('Doctor');
       const stored = await loadAvailability(db, doctorId);
       const availability = stored ?? { timezone: 'UTC', weekly: [], exceptions: [] };
-      const from = window.from ? Date.parse(window.from) : Date.now();
-      const to = window.to ? Date.parse(window.to) : from + 14 * 86_400_000;
+      const bounds = slotWindow(window, Date.now());
+      if (!bounds) {
+        throw badRequest(`The slot window is at most ${MAX_SLOT_WINDOW_DAYS} days`, [{ field: 'to', message: `At most ${MAX_SLOT_WINDOW_DAYS} days after from (default: now)` }]);
+      }
+      const { from, to, offeredFrom } = bounds;
       const zone = availability.timezone;
-      const open = openIntervals(availability, from, to);
-      const free = subtractIntervals(open, await busyIntervals(db, doctorId, from, to));
+      const open = offeredFrom < to ? openIntervals(availability, offeredFrom, to) : [];
+      const free = subtractIntervals(open, await busyIntervals(db, doctorId, offeredFrom, to));
       return {
         doctorId,
         configured: stored !== null,

@@ -80,3 +80,24 @@ export async function countLiveAccounts(db: Db, hospitalId: string): Promise<num
   const row = await db('users').where({ hospital_id: hospitalId }).whereNull('deleted_at').count<{ count: number }[]>('* as count').first();
   return Number(row?.count ?? 0);
 }
+
+/** Live patients linked to a doctor of this hospital and to no live doctor of another live hospital. */
+export async function countPatientsOnlyHere(trx: Knex.Transaction, hospitalId: string): Promise<number> {
+  const [row] = (await trx('users as p')
+    .where('p.role', 'patient')
+    .whereNull('p.deleted_at')
+    .whereExists((q) => q.select(trx.raw('1')).from('patient_doctor_links as l').join('users as d', 'd.id', 'l.doctor_id').whereRaw('l.patient_id = p.id').where('d.hospital_id', hospitalId))
+    .whereNotExists((q) =>
+      q
+        .select(trx.raw('1'))
+        .from('patient_doctor_links as l')
+        .join('users as d', 'd.id', 'l.doctor_id')
+        .join('hospitals as h', 'h.id', 'd.hospital_id')
+        .whereRaw('l.patient_id = p.id')
+        .whereNot('d.hospital_id', hospitalId)
+        .whereNull('d.deleted_at')
+        .whereNull('h.deleted_at'),
+    )
+    .count({ count: '*' })) as [{ count: string | number }];
+  return Number(row.count);
+}

@@ -3,11 +3,12 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
+import { cancelAppointmentsOf } from '../appointments/service.js';
 import * as repo from './repository.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
 
 /** Hospital use cases; every write and its audit entry share one transaction. */
-export function createHospitalService({ db }: Deps) {
+export function createHospitalService({ db, config }: Deps) {
   return {
     list: (auth: Auth, query: Parameters<typeof repo.listHospitals>[2]) => repo.listHospitals(db, auth, query),
 
@@ -32,6 +33,9 @@ export function createHospitalService({ db }: Deps) {
         const audit = { actor: auth, targetType: 'hospital' as const, targetId: id, hospitalId: id };
         if (changed.length > 0) await recordAudit(trx, meta, { ...audit, action: 'hospital.updated', details: { fields: changed } });
         if (patch.isActive !== undefined && patch.isActive !== before.isActive) {
+          if (!patch.isActive) {
+            await cancelAppointmentsOf(trx, config, { hospitalId: id }, 'The hospital no longer takes appointments; please book at another hospital.', auth, meta);
+          }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'hospital.reactivated' : 'hospital.deactivated' });
         }
         return updated;
@@ -45,6 +49,13 @@ export function createHospitalService({ db }: Deps) {
         if (accounts > 0) {
           throw conflict('HOSPITAL_NOT_EMPTY', `The hospital still has ${accounts} account(s); delete them first or deactivate the hospital`, [
             { field: 'accounts', message: 'Live accounts are attached to this hospital', count: accounts },
+          ]);
+        }
+        // Patients followed only by this hospital's (deleted) doctors could never be managed again.
+        const orphans = await repo.countPatientsOnlyHere(trx, id);
+        if (orphans > 0) {
+          throw conflict('HOSPITAL_HAS_PATIENTS', `${orphans} patient(s) are followed only by this hospital’s doctors; link them to a doctor of another hospital first, or deactivate the hospital`, [
+            { field: 'patients', message: 'Patients linked only to this hospital', count: orphans },
           ]);
         }
         await repo.softDeleteHospital(trx, id);

@@ -130,7 +130,8 @@ export function createMedicalRecordService({ db, config }: Deps) {
           ...(JSON.stringify(after.prescription) !== JSON.stringify(before.prescription) ? ['prescription'] : []),
           ...(recordedAt.getTime() !== row.recorded_at.getTime() ? ['recordedAt'] : []),
         ];
-        if (changed.length === 0) return;
+        // Nothing changed: the answer still carries the entry, so it is audited as a read.
+        if (changed.length === 0) return void (await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true }));
         const version = row.version + 1;
         const sealed = sealer.seal(after, id);
         await trx('medical_record_entries')

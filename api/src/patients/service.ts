@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { revokeSessions } from '../accounts/repository.js';
+import { cancelAppointmentsOf } from '../appointments/service.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -26,7 +27,7 @@ function isUniqueViolationOn(err: unknown, constraint: string): boolean {
 }
 
 /** Patient accounts and their doctor links. */
-export function createPatientService({ db, passwords }: Deps) {
+export function createPatientService({ db, passwords, config }: Deps) {
   async function mustFind(auth: Auth, id: string, trx: Knex | Knex.Transaction = db, forUpdate = false): Promise<repo.PatientRow> {
     const row = await repo.findPatient(trx, auth, id, forUpdate);
     if (!row) throw notFound('Patient');
@@ -109,7 +110,10 @@ export function createPatientService({ db, passwords }: Deps) {
         const fields = Object.keys(patch).filter((k) => k !== 'isActive');
         if (fields.length > 0) await recordAudit(trx, meta, { ...audit, action: 'patient.updated', details: { fields } });
         if (patch.isActive !== undefined && patch.isActive !== before.is_active) {
-          if (!patch.isActive) await revokeSessions(trx, id, 'account_deactivated');
+          if (!patch.isActive) {
+            await revokeSessions(trx, id, 'account_deactivated');
+            await cancelAppointmentsOf(trx, config, { patientId: id }, 'The patient’s account was deactivated.', auth, meta);
+          }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'patient.reactivated' : 'patient.deactivated' });
         }
       });

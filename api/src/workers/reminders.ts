@@ -12,6 +12,15 @@ export async function runReminderTick(db: Knex, config: Pick<Config, 'scheduler'
   return db.transaction(async (trx) => {
     const due: { id: string; patient_id: string; doctor_id: string; starts_at: Date; timezone: string | null }[] = await trx('appointments as a')
       .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
+      // Never for a doctor, patient or hospital that left (their appointments are cancelled then; this
+      // also covers one deactivated while the reminder was due).
+      .join('users as d', 'd.id', 'a.doctor_id')
+      .join('users as p', 'p.id', 'a.patient_id')
+      .join('hospitals as h', 'h.id', 'a.hospital_id')
+      .where({ 'd.is_active': true, 'p.is_active': true, 'h.is_active': true })
+      .whereNull('d.deleted_at')
+      .whereNull('p.deleted_at')
+      .whereNull('h.deleted_at')
       .where('a.status', 'validated')
       .whereNull('a.reminder_sent_at')
       .where('a.starts_at', '>', trx.fn.now())
