@@ -273,4 +273,118 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       expect((await client.delete(`/api/hospitals/${small.hospital.id}`, { token: sa.token })).status).to.equal(204);
     });
   });
+
+  describe('7: a shared patient belongs to no single hospital', () => {
+    it('hides links outside the caller’s hospital and refuses a deactivation that would lock another hospital out', async () => {
+      const other = await f.hospitalWithStaff();
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      await testDb()('patient_doctor_links').insert({ patient_id: patient.id, doctor_id: other.doctor.id, source: 'secretary', created_by: other.secretary.id });
+      const seenByOther = await client.get(`/api/patients/${patient.id}`, { token: other.secretary.token });
+      expect(seenByOther.body.doctors.map((d: { doctorId: string }) => d.doctorId)).to.deep.equal([other.doctor.id]);
+      expect(JSON.stringify(seenByOther.body)).to.not.include(h.secretary.id);
+      const links = await client.get(`/api/patients/${patient.id}/doctors`, { token: h.secretary.token });
+      expect(links.body.items.map((d: { doctorId: string }) => d.doctorId)).to.deep.equal([h.doctor.id]);
+      // The patient sees all its doctors.
+      expect((await client.get(`/api/patients/${patient.id}`, { token: patient.token })).body.doctors).to.have.length(2);
+      const off = await client.patch(`/api/patients/${patient.id}`, { token: other.secretary.token, body: { isActive: false } });
+      expect(off.status).to.equal(409);
+      expect(off.body.error.code).to.equal('PATIENT_SHARED');
+      expect((await client.get('/api/auth/me', { token: patient.token })).status).to.equal(200);
+      // Once it is this hospital's patient alone, its secretary deactivates it.
+      await testDb()('patient_doctor_links').where({ patient_id: patient.id, doctor_id: h.doctor.id }).delete();
+      expect((await client.patch(`/api/patients/${patient.id}`, { token: other.secretary.token, body: { isActive: false } })).status).to.equal(200);
+    });
+  });
+
+  describe('8: free-text search on encrypted text', () => {
+    it('finds record entries and appointments by their decrypted words, accents and case ignored, within scope', async () => {
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      const t = h.doctor.token;
+      for (const [title, content] of [['Échographie abdominale', 'Foie normal'], ['Consultation', 'Toux sèche'], ['Bilan', 'RAS']]) {
+        expect((await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title, content } })).status).to.equal(201);
+      }
+      const echo = await client.get(`/api/medical-records?patientId=${patient.id}&q=echographie`, { token: t });
+      expect(echo.status).to.equal(200);
+      expect(echo.body.items.map((e: { title: string }) => e.title)).to.deep.equal(['Échographie abdominale']);
+      expect(echo.body.total).to.equal(1);
+      expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=TOUX`, { token: t })).body.items.map((e: { content: string }) => e.content)).to.deep.equal(['Toux sèche']);
+      expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=absent`, { token: t })).body).to.include({ total: 0 });
+      // Another hospital's doctor finds nothing of this patient.
+      const other = await f.hospitalWithStaff();
+      expect((await client.get(`/api/medical-records?q=echographie`, { token: other.doctor.token })).body.items).to.deep.equal([]);
+
+      const secret = `Douleur thoracique ${Date.now()}`;
+      const appt = await client.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: at(nextDay(), 16), durationMinutes: 30, reason: secret } });
+      expect(appt.status).to.equal(201);
+      const found = await client.get(`/api/appointments?patientId=${patient.id}&q=thoracique`, { token: h.secretary.token });
+      expect(found.body.items.map((a: { id: string }) => a.id)).to.deep.equal([appt.body.id]);
+      expect((await client.get(`/api/appointments?patientId=${patient.id}&q=cardio`, { token: h.secretary.token })).body.total).to.equal(0);
+    });
+  });
+
+  describe('low items', () => {
+    it('errors carry the security headers; 405 answers the error envelope with Allow', async () => {
+      const notFound = await fetch(`${api.url}/api/patients/${'0'.repeat(8)}-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${h.secretary.token}` } });
+      expect(notFound.status).to.equal(404);
+      for (const [name, value] of [['cache-control', 'no-store'], ['x-content-type-options', 'nosniff'], ['x-frame-options', 'DENY']] as const) expect(notFound.headers.get(name), name).to.equal(value);
+      const wrong = await fetch(`${api.url}/api/auth/login`, { method: 'DELETE' });
+      expect(wrong.status).to.equal(405);
+      expect(wrong.headers.get('allow')).to.include('POST');
+      expect(wrong.headers.get('x-content-type-options')).to.equal('nosniff');
+      const body = await wrong.json();
+      expect(body.error.code).to.equal('METHOD_NOT_ALLOWED');
+      expect(body.error.details.allow).to.include('POST');
+    });
+
+    it('a PATCH of one prescription detail merges; recordedAt and phone numbers are bounded', async () => {
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      const t = h.doctor.token;
+      const rx = { medication: 'Amoxicilline', dosage: '1 g', route: 'oral', frequency: '3/day', duration: '7 days' };
+      const created = await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'prescription', title: 'Angine', content: 'Antibiotique', prescription: rx } });
+      expect(created.status).to.equal(201);
+      const patched = await client.patch(`/api/medical-records/${created.body.id}`, { token: t, body: { prescription: { dosage: '500 mg' } } });
+      expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
+      expect(patched.body.prescription).to.deep.equal({ ...rx, dosage: '500 mg' });
+      const flat = await client.patch(`/api/medical-records/${created.body.id}`, { token: t, body: { duration: '10 days' } });
+      expect(flat.body.prescription).to.deep.equal({ ...rx, dosage: '500 mg', duration: '10 days' });
+      for (const recordedAt of ['1700-01-01T00:00:00Z', '2030-01-01T00:00:00Z']) {
+        const res = await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title: 'T', content: 'C', recordedAt } });
+        expect(res.status, recordedAt).to.equal(400);
+        expect(res.body.error.details[0].field).to.equal('recordedAt');
+      }
+      for (const phone of ['++++', '+33 ++1', '12']) {
+        const res = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { phone } });
+        expect(res.status, phone).to.equal(400);
+      }
+      expect((await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { phone: '+33 (0)1 23 45 67 89' } })).status).to.equal(200);
+    });
+
+    it('a request whose time passed unvalidated expires, and the patient is told', async () => {
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      const appt = (await request(patient, h.doctor.id, at(nextDay(), 8))).body;
+      await testDb()('appointments').where({ id: appt.id }).update({ starts_at: new Date(Date.now() - 60_000), ends_at: new Date(Date.now() + 29 * 60_000) });
+      const { runExpiryTick } = await import('../api/src/workers/reminders.js');
+      expect(await runExpiryTick(testDb(), testConfig())).to.be.greaterThan(0);
+      const seen = await client.get(`/api/appointments/${appt.id}`, { token: patient.token });
+      expect(seen.body.status).to.equal('cancelled');
+      expect(seen.body.statusReason).to.match(/not validated/);
+      const inbox = await client.get('/api/notifications?pageSize=100', { token: patient.token });
+      const told = inbox.body.items.find((n: { data: { appointmentId?: string } }) => n.data.appointmentId === appt.id);
+      expect(told.title).to.equal('Appointment request expired');
+    });
+
+    it('messages name the people and the hospital, give the local time, and the former time on a move', async () => {
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: nextDay() }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 });
+      const appt = (await request(patient, h.doctor.id, startsAt.toISO()!)).body;
+      const moved = startsAt.plus({ hours: 2 });
+      expect((await client.post(`/api/appointments/${appt.id}/reschedule`, { token: patient.token, body: { startsAt: moved.toISO()! } })).status).to.equal(200);
+      const inbox = await client.get('/api/notifications?pageSize=100', { token: h.secretary.token });
+      const move = inbox.body.items.find((n: { type: string; data: { appointmentId?: string } }) => n.type === 'appointment.rescheduled' && n.data.appointmentId === appt.id);
+      // The fixtures name staff "Test <role>".
+      expect(move.body).to.include('Dr Test doctor').and.include(h.hospital.name).and.include('09:30').and.include('11:30');
+      expect(move.body).to.include(startsAt.setLocale('en-GB').toFormat('d LLLL yyyy'));
+    });
+  });
+
 });

@@ -12,6 +12,7 @@ import { hospitalRoutes } from './hospitals/routes.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from '../../common/http/request-context.js';
+import { securityHeaders } from '../../common/http/security-headers.js';
 import { mountRoutes, type AnyRoute } from './http/route.js';
 import { patientRoutes } from './patients/routes.js';
 import { appointmentRoutes } from './appointments/routes.js';
@@ -58,14 +59,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
-  app.use(async (ctx, next) => {
-    await next();
-    // Clinical answers must not linger in shared caches or be framed by other sites.
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Frame-Options', 'DENY');
-    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
-  });
+  app.use(securityHeaders());
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
   app.use(dicomWebGateway(deps));
   app.use(swaggerUiRouter().routes());

@@ -36,6 +36,17 @@ export function errorMiddleware() {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
       }
+      // The router's own answers (the Allow header stays) get the error envelope too.
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        const allow = ctx.response.get('Allow');
+        ctx.body = {
+          error: {
+            code: ctx.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED',
+            message: ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : `${ctx.method} is not implemented`,
+            details: allow ? { allow: allow.split(/,\s*/) } : null,
+          },
+        };
+      }
     } catch (raw) {
       let err: AppError | null = raw instanceof AppError ? raw : mapDatabaseError(raw);
       if (!err && isDatabaseUnavailable(raw)) err = new AppError(503, 'SERVICE_UNAVAILABLE', 'The database is unavailable');

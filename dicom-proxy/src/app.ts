@@ -14,6 +14,7 @@ import { handleQido } from './qido.js';
 import { parseQidoQuery } from './query.js';
 import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
+import { securityHeaders } from '../../common/http/security-headers.js';
 
 const ROOT = '/dicom-web';
 
@@ -23,16 +24,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw badRequest('The request path is not valid percent-encoding', null, 'INVALID_PATH');
   }
-}
-
-function securityHeaders() {
-  return async (ctx: Context, next: Next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('Cache-Control', 'private, no-store');
-    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    await next();
-  };
 }
 
 /** The public root this request's answers name: the proxy's own, or the API's when it forwarded (signed). */
@@ -128,7 +119,7 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'" }));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };

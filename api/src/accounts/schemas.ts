@@ -15,7 +15,13 @@ export const emailInput = z
   .transform((e) => e.toLowerCase());
 
 const name = z.string().trim().min(1).max(100);
-const phone = z.string().trim().min(3).max(40).regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed');
+/** A phone number: one optional leading +, then 6 to 20 digits with spaces ( ) . - between them. */
+export const phone = z
+  .string()
+  .trim()
+  .max(40)
+  .regex(/^\+?[0-9().\s-]+$/, 'Digits, spaces and ( ) . -, with one optional leading +')
+  .refine((v) => /^\d{6,20}$/.test(v.replace(/\D/g, '')), 'A phone number has 6 to 20 digits');
 
 /** The account as its owner sees it (login, refresh, /auth/me). */
 export const userSchema = z.object({

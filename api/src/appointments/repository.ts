@@ -4,7 +4,7 @@ import type { Auth } from '../auth/types.js';
 import { formatInZone } from '../availability/intervals.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
-import { fetchPage } from '../db/paging.js';
+import { fetchPage, fetchSearchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -93,7 +93,7 @@ const COLUMNS = [
 ];
 
 /** Lists appointments in the caller's scope. */
-export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQuery): Promise<Page<AppointmentRow>> {
+export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQuery, matches?: (row: AppointmentRow) => boolean): Promise<Page<AppointmentRow>> {
   const query = scoped(db, auth);
   if (q.status) query.where('a.status', q.status);
   if (q.doctorId) query.where('a.doctor_id', q.doctorId);
@@ -101,7 +101,8 @@ export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQue
   if (q.from) query.where('a.starts_at', '>=', new Date(q.from));
   if (q.to) query.where('a.starts_at', '<', new Date(q.to));
   const orderBy = parseSort(q.sort, { startsAt: 'a.starts_at', createdAt: 'a.created_at' });
-  return fetchPage<AppointmentRow>(query, { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize });
+  const request = { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize };
+  return matches ? fetchSearchPage<AppointmentRow>(query, request, matches) : fetchPage<AppointmentRow>(query, request);
 }
 
 /** One appointment in scope; `forUpdate` locks the appointment row. */

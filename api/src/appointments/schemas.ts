@@ -26,6 +26,13 @@ export const appointmentListQuery = listQuerySchema(['startsAt', 'createdAt'], '
   patientId: z.uuid().optional(),
   from: z.iso.datetime({ offset: true }).optional().describe('Appointments starting at or after'),
   to: z.iso.datetime({ offset: true }).optional().describe('Appointments starting before'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Searches the decrypted reason and the patient’s and doctor’s names (case and accents ignored); over at most 2,000 appointments in scope, else 400 SEARCH_TOO_BROAD'),
 });
 export type AppointmentListQuery = z.output<typeof appointmentListQuery>;
 

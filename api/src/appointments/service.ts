@@ -9,21 +9,15 @@ import type { Deps } from '../deps.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
+import { appointmentMessage } from '../notifications/messages.js';
 import { ensureLink } from '../patients/repository.js';
 import { createSealer } from '../medical-records/crypto.js';
 import * as repo from './repository.js';
+import { searchable } from '../db/paging.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 
 const MINUTE = 60_000;
 
-const TITLES: Record<AppointmentStatus | 'rescheduled', string> = {
-  requested: 'Appointment requested',
-  validated: 'Appointment validated',
-  cancelled: 'Appointment cancelled',
-  completed: 'Appointment completed',
-  no_show: 'Appointment marked as missed',
-  rescheduled: 'Appointment rescheduled',
-};
 
 /** A start must be a whole minute, in the future, and within the booking horizon. */
 function assertBookableTime(startsAt: number, horizonDays: number): void {
@@ -93,7 +87,18 @@ export function createAppointmentService({ db, config }: Deps) {
       trx,
       config,
       recipients.filter((id) => id !== auth.userId),
-      { type: `appointment.${event}`, title: TITLES[event], body: `${TITLES[event]}: appointment of ${when}.`, data: { appointmentId: row.id, status, startsAt: when } },
+      {
+        type: `appointment.${event}`,
+        ...appointmentMessage(event, {
+          patientName: `${row.patient_first_name} ${row.patient_last_name}`,
+          doctorName: `${row.doctor_first_name} ${row.doctor_last_name}`,
+          hospitalName: row.hospital_name,
+          startsAt: startsAt.getTime(),
+          zone: row.timezone ?? 'UTC',
+          ...(event === 'rescheduled' ? { previousStartsAt: row.starts_at.getTime() } : {}),
+        }),
+        data: { appointmentId: row.id, status, startsAt: when, ...(event === 'rescheduled' ? { previousStartsAt: formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC') } : {}) },
+      },
     );
   }
 
@@ -116,6 +121,7 @@ export function createAppointmentService({ db, config }: Deps) {
       hospitalId: row.hospital_id,
       details: { patientId: row.patient_id, doctorId: row.doctor_id, from: row.status },
     });
+    // A reason someone typed may be clinical: it stays encrypted with the appointment, out of notifications and e-mails.
     await announce(trx, auth, row, to, row.starts_at);
   }
 
@@ -127,7 +133,13 @@ export function createAppointmentService({ db, config }: Deps) {
 
   return {
     async list(auth: Auth, query: AppointmentListQuery) {
-      const page = await repo.listAppointments(db, auth, query);
+      // Reasons are encrypted: `q` matches the decrypted reason and the names, within the caller's scope (bounded).
+      const needle = query.q ? searchable(query.q) : null;
+      const matches = needle
+        ? (row: repo.AppointmentRow) =>
+            searchable([readable(row).reason, row.patient_first_name, row.patient_last_name, row.doctor_first_name, row.doctor_last_name].join('\n')).includes(needle)
+        : undefined;
+      const page = await repo.listAppointments(db, auth, query, matches);
       return { ...page, items: page.items.map(readable) };
     },
     get: (auth: Auth, id: string) => mustFind(db, auth, id),
@@ -258,8 +270,11 @@ export type LeavingParty = { doctorId: string } | { patientId: string } | { hosp
  */
 export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: string, auth: Auth, meta: RequestMeta): Promise<number> {
   const sealer = createSealer(config.encryption);
-  const rows: { id: string; patient_id: string; doctor_id: string; hospital_id: string; status: AppointmentStatus; starts_at: Date; timezone: string | null }[] = await trx('appointments as a')
+  const rows: (Pick<repo.AppointmentRow, 'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'> & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
     .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
+    .join('users as pu', 'pu.id', 'a.patient_id')
+    .join('users as du', 'du.id', 'a.doctor_id')
+    .join('hospitals as h', 'h.id', 'a.hospital_id')
     .whereIn('a.status', ['requested', 'validated'])
     .where('a.starts_at', '>', trx.fn.now())
     .where((w) => {
@@ -268,7 +283,7 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       else w.where('a.hospital_id', party.hospitalId);
     })
     .forUpdate('a')
-    .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.hospital_id', 'a.status', 'a.starts_at', 'av.timezone');
+    .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.hospital_id', 'a.status', 'a.starts_at', 'av.timezone', 'h.name as hospital_name', trx.raw(`pu.first_name || ' ' || pu.last_name as patient_name`), trx.raw(`du.first_name || ' ' || du.last_name as doctor_name`));
   for (const row of rows) {
     const sealed = sealer.seal(reason, `${row.id}:status_reason`);
     await trx('appointments')
@@ -289,7 +304,11 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       trx,
       config,
       recipients.filter((id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId)),
-      { type: 'appointment.cancelled', title: TITLES.cancelled, body: `${TITLES.cancelled}: appointment of ${when}. ${reason}`, data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason } },
+      {
+        type: 'appointment.cancelled',
+        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason }),
+        data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason },
+      },
     );
   }
   return rows.length;

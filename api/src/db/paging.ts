@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Page } from '../http/pagination.js';
+import { badRequest } from '../../../common/http/errors.js';
 
 /** What to fetch for one page: the columns, the sort (plus a unique tie-breaker), and the page. */
 export interface PageRequest {
@@ -20,4 +21,30 @@ export async function fetchPage<T>(query: Knex.QueryBuilder, r: PageRequest): Pr
     .limit(r.pageSize)
     .offset((r.page - 1) * r.pageSize);
   return { items, total: Number(count), page: r.page, pageSize: r.pageSize };
+}
+
+/** The most rows a free-text search decrypts to filter: narrower filters are asked for beyond it. */
+export const SEARCH_MAX_ROWS = 2000;
+
+/** Lower-case, accents removed: "Échographie" matches "echo". */
+export function searchable(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * A page of the rows that `matches` accepts, for searches on encrypted text the database cannot read:
+ * at most {@link SEARCH_MAX_ROWS} candidates are fetched in the page order and filtered here; more
+ * candidates than that is a 400 asking for narrower filters, never an unbounded scan.
+ */
+export async function fetchSearchPage<T>(query: Knex.QueryBuilder, r: PageRequest, matches: (row: T) => boolean): Promise<Page<T>> {
+  const [{ count }] = (await query.clone().clearSelect().clearOrder().count({ count: '*' })) as [{ count: number }];
+  if (Number(count) > SEARCH_MAX_ROWS) {
+    throw badRequest(`The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`, [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }], 'SEARCH_TOO_BROAD');
+  }
+  const rows: T[] = await query
+    .select(r.columns as (string | Knex.Raw)[])
+    .orderBy(r.orderBy.column, r.orderBy.direction)
+    .orderBy(r.tieBreaker);
+  const found = rows.filter(matches);
+  return { items: found.slice((r.page - 1) * r.pageSize, r.page * r.pageSize), total: found.length, page: r.page, pageSize: r.pageSize };
 }

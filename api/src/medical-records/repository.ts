@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { EntryListQuery, EntryType } from './schemas.js';
-import { fetchPage } from '../db/paging.js';
+import { fetchPage, fetchSearchPage } from '../db/paging.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -59,12 +59,13 @@ export async function findEntry(db: Db, auth: Auth, id: string, options: { inclu
 }
 
 /** A page of entries in scope. */
-export async function listEntries(db: Db, auth: Auth, q: EntryListQuery): Promise<Page<EntryRow>> {
+export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches?: (row: EntryRow) => boolean): Promise<Page<EntryRow>> {
   const query = scopedEntries(db, auth);
   if (q.patientId) query.where('e.patient_id', q.patientId);
   if (q.type) query.where('e.type', q.type);
   const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
-  return fetchPage<EntryRow>(query, { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize });
+  const request = { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize };
+  return matches ? fetchSearchPage<EntryRow>(query, request, matches) : fetchPage<EntryRow>(query, request);
 }
 
 /** Every live entry of one patient (the caller must have checked the patient is in scope). */

@@ -7,6 +7,12 @@ export type EntryType = (typeof ENTRY_TYPES)[number];
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+/** When the care happened: not before 1900, and not more than a day ahead (time zones). */
+const recordedAt = z.iso
+  .datetime({ offset: true })
+  .refine((v) => Date.parse(v) >= Date.UTC(1900, 0, 1), 'Not before 1900')
+  .refine((v) => Date.parse(v) <= Date.now() + 86_400_000, 'Not in the future');
+
 export const prescriptionFields = z.object({
   medication: text(200),
   dosage: text(100),
@@ -23,7 +29,7 @@ export interface EntryContent {
   prescription: Prescription | null;
 }
 
-const PRESCRIPTION_KEYS = ['medication', 'dosage', 'route', 'frequency', 'duration'] as const;
+export const PRESCRIPTION_KEYS = ['medication', 'dosage', 'route', 'frequency', 'duration'] as const;
 
 /** The prescription details may also come flat, next to title and content. */
 const flatPrescription = {
@@ -34,10 +40,11 @@ const flatPrescription = {
   duration: text(100).optional(),
 };
 
-/** Folds flat prescription fields into `prescription`; all five are needed when any is sent. */
-function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string>> & { prescription?: Prescription | null }>(
+/** Folds flat prescription fields into `prescription`; all five are needed when any is sent, unless `partial` (PATCH merges). */
+function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string>> & { prescription?: Partial<Prescription> | null }>(
   body: T,
   ctx: z.RefinementCtx,
+  partial = false,
 ): Omit<T, (typeof PRESCRIPTION_KEYS)[number]> {
   const flat = PRESCRIPTION_KEYS.filter((k) => body[k] !== undefined);
   const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !(PRESCRIPTION_KEYS as readonly string[]).includes(k))) as Omit<T, (typeof PRESCRIPTION_KEYS)[number]>;
@@ -46,8 +53,8 @@ function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[nu
     ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Send the prescription details either nested in `prescription` or flat, not both' });
     return rest;
   }
-  for (const k of PRESCRIPTION_KEYS.filter((k) => body[k] === undefined)) ctx.addIssue({ code: 'custom', path: [k], message: 'Required with the other prescription details' });
-  return { ...rest, prescription: Object.fromEntries(PRESCRIPTION_KEYS.map((k) => [k, body[k]!])) as Prescription };
+  if (!partial) for (const k of PRESCRIPTION_KEYS.filter((k) => body[k] === undefined)) ctx.addIssue({ code: 'custom', path: [k], message: 'Required with the other prescription details' });
+  return { ...rest, prescription: Object.fromEntries(flat.map((k) => [k, body[k]!])) as Prescription };
 }
 
 export const entryCreateBody = z
@@ -56,7 +63,7 @@ export const entryCreateBody = z
     type: z.enum(ENTRY_TYPES),
     title: text(200),
     content: text(20_000),
-    recordedAt: z.iso.datetime({ offset: true }).optional().describe('When the care happened (default: now)'),
+    recordedAt: recordedAt.optional().describe('When the care happened (default: now; 1900 to now)'),
     prescription: prescriptionFields.optional().describe('Required for, and only for, type `prescription` (or send its five fields flat)'),
     ...flatPrescription,
   })
@@ -67,21 +74,29 @@ export const entryCreateBody = z
     return b;
   });
 
-const editable = { title: text(200), content: text(20_000), recordedAt: z.iso.datetime({ offset: true }), prescription: prescriptionFields.nullable() };
+const editable = { title: text(200), content: text(20_000), recordedAt, prescription: prescriptionFields.nullable() };
 
 export const entryPutBody = z
   .object({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
   .transform((raw, ctx) => foldPrescription(raw, ctx));
 export const entryPatchBody = z
-  .object({ ...editable, ...flatPrescription })
+  .object({ ...editable, prescription: prescriptionFields.partial().nullable().describe('Only the details sent change; null removes them'), ...flatPrescription })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' })
-  .transform((raw, ctx) => foldPrescription(raw, ctx));
+  .transform((raw, ctx) => foldPrescription(raw, ctx, true));
+/** A PATCH: prescription details are merged into the stored ones. */
 export type EntryPatch = z.output<typeof entryPatchBody>;
 
 export const entryListQuery = listQuerySchema(['recordedAt', 'createdAt', 'updatedAt'], '-recordedAt').extend({
   patientId: z.uuid().optional(),
   type: z.enum(ENTRY_TYPES).optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Searches the decrypted title, content and prescription (case and accents ignored); over at most 2,000 entries in scope, else 400 SEARCH_TOO_BROAD'),
 });
 export type EntryListQuery = z.output<typeof entryListQuery>;
 

@@ -7,12 +7,20 @@ import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from './crypto.js';
 import * as repo from './repository.js';
-import { ENTRY_TYPES, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';
+import { searchable } from '../db/paging.js';
+import { ENTRY_TYPES, PRESCRIPTION_KEYS, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';
 
 /** The full state of an entry at one version; what history snapshots hold. */
 interface Snapshot extends EntryContent {
   type: EntryType;
   recordedAt: string;
+}
+
+/** A PATCH's prescription details over the stored ones: undefined keeps them, null removes them, others merge. */
+function mergePrescription(stored: Prescription | null, patch: Partial<Prescription> | null | undefined): Prescription | null {
+  if (patch === undefined) return stored;
+  if (patch === null) return null;
+  return { ...stored, ...patch } as Prescription;
 }
 
 /** Medical record entries: encrypted at rest, versioned on every change, every access audited. */
@@ -104,7 +112,15 @@ export function createMedicalRecordService({ db, config }: Deps) {
 
     async list(auth: Auth, q: EntryListQuery, meta: RequestMeta) {
       if (q.patientId) await mustFindPatient(db, auth, q.patientId);
-      const page = await repo.listEntries(db, auth, q);
+      // Entries are encrypted: `q` is matched on their decrypted text, within the caller's scope (bounded).
+      const needle = q.q ? searchable(q.q) : null;
+      const matches = needle
+        ? (row: repo.EntryRow) => {
+            const c = openEntry(row);
+            return searchable([c.title, c.content, ...Object.values(c.prescription ?? {})].join('\n')).includes(needle);
+          }
+        : undefined;
+      const page = await repo.listEntries(db, auth, q, matches);
       for (const patientId of new Set(page.items.map((r) => r.patient_id))) {
         await audit(db, auth, meta, 'medical_record.listed', patientId, null, { entries: page.items.filter((r) => r.patient_id === patientId).map((r) => r.id) });
       }
@@ -120,8 +136,12 @@ export function createMedicalRecordService({ db, config }: Deps) {
         const after: EntryContent = {
           title: patch.title ?? before.title,
           content: patch.content ?? before.content,
-          prescription: patch.prescription === undefined ? before.prescription : patch.prescription,
+          prescription: mergePrescription(before.prescription, patch.prescription),
         };
+        const missing = after.prescription ? PRESCRIPTION_KEYS.filter((k) => !after.prescription![k]) : [];
+        if (row.type === 'prescription' && missing.length > 0) {
+          throw badRequest('A prescription needs all its details', missing.map((k) => ({ field: `prescription.${k}`, message: 'Required' })));
+        }
         if (row.type === 'prescription' && !after.prescription) throw badRequest('A prescription needs its details', [{ field: 'prescription', message: 'Required for a prescription' }]);
         if (row.type !== 'prescription' && after.prescription) throw badRequest('Only prescriptions carry prescription details', [{ field: 'prescription', message: 'Not allowed for this type' }]);
         const recordedAt = patch.recordedAt ? new Date(patch.recordedAt) : row.recorded_at;

@@ -86,14 +86,29 @@ export async function findPatient(db: Db, auth: Auth, id: string, forUpdate = fa
 }
 
 /** The doctors linked to a patient, with who/what created each link and when. */
-export async function listLinks(db: Db, patientId: string): Promise<LinkRow[]> {
-  return db('patient_doctor_links as l')
+export async function listLinks(db: Db, patientId: string, onlyHospitalId: string | null = null): Promise<LinkRow[]> {
+  const query = db('patient_doctor_links as l')
     .join('users as d', 'd.id', 'l.doctor_id')
     .join('hospitals as h', 'h.id', 'd.hospital_id')
     .leftJoin('doctor_profiles as dp', 'dp.user_id', 'd.id')
     .where('l.patient_id', patientId)
     .orderBy('l.created_at')
     .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', 'l.created_at');
+  if (onlyHospitalId) query.where('d.hospital_id', onlyHospitalId);
+  return query;
+}
+
+/** Whether a live doctor of another live hospital than `hospitalId` follows the patient. */
+export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
+  const row = await db('patient_doctor_links as l')
+    .join('users as d', 'd.id', 'l.doctor_id')
+    .join('hospitals as h', 'h.id', 'd.hospital_id')
+    .where('l.patient_id', patientId)
+    .whereNot('d.hospital_id', hospitalId)
+    .whereNull('d.deleted_at')
+    .whereNull('h.deleted_at')
+    .first('l.doctor_id');
+  return Boolean(row);
 }
 
 /** Active doctors of the hospital among the given ids. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailInput, timestamp } from '../accounts/schemas.js';
+import { emailInput, phone, timestamp } from '../accounts/schemas.js';
 import { listQuerySchema } from '../http/pagination.js';
 
 export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
@@ -16,7 +16,6 @@ const sexInput = z
   .describe('female, male, other, unknown (or F, M, O, U)');
 
 const name = z.string().trim().min(1).max(100);
-const phone = z.string().trim().min(3).max(40).regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed');
 /** A calendar date (no time, no zone), not in the future. */
 const birthDate = z.iso
   .date()

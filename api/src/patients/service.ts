@@ -5,7 +5,7 @@ import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { badRequest, notFound } from '../../../common/http/errors.js';
+import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { newPatientIdentifier } from './identifier.js';
 import * as repo from './repository.js';
@@ -25,6 +25,9 @@ export interface CreatePatientInput {
 function isUniqueViolationOn(err: unknown, constraint: string): boolean {
   return (err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === constraint;
 }
+
+/** Which hospital's links a caller sees: staff their own hospital's only; the patient and the super admin all. */
+const linkScope = (auth: Auth): string | null => (auth.role === 'patient' || auth.role === 'super_admin' ? null : auth.hospitalId);
 
 /** Patient accounts and their doctor links. */
 export function createPatientService({ db, passwords, config }: Deps) {
@@ -52,7 +55,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async get(auth: Auth, id: string) {
       const patient = await mustFind(auth, id);
-      return { patient, links: await repo.listLinks(db, id) };
+      return { patient, links: await repo.listLinks(db, id, linkScope(auth)) };
     },
 
     async create(auth: Auth, input: CreatePatientInput, meta: RequestMeta) {
@@ -98,6 +101,12 @@ export function createPatientService({ db, passwords, config }: Deps) {
     async update(auth: Auth, id: string, patch: PatientPatch, meta: RequestMeta) {
       await db.transaction(async (trx) => {
         const before = await mustFind(auth, id, trx, true);
+        // One hospital must not lock a patient out of another that still follows it.
+        if (patch.isActive === false && before.is_active && auth.hospitalId && (await repo.sharedWithAnotherHospital(trx, id, auth.hospitalId))) {
+          throw conflict('PATIENT_SHARED', 'Doctors of another hospital still follow this patient: only the last hospital that follows a patient deactivates it', [
+            { field: 'isActive', message: 'Linked to doctors of another hospital' },
+          ]);
+        }
         const user = Object.fromEntries(
           Object.entries({ email: patch.email, first_name: patch.firstName, last_name: patch.lastName, phone: patch.phone, is_active: patch.isActive }).filter(
             ([, v]) => v !== undefined,
@@ -127,7 +136,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async links(auth: Auth, id: string) {
       await mustFind(auth, id);
-      return repo.listLinks(db, id);
+      return repo.listLinks(db, id, linkScope(auth));
     },
 
     /** Links a patient in the secretary's scope to a doctor of its hospital; idempotent. */
@@ -141,7 +150,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
         }
         return inserted;
       });
-      return { created, links: await repo.listLinks(db, id) };
+      return { created, links: await repo.listLinks(db, id, linkScope(auth)) };
     },
   };
 }

@@ -2,6 +2,29 @@ import type { Knex } from 'knex';
 import type { Config } from '../../../common/config.js';
 import { formatInZone } from '../availability/intervals.js';
 import { notify } from '../notifications/service.js';
+import { appointmentMessage } from '../notifications/messages.js';
+import { createSealer } from '../medical-records/crypto.js';
+
+const EXPIRED = 'The request was not validated before its time; please request another appointment.';
+
+/** Who and where, for the messages (the queries join patient p, doctor d and hospital h). */
+interface Names {
+  patient_name: string;
+  doctor_name: string;
+  hospital_name: string;
+}
+const names = (trx: Knex.Transaction) => [
+  trx.raw(`p.first_name || ' ' || p.last_name as patient_name`),
+  trx.raw(`d.first_name || ' ' || d.last_name as doctor_name`),
+  'h.name as hospital_name',
+];
+const facts = (a: Names & { starts_at: Date; timezone: string | null }) => ({
+  patientName: a.patient_name,
+  doctorName: a.doctor_name,
+  hospitalName: a.hospital_name,
+  startsAt: a.starts_at.getTime(),
+  zone: a.timezone ?? 'UTC',
+});
 
 /**
  * Sends the reminder of every validated appointment starting within the configured lead time, exactly
@@ -10,7 +33,7 @@ import { notify } from '../notifications/service.js';
  */
 export async function runReminderTick(db: Knex, config: Pick<Config, 'scheduler' | 'smtp'>, batch = 100): Promise<number> {
   return db.transaction(async (trx) => {
-    const due: { id: string; patient_id: string; doctor_id: string; starts_at: Date; timezone: string | null }[] = await trx('appointments as a')
+    const due: ({ id: string; patient_id: string; doctor_id: string; starts_at: Date; timezone: string | null } & Names)[] = await trx('appointments as a')
       .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
       // Never for a doctor, patient or hospital that left (their appointments are cancelled then; this
       // also covers one deactivated while the reminder was due).
@@ -29,17 +52,52 @@ export async function runReminderTick(db: Knex, config: Pick<Config, 'scheduler'
       .limit(batch)
       .forUpdate('a')
       .skipLocked()
-      .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.starts_at', 'av.timezone');
+      .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.starts_at', 'av.timezone', ...names(trx));
     for (const a of due) {
       await trx('appointments').where({ id: a.id }).update({ reminder_sent_at: trx.fn.now() });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
       await notify(trx, config, [a.patient_id, a.doctor_id], {
         type: 'appointment.reminder',
-        title: 'Appointment reminder',
-        body: `Reminder: appointment of ${when}.`,
+        ...appointmentMessage('reminder', facts(a)),
         data: { appointmentId: a.id, startsAt: when },
       });
     }
     return due.length;
   });
 }
+
+/**
+ * Requests nobody validated before their start are closed as cancelled ("not validated in time") and
+ * the patient told, so a stale request never lingers as if it could still happen. Exactly once, as above.
+ */
+export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' | 'smtp'>, batch = 100): Promise<number> {
+  return db.transaction(async (trx) => {
+    const stale: ({ id: string; patient_id: string; starts_at: Date; timezone: string | null } & Names)[] = await trx('appointments as a')
+      .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
+      .join('users as p', 'p.id', 'a.patient_id')
+      .join('users as d', 'd.id', 'a.doctor_id')
+      .join('hospitals as h', 'h.id', 'a.hospital_id')
+      .where('a.status', 'requested')
+      .where('a.starts_at', '<=', trx.fn.now())
+      .orderBy('a.starts_at')
+      .limit(batch)
+      .forUpdate('a')
+      .skipLocked()
+      .select('a.id', 'a.patient_id', 'a.starts_at', 'av.timezone', ...names(trx));
+    const sealer = createSealer(config.encryption);
+    for (const a of stale) {
+      const sealed = sealer.seal(EXPIRED, `${a.id}:status_reason`);
+      await trx('appointments')
+        .where({ id: a.id })
+        .update({ status: 'cancelled', status_reason: `enc1:${sealed.keyId}:${sealed.payload}`, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
+      await notify(trx, config, [a.patient_id], {
+        type: 'appointment.cancelled',
+        ...appointmentMessage('expired', facts(a)),
+        data: { appointmentId: a.id, status: 'cancelled', startsAt: when, reason: EXPIRED },
+      });
+    }
+    return stale.length;
+  });
+}
+

@@ -1,18 +1,19 @@
 import type { Deps } from '../deps.js';
 import { createMailTransport, runEmailTick } from './email.js';
-import { runReminderTick } from './reminders.js';
+import { runExpiryTick, runReminderTick } from './reminders.js';
 import { runIndexerTick } from '../dicom/index-sync.js';
 
-/** Runs the background ticks (reminders, e-mail outbox) on an interval; safe with many API processes. */
+/** Runs the background ticks (reminders, expired requests, e-mail outbox) on an interval; safe with many API processes. */
 export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: () => Promise<void> } {
   const transport = createMailTransport(config);
   let running: Promise<void> | null = null;
   const tick = async () => {
     try {
       const reminders = await runReminderTick(db, config);
+      const expired = await runExpiryTick(db, config);
       const mailer = await transport;
       const mails = mailer && config.smtp ? await runEmailTick(db, mailer, config.smtp.from, logger) : 0;
-      if (reminders || mails) logger.info({ reminders, mails }, 'scheduler tick');
+      if (reminders || expired || mails) logger.info({ reminders, expired, mails }, 'scheduler tick');
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'scheduler tick failed');
     }
