@@ -84,7 +84,9 @@ describe('appointments', () => {
       expect((await api.post(`/api/appointments/${appt.id}/validate`, { token: b.doctor.token })).status).to.equal(403);
       const ok = await api.post(`/api/appointments/${appt.id}/validate`, { token: b.secretary.token });
       expect(ok.status).to.equal(200);
-      expect(ok.body).to.include({ status: 'validated', statusChangedBy: b.secretary.id });
+      expect(ok.body).to.include({ status: 'validated' });
+      expect(ok.body.statusChangedBy).to.deep.equal({ id: b.secretary.id, firstName: 'Test', lastName: 'secretary', role: 'secretary' });
+      expect(ok.body.requestedBy).to.include({ id: patient.id, role: 'patient' });
       const link = await testDb()('patient_doctor_links').where({ patient_id: patient.id, doctor_id: b.doctor.id }).first();
       expect(link).to.include({ source: 'appointment', appointment_id: appt.id, created_by: b.secretary.id });
       expect((await api.get(`/api/patients/${patient.id}`, { token: b.doctor.token })).status).to.equal(200);

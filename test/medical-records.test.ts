@@ -124,7 +124,8 @@ describe('medical records', () => {
       const colleague = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
       await api.post(`/api/patients/${patient.id}/doctors`, { token: a.secretary.token, body: { doctorId: colleague.id } });
       const v2 = await api.patch(`/api/medical-records/${created.id}/`, { token: colleague.token, body: { content: 'v2 content' } });
-      expect(v2.body).to.include({ version: 2, content: 'v2 content', title: 'v1 title', updatedBy: colleague.id });
+      expect(v2.body).to.include({ version: 2, content: 'v2 content', title: 'v1 title' });
+      expect(v2.body.updatedBy).to.include({ id: colleague.id, role: 'doctor' });
       const v3 = await api.put(`/api/medical-records/${created.id}/`, { token: a.doctor.token, body: { title: 'v3 title', content: 'v2 content' } });
       expect(v3.body.version).to.equal(3);
       expect((await api.delete(`/api/medical-records/${created.id}/`, { token: a.doctor.token })).status).to.equal(204);

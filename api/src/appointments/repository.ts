@@ -5,6 +5,7 @@ import { formatInZone } from '../availability/intervals.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
+import { personColumns, toPersonRef } from '../accounts/people.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -61,7 +62,9 @@ function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
     .join('users as du', 'du.id', 'a.doctor_id')
     .leftJoin('doctor_profiles as dp', 'dp.user_id', 'a.doctor_id')
     .join('hospitals as h', 'h.id', 'a.hospital_id')
-    .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id');
+    .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
+    .leftJoin('users as rb', 'rb.id', 'a.requested_by')
+    .leftJoin('users as sb', 'sb.id', 'a.status_changed_by');
   applyScope(query, auth);
   return query;
 }
@@ -85,7 +88,9 @@ const COLUMNS = [
   'h.name as hospital_name',
   'av.timezone',
   'a.requested_by',
+  ...personColumns('rb', 'requested_by'),
   'a.status_changed_by',
+  ...personColumns('sb', 'status_changed_by'),
   'a.status_changed_at',
   'a.reminder_sent_at',
   'a.created_at',
@@ -137,8 +142,8 @@ export function toAppointmentDto(r: AppointmentRow) {
       hospitalId: r.hospital_id,
       hospitalName: r.hospital_name,
     },
-    requestedBy: r.requested_by,
-    statusChangedBy: r.status_changed_by,
+    requestedBy: toPersonRef(r.requested_by, r, 'requested_by'),
+    statusChangedBy: toPersonRef(r.status_changed_by, r, 'status_changed_by'),
     statusChangedAt: r.status_changed_at?.toISOString() ?? null,
     reminderSentAt: r.reminder_sent_at?.toISOString() ?? null,
     createdAt: r.created_at.toISOString(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestamp } from '../accounts/schemas.js';
+import { personRefSchema } from '../accounts/people.js';
 import { listQuerySchema } from '../http/pagination.js';
 
 export const STATUSES = ['requested', 'validated', 'cancelled', 'completed', 'no_show'] as const;
@@ -46,8 +47,8 @@ export const appointmentSchema = z.object({
   statusReason: z.string().nullable(),
   patient: z.object({ id: z.uuid(), firstName: z.string(), lastName: z.string(), identifier: z.string() }),
   doctor: z.object({ id: z.uuid(), firstName: z.string(), lastName: z.string(), specialty: z.string(), hospitalId: z.uuid(), hospitalName: z.string() }),
-  requestedBy: z.uuid().nullable(),
-  statusChangedBy: z.uuid().nullable(),
+  requestedBy: personRefSchema.nullable(),
+  statusChangedBy: personRefSchema.nullable(),
   statusChangedAt: timestamp.nullable(),
   reminderSentAt: timestamp.nullable(),
   createdAt: timestamp,

@@ -4,6 +4,7 @@ import type { Auth } from '../auth/types.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { EntryListQuery, EntryType } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
+import { personColumns } from '../accounts/people.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -39,6 +40,7 @@ const COLUMNS = [
   'au.last_name as author_last_name',
   'au.role as author_role',
   'e.updated_by',
+  ...personColumns('ub', 'updated_by'),
   'e.created_at',
   'e.updated_at',
   'e.deleted_at',
@@ -46,7 +48,7 @@ const COLUMNS = [
 
 /** Entries in the caller's medical scope; deleted ones only when asked (history for doctors). */
 export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
-  const query = db('medical_record_entries as e').join('users as au', 'au.id', 'e.author_id');
+  const query = db('medical_record_entries as e').join('users as au', 'au.id', 'e.author_id').leftJoin('users as ub', 'ub.id', 'e.updated_by');
   if (!includeDeleted) query.whereNull('e.deleted_at');
   applyPatientScope(query, auth, 'e.patient_id', 'medical');
   return query;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timestamp } from '../accounts/schemas.js';
 import { listQuerySchema } from '../http/pagination.js';
+import { personRefSchema } from '../accounts/people.js';
 
 export const ENTRY_TYPES = ['consultation', 'antecedent', 'treatment', 'prescription', 'allergy', 'note'] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
@@ -100,8 +101,6 @@ export const entryListQuery = listQuerySchema(['recordedAt', 'createdAt', 'updat
 });
 export type EntryListQuery = z.output<typeof entryListQuery>;
 
-const person = z.object({ id: z.uuid(), firstName: z.string(), lastName: z.string(), role: z.string() });
-
 export const entrySchema = z.object({
   id: z.uuid(),
   patientId: z.uuid(),
@@ -116,8 +115,8 @@ export const entrySchema = z.object({
   duration: z.string().nullable(),
   recordedAt: timestamp,
   version: z.number().int(),
-  author: person,
-  updatedBy: z.uuid().nullable(),
+  author: personRefSchema,
+  updatedBy: personRefSchema.nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -131,7 +130,7 @@ export const historySchema = z.object({
       change: z.enum(['created', 'updated', 'deleted']),
       changedFields: z.array(z.string()),
       changedAt: timestamp,
-      changedBy: person,
+      changedBy: personRefSchema,
       entry: z.object({ type: z.enum(ENTRY_TYPES), title: z.string(), content: z.string(), prescription: prescriptionFields.nullable(), recordedAt: timestamp }),
     }),
   ),
@@ -144,7 +143,7 @@ export const recordSchema = z.object({
 });
 
 export const accessLogSchema = z.object({
-  items: z.array(z.object({ at: timestamp, action: z.string(), entryId: z.string().nullable(), actor: person.nullable() })),
+  items: z.array(z.object({ at: timestamp, action: z.string(), entryId: z.string().nullable(), actor: personRefSchema.nullable() })),
   total: z.number().int(),
   page: z.number().int(),
   pageSize: z.number().int(),

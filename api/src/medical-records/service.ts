@@ -8,6 +8,7 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from './crypto.js';
 import * as repo from './repository.js';
 import { searchable } from '../db/paging.js';
+import { toPersonRef } from '../accounts/people.js';
 import { ENTRY_TYPES, PRESCRIPTION_KEYS, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';
 
 /** The full state of an entry at one version; what history snapshots hold. */
@@ -46,7 +47,7 @@ export function createMedicalRecordService({ db, config }: Deps) {
       recordedAt: row.recorded_at.toISOString(),
       version: row.version,
       author: { id: row.author_id, firstName: row.author_first_name, lastName: row.author_last_name, role: row.author_role },
-      updatedBy: row.updated_by,
+      updatedBy: toPersonRef(row.updated_by, row, 'updated_by'),
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
     };

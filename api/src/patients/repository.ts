@@ -4,6 +4,7 @@ import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import type { PatientListQuery } from './schemas.js';
 import { fetchPage } from '../db/paging.js';
+import { personColumns } from '../accounts/people.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -91,9 +92,10 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
     .join('users as d', 'd.id', 'l.doctor_id')
     .join('hospitals as h', 'h.id', 'd.hospital_id')
     .leftJoin('doctor_profiles as dp', 'dp.user_id', 'd.id')
+    .leftJoin('users as cb', 'cb.id', 'l.created_by')
     .where('l.patient_id', patientId)
     .orderBy('l.created_at')
-    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', 'l.created_at');
+    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at');
   if (onlyHospitalId) query.where('d.hospital_id', onlyHospitalId);
   return query;
 }

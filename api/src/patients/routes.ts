@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idParams } from '../accounts/schemas.js';
+import { toPersonRef } from '../accounts/people.js';
 import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/openapi.js';
 import { pageSchema } from '../http/pagination.js';
@@ -36,7 +37,7 @@ function toLinkDto(l: LinkRow) {
     hospitalId: l.hospital_id,
     hospitalName: l.hospital_name,
     source: l.source,
-    createdBy: l.created_by,
+    createdBy: toPersonRef(l.created_by, l, 'created_by'),
     createdAt: l.created_at.toISOString(),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { emailInput, phone, timestamp } from '../accounts/schemas.js';
 import { listQuerySchema } from '../http/pagination.js';
+import { personRefSchema } from '../accounts/people.js';
 
 export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
 
@@ -62,7 +63,7 @@ export const linkSchema = z.object({
   hospitalId: z.uuid(),
   hospitalName: z.string(),
   source: z.enum(['patient_creation', 'appointment', 'secretary']),
-  createdBy: z.uuid().nullable(),
+  createdBy: personRefSchema.nullable(),
   createdAt: timestamp,
 });
 
