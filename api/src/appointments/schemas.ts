@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timestamp } from '../accounts/schemas.js';
 import { personRefSchema } from '../accounts/people.js';
-import { listQuerySchema } from '../http/pagination.js';
+import { decryptedSearch, listQuerySchema } from '../http/pagination.js';
 
 export const STATUSES = ['requested', 'validated', 'cancelled', 'completed', 'no_show'] as const;
 export type AppointmentStatus = (typeof STATUSES)[number];
@@ -27,13 +27,7 @@ export const appointmentListQuery = listQuerySchema(['startsAt', 'createdAt'], '
   patientId: z.uuid().optional(),
   from: z.iso.datetime({ offset: true }).optional().describe('Appointments starting at or after'),
   to: z.iso.datetime({ offset: true }).optional().describe('Appointments starting before'),
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Searches the decrypted reason and the patient’s and doctor’s names (case and accents ignored); over at most 2,000 appointments in scope, else 400 SEARCH_TOO_BROAD'),
+  q: decryptedSearch('the decrypted reason and the patient’s and doctor’s names'),
 });
 export type AppointmentListQuery = z.output<typeof appointmentListQuery>;
 

@@ -17,6 +17,17 @@ export function listQuerySchema<const F extends readonly [string, ...string[]]>(
   });
 }
 
+/** `q` on lists whose text is encrypted at rest: matched after decryption, bounded (see db/paging.ts). */
+export function decryptedSearch(what: string) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(`Searches ${what} (case and accents ignored); over at most 2,000 items in scope, else 400 SEARCH_TOO_BROAD`);
+}
+
 /** The list envelope used by every collection endpoint. */
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({

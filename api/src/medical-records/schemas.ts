@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { timestamp } from '../accounts/schemas.js';
-import { listQuerySchema } from '../http/pagination.js';
+import { decryptedSearch, listQuerySchema } from '../http/pagination.js';
 import { personRefSchema } from '../accounts/people.js';
 
 export const ENTRY_TYPES = ['consultation', 'antecedent', 'treatment', 'prescription', 'allergy', 'note'] as const;
@@ -91,13 +91,7 @@ export type EntryPatch = z.output<typeof entryPatchBody>;
 export const entryListQuery = listQuerySchema(['recordedAt', 'createdAt', 'updatedAt'], '-recordedAt').extend({
   patientId: z.uuid().optional(),
   type: z.enum(ENTRY_TYPES).optional(),
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Searches the decrypted title, content and prescription (case and accents ignored); over at most 2,000 entries in scope, else 400 SEARCH_TOO_BROAD'),
+  q: decryptedSearch('the decrypted title, content and prescription'),
 });
 export type EntryListQuery = z.output<typeof entryListQuery>;
 
