@@ -5,21 +5,28 @@ import { PRINCIPAL_COLUMNS, principalFromRow, type Principal, type PrincipalRow 
 
 /** Viewer-session tokens start with this prefix, so the proxy tells them from access tokens at a glance. */
 export const VIEWER_TOKEN_PREFIX = 'vs_';
+/** A viewer session without a study: it opens the holder's study list (the viewer shows its list for it). */
+export const VIEWER_LIST_TOKEN_PREFIX = 'vl_';
+/** A share link: one study, read-only, no account. */
+export const SHARE_TOKEN_PREFIX = 'sh_';
 
-/** A new random viewer token and the hash that is stored. */
-export function newViewerToken(): { token: string; hash: string } {
-  const token = `${VIEWER_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+/** Whether a token is one of the viewer's (session, study-list session or share link), not an access token. */
+export const isViewerToken = (token: string) => [VIEWER_TOKEN_PREFIX, VIEWER_LIST_TOKEN_PREFIX, SHARE_TOKEN_PREFIX].some((p) => token.startsWith(p));
+
+/** A new random token with the given prefix, and the hash that is stored. */
+export function newViewerToken(prefix: string = VIEWER_TOKEN_PREFIX): { token: string; hash: string } {
+  const token = `${prefix}${randomBytes(32).toString('base64url')}`;
   return { token, hash: hashViewerToken(token) };
 }
 
 /** Only a SHA-256 of a viewer token is ever stored. */
 export const hashViewerToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** A live viewer session: who holds it, the login session it belongs to, and the one study it opens. */
+/** A live viewer session: who holds it, the login session it belongs to, and the one study it opens (null: its study list). */
 export interface ResolvedViewerSession {
   id: string;
   principal: Principal;
-  studyInstanceUid: string;
+  studyInstanceUid: string | null;
 }
 
 /**
@@ -28,7 +35,7 @@ export interface ResolvedViewerSession {
  * must still check the owner's access to the study.
  */
 export async function resolveViewerToken(db: Knex, token: string): Promise<ResolvedViewerSession | null> {
-  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string }>(db, VIEWER_SQL, [hashViewerToken(token)]);
+  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null }>(db, VIEWER_SQL, [hashViewerToken(token)]);
   if (!row) return null;
   const login = principalFromRow(row, row.session_id);
   return login.ok ? { id: row.viewer_session_id, principal: login.principal, studyInstanceUid: row.study_instance_uid } : null;
@@ -41,3 +48,28 @@ const VIEWER_SQL = `SELECT v.id AS viewer_session_id, v.session_id, v.study_inst
   JOIN users u ON u.id = v.user_id
   LEFT JOIN hospitals h ON h.id = u.hospital_id
   WHERE v.token_hash = $1 AND v.revoked_at IS NULL AND v.expires_at > now()`;
+
+/** A live share link: the account that shared it (whose access still decides) and its one study. */
+export interface ResolvedShare {
+  id: string;
+  /** The sharer: the proxy checks that it may still read the study. */
+  principal: Principal;
+  studyInstanceUid: string;
+}
+
+/**
+ * The share behind a share token, if it is live (not expired, not revoked) and its creator's account and
+ * hospital are active. Logging out does not end a share; losing access to the study does (checked by the caller).
+ */
+export async function resolveShareToken(db: Knex, token: string): Promise<ResolvedShare | null> {
+  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string }>(db, SHARE_SQL, [hashViewerToken(token)]);
+  if (!row) return null;
+  const owner = principalFromRow(row, row.share_id);
+  return owner.ok ? { id: row.share_id, principal: owner.principal, studyInstanceUid: row.study_instance_uid } : null;
+}
+
+const SHARE_SQL = `SELECT sh.id AS share_id, sh.study_instance_uid, ${PRINCIPAL_COLUMNS.replace('s.revoked_at AS session_revoked_at', 'NULL::timestamptz AS session_revoked_at')}
+  FROM study_shares sh
+  JOIN users u ON u.id = sh.created_by
+  LEFT JOIN hospitals h ON h.id = u.hospital_id
+  WHERE sh.token_hash = $1 AND sh.revoked_at IS NULL AND sh.expires_at > now()`;

@@ -2,16 +2,16 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createLogger } from '../common/logger.js';
 import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { startViewer } from '../dicom-proxy/src/viewer.js';
 import { ensureOhifDist } from '../scripts/lib/ohif.js';
 import { freePort } from '../scripts/lib/ports.js';
-import { CHROMIUM_PATH } from '../scripts/lib/system-packages.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { testConfig } from './helpers/server.js';
+import { launchChromium, waitForPixels } from './helpers/ohif.js';
 
 describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixels on the canvas', function () {
   this.timeout(180_000);
@@ -37,57 +37,13 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     const slices = [1, 2, 3].map((n) => ({ name: `${n}.dcm`, data: synthDicom({ patientId: 'V', studyUid: study.uid, seriesUid: study.series, instanceNumber: n, rows: 128, columns: 128 }) }));
     study.id = (await upload(f.api.baseUrl, h.doctor.token, patient.id, slices)).body.studies[0].id;
     otherStudy.id = (await upload(f.api.baseUrl, h.doctor.token, patient.id, [{ name: 'o.dcm', data: synthDicom({ patientId: 'V', studyUid: otherStudy.uid, seriesUid: newUid() }) }])).body.studies[0].id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await viewer?.stop();
     await proxy?.stop();
   });
-
-  /**
-   * What the user sees: for every canvas and image of the page, its size, where it sits (viewport or
-   * thumbnail) and how many of its pixels are not background (any channel above 16).
-   */
-  function probePixels(page: Page) {
-    return page.evaluate(() =>
-      [...document.querySelectorAll('canvas, img')].map((el) => {
-        const source = el as HTMLCanvasElement | HTMLImageElement;
-        const width = source instanceof HTMLCanvasElement ? source.width : source.naturalWidth;
-        const height = source instanceof HTMLCanvasElement ? source.height : source.naturalHeight;
-        const inThumbnail = !!el.closest('[data-cy^="study-browser-thumbnail"], [class*="thumbnail" i], [data-cy*="thumbnail" i]');
-        const inViewport = !!el.closest('[data-cy="viewport-pane"], .viewport-wrapper, [class*="viewport" i]');
-        let lit = 0;
-        try {
-          const copy = document.createElement('canvas');
-          copy.width = width;
-          copy.height = height;
-          const ctx = copy.getContext('2d')!;
-          ctx.drawImage(source, 0, 0);
-          const data = ctx.getImageData(0, 0, width, height).data;
-          for (let i = 0; i < data.length; i += 4) if (data[i]! > 16 || data[i + 1]! > 16 || data[i + 2]! > 16) lit++;
-        } catch {
-          lit = -1;
-        }
-        return { tag: el.tagName, cls: String((el as HTMLElement).className).slice(0, 60), width, height, inThumbnail, inViewport, lit };
-      }),
-    );
-  }
-
-  /** Waits (up to 60 s) until the viewport canvas and a thumbnail show image pixels; returns the lit counts. */
-  async function waitForPixels(page: Page, timeoutMs = 60_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const all = await probePixels(page);
-      const viewport = Math.max(0, ...all.filter((e) => e.inViewport && e.tag === 'CANVAS').map((e) => e.lit));
-      const thumbnail = Math.max(0, ...all.filter((e) => e.inThumbnail).map((e) => e.lit));
-      if ((viewport > 10_000 && thumbnail > 1_000) || Date.now() > deadline) return { viewport, thumbnail, all };
-      await page.waitForTimeout(500);
-    }
-  }
 
   /** Opens the viewer and records every answer of the proxy until `done` says enough. */
   async function openViewer(url: string, done: (seen: { url: string; status: number }[]) => boolean) {

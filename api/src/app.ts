@@ -21,6 +21,7 @@ import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
+import { shareRoutes } from './shares/routes.js';
 import { dicomWebGateway } from './dicomweb/gateway.js';
 import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
@@ -43,6 +44,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
     ...viewerSessionRoutes(deps),
+    ...shareRoutes(deps),
     ...modalityRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];

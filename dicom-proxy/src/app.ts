@@ -7,7 +7,7 @@ import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError } from '../../common/orthanc.js';
 import { loadPrincipal } from '../../common/principal.js';
 import { verifyAccessToken } from '../../common/tokens.js';
-import { resolveViewerToken, VIEWER_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
+import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import type { Caller, ProxyDeps } from './context.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
@@ -39,17 +39,22 @@ function publicRoot(ctx: Context, deps: ProxyDeps): string {
 /** Authenticates the token (access token or viewer session) into a caller. */
 async function authenticate(deps: ProxyDeps, token: string, root: string, pathToken: boolean): Promise<Caller> {
   const from = `${deps.config.orthanc.url}/dicom-web`;
-  if (token.startsWith(VIEWER_TOKEN_PREFIX)) {
+  if (isViewerToken(token)) {
+    const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
+    if (token.startsWith(SHARE_TOKEN_PREFIX)) {
+      const share = await resolveShareToken(deps.db, token);
+      if (!share) throw unauthorized('SHARE_INVALID', 'The share link has been revoked or has expired');
+      return { principal: share.principal, viewerSessionId: null, shareId: share.id, onlyStudy: share.studyInstanceUid, rewrite: { from, to } };
+    }
     const viewer = await resolveViewerToken(deps.db, token);
     if (!viewer) throw unauthorized('VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
-    const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
-    return { principal: viewer.principal, viewerSessionId: viewer.id, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
+    return { principal: viewer.principal, viewerSessionId: viewer.id, shareId: null, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
   }
   const verified = await verifyAccessToken(deps.config.secretKey, token);
   if (!verified.ok) throw unauthorized(verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
   const found = await loadPrincipal(deps.db, verified.claims);
   if (!found.ok) throw unauthorized(found.code, found.message);
-  return { principal: found.principal, viewerSessionId: null, onlyStudy: null, rewrite: { from, to: root } };
+  return { principal: found.principal, viewerSessionId: null, shareId: null, onlyStudy: null, rewrite: { from, to: root } };
 }
 
 /** The DICOMweb handler: parse the path, authenticate, authorize, then QIDO / WADO / STOW. */
@@ -63,7 +68,7 @@ function dicomWeb(deps: ProxyDeps) {
     const tokenPrefix = /^\/t\/([^/]*)(\/.*)?$/.exec(subPath);
     if (tokenPrefix) {
       pathToken = decodeSegment(tokenPrefix[1]!);
-      if (!pathToken.startsWith(VIEWER_TOKEN_PREFIX)) throw notFound('DICOMweb resource');
+      if (!isViewerToken(pathToken)) throw notFound('DICOMweb resource');
       subPath = tokenPrefix[2] ?? '/';
     }
     const params = new URLSearchParams(ctx.querystring);

@@ -17,12 +17,14 @@ export interface ProxyDeps {
   logger: Logger;
 }
 
-/** Who is asking, and how: an access token (a login session) or a viewer session on one study. */
+/** Who is asking, and how: an access token (a login session), a viewer session (one study or its list), or a share link. */
 export interface Caller {
   principal: Principal;
   /** Set for a viewer-session token. */
   viewerSessionId: string | null;
-  /** Set for a viewer-session token: the one study it opens. */
+  /** Set for a share-link token: the share (the principal is its creator, whose access still decides). */
+  shareId: string | null;
+  /** Set for a one-study viewer session and a share link: the one study it opens. */
   onlyStudy: string | null;
   /** How answers name DICOMweb URLs for this caller (the public root, with its viewer token if any). */
   rewrite: UrlRewrite;

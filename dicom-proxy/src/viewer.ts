@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import path from 'node:path';
 import { loadConfig, type Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
+import { VIEWER_LIST_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -40,7 +41,8 @@ function appConfig(roots: { qidoRoot: string; wadoRoot: string }): string {
     extensions: [],
     modes: [],
     customizationService: {},
-    showStudyList: false,
+    // A study-list session (vl_…) opens on OHIF's study list; one-study sessions and share links do not.
+    showStudyList: token.indexOf(${JSON.stringify(VIEWER_LIST_TOKEN_PREFIX)}) === 0,
     maxNumberOfWebWorkers: 3,
     showWarningMessageForCrossOrigin: false,
     showCPUFallbackMessage: true,

@@ -23,7 +23,7 @@ export const GRANTS = {
     'availability.read', 'availability.update',
     'appointment.list', 'appointment.read', 'appointment.complete',
     'medicalRecord.read', 'medicalRecord.write',
-    'dicom.read', 'dicom.write', 'dicom.reconcile',
+    'dicom.read', 'dicom.write', 'dicom.reconcile', 'dicom.share',
   ],
   secretary: [
     'hospital.list', 'hospital.read', 'doctor.directory',
@@ -36,7 +36,7 @@ export const GRANTS = {
     'doctor.directory', 'patient.list', 'patient.read', 'availability.read',
     'appointment.list', 'appointment.read', 'appointment.create', 'appointment.cancel', 'appointment.reschedule',
     'medicalRecord.read', 'accessLog.read',
-    'dicom.read',
+    'dicom.read', 'dicom.share',
   ],
 } as const satisfies Record<Role, readonly string[]>;
 
@@ -52,6 +52,7 @@ export const CONCEALED: Partial<Record<Action, readonly Role[]>> = {
   'medicalRecord.write': ['super_admin', 'hospital_admin', 'secretary'],
   'dicom.read': ['super_admin', 'hospital_admin', 'secretary'],
   'dicom.write': ['super_admin', 'hospital_admin', 'secretary'],
+  'dicom.share': ['super_admin', 'hospital_admin', 'secretary'],
 };
 
 /** Whether a refusal of this action to this role must look like "not found". */

@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import type { Browser } from 'playwright-core';
+import { createLogger } from '../common/logger.js';
+import type { RunningApi } from '../api/src/server.js';
+import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
+import { startViewer } from '../dicom-proxy/src/viewer.js';
+import { ensureOhifDist } from '../scripts/lib/ohif.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { ApiClient } from './helpers/client.js';
+import { testDb } from './helpers/db.js';
+import { newUid, synthDicom, upload } from './helpers/dicom.js';
+import { Fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
+import { launchChromium, waitForPixels } from './helpers/ohif.js';
+import { startTestApi, testConfig } from './helpers/server.js';
+
+interface Study {
+  uid: string;
+  id: string;
+  description: string;
+}
+
+describe('viewer features: study lists, share links, history (issue 9)', function () {
+  this.timeout(240_000);
+  let api: RunningApi;
+  let client: ApiClient;
+  let f: Fixtures;
+  let proxy: RunningProxy;
+  let base: string;
+  let viewer: Awaited<ReturnType<typeof startViewer>>;
+  let h: HospitalWithStaff;
+  let other: HospitalWithStaff;
+  let patient: Actor & { identifier: string };
+  let stranger: Actor & { identifier: string };
+  const mine: Study[] = [];
+  let theirs: Study;
+
+  /** Uploads a 3-slice CT study with a recognisable description. */
+  async function study(doctor: Actor, patientId: string, description: string): Promise<Study> {
+    const uid = newUid();
+    const series = newUid();
+    const slices = [1, 2, 3].map((n) => ({ name: `${n}.dcm`, data: synthDicom({ patientId: 'X', studyUid: uid, seriesUid: series, instanceNumber: n, rows: 128, columns: 128, studyDescription: description }) }));
+    const res = await upload(api.url, doctor.token, patientId, slices);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    return { uid, id: res.body.studies[0].id, description };
+  }
+
+  /** A proxy GET with a viewer or share token in the path, as OHIF sends it. */
+  const viaToken = (token: string, path: string) => fetch(`${base}/t/${encodeURIComponent(token)}${path}`, { headers: { accept: 'application/dicom+json' } });
+
+  before(async () => {
+    const proxyPort = await freePort();
+    base = `http://127.0.0.1:${proxyPort}/dicom-web`;
+    const viewerPort = await freePort();
+    const env = { DICOM_WEB_URL: base, OHIF_VIEWER_URL: `http://127.0.0.1:${viewerPort}/viewer` };
+    proxy = await startProxy(testConfig(env), { port: proxyPort, logger: createLogger('silent', 'proxy-test') });
+    viewer = await startViewer(testConfig(env), { distDir: ensureOhifDist(), port: viewerPort });
+    // SMTP configured (nothing listens): share e-mails are queued in the outbox, where the test reads them.
+    api = await startTestApi({ ...env, DICOM_PROXY_INTERNAL_URL: proxy.url, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()), SCHEDULER_ENABLED: 'false' });
+    client = new ApiClient(api.url);
+    f = new Fixtures(client);
+    [h, other] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
+    patient = await f.patient(h.secretary, [h.doctor.id]);
+    stranger = await f.patient(other.secretary, [other.doctor.id]);
+    mine.push(await study(h.doctor, patient.id, `Thorax ${Date.now()}`), await study(h.doctor, patient.id, `Abdomen ${Date.now()}`));
+    theirs = await study(other.doctor, stranger.id, `Crane ${Date.now()}`);
+  });
+  after(async () => {
+    await api?.stop();
+    await viewer?.stop();
+    await proxy?.stop();
+  });
+
+  describe('a study-list viewer session', () => {
+    it('opens with an empty body; its token lists exactly the caller’s studies through the proxy', async () => {
+      for (const [who, expected] of [
+        [patient, mine],
+        [h.doctor, mine],
+      ] as const) {
+        const session = await client.post('/api/viewer-sessions', { token: who.token, body: {} });
+        expect(session.status, JSON.stringify(session.body)).to.equal(201);
+        expect(session.body).to.include({ kind: 'list', studyId: null, studyInstanceUid: null });
+        expect(session.body.token).to.match(/^vl_/);
+        expect(session.body.viewerUrl).to.match(/\/\?token=vl_/);
+        const listed = await (await viaToken(session.body.token, '/studies?limit=101')).json();
+        const uids = listed.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0]);
+        expect(uids, who.role).to.include.members(expected.map((s) => s.uid));
+        expect(uids, who.role).to.not.include(theirs.uid);
+        // A doctor's list holds only its linked patients' studies; the patient's, only its own.
+        const owners = await testDb()('dicom_studies').whereIn('study_instance_uid', uids).distinct('patient_id');
+        expect(owners.map((o) => o.patient_id)).to.deep.equal([patient.id]);
+        expect((await viaToken(session.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(200);
+        expect((await viaToken(session.body.token, `/studies/${theirs.uid}/series`)).status).to.equal(404);
+      }
+      const otherDoctor = await client.post('/api/viewer-sessions', { token: other.doctor.token, body: {} });
+      const listed = await (await viaToken(otherDoctor.body.token, '/studies?limit=101')).json();
+      expect(listed.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0])).to.include(theirs.uid).and.not.include(mine[0]!.uid);
+    });
+
+    it('keeps the one-study session with studyId; a study out of scope is 404; the same limit and revocation hold', async () => {
+      const one = await client.post('/api/viewer-sessions', { token: patient.token, body: { studyId: mine[0]!.id } });
+      expect(one.status).to.equal(201);
+      expect(one.body).to.include({ kind: 'study', studyInstanceUid: mine[0]!.uid });
+      expect((await viaToken(one.body.token, `/studies/${mine[1]!.uid}/series`)).status).to.equal(404);
+      expect((await client.post('/api/viewer-sessions', { token: patient.token, body: { studyId: theirs.id } })).status).to.equal(404);
+      expect((await client.post('/api/viewer-sessions', { token: h.secretary.token, body: {} })).status).to.equal(404);
+      // Logging out ends the list session at once.
+      const login = await f.login(patient.email, patient.password);
+      const session = await client.post('/api/viewer-sessions', { token: login.token, body: {} });
+      expect((await viaToken(session.body.token, '/studies')).status).to.equal(200);
+      expect((await client.post('/api/auth/logout', { token: login.token, body: { refreshToken: login.refreshToken } })).status).to.be.within(200, 204);
+      expect((await viaToken(session.body.token, '/studies')).status).to.equal(401);
+    });
+  });
+
+  describe('share links', () => {
+    it('validates the request: expiresInHours 0 or 1000 → 400; a study one may not read → 404', async () => {
+      for (const expiresInHours of [0, 1000, 1.5]) {
+        const res = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: h.doctor.token, body: { expiresInHours } });
+        expect(res.status, String(expiresInHours)).to.equal(400);
+        expect(res.body.error.details[0].field).to.equal('expiresInHours');
+      }
+      expect((await client.post(`/api/dicom/studies/${theirs.id}/shares`, { token: h.doctor.token, body: {} })).status).to.equal(404);
+      for (const staff of [h.secretary, h.admin]) expect((await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: staff.token, body: {} })).status, staff.role).to.equal(404);
+      expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: other.doctor.token })).status).to.equal(404);
+    });
+
+    it('opens one study read-only with no account; other studies, a revoked or an expired link open nothing', async () => {
+      const res = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: h.doctor.token, body: { expiresInHours: 2, recipientEmail: 'colleague@elsewhere.example', note: 'Second opinion please' } });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(res.body).to.include({ studyId: mine[0]!.id, active: true, emailed: true, recipientEmail: 'colleague@elsewhere.example' });
+      expect(Date.parse(res.body.expiresAt) - Date.now()).to.be.within(2 * 3_600_000 - 60_000, 2 * 3_600_000 + 60_000);
+      expect(res.body.url).to.include(`StudyInstanceUIDs=${mine[0]!.uid}`).and.include('token=sh_');
+      const token: string = res.body.token;
+      const mail = await testDb()('email_outbox').where({ to_address: 'colleague@elsewhere.example' }).orderBy('id', 'desc').first();
+      expect(mail.body).to.include(res.body.url).and.include('Second opinion please');
+      expect(JSON.stringify(await testDb()('study_shares').where({ id: res.body.id }).first())).to.not.include(token);
+
+      const series = await viaToken(token, `/studies/${mine[0]!.uid}/series`);
+      expect(series.status).to.equal(200);
+      const seriesUid = (await series.json())[0]['0020000E'].Value[0];
+      const metadata = await viaToken(token, `/studies/${mine[0]!.uid}/series/${seriesUid}/metadata`);
+      expect(metadata.status).to.equal(200);
+      // Nothing else: another study of the same patient, another patient's, the study list.
+      expect((await viaToken(token, `/studies/${mine[1]!.uid}/series`)).status).to.equal(404);
+      expect((await viaToken(token, `/studies/${theirs.uid}/series`)).status).to.equal(404);
+      const list = await (await viaToken(token, '/studies')).json();
+      expect(list.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0])).to.deep.equal([mine[0]!.uid]);
+      // No writes.
+      expect((await fetch(`${base}/t/${token}/studies`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: 'x' })).status).to.be.oneOf([403, 404, 405]);
+
+      // The opening is audited without an account and shows in the patient's access log and the study's views.
+      const log = await client.get(`/api/patients/${patient.id}/access-log?pageSize=100`, { token: patient.token });
+      expect(log.body.items.some((i: { action: string; actor: unknown }) => i.action === 'dicom.images_viewed' && i.actor === null)).to.equal(true);
+      const views = await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: patient.token });
+      expect(views.body.items.find((v: { via: string }) => v.via === 'share_link')).to.include({ shareId: res.body.id, actor: null });
+
+      const listed = await client.get(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: patient.token });
+      expect(listed.body.items.map((s: { id: string }) => s.id)).to.include(res.body.id);
+      expect(listed.body.items[0]).to.not.have.property('token');
+      // Revoked by the patient: refused from the next request.
+      expect((await client.delete(`/api/shares/${res.body.id}`, { token: other.doctor.token })).status).to.equal(404);
+      expect((await client.delete(`/api/shares/${res.body.id}`, { token: patient.token })).status).to.equal(204);
+      expect((await viaToken(token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(401);
+
+      const expiring = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: patient.token, body: {} });
+      expect(expiring.body.emailed).to.equal(false);
+      expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(200);
+      await testDb()('study_shares').where({ id: expiring.body.id }).update({ expires_at: new Date(Date.now() - 1000) });
+      expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(401);
+    });
+
+    it('ends when its creator loses access; at most 20 live links per study (409 for the 21st)', async () => {
+      const p = await f.patient(h.secretary, [h.doctor.id]);
+      const s = await study(h.doctor, p.id, `Genou ${Date.now()}`);
+      const first = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: h.doctor.token, body: {} });
+      for (let i = 1; i < 20; i++) expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
+      const over = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} });
+      expect(over.status).to.equal(409);
+      expect(over.body.error.code).to.equal('TOO_MANY_SHARES');
+      // The doctor is deactivated: its link stops working.
+      expect((await viaToken(first.body.token, `/studies/${s.uid}/series`)).status).to.equal(200);
+      await testDb()('users').where({ id: h.doctor.id }).update({ is_active: false });
+      try {
+        expect((await viaToken(first.body.token, `/studies/${s.uid}/series`)).status).to.equal(401);
+      } finally {
+        await testDb()('users').where({ id: h.doctor.id }).update({ is_active: true });
+      }
+    });
+  });
+
+  describe('history', () => {
+    it('lists the studies the caller opened, newest first; a study’s views say who, when and how', async () => {
+      const doctor = await f.login(h.doctor.email, h.doctor.password);
+      for (const s of [mine[1]!, mine[0]!]) {
+        const session = await client.post('/api/viewer-sessions', { token: doctor.token, body: { studyId: s.id } });
+        const series = await (await viaToken(session.body.token, `/studies/${s.uid}/series`)).json();
+        expect((await viaToken(session.body.token, `/studies/${s.uid}/series/${series[0]['0020000E'].Value[0]}/metadata`)).status).to.equal(200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const history = await client.get('/api/viewer-sessions/history?pageSize=2', { token: doctor.token });
+      expect(history.status).to.equal(200);
+      expect(history.body.items.map((i: { studyId: string }) => i.studyId)).to.deep.equal([mine[0]!.id, mine[1]!.id]);
+      expect(history.body.items[0]).to.include({ studyInstanceUid: mine[0]!.uid, patientId: patient.id });
+      // Nobody else's history shows them; the stranger's doctor sees nothing of these studies.
+      expect((await client.get('/api/viewer-sessions/history', { token: other.doctor.token })).body.items.map((i: { studyId: string }) => i.studyId)).to.not.include(mine[0]!.id);
+      const views = await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: patient.token });
+      expect(views.body.items[0]).to.include({ via: 'viewer_session' });
+      expect(views.body.items[0].actor).to.include({ id: h.doctor.id, role: 'doctor' });
+      expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: other.doctor.token })).status).to.equal(404);
+      expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: h.secretary.token })).status).to.equal(404);
+    });
+  });
+
+  describe('in OHIF (real Chromium)', () => {
+    let browser: Browser;
+    before(async () => {
+      browser = await launchChromium();
+    });
+    after(() => browser?.close());
+
+    it('a study-list session shows exactly the caller’s studies in OHIF’s list, and opening one shows pixels', async () => {
+      const session = await client.post('/api/viewer-sessions', { token: patient.token, body: {} });
+      const page = await browser.newPage();
+      await page.goto(session.body.viewerUrl);
+      for (const s of mine) await page.getByText(s.description).first().waitFor({ timeout: 60_000 });
+      expect(await page.getByText(theirs.description).count()).to.equal(0);
+      // One row per study: exactly the patient's (rows of studies carry a modality and an instance count).
+      const rowTexts = await page.locator('tbody tr').allInnerTexts();
+      const studyRows = rowTexts.filter((t) => /\bCT\b/.test(t));
+      expect(studyRows, 'rows in the study list').to.have.length(mine.length);
+      for (const s of mine) expect(studyRows.some((t) => t.includes(s.description)), s.description).to.equal(true);
+      // Open the first study as a user does: select its row, then the viewer.
+      await page.getByText(mine[0]!.description).first().click();
+      const open = page.getByRole('button', { name: /basic viewer/i }).first();
+      await open.waitFor({ timeout: 30_000 });
+      await open.click();
+      const shown = await waitForPixels(page);
+      await page.close();
+      expect(shown.viewport, JSON.stringify(shown.all.slice(0, 5))).to.be.greaterThan(10_000);
+    });
+
+    it('a share link opens its study in a fresh browser with no login, and shows pixels', async () => {
+      const share = await client.post(`/api/dicom/studies/${mine[1]!.id}/shares`, { token: h.doctor.token, body: { expiresInHours: 1 } });
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(share.body.url);
+      const shown = await waitForPixels(page);
+      await context.close();
+      expect(shown.viewport).to.be.greaterThan(10_000);
+      expect(shown.thumbnail).to.be.greaterThan(1_000);
+    });
+  });
+});
