@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createLogger } from '../common/logger.js';
 import type { RunningApi } from '../api/src/server.js';
@@ -17,6 +21,8 @@ interface Study {
   uid: string;
   id: string;
   description: string;
+  series: string;
+  sops: string[];
 }
 
 describe('viewer features: study lists, share links, history (issue 9)', function () {
@@ -38,10 +44,11 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
   async function study(doctor: Actor, patientId: string, description: string): Promise<Study> {
     const uid = newUid();
     const series = newUid();
-    const slices = [1, 2, 3].map((n) => ({ name: `${n}.dcm`, data: synthDicom({ patientId: 'X', studyUid: uid, seriesUid: series, instanceNumber: n, rows: 128, columns: 128, studyDescription: description }) }));
+    const sops = [newUid(), newUid(), newUid()];
+    const slices = sops.map((sopUid, i) => ({ name: `${i}.dcm`, data: synthDicom({ patientId: 'X', studyUid: uid, seriesUid: series, sopUid, instanceNumber: i + 1, rows: 128, columns: 128, studyDescription: description }) }));
     const res = await upload(api.url, doctor.token, patientId, slices);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
-    return { uid, id: res.body.studies[0].id, description };
+    return { uid, id: res.body.studies[0].id, description, series, sops };
   }
 
   /** A proxy GET with a viewer or share token in the path, as OHIF sends it. */
@@ -208,6 +215,50 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect(views.body.items[0].actor).to.include({ id: h.doctor.id, role: 'doctor' });
       expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: other.doctor.token })).status).to.equal(404);
       expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: h.secretary.token })).status).to.equal(404);
+    });
+  });
+
+  describe('key images and the printed report', () => {
+    it('a doctor marks key images; the report PDF prints its text and the images (pdftotext, pdfimages)', async () => {
+      const s = mine[0]!;
+      const mark = (who: Actor, body: Record<string, unknown>) => client.post(`/api/dicom/studies/${s.id}/key-images`, { token: who.token, body });
+      const first = await mark(h.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[0], note: 'Nodule' });
+      expect(first.status, JSON.stringify(first.body)).to.equal(201);
+      expect(first.body).to.include({ frame: 1, note: 'Nodule', sopInstanceUid: s.sops[0] });
+      expect((await mark(h.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[2] })).status).to.equal(201);
+      expect((await mark(h.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[0] })).status).to.equal(409);
+      // Not of this study, a frame it lacks, or not the caller's to mark.
+      const foreign = await mark(h.doctor, { seriesInstanceUid: mine[1]!.series, sopInstanceUid: mine[1]!.sops[0] });
+      expect(foreign.status).to.equal(400);
+      expect(foreign.body.error.code).to.equal('NOT_IN_STUDY');
+      expect((await mark(h.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[1], frame: 2 })).status).to.equal(400);
+      expect((await mark(other.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[1] })).status).to.equal(404);
+      expect((await mark(h.secretary, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[1] })).status).to.equal(404);
+      expect((await client.get(`/api/dicom/studies/${s.id}/key-images`, { token: patient.token })).body.items).to.have.length(2);
+
+      const report = await client.post(`/api/dicom/studies/${s.id}/reports`, { token: h.doctor.token, body: { title: 'CT thorax', findings: 'A 6 mm nodule in the right upper lobe.', conclusion: 'Follow-up in six months.' } });
+      expect(report.status, JSON.stringify(report.body)).to.equal(201);
+      const pdfOf = async (query: string) => {
+        const res = await fetch(`${api.url}/api/dicom/studies/${s.id}/reports/${report.body.id}/pdf${query}`, { headers: { authorization: `Bearer ${patient.token}` } });
+        expect(res.status).to.equal(200);
+        expect(res.headers.get('content-type')).to.equal('application/pdf');
+        const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'report-')), 'report.pdf');
+        writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+        return file;
+      };
+      const withImages = await pdfOf('');
+      const text = execFileSync('pdftotext', [withImages, '-']).toString();
+      expect(text).to.include('CT thorax').and.include('6 mm nodule').and.include('Key images').and.include('Nodule');
+      const images = execFileSync('pdfimages', ['-list', withImages]).toString().trim().split('\n').slice(2);
+      expect(images, 'one image per key image').to.have.length(2);
+      // Each image is the rendered frame: 128 × 128 pixels.
+      for (const line of images) expect(line.trim().split(/\s+/).slice(3, 5)).to.deep.equal(['128', '128']);
+      const without = await pdfOf('?keyImages=false');
+      expect(execFileSync('pdfimages', ['-list', without]).toString().trim().split('\n').slice(2)).to.have.length(0);
+
+      const id = first.body.id;
+      expect((await client.delete(`/api/dicom/studies/${s.id}/key-images/${id}`, { token: h.doctor.token })).status).to.equal(204);
+      expect((await client.get(`/api/dicom/studies/${s.id}/key-images`, { token: h.doctor.token })).body.items).to.have.length(1);
     });
   });
 

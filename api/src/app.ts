@@ -22,6 +22,7 @@ import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { shareRoutes } from './shares/routes.js';
+import { keyImageRoutes } from './key-images/routes.js';
 import { dicomWebGateway } from './dicomweb/gateway.js';
 import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
@@ -45,6 +46,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...dicomRoutes(deps),
     ...viewerSessionRoutes(deps),
     ...shareRoutes(deps),
+    ...keyImageRoutes(deps),
     ...modalityRoutes(deps),
     ...openApiRoutes(() => openapi),
   ];

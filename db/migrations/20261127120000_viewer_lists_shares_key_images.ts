@@ -29,6 +29,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('series_instance_uid').notNullable();
     t.text('sop_instance_uid').notNullable();
     t.integer('frame').notNullable().defaultTo(1);
+    t.text('orthanc_instance_id').notNullable();
     t.text('note');
     t.uuid('created_by').notNullable().references('id').inTable('users').onDelete('RESTRICT');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

@@ -9,6 +9,8 @@ export interface ReportPdf {
   study: { description: string | null; date: string | null; modalities: string[]; studyInstanceUid: string };
   author: string;
   createdAt: Date;
+  /** Key images (PNG), printed after the text, two per page. */
+  keyImages?: { caption: string; png: Buffer }[];
 }
 
 /** Renders a radiology report as a PDF stream (built page by page, never as one buffer). */
@@ -28,6 +30,15 @@ export async function renderReportPdf(r: ReportPdf): Promise<Readable> {
   doc.moveDown(0.3).fontSize(11).text(r.findings);
   doc.moveDown().fontSize(13).text('Conclusion');
   doc.moveDown(0.3).fontSize(11).text(r.conclusion);
+  const images = r.keyImages ?? [];
+  const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
+  const height = (doc.page.height - doc.page.margins.top - doc.page.margins.bottom) / 2 - 40;
+  images.forEach((image, i) => {
+    if (i % 2 === 0) doc.addPage().fontSize(13).fillColor('#000').text(i === 0 ? 'Key images' : 'Key images (continued)');
+    doc.moveDown(0.3);
+    doc.image(image.png, { fit: [width, height], align: 'center' });
+    doc.moveDown(0.2).fontSize(8).fillColor('#444').text(`${i + 1}. ${image.caption}`);
+  });
   doc.end();
   return out;
 }

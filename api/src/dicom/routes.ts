@@ -249,9 +249,12 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.read',
       params: reportParams,
+      query: z.object({
+        keyImages: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('Print the study’s key images after the text (rendered by Orthanc); default true'),
+      }),
       responses: { 200: { description: 'The PDF', contentType: 'application/pdf' } },
-      handler: async ({ auth, params, meta }) => {
-        const { body, filename } = await service.reportPdf(auth, params.id, params.reportId, meta);
+      handler: async ({ auth, params, query, meta }) => {
+        const { body, filename } = await service.reportPdf(auth, params.id, params.reportId, meta, query.keyImages);
         return { body, headers: { 'Content-Type': 'application/pdf', 'Content-Disposition': `attachment; filename="${filename}"` } };
       },
     }),

@@ -14,9 +14,10 @@ import { renderReportPdf } from './pdf.js';
 import { presignGet } from './presign.js';
 import * as repo from './repository.js';
 import { receiveUpload } from './upload.js';
+import { createKeyImageService } from '../key-images/service.js';
 
 /** Maps Orthanc being down to a clear 503. */
-async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
+export async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -198,7 +199,7 @@ export function createDicomService(deps: Deps) {
       }));
     },
 
-    async reportPdf(auth: Auth, studyId: string, reportId: string, meta: RequestMeta) {
+    async reportPdf(auth: Auth, studyId: string, reportId: string, meta: RequestMeta, withKeyImages = true) {
       const study = await mustFind(auth, studyId);
       const report = (await this.reports(auth, studyId)).find((r) => r.id === reportId);
       if (!report) throw notFound('Report');
@@ -214,6 +215,7 @@ export function createDicomService(deps: Deps) {
           study: { description: study.custom_description ?? study.dicom_description, date: study.study_date, modalities: study.modalities, studyInstanceUid: study.study_instance_uid },
           author: `Dr ${report.author.firstName} ${report.author.lastName}`,
           createdAt: new Date(report.createdAt),
+          keyImages: withKeyImages ? await createKeyImageService(deps).rendered(study.id) : [],
         }),
       };
     },
