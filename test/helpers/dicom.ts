@@ -36,6 +36,7 @@ export interface SynthOptions {
   seriesUid: string;
   sopUid?: string;
   instanceNumber?: number;
+  seriesNumber?: number;
   rows?: number;
   columns?: number;
   modality?: string;
@@ -72,7 +73,7 @@ export function synthDicom(o: SynthOptions): Buffer {
     element(0x0018, 0x0015, 'CS', text(o.bodyPart ?? 'CHEST')),
     element(0x0020, 0x000d, 'UI', text(o.studyUid, '\0')),
     element(0x0020, 0x000e, 'UI', text(o.seriesUid, '\0')),
-    element(0x0020, 0x0011, 'IS', text('1')),
+    element(0x0020, 0x0011, 'IS', text(String(o.seriesNumber ?? 1))),
     element(0x0020, 0x0013, 'IS', text(String(o.instanceNumber ?? 1))),
     // Geometry and display values, so that viewers place and window the slices like a real CT.
     element(0x0020, 0x0032, 'DS', text(`0\\0\\${o.instanceNumber ?? 1}`)),

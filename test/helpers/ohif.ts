@@ -76,3 +76,22 @@ export async function waitForLitViewports(page: Page, count: number, timeoutMs =
     await page.waitForTimeout(500);
   }
 }
+
+/** Closes what OHIF shows a first-time user over the viewer: the onboarding tour and the investigational-use notice. */
+export async function dismissOverlays(page: Page): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const tour = page.locator('.shepherd-cancel-icon, .shepherd-button:has-text("Skip")').first();
+    const notice = page.locator('[data-cy="confirm-and-hide-button"]').first();
+    let closed = false;
+    if (await tour.isVisible().catch(() => false)) {
+      await tour.click().catch(() => undefined);
+      closed = true;
+    }
+    if (await notice.isVisible().catch(() => false)) {
+      await notice.click().catch(() => undefined);
+      closed = true;
+    }
+    if (!closed) return;
+    await page.waitForTimeout(200);
+  }
+}
