@@ -79,6 +79,7 @@ const envSchema = z.object({
   DICOM_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   DICOM_PROXY_PORT: port.default(8080),
   DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
+  API_CORS_ORIGINS: z.string().default(''),
   DICOM_PROXY_INTERNAL_URL: z.url().optional(),
   PRESIGNED_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(300),
 
@@ -99,7 +100,8 @@ export interface Config {
   logLevel: string;
   secretKey: string;
   db: { name: string; user: string; password: string; host: string; port: number; poolMax: number };
-  api: { host: string; port: number; trustProxy: boolean };
+  /** `corsOrigins`: the browser origins allowed to call the API (empty: same-origin only; never `*` in production). */
+  api: { host: string; port: number; trustProxy: boolean; corsOrigins: string[] };
   superAdminEmail: string;
   auth: {
     accessTokenTtlSeconds: number;
@@ -186,6 +188,9 @@ export function dicomWebRoots(url: string): { qidoRoot: string; wadoRoot: string
   return /\/api\/dicom$/.test(base) ? { qidoRoot: `${base}/qido`, wadoRoot: `${base}/wado` } : { qidoRoot: base, wadoRoot: base };
 }
 
+/** A comma-separated list of origins, trimmed, without trailing slashes. */
+const origins = (list: string) => list.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+
 /** Parses the environment once; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings in .env files mean "not set", so the defaults apply.
@@ -200,13 +205,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(['MINIO_ACCESS_KEY, MINIO_SECRET_KEY: required when MINIO_ENDPOINT is set']);
   }
   if (!e.ENCRYPTION_KEYS.has(activeKeyId)) throw new ConfigError([`ENCRYPTION_ACTIVE_KEY_ID: no key "${activeKeyId}" in ENCRYPTION_KEYS`]);
+  // The API answers with patient data to whoever holds a token: any origin may not script it in production.
+  if (e.NODE_ENV === 'production' && origins(e.API_CORS_ORIGINS).includes('*')) {
+    throw new ConfigError(['API_CORS_ORIGINS: `*` is refused in production; list the frontend origins']);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     debug: e.DEBUG,
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
     secretKey: e.SECRET_KEY,
     db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
-    api: { host: e.API_HOST, port: e.API_PORT, trustProxy: e.TRUST_PROXY },
+    api: { host: e.API_HOST, port: e.API_PORT, trustProxy: e.TRUST_PROXY, corsOrigins: origins(e.API_CORS_ORIGINS) },
     superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
     auth: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -231,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       publicUrl: e.DICOM_WEB_URL.replace(/\/$/, ''),
       ...dicomWebRoots(e.DICOM_WEB_URL),
       internalUrl: (e.DICOM_PROXY_INTERNAL_URL ?? `http://${['0.0.0.0', '::'].includes(e.DICOM_PROXY_HOST) ? '127.0.0.1' : e.DICOM_PROXY_HOST}:${e.DICOM_PROXY_PORT}`).replace(/\/$/, ''),
-      corsOrigins: e.DICOM_PROXY_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      corsOrigins: origins(e.DICOM_PROXY_CORS_ORIGINS),
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
     orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },

@@ -13,6 +13,7 @@ import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
+import { apiCors } from '../../common/http/cors.js';
 import { mountRoutes, type AnyRoute } from './http/route.js';
 import { patientRoutes } from './patients/routes.js';
 import { appointmentRoutes } from './appointments/routes.js';
@@ -64,6 +65,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  app.use(apiCors(deps.config.api.corsOrigins));
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
   app.use(dicomWebGateway(deps));
   app.use(swaggerUiRouter().routes());
