@@ -1,11 +1,14 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import { DateTime } from 'luxon';
 import type { Browser } from 'playwright-core';
 import type { RunningApi } from '../api/src/server.js';
 import { ConfigError } from '../common/config.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { ApiClient } from './helpers/client.js';
-import { Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { ALL_WEEK, Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { testDb } from './helpers/db.js';
+import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { launchChromium } from './helpers/ohif.js';
 import { startTestApi, testConfig } from './helpers/server.js';
 
@@ -80,4 +83,99 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       expect(testConfig({ API_CORS_ORIGINS: 'http://a.example/, http://b.example' }).api.corsOrigins).to.deep.equal(['http://a.example', 'http://b.example']);
     });
   });
+
+  describe('round-trip updates, ETag and If-Match', () => {
+    let client: ApiClient;
+    let f: Fixtures;
+    before(() => {
+      client = new ApiClient(allowing.url);
+      f = new Fixtures(client);
+    });
+
+    /** What history a write leaves: audit entries of the target other than reads, and a record entry's versions. */
+    const historyOf = async (targetId: string) =>
+      Number(((await testDb()('audit_log').where({ target_id: targetId }).whereNot('action', 'like', '%read%').count({ n: '*' })) as [{ n: string }])[0].n) +
+      Number(((await testDb()('medical_record_versions').where({ entry_id: targetId }).count({ n: '*' })) as [{ n: string }])[0].n);
+
+    interface Case {
+      name: string;
+      path: () => string;
+      token: () => string;
+      method: 'put' | 'patch';
+      targetId: () => string;
+      /** A read-only field and another value for it. */
+      readOnly: [string, unknown];
+      /** A real change. */
+      change: Record<string, unknown>;
+    }
+    const world: Record<string, string> = {};
+    const cases: Case[] = [
+      { name: 'hospital', path: () => `/api/hospitals/${h.hospital.id}`, token: () => world.sa!, method: 'put', targetId: () => h.hospital.id, readOnly: ['id', '00000000-0000-4000-8000-000000000000'], change: { city: 'Nantes' } },
+      { name: 'doctor account', path: () => `/api/doctors/${h.doctor.id}`, token: () => h.admin.token, method: 'put', targetId: () => h.doctor.id, readOnly: ['createdAt', '2020-01-01T00:00:00.000Z'], change: { firstName: 'Renamed' } },
+      { name: 'secretary account', path: () => `/api/secretaries/${h.secretary.id}`, token: () => h.admin.token, method: 'patch', targetId: () => h.secretary.id, readOnly: ['role', 'doctor'], change: { lastName: 'Changed' } },
+      { name: 'patient', path: () => `/api/patients/${world.patient}`, token: () => h.secretary.token, method: 'put', targetId: () => world.patient!, readOnly: ['identifier', 'MC0000000000AA'], change: { firstName: 'Paula' } },
+      { name: 'availability', path: () => `/api/doctors/${h.doctor.id}/availability`, token: () => h.doctor.token, method: 'put', targetId: () => h.doctor.id, readOnly: ['doctorId', '00000000-0000-4000-8000-000000000000'], change: { timezone: 'Europe/London' } },
+      { name: 'appointment', path: () => `/api/appointments/${world.appointment}`, token: () => h.secretary.token, method: 'put', targetId: () => world.appointment!, readOnly: ['status', 'validated'], change: { reason: 'Other reason' } },
+      { name: 'record entry', path: () => `/api/medical-records/${world.entry}`, token: () => h.doctor.token, method: 'put', targetId: () => world.entry!, readOnly: ['patientId', '00000000-0000-4000-8000-000000000000'], change: { type: 'consultation' } },
+    ];
+
+    before(async () => {
+      world.sa = (await f.superAdmin()).token;
+      const p = await f.patient(h.secretary, [h.doctor.id]);
+      world.patient = p.id;
+      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+      const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 3 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO()!;
+      world.appointment = (await client.post('/api/appointments', { token: p.token, body: { doctorId: h.doctor.id, startsAt, durationMinutes: 30, reason: 'Check-up' } })).body.id;
+      world.entry = (await client.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: 'Note', content: 'Seen' } })).body.id;
+    });
+
+    for (const c of cases) {
+      it(`${c.name}: GET → ${c.method.toUpperCase()} unchanged is 200 with no history; a changed read-only field is 400; a stale If-Match is 412`, async () => {
+        const read = await fetch(`${allowing.url}${c.path()}`, { headers: { authorization: `Bearer ${c.token()}` } });
+        expect(read.status).to.equal(200);
+        const etag = read.headers.get('etag')!;
+        expect(etag).to.match(/^"[\w-]+"$/);
+        const representation = await read.json();
+        const history = await historyOf(c.targetId());
+
+        const same = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: representation, headers: { 'if-match': etag } });
+        expect(same.status, JSON.stringify(same.body)).to.equal(200);
+        expect(same.headers.get('etag')).to.equal(etag);
+        expect(await historyOf(c.targetId()), 'no history for an unchanged write').to.equal(history);
+
+        const [field, value] = c.readOnly;
+        const refused = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, [field]: value } });
+        expect(refused.status, JSON.stringify(refused.body)).to.equal(400);
+        expect(refused.body.error.code).to.equal('FIELD_NOT_ALLOWED');
+        expect(refused.body.error.details.map((d: { field: string }) => d.field)).to.deep.equal([field]);
+
+        // Two people edit the same resource: the second, still holding the first ETag, gets 412.
+        const first = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, ...c.change }, headers: { 'if-match': etag } });
+        expect(first.status, JSON.stringify(first.body)).to.equal(200);
+        expect(first.headers.get('etag')).to.not.equal(etag);
+        const stale = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, ...c.change }, headers: { 'if-match': etag } });
+        expect(stale.status).to.equal(412);
+        expect(stale.body.error.code).to.equal('PRECONDITION_FAILED');
+        expect(await historyOf(c.targetId())).to.be.greaterThan(history);
+      });
+    }
+
+    it('study: GET → PATCH unchanged is 200; a changed read-only field is 400; a stale If-Match is 412', async () => {
+      const p = await f.patient(h.secretary, [h.doctor.id]);
+      const studyUid = newUid();
+      const uploaded = await upload(allowing.url, h.doctor.token, p.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) }]);
+      const path = `/api/dicom/studies/${uploaded.body.studies[0].id}`;
+      const read = await fetch(`${allowing.url}${path}`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
+      const etag = read.headers.get('etag')!;
+      const representation = await read.json();
+      const same = await client.patch(path, { token: h.doctor.token, body: representation, headers: { 'if-match': etag } });
+      expect(same.status, JSON.stringify(same.body)).to.equal(200);
+      const refused = await client.patch(path, { token: h.doctor.token, body: { ...representation, studyInstanceUid: newUid() } });
+      expect(refused.status).to.equal(400);
+      expect(refused.body.error.details[0].field).to.equal('studyInstanceUid');
+      expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['urgent'] }, headers: { 'if-match': etag } })).status).to.equal(200);
+      expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['later'] }, headers: { 'if-match': etag } })).status).to.equal(412);
+    });
+  });
+
 });

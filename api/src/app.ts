@@ -65,9 +65,10 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  // The DICOMweb gateway answers its own CORS (DICOM_PROXY_CORS_ORIGINS, as the proxy); the API after it, API_CORS_ORIGINS.
+  app.use(dicomWebGateway(deps));
   app.use(apiCors(deps.config.api.corsOrigins));
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
-  app.use(dicomWebGateway(deps));
   app.use(swaggerUiRouter().routes());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

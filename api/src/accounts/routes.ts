@@ -8,6 +8,7 @@ import type { Action } from '../policy/policy.js';
 import type { AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
 import { idParams } from './schemas.js';
 import { createAccountService, type CreateAccountInput } from './service.js';
+import type { Representation } from '../http/representation.js';
 
 /** Everything that differs between the hospital-admin, doctor and secretary resources. */
 export interface StaffResource {
@@ -43,6 +44,9 @@ export const MANAGED_ONLY: StaffResource['scopes'] = { list: () => 'manage', rea
 /** The six routes of a staff account collection: list, create, read, replace, update, delete. */
 export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
   const service = createAccountService(deps);
+  // What its manager reads (GET as a manager) is what a PUT or PATCH compares with.
+  const account: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, 'manage', params.id), auth) as object };
+  const readable: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, r.scopes.read(auth), params.id), auth) as object };
   const page = pageSchema(r.itemSchema);
   const itemPath = `${r.path}/{id}`;
   return [
@@ -88,6 +92,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       action: r.actions.read,
       params: idParams,
       responses: { 200: { description: 'The account', schema: r.itemSchema } },
+      representation: readable,
       handler: async ({ auth, params }) => ({ body: r.toDto(await service.get(auth, r.role, r.scopes.read(auth), params.id), auth) }),
     }),
     ...replaceAndUpdate(
@@ -98,6 +103,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
         action: r.actions.update,
         forbiddenFields: ACCOUNT_IMMUTABLE,
         params: idParams,
+        representation: account,
         responses: {
           200: { description: 'Updated', schema: r.itemSchema },
           409: { description: 'E-mail already used by another account', schema: errorSchema },

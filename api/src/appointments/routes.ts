@@ -6,6 +6,8 @@ import { route, type AnyRoute, type ResponseSpec } from '../http/route.js';
 import { toAppointmentDto } from './repository.js';
 import { appointmentCreateBody, appointmentListQuery, appointmentPutBody, appointmentSchema, cancelBody, rescheduleBody } from './schemas.js';
 import { createAppointmentService } from './service.js';
+import type { Representation } from '../http/representation.js';
+import type { Auth } from '../auth/types.js';
 
 const tag = 'Appointments';
 const item = '/api/appointments/{id}';
@@ -17,6 +19,7 @@ const ok: Record<number, ResponseSpec> = {
 /** Appointment requests, validation (which links patient and doctor), cancellation, rescheduling and closing. */
 export function appointmentRoutes(deps: Deps): AnyRoute[] {
   const service = createAppointmentService(deps);
+  const appointment: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => toAppointmentDto(await service.get(auth, params.id)) };
   return [
     route({
       method: 'get',
@@ -56,6 +59,7 @@ export function appointmentRoutes(deps: Deps): AnyRoute[] {
       action: 'appointment.read',
       params: idParams,
       responses: { 200: ok[200]! },
+      representation: appointment,
       handler: async ({ auth, params }) => ({ body: toAppointmentDto(await service.get(auth, params.id)) }),
     }),
     route({
@@ -68,6 +72,7 @@ export function appointmentRoutes(deps: Deps): AnyRoute[] {
       action: 'appointment.reschedule',
       forbiddenFields: ['doctorId', 'patientId', 'status'],
       params: idParams,
+      representation: appointment,
       body: appointmentPutBody,
       responses: ok,
       handler: async ({ auth, params, body, meta }) => ({ body: toAppointmentDto(await service.reschedule(auth, params.id, body, meta)) }),

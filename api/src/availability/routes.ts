@@ -3,12 +3,16 @@ import type { Deps } from '../deps.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { availabilityBody, availabilityQuery, availabilitySchema } from './schemas.js';
 import { createAvailabilityService } from './service.js';
+import type { Representation } from '../http/representation.js';
+import type { Auth } from '../auth/types.js';
 
 const tag = 'Appointments';
 
 /** A doctor's weekly hours, exceptions and free slots. */
 export function availabilityRoutes(deps: Deps): AnyRoute[] {
   const service = createAvailabilityService(deps);
+  // The window and its free slots depend on the time of reading: not part of the ETag, ignored in a PUT.
+  const availability: Representation<Auth, { id: string }> = { load: ({ params }) => service.get(params.id, {}), volatile: ['from', 'to', 'slots'] };
   return [
     route({
       method: 'put',
@@ -20,9 +24,10 @@ export function availabilityRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'availability.update',
       params: idParams,
+      representation: availability,
       body: availabilityBody,
       responses: { 200: { description: 'The stored availability with the free slots of the next 14 days', schema: availabilitySchema } },
-      handler: async ({ auth, params, body }) => ({ body: await service.set(auth, params.id, body) }),
+      handler: async ({ auth, params, body, meta }) => ({ body: await service.set(auth, params.id, body, meta) }),
     }),
     route({
       method: 'get',
@@ -35,6 +40,7 @@ export function availabilityRoutes(deps: Deps): AnyRoute[] {
       action: 'availability.read',
       params: idParams,
       query: availabilityQuery,
+      representation: availability,
       responses: { 200: { description: 'Availability and free slots', schema: availabilitySchema } },
       handler: async ({ params, query }) => ({ body: await service.get(params.id, query) }),
     }),

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
+import { recordAudit } from '../../../common/audit.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
 import { formatInZone, MAX_SLOT_WINDOW_DAYS, openIntervals, slotWindow, subtractIntervals, type Availability, type Interval } from './intervals.js';
 
@@ -40,7 +42,7 @@ export async function busyIntervals(db: Knex | Knex.Transaction, doctorId: strin
 /** Availability use cases: set by the doctor or its hospital's secretaries, read by everyone logged in. */
 export function createAvailabilityService({ db }: Deps) {
   return {
-    async set(auth: Auth, doctorId: string, availability: Availability) {
+    async set(auth: Auth, doctorId: string, availability: Availability, meta: RequestMeta) {
       const doctor = await db('users').where({ id: doctorId, role: 'doctor' }).whereNull('deleted_at').first('id', 'hospital_id');
       // A doctor edits only its own hours; a secretary those of its hospital's doctors.
       const inScope = doctor && (auth.role === 'doctor' ? doctor.id === auth.userId : doctor.hospital_id === auth.hospitalId);
@@ -56,6 +58,7 @@ export function createAvailabilityService({ db }: Deps) {
         })
         .onConflict('doctor_id')
         .merge();
+      await recordAudit(db, meta, { actor: auth, action: 'availability.updated', targetType: 'user', targetId: doctorId, hospitalId: doctor.hospital_id });
       return this.get(doctorId, {});
     },
 

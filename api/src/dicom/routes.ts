@@ -8,6 +8,8 @@ import type { SeriesRow, StudyRow } from './repository.js';
 import { createQuarantineService } from './quarantine.js';
 import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
 import { createDicomService } from './service.js';
+import type { Representation } from '../http/representation.js';
+import type { Auth } from '../auth/types.js';
 
 const tag = 'DICOM studies';
 const access = 'A linked doctor (any hospital) or the patient itself; anyone else: 404. Every access is audited.';
@@ -55,6 +57,13 @@ const reportParams = z.object({ id: z.uuid(), reportId: z.uuid() });
 /** Upload, search, organise, delete, download and report on DICOM studies. */
 export function dicomRoutes(deps: Deps): AnyRoute[] {
   const service = createDicomService(deps);
+  const studyRepresentation: Representation<Auth, { id: string }> = {
+    load: async ({ auth, params }) => {
+      const found = await service.peek(auth, params.id);
+      return found ? toStudyDto(found) : null;
+    },
+    onUnchanged: async ({ auth, params, meta }) => void (await service.get(auth, params.id, meta)),
+  };
   const quarantine = createQuarantineService(deps);
   const study = '/api/dicom/studies/{id}';
   return [
@@ -122,6 +131,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       action: 'dicom.read',
       params: idParams,
       responses: { 200: { description: 'The study', schema: studySchema } },
+      representation: studyRepresentation,
       handler: async ({ auth, params, meta }) => ({ body: toStudyDto(await service.get(auth, params.id, meta)) }),
     }),
     route({
@@ -134,6 +144,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.write',
       params: idParams,
+      representation: studyRepresentation,
       body: studyPatchBody,
       responses: { 200: { description: 'The study', schema: studySchema } },
       handler: async ({ auth, params, body, meta }) => ({ body: toStudyDto(await service.update(auth, params.id, body, meta)) }),

@@ -106,6 +106,9 @@ export function createDicomService(deps: Deps) {
       return study;
     },
 
+    /** The study in scope, without an audit entry (the caller audits what it answers), or undefined. */
+    peek: (auth: Auth, id: string) => repo.findStudy(db, auth, id),
+
     async series(auth: Auth, id: string) {
       await mustFind(auth, id);
       return repo.seriesOfStudy(db, id);

@@ -5,12 +5,15 @@ import { pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { hospitalCreateBody, hospitalListQuery, hospitalPatchBody, hospitalPutBody, hospitalSchema } from './schemas.js';
 import { createHospitalService } from './service.js';
+import type { Representation } from '../http/representation.js';
+import type { Auth } from '../auth/types.js';
 
 const tag = 'Hospitals';
 
 /** Hospitals: managed by the super admin; staff read their own hospital. */
 export function hospitalRoutes(deps: Deps): AnyRoute[] {
   const service = createHospitalService(deps);
+  const hospital: Representation<Auth, { id: string }> = { load: ({ auth, params }) => service.get(auth, params.id) };
   return [
     route({
       method: 'get',
@@ -46,6 +49,7 @@ export function hospitalRoutes(deps: Deps): AnyRoute[] {
       action: 'hospital.read',
       params: idParams,
       responses: { 200: { description: 'The hospital', schema: hospitalSchema } },
+      representation: hospital,
       handler: async ({ auth, params }) => ({ body: await service.get(auth, params.id) }),
     }),
     ...replaceAndUpdate(
@@ -55,6 +59,7 @@ export function hospitalRoutes(deps: Deps): AnyRoute[] {
         auth: 'user',
         action: 'hospital.update',
         params: idParams,
+        representation: hospital,
         responses: { 200: { description: 'Updated', schema: hospitalSchema } },
         handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
       },

@@ -43,6 +43,7 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
   }
   if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
+  if (route.representation && (route.method === 'put' || route.method === 'patch')) all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
   const out: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(all)) {
     out[status] = spec.contentType
@@ -64,6 +65,11 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
       route.description,
       roles ? `Roles: ${roles.join(', ')}.` : null,
       route.forbiddenFields?.length ? `Refused fields (400 FIELD_NOT_ALLOWED): ${route.forbiddenFields.join(', ')}. Other unknown fields are ignored.` : null,
+      route.representation && route.method === 'get' ? 'Answers an `ETag`; send it back as `If-Match` with a PUT or PATCH.' : null,
+      route.representation && (route.method === 'put' || route.method === 'patch')
+        ? 'Takes back what GET answered: read-only fields are accepted when equal to the stored value (400 `FIELD_NOT_ALLOWED` naming the field otherwise); ' +
+          'sent back unchanged, nothing is written (200). With `If-Match`, a write based on an older version answers 412.'
+        : null,
     ]
       .filter(Boolean)
       .join('\n\n');

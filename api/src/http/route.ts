@@ -5,6 +5,7 @@ import type { Auth } from '../auth/types.js';
 import { can, concealed, type Action } from '../policy/policy.js';
 import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
+import { compareWrite, etagOf, type Representation } from './representation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -64,6 +65,11 @@ export interface RouteSpec<A extends AuthMode, P extends z.ZodType, Q extends z.
   forbiddenFields?: string[];
   /** Only the owner's password-change and login routes take password fields. */
   acceptsPasswords?: boolean;
+  /**
+   * The resource this route reads or writes, loaded without side effects: a GET answers with its ETag; a
+   * PUT or PATCH honours If-Match (412) and accepts read-only fields sent back unchanged.
+   */
+  representation?: Representation<AuthFor<A>, z.output<P>>;
   responses: Record<number, ResponseSpec>;
   handler: (input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>) => Promise<HandlerResult>;
 }
@@ -177,16 +183,32 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
         }
         if (spec.action && !can(auth.role, spec.action)) throw concealed(auth.role, spec.action) ? notFound() : forbidden();
       }
-      const requestBody: unknown = ctx.request.body;
+      let requestBody: unknown = ctx.request.body;
       const params = parsePart(spec.params, ctx.params, 'params');
       const query = parsePart(spec.query, ctx.query, 'query');
       if (!spec.acceptsPasswords) rejectPasswordFields(requestBody);
+      const volatile = spec.representation?.volatile ?? [];
+      if (spec.representation && (spec.method === 'put' || spec.method === 'patch')) {
+        const current = await spec.representation.load({ auth: auth as AuthFor<AuthMode>, params });
+        if (current) {
+          const write = compareWrite(spec.method, requestBody, current, spec.body, ctx.get('If-Match'), volatile);
+          if (write.unchanged) {
+            // Sent back as it was read: nothing to write, nothing to record but the read itself.
+            await spec.representation.onUnchanged?.({ auth: auth as AuthFor<AuthMode>, params, meta: ctx.state.meta });
+            ctx.set('ETag', etagOf(current, volatile));
+            ctx.body = current;
+            return;
+          }
+          requestBody = write.body;
+        }
+      }
       rejectForbiddenFields(requestBody, spec.forbiddenFields ?? []);
       const body = parsePart(spec.body, requestBody ?? {}, 'body');
       const result = await spec.handler({ params, query, body, auth, meta: ctx.state.meta, ctx });
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
       ctx.status = result.status ?? 200;
       if (result.body !== undefined) ctx.body = result.body;
+      if (spec.representation && spec.method !== 'delete' && ctx.status === 200 && result.body && typeof result.body === 'object') ctx.set('ETag', etagOf(result.body, volatile));
     });
   }
 }

@@ -1,5 +1,7 @@
 import { idParams } from '../accounts/schemas.js';
 import type { Deps } from '../deps.js';
+import type { Auth } from '../auth/types.js';
+import type { Representation } from '../http/representation.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { accessLogSchema, entryCreateBody, entryListQuery, entryPatchBody, entryPutBody, entrySchema, historySchema, recordSchema } from './schemas.js';
@@ -13,6 +15,11 @@ const access =
 /** Medical record entries, the whole record of a patient, versions and the patient's access log. */
 export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
   const service = createMedicalRecordService(deps);
+  const entry: Representation<Auth, { id: string }> = {
+    load: ({ auth, params }) => service.peek(auth, params.id),
+    // A write that changes nothing still answers the entry: audited as a read.
+    onUnchanged: ({ auth, params, meta }) => service.auditRead(auth, params.id, meta, { unchangedWrite: true }),
+  };
   return [
     route({
       method: 'get',
@@ -51,6 +58,7 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
       action: 'medicalRecord.read',
       params: idParams,
       responses: { 200: { description: 'The entry', schema: entrySchema } },
+      representation: entry,
       handler: async ({ auth, params, meta }) => ({ body: await service.get(auth, params.id, meta) }),
     }),
     ...replaceAndUpdate(
@@ -60,8 +68,9 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
         tag,
         auth: 'user',
         action: 'medicalRecord.write',
-        forbiddenFields: ['patientId', 'type', 'authorId'],
+        forbiddenFields: ['patientId', 'authorId'],
         params: idParams,
+        representation: entry,
         responses: { 200: { description: 'Updated', schema: entrySchema } },
         handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
       },

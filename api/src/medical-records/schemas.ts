@@ -34,22 +34,24 @@ export const PRESCRIPTION_KEYS = ['medication', 'dosage', 'route', 'frequency', 
 
 /** The prescription details may also come flat, next to title and content. */
 const flatPrescription = {
-  medication: text(200).optional(),
-  dosage: text(100).optional(),
-  route: text(100).optional(),
-  frequency: text(100).optional(),
-  duration: text(100).optional(),
+  medication: text(200).nullable().optional(),
+  dosage: text(100).nullable().optional(),
+  route: text(100).nullable().optional(),
+  frequency: text(100).nullable().optional(),
+  duration: text(100).nullable().optional(),
 };
 
 /** Folds flat prescription fields into `prescription`; all five are needed when any is sent, unless `partial` (PATCH merges). */
-function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string>> & { prescription?: Partial<Prescription> | null }>(
+function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string | null>> & { prescription?: Partial<Prescription> | null }>(
   body: T,
   ctx: z.RefinementCtx,
   partial = false,
 ): Omit<T, (typeof PRESCRIPTION_KEYS)[number]> {
-  const flat = PRESCRIPTION_KEYS.filter((k) => body[k] !== undefined);
+  // null flat fields say "none" (as an entry read back shows them); flat copies of the nested details are fine.
+  const flat = PRESCRIPTION_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
   const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !(PRESCRIPTION_KEYS as readonly string[]).includes(k))) as Omit<T, (typeof PRESCRIPTION_KEYS)[number]>;
   if (flat.length === 0) return rest;
+  if (body.prescription && flat.every((k) => body.prescription![k] === body[k])) return rest;
   if (body.prescription !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Send the prescription details either nested in `prescription` or flat, not both' });
     return rest;
@@ -75,10 +77,10 @@ export const entryCreateBody = z
     return b;
   });
 
-const editable = { title: text(200), content: text(20_000), recordedAt, prescription: prescriptionFields.nullable() };
+const editable = { type: z.enum(ENTRY_TYPES), title: text(200), content: text(20_000), recordedAt, prescription: prescriptionFields.nullable() };
 
 export const entryPutBody = z
-  .object({ ...editable, recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
+  .object({ ...editable, type: editable.type.optional(), recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
   .transform((raw, ctx) => foldPrescription(raw, ctx));
 export const entryPatchBody = z
   .object({ ...editable, prescription: prescriptionFields.partial().nullable().describe('Only the details sent change; null removes them'), ...flatPrescription })

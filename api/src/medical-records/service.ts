@@ -104,6 +104,18 @@ export function createMedicalRecordService({ db, config }: Deps) {
       return toDto((await repo.findEntry(db, auth, id))!);
     },
 
+    /** The entry as GET shows it, without an audit entry (the caller audits what it answers). */
+    async peek(auth: Auth, id: string) {
+      const row = await repo.findEntry(db, auth, id);
+      return row ? toDto(row) : null;
+    },
+
+    /** Audits a read of an entry answered without going through `get`. */
+    async auditRead(auth: Auth, id: string, meta: RequestMeta, details: Record<string, unknown> = {}) {
+      const row = await repo.findEntry(db, auth, id);
+      if (row) await audit(db, auth, meta, 'medical_record.read', row.patient_id, id, details);
+    },
+
     async get(auth: Auth, id: string, meta: RequestMeta) {
       const row = await repo.findEntry(db, auth, id);
       if (!row) throw notFound('Medical record entry');
@@ -139,17 +151,20 @@ export function createMedicalRecordService({ db, config }: Deps) {
           content: patch.content ?? before.content,
           prescription: mergePrescription(before.prescription, patch.prescription),
         };
+        // The type may change too (versioned like the rest), with the details it requires.
+        const type = patch.type ?? row.type;
         const missing = after.prescription ? PRESCRIPTION_KEYS.filter((k) => !after.prescription![k]) : [];
-        if (row.type === 'prescription' && missing.length > 0) {
+        if (type === 'prescription' && missing.length > 0) {
           throw badRequest('A prescription needs all its details', missing.map((k) => ({ field: `prescription.${k}`, message: 'Required' })));
         }
-        if (row.type === 'prescription' && !after.prescription) throw badRequest('A prescription needs its details', [{ field: 'prescription', message: 'Required for a prescription' }]);
-        if (row.type !== 'prescription' && after.prescription) throw badRequest('Only prescriptions carry prescription details', [{ field: 'prescription', message: 'Not allowed for this type' }]);
+        if (type === 'prescription' && !after.prescription) throw badRequest('A prescription needs its details', [{ field: 'prescription', message: 'Required for a prescription' }]);
+        if (type !== 'prescription' && after.prescription) throw badRequest('Only prescriptions carry prescription details', [{ field: 'prescription', message: 'Not allowed for this type' }]);
         const recordedAt = patch.recordedAt ? new Date(patch.recordedAt) : row.recorded_at;
         const changed = [
           ...(['title', 'content'] as const).filter((k) => after[k] !== before[k]),
           ...(JSON.stringify(after.prescription) !== JSON.stringify(before.prescription) ? ['prescription'] : []),
           ...(recordedAt.getTime() !== row.recorded_at.getTime() ? ['recordedAt'] : []),
+          ...(type !== row.type ? ['type'] : []),
         ];
         // Nothing changed: the answer still carries the entry, so it is audited as a read.
         if (changed.length === 0) return void (await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true }));
@@ -157,8 +172,8 @@ export function createMedicalRecordService({ db, config }: Deps) {
         const sealed = sealer.seal(after, id);
         await trx('medical_record_entries')
           .where({ id })
-          .update({ key_id: sealed.keyId, payload: sealed.payload, recorded_at: recordedAt, version, updated_by: auth.userId, updated_at: trx.fn.now() });
-        await writeVersion(trx, auth, id, version, 'updated', changed, { ...after, type: row.type, recordedAt: recordedAt.toISOString() });
+          .update({ type, key_id: sealed.keyId, payload: sealed.payload, recorded_at: recordedAt, version, updated_by: auth.userId, updated_at: trx.fn.now() });
+        await writeVersion(trx, auth, id, version, 'updated', changed, { ...after, type, recordedAt: recordedAt.toISOString() });
         await audit(trx, auth, meta, 'medical_record.updated', row.patient_id, id, { fields: changed, version });
       });
       return toDto((await repo.findEntry(db, auth, id))!);

@@ -8,6 +8,8 @@ import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { LinkRow, PatientRow } from './repository.js';
 import { addLinkBody, linkSchema, patientCreateBody, patientDetailSchema, patientListQuery, patientPatchBody, patientPutBody, patientSchema } from './schemas.js';
 import { createPatientService } from './service.js';
+import type { Representation } from '../http/representation.js';
+import type { Auth } from '../auth/types.js';
 
 const tag = 'Patients';
 
@@ -47,6 +49,7 @@ const detail = ({ patient, links }: { patient: PatientRow; links: LinkRow[] }) =
 /** Patients: created by secretaries, linked to doctors; each role sees the patients in its scope. */
 export function patientRoutes(deps: Deps): AnyRoute[] {
   const service = createPatientService(deps);
+  const patient: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => detail(await service.get(auth, params.id)) };
   const item = '/api/patients/{id}';
   return [
     route({
@@ -90,6 +93,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       action: 'patient.read',
       params: idParams,
       responses: { 200: { description: 'The patient', schema: patientDetailSchema } },
+      representation: patient,
       handler: async ({ auth, params }) => ({ body: detail(await service.get(auth, params.id)) }),
     }),
     ...replaceAndUpdate(
@@ -100,6 +104,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
         action: 'patient.update',
         forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
         params: idParams,
+        representation: patient,
         responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
         handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
       },

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { z } from 'zod';
+import { AppError, badRequest } from '../../../common/http/errors.js';
+import type { RequestMeta } from '../../../common/http/request-context.js';
+
+/**
+ * The resource a GET answers and a PUT or PATCH changes, read without side effects (no audit entry):
+ * it gives single-resource GETs their ETag, and lets writes honour If-Match and take back what GET gave.
+ */
+export interface Representation<Auth, P> {
+  load: (input: { auth: Auth; params: P }) => Promise<object | null | undefined>;
+  /** Called when a write changed nothing and answers the stored representation (e.g. to audit that read). */
+  onUnchanged?: (input: { auth: Auth; params: P; meta: RequestMeta }) => Promise<void>;
+  /** Fields computed at read time (e.g. free slots from now): left out of the ETag and ignored in writes. */
+  volatile?: string[];
+}
+
+/** A strong ETag of a representation: a hash of its JSON, volatile fields left out. */
+export function etagOf(body: unknown, volatile: string[] = []): string {
+  const stable = body && typeof body === 'object' && !Array.isArray(body) ? Object.fromEntries(Object.entries(body).filter(([k]) => !volatile.includes(k))) : body;
+  return `"${createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 27)}"`;
+}
+
+/** The top-level field names a body schema accepts (through transforms and refinements). */
+export function writableKeys(schema: z.ZodType | undefined): Set<string> {
+  let s = schema as unknown as { _zod?: { def: { type: string; shape?: Record<string, unknown>; in?: unknown; innerType?: unknown } } } | undefined;
+  for (let i = 0; s && i < 10; i++) {
+    const def = s._zod?.def;
+    if (!def) break;
+    if (def.type === 'object') return new Set(Object.keys(def.shape ?? {}));
+    s = (def.type === 'pipe' ? def.in : def.innerType) as typeof s;
+  }
+  return new Set();
+}
+
+/** What a write keeps of its body once compared with the stored representation. */
+export interface RoundTrip {
+  body: Record<string, unknown>;
+  /** Nothing would change: answer the stored representation without writing. */
+  unchanged: boolean;
+}
+
+/**
+ * Checks a PUT or PATCH against the stored representation: a stale If-Match is 412; read-only and
+ * server-set fields equal to the stored value are dropped, different ones refused (FIELD_NOT_ALLOWED);
+ * volatile fields are ignored. `unchanged` when every field the write would set already has its value.
+ */
+export function compareWrite(
+  method: 'put' | 'patch',
+  requestBody: unknown,
+  current: object,
+  schema: z.ZodType | undefined,
+  ifMatch: string,
+  volatile: string[] = [],
+): RoundTrip {
+  const tag = etagOf(current, volatile);
+  if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '')).includes(tag)) {
+    throw new AppError(412, 'PRECONDITION_FAILED', 'The resource changed since you read it: read it again, then retry', { etag: tag });
+  }
+  const body = requestBody && typeof requestBody === 'object' && !Array.isArray(requestBody) ? { ...(requestBody as Record<string, unknown>) } : {};
+  const stored = current as Record<string, unknown>;
+  const writable = writableKeys(schema);
+  const differing: string[] = [];
+  for (const key of Object.keys(body)) {
+    if (volatile.includes(key)) delete body[key];
+    else if (Object.hasOwn(stored, key) && !writable.has(key)) {
+      if (isDeepStrictEqual(body[key], stored[key])) delete body[key];
+      else differing.push(key);
+    }
+  }
+  if (differing.length > 0) {
+    throw badRequest(
+      'These fields are read-only: send them unchanged or leave them out',
+      differing.map((field) => ({ field, message: 'Read-only; differs from the stored value' })),
+      'FIELD_NOT_ALLOWED',
+    );
+  }
+  const sent = [...writable].filter((k) => Object.hasOwn(body, k));
+  const same = sent.every((k) => Object.hasOwn(stored, k) && isDeepStrictEqual(body[k], stored[k]));
+  // A PUT replaces: it is a no-op only when it names every writable field the representation has.
+  const complete = method === 'patch' || [...writable].every((k) => !Object.hasOwn(stored, k) || Object.hasOwn(body, k));
+  return { body, unchanged: sent.length > 0 && same && complete };
+}
