@@ -27,6 +27,7 @@ export type AuditAction =
   | 'patient.deactivated'
   | 'patient.reactivated'
   | 'patient.linked'
+  | 'patient.unlinked'
   | 'availability.updated'
   | 'appointment.requested'
   | 'appointment.validated'

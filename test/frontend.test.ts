@@ -11,6 +11,8 @@ import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { launchChromium } from './helpers/ohif.js';
 import { startTestApi, testConfig } from './helpers/server.js';
+import { startProxy } from '../dicom-proxy/src/server.js';
+import { createLogger } from '../common/logger.js';
 
 /** A frontend's page on its own origin: it logs in and lists patients with fetch, and shows what happened. */
 const PAGE = `<!doctype html><script>
@@ -175,6 +177,71 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       expect(refused.body.error.details[0].field).to.equal('studyInstanceUid');
       expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['urgent'] }, headers: { 'if-match': etag } })).status).to.equal(200);
       expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['later'] }, headers: { 'if-match': etag } })).status).to.equal(412);
+    });
+  });
+
+
+  describe('unlinking a doctor', () => {
+    it('ends the doctor’s access at once — API, a second API, two proxies, its viewer session and share links — and never the last link', async () => {
+      const client = new ApiClient(allowing.url);
+      const f = new Fixtures(client);
+      const colleague = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+      const p = await f.patient(h.secretary, [h.doctor.id, colleague.id]);
+      const studyUid = newUid();
+      const studyId = (await upload(allowing.url, colleague.token, p.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) }])).body.studies[0].id;
+      expect((await client.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: 'T', content: 'C' } })).status).to.equal(201);
+      const links = await client.get(`/api/patients/${p.id}/doctors`, { token: h.secretary.token });
+      expect(links.body.items.find((l: { doctorId: string }) => l.doctorId === h.doctor.id)).to.include({ source: 'patient_creation', appointmentId: null });
+
+      // Two proxies (separate caches and listeners) and a second API, all warmed up with the doctor's access.
+      const proxies = [await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p1') }), await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p2') })];
+      const second = await startTestApi({});
+      try {
+        const session = await client.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
+        const share = await client.post(`/api/dicom/studies/${studyId}/shares`, { token: h.doctor.token, body: {} });
+        const qido = (proxy: { url: string }, token: string) => fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+        for (const proxy of proxies) {
+          expect((await qido(proxy, h.doctor.token)).status).to.equal(200);
+          expect((await qido(proxy, session.body.token)).status).to.equal(200);
+          expect((await qido(proxy, share.body.token)).status).to.equal(200);
+        }
+        for (const api of [allowing, second]) expect((await new ApiClient(api.url).get(`/api/medical-records?patientId=${p.id}`, { token: h.doctor.token })).status).to.equal(200);
+
+        const unlinked = await client.delete(`/api/patients/${p.id}/doctors/${h.doctor.id}`, { token: h.secretary.token });
+        expect(unlinked.status, JSON.stringify(unlinked.body)).to.equal(200);
+        expect(unlinked.body.items.map((l: { doctorId: string }) => l.doctorId)).to.deep.equal([colleague.id]);
+
+        for (const api of [allowing, second]) {
+          const c = new ApiClient(api.url);
+          expect((await c.get(`/api/medical-records?patientId=${p.id}`, { token: h.doctor.token })).status).to.equal(404);
+          expect((await c.get(`/api/patients/${p.id}`, { token: h.doctor.token })).status).to.equal(404);
+          expect((await c.get(`/api/dicom/studies/${studyId}`, { token: h.doctor.token })).status).to.equal(404);
+          expect((await c.get('/api/dicom/studies?pageSize=100', { token: h.doctor.token })).body.items.map((s: { id: string }) => s.id)).to.not.include(studyId);
+        }
+        for (const proxy of proxies) {
+          expect((await qido(proxy, h.doctor.token)).status).to.equal(404);
+          expect((await qido(proxy, session.body.token)).status).to.equal(401);
+          expect((await qido(proxy, share.body.token)).status).to.equal(401);
+          const wado = await fetch(`${proxy.url}/dicom-web/studies/${studyUid}/metadata`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
+          expect(wado.status).to.equal(404);
+          // The colleague keeps its access.
+          expect((await qido(proxy, colleague.token)).status).to.equal(200);
+        }
+        const notes = await testDb()('notifications').where({ type: 'patient.unlinked' }).whereRaw(`data->>'patientId' = ?`, [p.id]);
+        expect(notes.map((n) => n.user_id).sort()).to.deep.equal([p.id, h.doctor.id].sort());
+        expect(await testDb()('audit_log').where({ action: 'patient.unlinked', target_id: p.id })).to.have.length(1);
+
+        // The last link stays.
+        const last = await client.delete(`/api/patients/${p.id}/doctors/${colleague.id}`, { token: h.secretary.token });
+        expect(last.status).to.equal(409);
+        expect(last.body.error.code).to.equal('LAST_DOCTOR');
+        // Another hospital's secretary cannot unlink this hospital's doctor.
+        const other = await f.hospitalWithStaff();
+        expect((await client.delete(`/api/patients/${p.id}/doctors/${colleague.id}`, { token: other.secretary.token })).status).to.equal(404);
+      } finally {
+        await second.stop();
+        for (const proxy of proxies) await proxy.stop();
+      }
     });
   });
 

@@ -32,6 +32,7 @@ export interface LinkRow {
   source: 'patient_creation' | 'appointment' | 'secretary';
   created_by: string | null;
   created_at: Date;
+  appointment_id: string | null;
 }
 
 
@@ -95,7 +96,7 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
     .leftJoin('users as cb', 'cb.id', 'l.created_by')
     .where('l.patient_id', patientId)
     .orderBy('l.created_at')
-    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at');
+    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at', 'l.appointment_id');
   if (onlyHospitalId) query.where('d.hospital_id', onlyHospitalId);
   return query;
 }

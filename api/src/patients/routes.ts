@@ -41,6 +41,7 @@ function toLinkDto(l: LinkRow) {
     source: l.source,
     createdBy: toPersonRef(l.created_by, l, 'created_by'),
     createdAt: l.created_at.toISOString(),
+    appointmentId: l.appointment_id,
   };
 }
 
@@ -160,6 +161,25 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
         const { created, links } = await service.addLink(auth, params.id, body.doctorId, meta);
         return { status: created ? 201 : 200, body: { items: links.map(toLinkDto) } };
       },
+    }),
+    route({
+      method: 'delete',
+      path: `${item}/doctors/{doctorId}`,
+      operationId: 'unlinkPatientDoctor',
+      summary: 'Remove a doctor’s link to a patient (secretary of that doctor’s hospital)',
+      description:
+        'Effective at once everywhere: the doctor’s next request for the patient’s record and images (API and DICOMweb proxy) answers 404, ' +
+        'its viewer sessions and share links on the patient’s studies end. 409 `LAST_DOCTOR` when it would leave the patient without a doctor. ' +
+        'Audited; the patient and the doctor are notified.',
+      tag,
+      auth: 'user',
+      action: 'patient.link',
+      params: z.object({ id: z.uuid(), doctorId: z.uuid() }),
+      responses: {
+        200: { description: 'The remaining links you may see', schema: z.object({ items: z.array(linkSchema) }) },
+        409: { description: 'The patient’s last doctor', schema: errorSchema },
+      },
+      handler: async ({ auth, params, meta }) => ({ body: { items: (await service.removeLink(auth, params.id, params.doctorId, meta)).map(toLinkDto) } }),
     }),
   ];
 }

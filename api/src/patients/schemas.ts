@@ -63,6 +63,7 @@ export const linkSchema = z.object({
   hospitalId: z.uuid(),
   hospitalName: z.string(),
   source: z.enum(['patient_creation', 'appointment', 'secretary']),
+  appointmentId: z.uuid().nullable().describe('The validated appointment that made the link (source `appointment`)'),
   createdBy: personRefSchema.nullable(),
   createdAt: timestamp,
 });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
+import { notify } from '../notifications/service.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -136,6 +137,55 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async links(auth: Auth, id: string) {
       await mustFind(auth, id);
+      return repo.listLinks(db, id, linkScope(auth));
+    },
+
+    /**
+     * Removes a doctor's link to a patient (a secretary of that doctor's hospital). Refused when it would leave
+     * the patient without a doctor. Effective at once: the API's scoped queries read the links, the proxy's
+     * access cache is told through NOTIFY; the doctor's viewer sessions and share links on the patient's studies
+     * end. Audited; the patient and the doctor are notified.
+     */
+    async removeLink(auth: Auth, id: string, doctorId: string, meta: RequestMeta): Promise<repo.LinkRow[]> {
+      await db.transaction(async (trx) => {
+        await mustFind(auth, id, trx, true);
+        const link = await trx('patient_doctor_links as l')
+          .join('users as d', 'd.id', 'l.doctor_id')
+          .where({ 'l.patient_id': id, 'l.doctor_id': doctorId, 'd.hospital_id': auth.hospitalId })
+          .first('l.id', 'l.source', 'l.created_at', 'd.first_name', 'd.last_name');
+        if (!link) throw notFound('Link');
+        const others = await trx('patient_doctor_links as l')
+          .join('users as d', 'd.id', 'l.doctor_id')
+          .join('hospitals as h', 'h.id', 'd.hospital_id')
+          .where('l.patient_id', id)
+          .whereNot('l.doctor_id', doctorId)
+          .whereNull('d.deleted_at')
+          .whereNull('h.deleted_at')
+          .count({ n: '*' });
+        if (Number((others[0] as { n: string }).n) === 0) {
+          throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [{ field: 'doctorId', message: 'The patient’s only doctor' }]);
+        }
+        await trx('patient_doctor_links').where({ id: link.id }).delete();
+        const studies = trx('dicom_studies').where({ patient_id: id }).select('study_instance_uid');
+        await trx('viewer_sessions').where({ user_id: doctorId }).whereIn('study_instance_uid', studies).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
+        await trx('study_shares').where({ created_by: doctorId, patient_id: id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'patient.unlinked',
+          targetType: 'patient',
+          targetId: id,
+          patientId: id,
+          hospitalId: auth.hospitalId,
+          details: { doctorId, linkSource: link.source, linkedAt: link.created_at.toISOString() },
+        });
+        const patient = await trx('users').where({ id }).first('first_name', 'last_name');
+        await notify(trx, config, [id, doctorId], {
+          type: 'patient.unlinked',
+          title: 'Doctor no longer following',
+          body: `Dr ${link.first_name} ${link.last_name} no longer follows ${patient.first_name} ${patient.last_name}; the doctor’s access to the medical record and images has ended.`,
+          data: { patientId: id, doctorId },
+        });
+      });
       return repo.listLinks(db, id, linkScope(auth));
     },
 
