@@ -11,6 +11,8 @@ export interface Principal {
   hospitalId: string | null;
   email: string;
   mustChangePassword: boolean;
+  /** The account's language, if it chose one. */
+  locale: 'en' | 'fr' | null;
 }
 
 /** Why a verified token is still refused. */
@@ -40,10 +42,11 @@ export interface PrincipalRow {
   session_revoked_at: Date | null;
   hospital_active: boolean | null;
   hospital_deleted_at: Date | null;
+  locale: 'en' | 'fr' | null;
 }
 
 /** The columns of a {@link PrincipalRow}, for queries joining sessions `s`, users `u` and hospitals `h`. */
-export const PRINCIPAL_COLUMNS = `u.id, u.email, u.role, u.hospital_id, u.is_active, u.must_change_password, u.deleted_at,
+export const PRINCIPAL_COLUMNS = `u.id, u.email, u.role, u.hospital_id, u.is_active, u.must_change_password, u.deleted_at, u.locale,
   s.revoked_at AS session_revoked_at, h.is_active AS hospital_active, h.deleted_at AS hospital_deleted_at`;
 
 const PRINCIPAL_SQL = `SELECT ${PRINCIPAL_COLUMNS}
@@ -67,6 +70,7 @@ export function principalFromRow(row: PrincipalRow | undefined, sessionId: strin
       hospitalId: row.hospital_id,
       email: row.email,
       mustChangePassword: row.must_change_password,
+      locale: row.locale,
     },
   };
 }

@@ -245,4 +245,51 @@ describe('the API as a web frontend uses it (issue 10)', function () {
     });
   });
 
+
+  describe('French and English', () => {
+    it('Accept-Language: fr gives French messages for a 400, a 403, a 404 and a 409, with the same codes', async () => {
+      const client = new ApiClient(allowing.url);
+      const fr = { 'accept-language': 'fr-FR,fr;q=0.9,en;q=0.5' };
+      const cases = [
+        { res: await client.post('/api/patients', { token: h.secretary.token, body: { email: 'nope' }, headers: fr }), status: 400, code: 'VALIDATION_ERROR', text: 'Données invalides' },
+        { res: await client.post('/api/hospitals', { token: h.secretary.token, body: { name: 'X' }, headers: fr }), status: 403, code: 'FORBIDDEN', text: 'Votre rôle' },
+        { res: await client.get('/api/patients/00000000-0000-4000-8000-000000000000', { token: h.secretary.token, headers: fr }), status: 404, code: 'NOT_FOUND', text: 'Introuvable' },
+        { res: await client.post('/api/secretaries', { token: h.admin.token, body: { email: h.doctor.email, firstName: 'A', lastName: 'B' }, headers: fr }), status: 409, code: 'EMAIL_ALREADY_EXISTS', text: 'déjà utilisée' },
+      ];
+      for (const c of cases) {
+        expect(c.res.status, JSON.stringify(c.res.body)).to.equal(c.status);
+        expect(c.res.body.error.code).to.equal(c.code);
+        expect(c.res.body.error.message).to.include(c.text);
+        expect(c.res.headers.get('content-language')).to.equal('fr');
+      }
+      const en = await client.get('/api/patients/00000000-0000-4000-8000-000000000000', { token: h.secretary.token, headers: { 'accept-language': 'en' } });
+      expect(en.body.error.message).to.equal('Patient not found');
+    });
+
+    it('an account’s locale (PATCH /api/auth/me) picks its error messages and notifications (e-mails are written from the notification)', async () => {
+      const client = new ApiClient(allowing.url);
+      const f = new Fixtures(client);
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      const set = await client.patch('/api/auth/me', { token: patient.token, body: { locale: 'fr' } });
+      expect(set.status, JSON.stringify(set.body)).to.equal(200);
+      expect(set.body.user.locale).to.equal('fr');
+      expect((await client.patch('/api/auth/me', { token: patient.token, body: { locale: 'de' } })).status).to.equal(400);
+      // No Accept-Language: the account's choice.
+      const missing = await client.get('/api/appointments/00000000-0000-4000-8000-000000000000', { token: patient.token });
+      expect(missing.body.error.message).to.equal('Introuvable');
+      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+      const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 5 }).set({ hour: 11, minute: 0, second: 0, millisecond: 0 });
+      const appt = await client.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: startsAt.toISO()!, durationMinutes: 30, reason: 'Contrôle' } });
+      expect(appt.status).to.equal(201);
+      expect((await client.post(`/api/appointments/${appt.body.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
+      const inbox = await client.get('/api/notifications?pageSize=10', { token: patient.token });
+      const validated = inbox.body.items.find((n: { type: string }) => n.type === 'appointment.validated');
+      expect(validated.title).to.equal('Rendez-vous validé');
+      expect(validated.body).to.include(startsAt.setLocale('fr-FR').toFormat('d LLLL yyyy'));
+      // The secretary, with no locale, reads English.
+      const staff = await client.get('/api/notifications?pageSize=50', { token: h.secretary.token });
+      expect(staff.body.items.find((n: { data: { appointmentId?: string }; type: string }) => n.data.appointmentId === appt.body.id && n.type === 'appointment.requested').title).to.equal('Appointment requested');
+    });
+  });
+
 });

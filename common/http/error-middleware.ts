@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError } from './errors.js';
 import { mapDatabaseError } from './db-errors.js';
+import { localeOf, localizedMessage } from './messages.js';
 
 interface HttpishError {
   status?: number;
@@ -39,10 +40,11 @@ export function errorMiddleware() {
       // The router's own answers (the Allow header stays) get the error envelope too.
       if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
         const allow = ctx.response.get('Allow');
+        const code = ctx.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED';
         ctx.body = {
           error: {
-            code: ctx.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED',
-            message: ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : `${ctx.method} is not implemented`,
+            code,
+            message: localizedMessage(code, ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : `${ctx.method} is not implemented`, localeOf(ctx)),
             details: allow ? { allow: allow.split(/,\s*/) } : null,
           },
         };
@@ -59,7 +61,9 @@ export function errorMiddleware() {
       }
       ctx.status = err.status;
       for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
-      ctx.body = { error: { code: err.code, message: err.message, details: err.details } };
+      const locale = localeOf(ctx);
+      ctx.set('Content-Language', locale);
+      ctx.body = { error: { code: err.code, message: localizedMessage(err.code, err.message, locale), details: err.details } };
     }
   };
 }

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import { appointmentMessage, humanTime, type AppointmentEvent } from '../../api/src/notifications/messages.js';
+import { ERROR_MESSAGES, localeFromHeader } from '../../common/http/messages.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 describe('appointment messages', () => {
   const startsAt = DateTime.fromISO('2026-12-08T09:00:00', { zone: 'Europe/Paris' }).toMillis();
@@ -24,4 +27,36 @@ describe('appointment messages', () => {
       expect(appointmentMessage('cancelled', { ...facts, reason: 'Grève' }, locale).body).to.include('Grève');
     });
   }
+});
+
+/** Every file of the services' sources. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+}
+
+describe('error message catalogue', () => {
+  it('has English and French for every error code the services can answer', () => {
+    const text = [...sources('api/src'), ...sources('common'), ...sources('dicom-proxy/src')].map((f) => readFileSync(f, 'utf8')).join('\n');
+    const codes = new Set<string>(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_ERROR', 'TOO_MANY_ATTEMPTS', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', 'METHOD_NOT_ALLOWED', 'NOT_IMPLEMENTED']);
+    const patterns = [
+      /new AppError\(\s*\d+,\s*'([A-Z_]+)'/g,
+      /(?:conflict|unauthorized)\(\s*'([A-Z_]+)'/g,
+      /(?:badRequest|forbidden)\([^;]*?,\s*'([A-Z][A-Z_]+)'\s*,?\s*\)/g,
+      /new DicomRejected\(\s*'([A-Z_]+)'/g,
+      /code: '([A-Z][A-Z_]+)'/g,
+    ];
+    for (const pattern of patterns) for (const m of text.matchAll(pattern)) codes.add(m[1]!);
+    expect(codes.size).to.be.greaterThan(40);
+    const missing = [...codes].filter((c) => !ERROR_MESSAGES[c]?.en || !ERROR_MESSAGES[c]?.fr);
+    expect(missing, 'codes without both languages').to.deep.equal([]);
+    for (const [code, m] of Object.entries(ERROR_MESSAGES)) expect(m.fr, code).to.not.equal(m.en);
+  });
+
+  it('reads Accept-Language with its weights', () => {
+    expect(localeFromHeader('fr-FR,fr;q=0.9,en;q=0.8')).to.equal('fr');
+    expect(localeFromHeader('de-DE, en;q=0.5, fr;q=0.4')).to.equal('en');
+    expect(localeFromHeader('en;q=0.1, fr;q=0.9')).to.equal('fr');
+    expect(localeFromHeader('de')).to.equal(null);
+    expect(localeFromHeader(undefined)).to.equal(null);
+  });
 });

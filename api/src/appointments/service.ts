@@ -87,7 +87,7 @@ export function createAppointmentService({ db, config }: Deps) {
       trx,
       config,
       recipients.filter((id) => id !== auth.userId),
-      {
+      (locale) => ({
         type: `appointment.${event}`,
         ...appointmentMessage(event, {
           patientName: `${row.patient_first_name} ${row.patient_last_name}`,
@@ -96,9 +96,9 @@ export function createAppointmentService({ db, config }: Deps) {
           startsAt: startsAt.getTime(),
           zone: row.timezone ?? 'UTC',
           ...(event === 'rescheduled' ? { previousStartsAt: row.starts_at.getTime() } : {}),
-        }),
+        }, locale),
         data: { appointmentId: row.id, status, startsAt: when, ...(event === 'rescheduled' ? { previousStartsAt: formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC') } : {}) },
-      },
+      }),
     );
   }
 
@@ -304,11 +304,11 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       trx,
       config,
       recipients.filter((id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId)),
-      {
+      (locale) => ({
         type: 'appointment.cancelled',
-        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason }),
+        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason }, locale),
         data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason },
-      },
+      }),
     );
   }
   return rows.length;

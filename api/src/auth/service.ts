@@ -20,6 +20,7 @@ interface UserRow {
   password_hash: string;
   is_active: boolean;
   must_change_password: boolean;
+  locale: 'en' | 'fr' | null;
   hospital_active: boolean | null;
   hospital_deleted_at: Date | null;
 }
@@ -33,6 +34,7 @@ export interface UserDto {
   firstName: string;
   lastName: string;
   mustChangePassword: boolean;
+  locale: 'en' | 'fr' | null;
 }
 
 export interface TokensDto {
@@ -52,6 +54,7 @@ function toUserDto(row: UserRow): UserDto {
     firstName: row.first_name,
     lastName: row.last_name,
     mustChangePassword: row.must_change_password,
+    locale: row.locale,
   };
 }
 
@@ -177,6 +180,12 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
       if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
       return toUserDto(user);
+    },
+
+    /** Sets the caller's own preferences (today: its language). */
+    async updateMe(auth: Auth, patch: { locale?: 'en' | 'fr' | null }): Promise<UserDto> {
+      if (patch.locale !== undefined) await db('users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
+      return this.me(auth);
     },
 
     /** Changes the caller's own password (never anyone else's) and ends its other sessions. */

@@ -1,7 +1,6 @@
 import { DateTime } from 'luxon';
 
-/** The languages messages are written in; English until accounts carry a locale. */
-export type Locale = 'en' | 'fr';
+import type { Locale } from '../../../common/http/messages.js';
 
 /** What an appointment message names: who, with whom, where, when (in the doctor's zone). */
 export interface AppointmentFacts {
@@ -57,4 +56,11 @@ export function appointmentMessage(event: AppointmentEvent, facts: AppointmentFa
   const when = humanTime(facts.startsAt, facts.zone, locale);
   const before = facts.previousStartsAt === undefined ? '' : humanTime(facts.previousStartsAt, facts.zone, locale);
   return { title: entry.title, body: entry.body(facts, when, before) };
+}
+
+/** Told to the patient and the doctor when a secretary removes the doctor's link to the patient. */
+export function unlinkedMessage(doctorName: string, patientName: string, locale: Locale = 'en'): { title: string; body: string } {
+  return locale === 'fr'
+    ? { title: 'Fin du suivi par un médecin', body: `Le Dr ${doctorName} ne suit plus ${patientName} ; son accès au dossier médical et aux images a pris fin.` }
+    : { title: 'Doctor no longer following', body: `Dr ${doctorName} no longer follows ${patientName}; the doctor’s access to the medical record and images has ended.` };
 }

@@ -4,6 +4,7 @@ import type { Auth } from '../auth/types.js';
 import { notFound } from '../../../common/http/errors.js';
 import type { Page } from '../http/pagination.js';
 import { fetchPage } from '../db/paging.js';
+import type { Locale } from '../../../common/http/messages.js';
 
 /** What a notification says; `data` carries ids for the client, never clinical content. */
 export interface NotificationInput {
@@ -15,20 +16,34 @@ export interface NotificationInput {
 
 /**
  * Notifies users inside the caller's transaction; when SMTP is configured the e-mails are queued in the
- * outbox of the same transaction, so a notification and its e-mail exist together or not at all.
+ * outbox of the same transaction, so a notification and its e-mail exist together or not at all. A
+ * notification written per language (a function of the locale) reaches each user in its own (default English).
  */
-export async function notify(trx: Knex.Transaction, config: Pick<Config, 'smtp'>, userIds: string[], n: NotificationInput): Promise<void> {
+export async function notify(
+  trx: Knex.Transaction,
+  config: Pick<Config, 'smtp'>,
+  userIds: string[],
+  n: NotificationInput | ((locale: Locale) => NotificationInput),
+): Promise<void> {
   const recipients = [...new Set(userIds)];
   if (recipients.length === 0) return;
+  const users: { id: string; email: string; locale: Locale | null; live: boolean }[] = await trx('users')
+    .whereIn('id', recipients)
+    .select('id', 'email', 'locale', trx.raw('(is_active and deleted_at is null) as live'));
+  const localeOf = new Map(users.map((u) => [u.id, u.locale ?? 'en']));
+  const message = (userId: string) => (typeof n === 'function' ? n(localeOf.get(userId) ?? 'en') : n);
   const rows: { id: string; user_id: string }[] = await trx('notifications')
-    .insert(recipients.map((userId) => ({ user_id: userId, type: n.type, title: n.title, body: n.body, data: JSON.stringify(n.data) })))
+    .insert(recipients.map((userId) => ({ user_id: userId, type: message(userId).type, title: message(userId).title, body: message(userId).body, data: JSON.stringify(message(userId).data) })))
     .returning(['id', 'user_id']);
   if (!config.smtp) return;
-  const users: { id: string; email: string }[] = await trx('users').whereIn('id', recipients).where('is_active', true).whereNull('deleted_at').select('id', 'email');
-  const emailOf = new Map(users.map((u) => [u.id, u.email]));
+  const emailOf = new Map(users.filter((u) => u.live).map((u) => [u.id, u.email]));
   const mails = rows
     .filter((r) => emailOf.has(r.user_id))
-    .map((r) => ({ notification_id: r.id, to_address: emailOf.get(r.user_id), subject: `MediConnect: ${n.title}`, body: `${n.body}\n\nOpen MediConnect for details.` }));
+    .map((r) => {
+      const m = message(r.user_id);
+      const footer = localeOf.get(r.user_id) === 'fr' ? 'Ouvrez MediConnect pour le détail.' : 'Open MediConnect for details.';
+      return { notification_id: r.id, to_address: emailOf.get(r.user_id), subject: `MediConnect: ${m.title}`, body: `${m.body}\n\n${footer}` };
+    });
   if (mails.length > 0) await trx('email_outbox').insert(mails);
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
+import { unlinkedMessage } from '../notifications/messages.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -179,12 +180,11 @@ export function createPatientService({ db, passwords, config }: Deps) {
           details: { doctorId, linkSource: link.source, linkedAt: link.created_at.toISOString() },
         });
         const patient = await trx('users').where({ id }).first('first_name', 'last_name');
-        await notify(trx, config, [id, doctorId], {
+        await notify(trx, config, [id, doctorId], (locale) => ({
           type: 'patient.unlinked',
-          title: 'Doctor no longer following',
-          body: `Dr ${link.first_name} ${link.last_name} no longer follows ${patient.first_name} ${patient.last_name}; the doctor’s access to the medical record and images has ended.`,
+          ...unlinkedMessage(`${link.first_name} ${link.last_name}`, `${patient.first_name} ${patient.last_name}`, locale),
           data: { patientId: id, doctorId },
-        });
+        }));
       });
       return repo.listLinks(db, id, linkScope(auth));
     },

@@ -56,11 +56,11 @@ export async function runReminderTick(db: Knex, config: Pick<Config, 'scheduler'
     for (const a of due) {
       await trx('appointments').where({ id: a.id }).update({ reminder_sent_at: trx.fn.now() });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
-      await notify(trx, config, [a.patient_id, a.doctor_id], {
+      await notify(trx, config, [a.patient_id, a.doctor_id], (locale) => ({
         type: 'appointment.reminder',
-        ...appointmentMessage('reminder', facts(a)),
+        ...appointmentMessage('reminder', facts(a), locale),
         data: { appointmentId: a.id, startsAt: when },
-      });
+      }));
     }
     return due.length;
   });
@@ -91,11 +91,11 @@ export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' 
         .where({ id: a.id })
         .update({ status: 'cancelled', status_reason: `enc1:${sealed.keyId}:${sealed.payload}`, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
-      await notify(trx, config, [a.patient_id], {
+      await notify(trx, config, [a.patient_id], (locale) => ({
         type: 'appointment.cancelled',
-        ...appointmentMessage('expired', facts(a)),
+        ...appointmentMessage('expired', facts(a), locale),
         data: { appointmentId: a.id, status: 'cancelled', startsAt: when, reason: EXPIRED },
-      });
+      }));
     }
     return stale.length;
   });
