@@ -80,6 +80,10 @@ const envSchema = z.object({
   DICOM_PROXY_PORT: port.default(8080),
   DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
   API_CORS_ORIGINS: z.string().default(''),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: port.optional(),
+  DICOM_PROXY_METRICS_PORT: port.optional(),
+  METRICS_ALLOW: z.string().default('127.0.0.1,::1'),
   DICOM_PROXY_INTERNAL_URL: z.url().optional(),
   PRESIGNED_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(300),
 
@@ -100,6 +104,8 @@ export interface Config {
   logLevel: string;
   secretKey: string;
   db: { name: string; user: string; password: string; host: string; port: number; poolMax: number };
+  /** `/metrics` of the API and the proxy, each on its own port (unset: not served), answered to `allow` only. */
+  metrics: { host: string; apiPort: number | null; proxyPort: number | null; allow: string[] };
   /** `corsOrigins`: the browser origins allowed to call the API (empty: same-origin only; never `*` in production). */
   api: { host: string; port: number; trustProxy: boolean; corsOrigins: string[] };
   superAdminEmail: string;
@@ -216,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: e.SECRET_KEY,
     db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
     api: { host: e.API_HOST, port: e.API_PORT, trustProxy: e.TRUST_PROXY, corsOrigins: origins(e.API_CORS_ORIGINS) },
+    metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT ?? null, proxyPort: e.DICOM_PROXY_METRICS_PORT ?? null, allow: origins(e.METRICS_ALLOW) },
     superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
     auth: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

@@ -95,6 +95,8 @@ function keepAliveAgent(Base: typeof http.Agent | typeof https.Agent): http.Agen
 export class OrthancClient {
   private readonly auth: string;
   private readonly agent: http.Agent;
+  /** Told the latency of every request (until response headers), for metrics: operation = first path segment. */
+  observe: ((operation: string, seconds: number, outcome: 'ok' | 'error' | 'unreachable') => void) | null = null;
 
   constructor(private readonly settings: OrthancSettings) {
     this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
@@ -108,20 +110,35 @@ export class OrthancClient {
   stream(path: string, options: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<http.IncomingMessage> {
     const url = new URL(`${this.settings.url}${path}`);
     const transport = url.protocol === 'https:' ? https : http;
+    const started = performance.now();
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method: options.method ?? 'GET', agent: this.agent, headers: { ...options.headers, authorization: this.auth }, signal: options.signal }, resolve);
-      req.on('error', (err) => reject(new OrthancUnavailableError(path, err)));
+      const req = transport.request(url, { method: options.method ?? 'GET', agent: this.agent, headers: { ...options.headers, authorization: this.auth }, signal: options.signal }, (res) => {
+        this.timed(path, started, (res.statusCode ?? 500) < 500 ? 'ok' : 'error');
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        this.timed(path, started, 'unreachable');
+        reject(new OrthancUnavailableError(path, err));
+      });
       req.end();
     });
   }
 
   /** A raw request; throws OrthancUnavailableError when Orthanc cannot be reached. */
   async fetch(path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
+    const started = performance.now();
     try {
-      return await fetch(`${this.settings.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
+      const res = await fetch(`${this.settings.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
+      this.timed(path, started, res.status < 500 ? 'ok' : 'error');
+      return res;
     } catch (err) {
+      this.timed(path, started, 'unreachable');
       throw new OrthancUnavailableError(path, err);
     }
+  }
+
+  private timed(path: string, started: number, outcome: 'ok' | 'error' | 'unreachable'): void {
+    this.observe?.(/^\/([a-z-]+)/.exec(path)?.[1] ?? 'other', (performance.now() - started) / 1000, outcome);
   }
 
   private async json<T>(path: string, init: RequestInit = {}): Promise<T> {

@@ -10,6 +10,7 @@ import { doctorRoutes } from './doctors/routes.js';
 import { healthRoutes, type Lifecycle } from './health/routes.js';
 import { hospitalRoutes } from './hospitals/routes.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
+import { httpMetrics } from '../../common/metrics.js';
 import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
@@ -62,6 +63,8 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
 
   // Errors Koa sees outside the middleware chain (client aborts, socket errors): log, never print.
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
+  // Outermost: it sees the status the error middleware answered.
+  app.use(httpMetrics(deps.metrics, 'api', (ctx) => (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.path.startsWith('/api/dicom/') ? '/api/dicom/{dicomweb}' : 'unmatched')));
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

@@ -3,6 +3,7 @@ import type { Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import type { OrthancClient } from '../../common/orthanc.js';
 import type { Passwords } from './auth/passwords.js';
+import type { ServiceMetrics } from '../../common/metrics.js';
 
 /** What every resource module is built from; created once per process in server.ts (or per test app). */
 export interface Deps {
@@ -11,4 +12,6 @@ export interface Deps {
   logger: Logger;
   passwords: Passwords;
   orthanc: OrthancClient;
+  /** The process's Prometheus series (served on METRICS_PORT when set). */
+  metrics: ServiceMetrics;
 }

@@ -3,12 +3,23 @@ import { loadConfig, type Config } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { OrthancClient } from '../../common/orthanc.js';
+import type { Knex } from 'knex';
+import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
 import { createApp } from './app.js';
 import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
 import { startScheduler } from './workers/scheduler.js';
 import { syncModalities } from './modalities/service.js';
+
+/** The API's series, with the values read from the database when Prometheus scrapes. */
+export function apiMetrics(db: Knex) {
+  const count = async (query: Knex.QueryBuilder) => Number(((await query.count({ n: '*' })) as [{ n: string }])[0].n);
+  return createMetrics('api', {
+    viewerSessionsOpen: () => count(db('viewer_sessions').whereNull('revoked_at').where('expires_at', '>', db.fn.now())),
+    emailOutboxBacklog: () => count(db('email_outbox').where('status', 'pending')),
+  });
+}
 
 /** A running API server and the function that stops it gracefully. */
 export interface RunningApi {
@@ -22,7 +33,11 @@ export interface RunningApi {
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.logLevel, 'api');
   const db = createKnex(config, {}, logger);
-  const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds), orthanc: new OrthancClient(config.orthanc) };
+  const metrics = apiMetrics(db);
+  const orthanc = new OrthancClient(config.orthanc);
+  orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
+  timeQueries(db, metrics);
+  const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds), orthanc, metrics };
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp(deps, lifecycle);
   const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;
@@ -36,11 +51,13 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const url = `http://${config.api.host}:${port}`;
   logger.info({ url }, 'api listening');
+  const metricsServer = config.metrics.apiPort ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.apiPort, allow: config.metrics.allow, logger }) : null;
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       lifecycle.shuttingDown = true;
       await scheduler?.stop();
+      await metricsServer?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open forever.

@@ -15,6 +15,7 @@ import { parseQidoQuery } from './query.js';
 import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
+import { httpMetrics } from '../../common/metrics.js';
 
 const ROOT = '/dicom-web';
 
@@ -80,6 +81,7 @@ function dicomWeb(deps: ProxyDeps) {
     const isWadoUri = subPath === '/wado';
     const parsed = isWadoUri ? null : parseDicomWebPath(ctx.method, subPath);
     if (parsed?.kind === 'denied') throw notFound('DICOMweb resource');
+    ctx.state.service = isWadoUri ? 'wado-uri' : parsed!.kind;
     // The API's /api/dicom/qido serves QIDO only; its /api/dicom/wado everything read-only, as OHIF's
     // WADO root also carries series searches.
     if (service === 'qido' && parsed?.kind !== 'qido') throw notFound('DICOMweb resource');
@@ -122,6 +124,8 @@ function imagingErrors() {
 export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<Record<string, string>> }): Koa {
   const app = new Koa({ proxy: deps.config.api.trustProxy });
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
+  // Outermost: it sees the status the error middleware answered; routes are the DICOMweb services, not paths.
+  app.use(httpMetrics(deps.metrics, 'dicom-proxy', (ctx) => (ctx.state.service as string | undefined) ?? (['/healthz', '/readyz'].includes(ctx.path) ? ctx.path : 'other')));
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'" }));

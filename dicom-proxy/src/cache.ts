@@ -32,11 +32,18 @@ export class AccessCache {
     private readonly maxEntries = 20_000,
   ) {}
 
+  /** Told of every lookup (hit or miss), for the cache's hit ratio. */
+  onLookup: ((result: 'hit' | 'miss') => void) | null = null;
+
   /** The study if the caller may read it, else null (unknown, foreign, or held for two patients). */
   async readable(who: Pick<Principal, 'userId' | 'role' | 'hospitalId'>, studyUid: string): Promise<ReadableStudy | null> {
     const key = `${who.userId}|${studyUid}`;
     const hit = this.entries.get(key);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.study;
+    if (hit && Date.now() - hit.at < this.ttlMs) {
+      this.onLookup?.('hit');
+      return hit.study;
+    }
+    this.onLookup?.('miss');
     const owner = await readableStudyOwner(this.db, who, studyUid);
     const study = owner ? { studyId: owner.studyId, patientId: owner.patientId, identifier: owner.identifier } : null;
     if (this.listener) {

@@ -6,6 +6,7 @@ import type { Principal } from '../../common/principal.js';
 import type { ImageAudit } from './audit.js';
 import type { AccessCache } from './cache.js';
 import type { UrlRewrite } from './forward.js';
+import type { ServiceMetrics } from '../../common/metrics.js';
 
 /** What the proxy's handlers share for its whole life. */
 export interface ProxyDeps {
@@ -15,6 +16,7 @@ export interface ProxyDeps {
   access: AccessCache;
   audit: ImageAudit;
   logger: Logger;
+  metrics: ServiceMetrics;
 }
 
 /** Who is asking, and how: an access token (a login session), a viewer session (one study or its list), or a share link. */

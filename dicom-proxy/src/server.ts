@@ -6,6 +6,7 @@ import { OrthancClient } from '../../common/orthanc.js';
 import { createProxyApp } from './app.js';
 import { ImageAudit } from './audit.js';
 import { AccessCache } from './cache.js';
+import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
 
 /** A running proxy and the function that stops it. */
 export interface RunningProxy {
@@ -18,12 +19,16 @@ export interface RunningProxy {
 export async function startProxy(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningProxy> {
   const logger = options.logger ?? createLogger(config.logLevel, 'dicom-proxy');
   const db = createKnex(config, { pool: { min: 0, max: Math.max(2, Math.floor(config.db.poolMax / 2)) } }, logger);
+  const metrics = createMetrics('dicom-proxy');
   const orthanc = new OrthancClient(config.orthanc);
+  orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
+  timeQueries(db, metrics);
   const access = new AccessCache(db);
+  access.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'study_access', result });
   await access.listen(config, logger);
   let stopping = false;
   const app = createProxyApp(
-    { config, db, orthanc, access, audit: new ImageAudit(db), logger },
+    { config, db, orthanc, access, audit: new ImageAudit(db), logger, metrics },
     {
       ready: async () => ({
         process: stopping ? 'stopping' : 'ok',
@@ -40,11 +45,13 @@ export async function startProxy(config: Config, options: { port?: number; logge
   const address = server.address();
   const url = `http://${config.proxy.host}:${typeof address === 'object' && address ? address.port : config.proxy.port}`;
   logger.info({ url }, 'dicom-proxy listening');
+  const metricsServer = config.metrics.proxyPort ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.proxyPort, allow: config.metrics.allow, logger }) : null;
   return {
     server,
     url,
     stop: async () => {
       stopping = true;
+      await metricsServer?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -15,12 +15,15 @@ export const POSTGRESQL: SystemRequirement = {
   present: () => findPostgresBin() !== null,
 };
 
-/** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files. */
+/** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files, promtool. */
 export const TEST_TOOLS: SystemRequirement = {
-  name: 'dcmtk, poppler-utils, pydicom test files and Chromium (drives the real OHIF Viewer)',
-  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium'],
-  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+  name: 'dcmtk, poppler-utils, pydicom test files, Chromium (drives the real OHIF Viewer) and promtool (checks the alert rules)',
+  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus'],
+  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
 };
+
+/** Debian's promtool (package prometheus): checks and unit-tests the alert rules. */
+export const PROMTOOL_PATH = '/usr/bin/promtool';
 
 /** Debian's Chromium, which the viewer tests drive through playwright-core. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';

@@ -191,3 +191,12 @@ export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: 
   }
   return processed;
 }
+
+/** How many changes of Orthanc's feed the index has not processed yet (Orthanc's last change minus the cursor). */
+export async function indexerLag(db: Knex, orthanc: OrthancClient): Promise<number> {
+  const cursor = await db('dicom_index_cursor').where({ id: 1 }).first('last_seq');
+  const res = await orthanc.fetch('/changes?last');
+  if (!res.ok) throw new Error(`Orthanc /changes?last answered ${res.status}`);
+  const { Last } = (await res.json()) as { Last: number };
+  return Math.max(0, Last - Number(cursor?.last_seq ?? 0));
+}

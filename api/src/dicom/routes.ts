@@ -94,7 +94,17 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
         503: { description: 'Orthanc or its storage is unavailable', schema: errorSchema },
       },
       handler: async ({ auth, ctx, meta }) => {
-        const result = await service.upload(auth, ctx, meta);
+        const { metrics } = deps;
+        let result;
+        try {
+          result = await service.upload(auth, ctx, meta);
+        } catch (err) {
+          metrics.uploadFailures.inc({ code: (err as { code?: string }).code ?? 'INTERNAL_ERROR' });
+          throw err;
+        }
+        metrics.uploadBytes.inc(Number(ctx.get('content-length')) || 0);
+        for (const r of result.refused) metrics.uploadRefusedFiles.inc({ code: r.code });
+        if (result.stored.length === 0) metrics.uploadFailures.inc({ code: result.refused.length === 0 ? 'NO_FILES' : 'NO_DICOM_STORED' });
         if (result.stored.length === 0 && result.refused.length === 0) {
           return { status: 400, body: { error: { code: 'NO_FILES', message: 'The upload holds no file (send them as multipart parts with a filename)', details: { refused: [] } } } };
         }

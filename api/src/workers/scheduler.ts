@@ -1,10 +1,10 @@
 import type { Deps } from '../deps.js';
 import { createMailTransport, runEmailTick } from './email.js';
 import { runExpiryTick, runReminderTick } from './reminders.js';
-import { runIndexerTick } from '../dicom/index-sync.js';
+import { indexerLag, runIndexerTick } from '../dicom/index-sync.js';
 
 /** Runs the background ticks (reminders, expired requests, e-mail outbox) on an interval; safe with many API processes. */
-export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: () => Promise<void> } {
+export function startScheduler({ db, config, logger, orthanc, metrics }: Deps): { stop: () => Promise<void> } {
   const transport = createMailTransport(config);
   let running: Promise<void> | null = null;
   const tick = async () => {
@@ -26,7 +26,7 @@ export function startScheduler({ db, config, logger, orthanc }: Deps): { stop: (
   let indexing: Promise<void> | null = null;
   const indexTimer = setInterval(() => {
     indexing ??= runIndexerTick(db, orthanc, logger)
-      .then(() => undefined)
+      .then(async () => metrics.indexerLag.set(await indexerLag(db, orthanc)))
       .catch((err) => logger.warn({ err: (err as Error).message }, 'indexer tick failed'))
       .finally(() => (indexing = null));
   }, config.scheduler.indexerIntervalSeconds * 1000);
