@@ -17,10 +17,13 @@ export const POSTGRESQL: SystemRequirement = {
 
 /** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files, promtool. */
 export const TEST_TOOLS: SystemRequirement = {
-  name: 'dcmtk, poppler-utils, pydicom test files, Chromium (drives the real OHIF Viewer) and promtool (checks the alert rules)',
-  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus'],
-  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+  name: 'dcmtk, poppler-utils, pydicom test files, Chromium (drives the real OHIF Viewer), promtool (checks the alert rules) and docker-compose (checks the compose file)',
+  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus', 'docker-compose'],
+  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH, DOCKER_COMPOSE_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
 };
+
+/** Debian's docker-compose: only `config` is used (no Docker engine runs here), to check the compose file. */
+export const DOCKER_COMPOSE_PATH = '/usr/bin/docker-compose';
 
 /** Debian's promtool (package prometheus): checks and unit-tests the alert rules. */
 export const PROMTOOL_PATH = '/usr/bin/promtool';

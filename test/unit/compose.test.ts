@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { SERVICE_NODE_FLAGS } from '../../scripts/lib/service-flags.js';
+import { spawnSync } from 'node:child_process';
+import { DOCKER_COMPOSE_PATH } from '../../scripts/lib/system-packages.js';
 
 interface Service {
   image?: string;
@@ -52,6 +54,18 @@ describe('docker-compose.yml', () => {
       done.add(name);
     };
     for (const [name] of services) visit(name, []);
+  });
+
+  it('parses with docker-compose (Debian’s), and refuses to start without its secrets', () => {
+    const secrets = { DB_PASSWORD: 'db-secret', MINIO_ACCESS_KEY: 'minio', MINIO_SECRET_KEY: 'minio-secret', SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEYS: 'k1:a2V5', ORTHANC_PASSWORD: 'orthanc-secret' };
+    const config = (env: Record<string, string>) => spawnSync(DOCKER_COMPOSE_PATH, ['-f', 'docker-compose.yml', 'config'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const ok = config(secrets);
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.include('orthanc-secret').and.include('METRICS_PORT');
+    const { SECRET_KEY: _dropped, ...withoutKey } = secrets;
+    const refused = config(withoutKey);
+    expect(refused.status).to.not.equal(0);
+    expect(refused.stderr).to.include('SECRET_KEY');
   });
 
   it('pins every image to a version', () => {
