@@ -15,11 +15,14 @@ export const POSTGRESQL: SystemRequirement = {
   present: () => findPostgresBin() !== null,
 };
 
+/** kubectl (Debian's kubernetes-client when the machine has none): renders deploy/k8s with its kustomize. */
+export const KUBECTL_PATH = '/usr/bin/kubectl';
+
 /** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files, promtool. */
 export const TEST_TOOLS: SystemRequirement = {
   name: 'dcmtk, poppler-utils, pydicom test files, Chromium (drives the real OHIF Viewer), promtool (checks the alert rules) and docker-compose (checks the compose file)',
-  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus', 'docker-compose'],
-  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH, DOCKER_COMPOSE_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus', 'docker-compose', ...(existsSync(KUBECTL_PATH) ? [] : ['kubernetes-client'])],
+  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH, DOCKER_COMPOSE_PATH, KUBECTL_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
 };
 
 /** Debian's docker-compose: only `config` is used (no Docker engine runs here), to check the compose file. */
