@@ -28,6 +28,7 @@ export type AuditAction =
   | 'patient.reactivated'
   | 'patient.linked'
   | 'patient.unlinked'
+  | 'patient.erased'
   | 'availability.updated'
   | 'appointment.requested'
   | 'appointment.validated'
