@@ -60,8 +60,14 @@ function uploadStreamed(url: string, token: string, patientId: string, files: Bu
       res.on('data', (d) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
     });
-    // The server closes the connection once it has answered: writes after that may fail.
-    req.on('error', (err) => (answered ? undefined : reject(err)));
+    // The server closes the connection once it has answered: writes after that may fail, sometimes before
+    // the answer is read. Give the answer a moment to arrive before calling it an error.
+    req.on('error', (err) => {
+      if (answered) return;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE' || code === 'ECONNRESET') setTimeout(() => (answered ? undefined : reject(err)), 2000);
+      else reject(err);
+    });
     let answered = false;
     req.on('response', () => (answered = true));
     void (async () => {
