@@ -82,3 +82,13 @@ describe('Dockerfile', () => {
     expect(nodeOptions?.split(' ')).to.deep.equal(SERVICE_NODE_FLAGS);
   });
 });
+
+describe('.env.example', () => {
+  it('documents every variable the configuration reads', () => {
+    const schema = readFileSync('common/config.ts', 'utf8');
+    const keys = [...schema.slice(schema.indexOf('const envSchema'), schema.indexOf('export type Env')).matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
+    const example = readFileSync('.env.example', 'utf8');
+    expect(keys.length).to.be.greaterThan(40);
+    for (const key of keys) expect(example, key).to.match(new RegExp(`^${key}=`, 'm'));
+  });
+});
