@@ -68,6 +68,19 @@ describe('docker-compose.yml', () => {
     expect(refused.stderr).to.include('SECRET_KEY');
   });
 
+  it('runs two API and two proxy replicas behind one reverse proxy routing /api, /dicom-web and the viewer', () => {
+    const replicas = (name: string) => (compose.services[name] as { deploy?: { replicas?: number } }).deploy?.replicas;
+    expect(replicas('api')).to.equal(2);
+    expect(replicas('dicom-proxy')).to.equal(2);
+    const published = services.filter(([, s]) => (s as { ports?: string[] }).ports?.length).map(([name]) => name).sort();
+    expect(published).to.deep.equal(['orthanc', 'reverse-proxy']);
+    const nginx = readFileSync('deploy/nginx/mediconnect.conf', 'utf8');
+    for (const [location, upstream] of [['/api/', 'api'], ['/dicom-web/', 'dicom_proxy'], ['/', 'viewer']] as const) {
+      expect(nginx).to.match(new RegExp(`location ${location.replace(/\//g, '\\/')} \\{ proxy_pass http://${upstream}; \\}`));
+    }
+    expect(nginx).to.include('client_max_body_size 0;').and.include('proxy_request_buffering off;');
+  });
+
   it('pins every image to a version', () => {
     for (const [name, service] of services) {
       if (service.image) expect(service.image, name).to.match(/:[^:]*\d[^:]*$/).and.not.match(/:latest$/);
