@@ -78,6 +78,14 @@ async function main(): Promise<void> {
     console.log(`\n  plan of a secretary's patient list:\n${(plan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
     const entryPlan = await db.raw(`EXPLAIN SELECT id FROM medical_record_entries WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC LIMIT 20`, [onePatient]);
     console.log(`  plan of one patient's record entries:\n${(entryPlan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+    const doctorId = (await db('users').where({ email: small.doctorEmail }).first('id')).id;
+    for (const [what, sql] of [
+      ['page', `SELECT e.id FROM medical_record_entries e JOIN users au ON au.id = e.author_id WHERE e.deleted_at IS NULL AND e.patient_id IN (SELECT l.patient_id FROM patient_doctor_links l WHERE l.doctor_id = ?) ORDER BY e.recorded_at DESC, e.id LIMIT 20`],
+      ['count', `SELECT count(*) FROM medical_record_entries e JOIN users au ON au.id = e.author_id WHERE e.deleted_at IS NULL AND e.patient_id IN (SELECT l.patient_id FROM patient_doctor_links l WHERE l.doctor_id = ?)`],
+    ] as const) {
+      const analyzed = await db.raw(`EXPLAIN ANALYZE ${sql}`, [doctorId]);
+      console.log(`  plan of a doctor's entries across its patients (${what}):\n${(analyzed.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+    }
   } finally {
     await api.stop();
     await bench.stop();
