@@ -46,7 +46,6 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
   const service = createAccountService(deps);
   // What its manager reads (GET as a manager) is what a PUT or PATCH compares with.
   const account: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, 'manage', params.id), auth) as object };
-  const readable: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, r.scopes.read(auth), params.id), auth) as object };
   const page = pageSchema(r.itemSchema);
   const itemPath = `${r.path}/{id}`;
   return [
@@ -92,7 +91,7 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
       action: r.actions.read,
       params: idParams,
       responses: { 200: { description: 'The account', schema: r.itemSchema } },
-      representation: readable,
+      representation: account,
       handler: async ({ auth, params }) => ({ body: r.toDto(await service.get(auth, r.role, r.scopes.read(auth), params.id), auth) }),
     }),
     ...replaceAndUpdate(

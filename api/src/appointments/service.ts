@@ -11,7 +11,7 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
 import { appointmentMessage } from '../notifications/messages.js';
 import { ensureLink } from '../patients/repository.js';
-import { createSealer } from '../medical-records/crypto.js';
+import { createSealer, sealedText } from '../medical-records/crypto.js';
 import * as repo from './repository.js';
 import { searchable } from '../db/paging.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
@@ -37,22 +37,16 @@ async function assertPartiesActive(trx: Knex | Knex.Transaction, doctorId: strin
   if (!patient) throw badRequest('The patient is not active', [{ field: 'patientId', message: 'Not an active patient' }], 'INVALID_PATIENT');
 }
 
-const linkExists = async (trx: Knex | Knex.Transaction, patientId: string, doctorId: string) =>
-  Boolean(await trx('patient_doctor_links').where({ patient_id: patientId, doctor_id: doctorId }).first('id'));
+/** Whether the doctor hears of an appointment's change: once it is (or was) validated, or when linked to the patient. */
+async function doctorConcerned(trx: Knex | Knex.Transaction, row: { patient_id: string; doctor_id: string }, validated: boolean): Promise<boolean> {
+  return validated || Boolean(await trx('patient_doctor_links').where({ patient_id: row.patient_id, doctor_id: row.doctor_id }).first('id'));
+}
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
 export function createAppointmentService({ db, config }: Deps) {
   // Reasons are free text a patient writes about its health: encrypted at rest like record entries,
   // each bound to its appointment and field. Values written before encryption read as they are.
-  const sealer = createSealer(config.encryption);
-  const seal = (value: string, id: string, field: string) => {
-    const sealed = sealer.seal(value, `${id}:${field}`);
-    return `enc1:${sealed.keyId}:${sealed.payload}`;
-  };
-  const open = (stored: string | null, id: string, field: string): string | null => {
-    const m = stored ? /^enc1:([^:]+):(.+)$/.exec(stored) : null;
-    return m ? sealer.open<string>({ keyId: m[1]!, payload: m[2]! }, `${id}:${field}`) : stored;
-  };
+  const { seal, open } = sealedText(createSealer(config.encryption));
   const readable = (row: repo.AppointmentRow): repo.AppointmentRow => ({
     ...row,
     reason: open(row.reason, row.id, 'reason') ?? '',
@@ -80,8 +74,8 @@ export function createAppointmentService({ db, config }: Deps) {
   async function announce(trx: Knex.Transaction, auth: Auth, row: repo.AppointmentRow, event: AppointmentStatus | 'rescheduled', startsAt: Date): Promise<void> {
     const status = event === 'rescheduled' ? row.status : event;
     const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
-    const concernsDoctor = (status !== 'requested' && status !== 'cancelled') || (status === 'cancelled' && row.status === 'validated');
-    if (concernsDoctor || (await linkExists(trx, row.patient_id, row.doctor_id))) recipients.push(row.doctor_id);
+    const validated = (status !== 'requested' && status !== 'cancelled') || (status === 'cancelled' && row.status === 'validated');
+    if (await doctorConcerned(trx, row, validated)) recipients.push(row.doctor_id);
     const when = formatInZone(startsAt.getTime(), row.timezone ?? 'UTC');
     await notify(
       trx,
@@ -269,7 +263,7 @@ export type LeavingParty = { doctorId: string } | { patientId: string } | { hosp
  * validated) the doctor are notified, and each cancellation is audited. Reactivation restores none.
  */
 export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: string, auth: Auth, meta: RequestMeta): Promise<number> {
-  const sealer = createSealer(config.encryption);
+  const { seal } = sealedText(createSealer(config.encryption));
   const rows: (Pick<repo.AppointmentRow, 'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'> & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
     .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
     .join('users as pu', 'pu.id', 'a.patient_id')
@@ -285,10 +279,9 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
     .forUpdate('a')
     .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.hospital_id', 'a.status', 'a.starts_at', 'av.timezone', 'h.name as hospital_name', trx.raw(`pu.first_name || ' ' || pu.last_name as patient_name`), trx.raw(`du.first_name || ' ' || du.last_name as doctor_name`));
   for (const row of rows) {
-    const sealed = sealer.seal(reason, `${row.id}:status_reason`);
     await trx('appointments')
       .where({ id: row.id })
-      .update({ status: 'cancelled', status_reason: `enc1:${sealed.keyId}:${sealed.payload}`, status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      .update({ status: 'cancelled', status_reason: seal(reason, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await recordAudit(trx, meta, {
       actor: auth,
       action: 'appointment.cancelled',
@@ -298,7 +291,7 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       details: { patientId: row.patient_id, doctorId: row.doctor_id, from: row.status, automatic: true },
     });
     const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
-    if (row.status === 'validated' || (await linkExists(trx, row.patient_id, row.doctor_id))) recipients.push(row.doctor_id);
+    if (await doctorConcerned(trx, row, row.status === 'validated')) recipients.push(row.doctor_id);
     const when = formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC');
     await notify(
       trx,

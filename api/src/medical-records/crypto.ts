@@ -35,3 +35,18 @@ export function createSealer(encryption: Config['encryption']) {
 }
 
 export type Sealer = ReturnType<typeof createSealer>;
+
+/**
+ * A text column sealed in place (`enc1:<keyId>:<payload>`, e.g. appointment reasons), bound to its row and
+ * field; values written before encryption open as they are.
+ */
+export const sealedText = (sealer: Sealer) => ({
+  seal: (value: string, rowId: string, field: string) => {
+    const sealed = sealer.seal(value, `${rowId}:${field}`);
+    return `enc1:${sealed.keyId}:${sealed.payload}`;
+  },
+  open: (stored: string | null, rowId: string, field: string): string | null => {
+    const m = stored ? /^enc1:([^:]+):(.+)$/.exec(stored) : null;
+    return m ? sealer.open<string>({ keyId: m[1]!, payload: m[2]! }, `${rowId}:${field}`) : stored;
+  },
+});

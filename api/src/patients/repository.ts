@@ -101,17 +101,19 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
   return query;
 }
 
-/** Whether a live doctor of another live hospital than `hospitalId` follows the patient. */
-export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
-  const row = await db('patient_doctor_links as l')
+/** The patient's links to live doctors of live hospitals (the ones that still mean care). */
+export function liveLinks(db: Db, patientId: string): Knex.QueryBuilder {
+  return db('patient_doctor_links as l')
     .join('users as d', 'd.id', 'l.doctor_id')
     .join('hospitals as h', 'h.id', 'd.hospital_id')
     .where('l.patient_id', patientId)
-    .whereNot('d.hospital_id', hospitalId)
     .whereNull('d.deleted_at')
-    .whereNull('h.deleted_at')
-    .first('l.doctor_id');
-  return Boolean(row);
+    .whereNull('h.deleted_at');
+}
+
+/** Whether a live doctor of another live hospital than `hospitalId` follows the patient. */
+export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
+  return Boolean(await liveLinks(db, patientId).whereNot('d.hospital_id', hospitalId).first('l.doctor_id'));
 }
 
 /** Active doctors of the hospital among the given ids. */

@@ -155,15 +155,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
           .where({ 'l.patient_id': id, 'l.doctor_id': doctorId, 'd.hospital_id': auth.hospitalId })
           .first('l.id', 'l.source', 'l.created_at', 'd.first_name', 'd.last_name');
         if (!link) throw notFound('Link');
-        const others = await trx('patient_doctor_links as l')
-          .join('users as d', 'd.id', 'l.doctor_id')
-          .join('hospitals as h', 'h.id', 'd.hospital_id')
-          .where('l.patient_id', id)
-          .whereNot('l.doctor_id', doctorId)
-          .whereNull('d.deleted_at')
-          .whereNull('h.deleted_at')
-          .count({ n: '*' });
-        if (Number((others[0] as { n: string }).n) === 0) {
+        if (!(await repo.liveLinks(trx, id).whereNot('l.doctor_id', doctorId).first('l.id'))) {
           throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [{ field: 'doctorId', message: 'The patient’s only doctor' }]);
         }
         await trx('patient_doctor_links').where({ id: link.id }).delete();

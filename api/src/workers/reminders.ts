@@ -3,7 +3,7 @@ import type { Config } from '../../../common/config.js';
 import { formatInZone } from '../availability/intervals.js';
 import { notify } from '../notifications/service.js';
 import { appointmentMessage } from '../notifications/messages.js';
-import { createSealer } from '../medical-records/crypto.js';
+import { createSealer, sealedText } from '../medical-records/crypto.js';
 
 const EXPIRED = 'The request was not validated before its time; please request another appointment.';
 
@@ -84,12 +84,11 @@ export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' 
       .forUpdate('a')
       .skipLocked()
       .select('a.id', 'a.patient_id', 'a.starts_at', 'av.timezone', ...names(trx));
-    const sealer = createSealer(config.encryption);
+    const { seal } = sealedText(createSealer(config.encryption));
     for (const a of stale) {
-      const sealed = sealer.seal(EXPIRED, `${a.id}:status_reason`);
       await trx('appointments')
         .where({ id: a.id })
-        .update({ status: 'cancelled', status_reason: `enc1:${sealed.keyId}:${sealed.payload}`, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+        .update({ status: 'cancelled', status_reason: seal(EXPIRED, a.id, 'status_reason'), status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
       await notify(trx, config, [a.patient_id], (locale) => ({
         type: 'appointment.cancelled',
