@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import pg from 'pg';
+import { objectStore, type StorageLocation } from './object-store.js';
 import { findPostgresBin } from './postgres.js';
 
 /** Where a MediConnect installation keeps its data: the clinical database, Orthanc's index, the images. */
@@ -13,7 +11,7 @@ export interface DataLocation {
   /** Orthanc's index database (default `<database>_orthanc`, as everywhere else). */
   orthancIndexDatabase?: string;
   /** The images: an S3/MinIO bucket, or a local directory (Orthanc's storage plugin writes either). */
-  storage: { s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region?: string } } | { directory: string };
+  storage: StorageLocation;
 }
 
 /** What a backup holds, written as `manifest.json` next to the dumps and the objects. */
@@ -38,61 +36,8 @@ function run(command: string, args: string[], env: Record<string, string>): void
 }
 
 const pgEnv = (l: DataLocation) => ({ PGHOST: l.db.host, PGPORT: String(l.db.port), PGUSER: l.db.user, PGPASSWORD: l.db.password });
-const indexDb = (l: DataLocation) => l.orthancIndexDatabase ?? `${l.db.database}_orthanc`;
-
-/** A minimal S3 client (GET and PUT of whole objects), signed with the AWS SDK's SigV4 signer. */
-function s3(o: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region?: string }) {
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: o.accessKey, secretAccessKey: o.secretKey },
-    region: o.region ?? 'us-east-1',
-    service: 's3',
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
-  });
-  const [hostname, port] = o.endpoint.split(':') as [string, string | undefined];
-  const protocol = o.secure ? 'https:' : 'http:';
-  const send = async (method: 'GET' | 'PUT', key: string, body?: Buffer) => {
-    const objectPath = `/${o.bucket}${key ? `/${key.split('/').map(encodeURIComponent).join('/')}` : ''}`;
-    const payloadHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-    const signed = await signer.sign({ method, protocol, hostname, port: port ? Number(port) : undefined, path: objectPath, query: {}, headers: { host: o.endpoint, 'x-amz-content-sha256': payloadHash }, body });
-    return fetch(`${protocol}//${o.endpoint}${objectPath}`, { method, headers: signed.headers as Record<string, string>, body: body ? new Uint8Array(body) : undefined });
-  };
-  return {
-    async get(key: string): Promise<Buffer | null> {
-      const res = await send('GET', key);
-      if (res.status === 404) return null;
-      if (!res.ok) throw new Error(`S3 GET ${key}: ${res.status}`);
-      return Buffer.from(await res.arrayBuffer());
-    },
-    async put(key: string, body: Buffer): Promise<void> {
-      const res = await send('PUT', key, body);
-      if (!res.ok) throw new Error(`S3 PUT ${key}: ${res.status} ${await res.text()}`);
-    },
-    async createBucket(): Promise<void> {
-      const res = await send('PUT', '');
-      if (!res.ok && res.status !== 409) throw new Error(`S3 create bucket: ${res.status}`);
-    },
-  };
-}
-
-/** Reads and writes objects by key, in a bucket or a directory. */
-function objectStore(storage: DataLocation['storage']) {
-  if ('s3' in storage) return s3(storage.s3);
-  return {
-    async get(key: string): Promise<Buffer | null> {
-      const file = path.join(storage.directory, key);
-      return existsSync(file) ? readFileSync(file) : null;
-    },
-    async put(key: string, body: Buffer): Promise<void> {
-      const file = path.join(storage.directory, key);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, body);
-    },
-    async createBucket(): Promise<void> {
-      mkdirSync(storage.directory, { recursive: true });
-    },
-  };
-}
+/** Orthanc's index database of an installation. */
+export const indexDb = (l: DataLocation) => l.orthancIndexDatabase ?? `${l.db.database}_orthanc`;
 
 /**
  * Backs up an installation into `dir`: Orthanc's index first, then the clinical database (so every attachment

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { KUBECTL_PATH } from '../../scripts/lib/system-packages.js';
 
@@ -46,5 +47,14 @@ describe('deploy/k8s (kustomize)', () => {
     const paths = find('Ingress', 'mediconnect')!.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}→${p.backend.service.name}`);
     expect(paths).to.deep.equal(['/api→api', '/dicom-web→dicom-proxy', '/→viewer']);
     expect(objects.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'mediconnect')).to.equal(true);
+  });
+
+  it('runs the repair job nightly, one at a time, with the services’ configuration, a command the image builds', () => {
+    const job = find('CronJob', 'repair')!;
+    expect(job.spec.concurrencyPolicy).to.equal('Forbid');
+    const container = job.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(container.command.slice(0, 2)).to.deep.equal(['node', 'dist/scripts/repair.js']);
+    expect(JSON.parse(readFileSync('tsconfig.build.json', 'utf8')).include).to.include('scripts/repair.ts');
+    expect(container.envFrom).to.deep.equal(find('Deployment', 'api')!.spec.template.spec.containers[0].envFrom);
   });
 });
