@@ -35,6 +35,7 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+  PRINCIPAL_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
 
   SCHEDULER_ENABLED: booleanFromEnv.default(true),
   SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
@@ -116,6 +117,8 @@ export interface Config {
     maxFailuresPerAccount: number;
     maxFailuresPerIp: number;
     throttleWindowSeconds: number;
+    /** How long a checked principal is reused (0: never); changes drop it at once through NOTIFY. */
+    principalCacheSeconds: number;
   };
   scheduler: { enabled: boolean; intervalSeconds: number; indexerIntervalSeconds: number; reminderHoursBefore: number };
   /** How far ahead an appointment may be booked, in days. */
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
       throttleWindowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
+      principalCacheSeconds: e.PRINCIPAL_CACHE_SECONDS,
     },
     scheduler: {
       enabled: e.SCHEDULER_ENABLED,

@@ -10,6 +10,8 @@ export interface Principal {
   role: Role;
   hospitalId: string | null;
   email: string;
+  firstName: string;
+  lastName: string;
   mustChangePassword: boolean;
   /** The account's language, if it chose one. */
   locale: 'en' | 'fr' | null;
@@ -23,7 +25,8 @@ export interface PrincipalRefusal {
 
 /**
  * Checks the account, its hospital and its login session for a verified token, in one query, so that
- * deactivation, deletion and logout take effect at once in the API and the DICOMweb proxy alike.
+ * deactivation, deletion and logout take effect at once in the API and the DICOMweb proxy alike
+ * (through the PrincipalCache of principal-cache.ts, which NOTIFY keeps exact).
  */
 export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
   const [row] = await preparedQuery<PrincipalRow>(db, PRINCIPAL_SQL, [claims.sessionId, claims.userId]);
@@ -34,6 +37,8 @@ export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId
 export interface PrincipalRow {
   id: string;
   email: string;
+  first_name: string;
+  last_name: string;
   role: Role;
   hospital_id: string | null;
   is_active: boolean;
@@ -46,7 +51,7 @@ export interface PrincipalRow {
 }
 
 /** The columns of a {@link PrincipalRow}, for queries joining sessions `s`, users `u` and hospitals `h`. */
-export const PRINCIPAL_COLUMNS = `u.id, u.email, u.role, u.hospital_id, u.is_active, u.must_change_password, u.deleted_at, u.locale,
+export const PRINCIPAL_COLUMNS = `u.id, u.email, u.first_name, u.last_name, u.role, u.hospital_id, u.is_active, u.must_change_password, u.deleted_at, u.locale,
   s.revoked_at AS session_revoked_at, h.is_active AS hospital_active, h.deleted_at AS hospital_deleted_at`;
 
 const PRINCIPAL_SQL = `SELECT ${PRINCIPAL_COLUMNS}
@@ -69,6 +74,8 @@ export function principalFromRow(row: PrincipalRow | undefined, sessionId: strin
       role: row.role,
       hospitalId: row.hospital_id,
       email: row.email,
+      firstName: row.first_name,
+      lastName: row.last_name,
       mustChangePassword: row.must_change_password,
       locale: row.locale,
     },

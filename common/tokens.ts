@@ -13,13 +13,13 @@ export interface AccessClaims {
   hospitalId: string | null;
 }
 
-const keys = new Map<string, Uint8Array>();
+const keys = new Map<string, Promise<CryptoKey>>();
 
-/** The HMAC key of a secret, encoded once. */
-function keyOf(secret: string): Uint8Array {
+/** The HMAC key of a secret, imported into WebCrypto once (jose would import raw bytes on every call). */
+function keyOf(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     if (keys.size > 8) keys.clear();
     keys.set(secret, key);
   }
@@ -36,7 +36,7 @@ export async function signAccessToken(secret: string, claims: AccessClaims, ttlS
     .setJti(randomUUID())
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
-    .sign(keyOf(secret));
+    .sign(await keyOf(secret));
 }
 
 /** Why a token was rejected, so callers can answer with a precise error code. */
@@ -44,7 +44,7 @@ export type TokenFailure = 'expired' | 'invalid';
 
 /**
  * Tokens already verified, with their claims, until they expire: a viewer sends the same token with
- * every frame. Only the signature check is saved; the session and account are still read every time.
+ * every frame. Only the signature check is saved; the session and account are checked on every request (PrincipalCache).
  * Keyed by secret and token, bounded in size.
  */
 const verifiedBySecret = new Map<string, Map<string, { claims: AccessClaims; expiresAt: number }>>();
@@ -63,7 +63,7 @@ export async function verifyAccessToken(
     verified.delete(token);
   }
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, await keyOf(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
     const { sub, sid, role, hid, typ } = payload as Record<string, unknown>;
     if (
       typ !== 'access' ||

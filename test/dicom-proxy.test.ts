@@ -156,8 +156,10 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
 
   it('caches nothing while it is not listening: a link made behind its back is seen at once', async () => {
     const { AccessCache } = await import('../dicom-proxy/src/cache.js');
+    const { DbListener } = await import('../common/listener.js');
     const { testDb } = await import('./helpers/db.js');
-    const cache = new AccessCache(testDb(), 60_000);
+    // A listener never started: not listening.
+    const cache = new AccessCache(testDb(), new DbListener(testConfig(), createLogger('silent', 'test'), 'test'), 60_000);
     const doctor = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
     const who = { userId: doctor.id, role: 'doctor' as const, hospitalId: a.hospital.id };
     expect(await cache.readable(who, studies.p2!.study)).to.equal(null);

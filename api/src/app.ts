@@ -26,6 +26,7 @@ import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { shareRoutes } from './shares/routes.js';
 import { keyImageRoutes } from './key-images/routes.js';
 import { dicomWebGateway } from './dicomweb/gateway.js';
+import { principalBarrier } from '../../common/principal-cache.js';
 import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 import { modalityRoutes } from './modalities/routes.js';
@@ -53,7 +54,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...openApiRoutes(() => openapi),
   ];
   const router = new Router();
-  mountRoutes(router, routes, createAuthenticator(deps.db, deps.config.secretKey));
+  mountRoutes(router, routes, createAuthenticator(deps.principals, deps.config.secretKey));
   // Read lazily by the openapi route above, which is itself part of the document.
   const openapi = buildOpenApi([...routes, ...dicomWebDocs()], {
     title: 'MediConnect clinical API',
@@ -68,6 +69,8 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  // A request that ends a session or changes an account answers only once this process's cache heard of it.
+  app.use(principalBarrier(deps.principals));
   // The DICOMweb gateway answers its own CORS (DICOM_PROXY_CORS_ORIGINS, as the proxy); the API after it, API_CORS_ORIGINS.
   app.use(dicomWebGateway(deps));
   app.use(apiCors(deps.config.api.corsOrigins));

@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger.js';
 import type { OrthancClient } from '../../common/orthanc.js';
 import type { Passwords } from './auth/passwords.js';
 import type { ServiceMetrics } from '../../common/metrics.js';
+import type { PrincipalCache } from '../../common/principal-cache.js';
 
 /** What every resource module is built from; created once per process in server.ts (or per test app). */
 export interface Deps {
@@ -14,4 +15,6 @@ export interface Deps {
   orthanc: OrthancClient;
   /** The process's Prometheus series (served on METRICS_PORT when set). */
   metrics: ServiceMetrics;
+  /** Checked principals by login session, kept exact by LISTEN/NOTIFY. */
+  principals: PrincipalCache;
 }

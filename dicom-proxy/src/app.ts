@@ -5,7 +5,6 @@ import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError } from '../../common/orthanc.js';
-import { loadPrincipal } from '../../common/principal.js';
 import { verifyAccessToken } from '../../common/tokens.js';
 import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import type { Caller, ProxyDeps } from './context.js';
@@ -53,7 +52,7 @@ async function authenticate(deps: ProxyDeps, token: string, root: string, pathTo
   }
   const verified = await verifyAccessToken(deps.config.secretKey, token);
   if (!verified.ok) throw unauthorized(verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
-  const found = await loadPrincipal(deps.db, verified.claims);
+  const found = await deps.principals.load(verified.claims);
   if (!found.ok) throw unauthorized(found.code, found.message);
   return { principal: found.principal, viewerSessionId: null, shareId: null, onlyStudy: null, rewrite: { from, to: root } };
 }

@@ -1,8 +1,6 @@
-import pg from 'pg';
 import type { Knex } from 'knex';
 import { readableStudyOwner } from '../../common/access.js';
-import type { Config } from '../../common/config.js';
-import type { Logger } from '../../common/logger.js';
+import type { DbListener } from '../../common/listener.js';
 import type { Principal } from '../../common/principal.js';
 
 export const ACCESS_CHANNEL = 'mediconnect_access';
@@ -23,14 +21,22 @@ export interface ReadableStudy {
  */
 export class AccessCache {
   private readonly entries = new Map<string, { at: number; study: ReadableStudy | null }>();
-  private listener: pg.Client | null = null;
-  private stopped = false;
+  /** Bumped by every change and every reset: a lookup that raced one is not cached. */
+  private generation = 0;
 
   constructor(
     private readonly db: Knex,
+    private readonly listener: DbListener,
     private readonly ttlMs = 10_000,
     private readonly maxEntries = 20_000,
-  ) {}
+  ) {
+    const clear = () => {
+      this.generation++;
+      this.entries.clear();
+    };
+    listener.on(ACCESS_CHANNEL, clear);
+    listener.onReset(clear);
+  }
 
   /** Told of every lookup (hit or miss), for the cache's hit ratio. */
   onLookup: ((result: 'hit' | 'miss') => void) | null = null;
@@ -44,50 +50,13 @@ export class AccessCache {
       return hit.study;
     }
     this.onLookup?.('miss');
+    const generation = this.generation;
     const owner = await readableStudyOwner(this.db, who, studyUid);
     const study = owner ? { studyId: owner.studyId, patientId: owner.patientId, identifier: owner.identifier } : null;
-    if (this.listener) {
+    if (this.listener.listening && generation === this.generation) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { at: Date.now(), study });
     }
     return study;
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  /** LISTENs for access changes on a dedicated connection, reconnecting after failures. */
-  async listen(config: Pick<Config, 'db'>, logger: Logger): Promise<void> {
-    const connect = async (): Promise<void> => {
-      if (this.stopped) return;
-      const client = new pg.Client({ host: config.db.host, port: config.db.port, user: config.db.user, password: config.db.password, database: config.db.name, application_name: 'dicom-proxy-listener' });
-      const lost = (err: Error) => {
-        if (this.listener !== client && this.listener !== null) return;
-        logger.warn({ err: err.message }, 'access listener lost; caching off until it reconnects');
-        this.listener = null;
-        this.clear();
-        client.end().catch(() => undefined);
-        if (!this.stopped) setTimeout(() => void connect().catch((e: Error) => lost(e)), 1000).unref();
-      };
-      client.on('notification', () => this.clear());
-      client.on('error', lost);
-      client.on('end', () => {
-        if (this.listener === client) lost(new Error('listener connection ended'));
-      });
-      await client.connect();
-      await client.query(`LISTEN ${ACCESS_CHANNEL}`);
-      // Changes made while we were not listening are unknown: start clean.
-      this.clear();
-      this.listener = client;
-    };
-    await connect();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    const client = this.listener;
-    this.listener = null;
-    await client?.end().catch(() => undefined);
   }
 }

@@ -5,6 +5,7 @@ import type { OrthancClient } from '../../common/orthanc.js';
 import type { Principal } from '../../common/principal.js';
 import type { ImageAudit } from './audit.js';
 import type { AccessCache } from './cache.js';
+import type { PrincipalCache } from '../../common/principal-cache.js';
 import type { UrlRewrite } from './forward.js';
 import type { ServiceMetrics } from '../../common/metrics.js';
 
@@ -14,6 +15,7 @@ export interface ProxyDeps {
   db: Knex;
   orthanc: OrthancClient;
   access: AccessCache;
+  principals: PrincipalCache;
   audit: ImageAudit;
   logger: Logger;
   metrics: ServiceMetrics;

@@ -7,11 +7,15 @@ import { createProxyApp } from './app.js';
 import { ImageAudit } from './audit.js';
 import { AccessCache } from './cache.js';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
+import { DbListener } from '../../common/listener.js';
+import { PrincipalCache } from '../../common/principal-cache.js';
 
 /** A running proxy and the function that stops it. */
 export interface RunningProxy {
   server: Server;
   url: string;
+  /** The proxy's principal cache (its state is observable: tests cut its listener). */
+  principals: PrincipalCache;
   stop: () => Promise<void>;
 }
 
@@ -23,12 +27,16 @@ export async function startProxy(config: Config, options: { port?: number; logge
   const orthanc = new OrthancClient(config.orthanc);
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
   timeQueries(db, metrics);
-  const access = new AccessCache(db);
+  // One listening connection for both caches: study access (links) and principals (sessions, accounts, hospitals).
+  const listener = new DbListener(config, logger, 'dicom-proxy-listener');
+  const access = new AccessCache(db, listener);
   access.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'study_access', result });
-  await access.listen(config, logger);
+  const principals = new PrincipalCache(db, listener, config.auth.principalCacheSeconds * 1000);
+  principals.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'principal', result });
+  await listener.start();
   let stopping = false;
   const app = createProxyApp(
-    { config, db, orthanc, access, audit: new ImageAudit(db), logger, metrics },
+    { config, db, orthanc, access, principals, audit: new ImageAudit(db), logger, metrics },
     {
       ready: async () => ({
         process: stopping ? 'stopping' : 'ok',
@@ -49,6 +57,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
   return {
     server,
     url,
+    principals,
     stop: async () => {
       stopping = true;
       await metricsServer?.stop();
@@ -57,7 +66,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
-      await access.stop();
+      await listener.stop();
       await db.destroy();
     },
   };

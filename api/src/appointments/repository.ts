@@ -6,6 +6,7 @@ import { parseSort, type Page } from '../http/pagination.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
 import { personColumns, toPersonRef } from '../accounts/people.js';
+import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -112,7 +113,7 @@ export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQue
 
 /** One appointment in scope; `forUpdate` locks the appointment row. */
 export async function findAppointment(db: Db, auth: Auth, id: string, forUpdate = false): Promise<AppointmentRow | undefined> {
-  const query = scoped(db, auth).where('a.id', id).first(COLUMNS);
+  const query = prepared(scoped(db, auth).where('a.id', id).first(COLUMNS));
   return forUpdate ? query.forUpdate('a') : query;
 }
 

@@ -65,7 +65,7 @@ export function authRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'pending-password-ok',
       responses: { 200: { description: 'The account', schema: meSchema } },
-      handler: async ({ auth }) => ({ body: { user: await service.me(auth) } }),
+      handler: async ({ auth }) => ({ body: { user: service.me(auth) } }),
     }),
     route({
       method: 'patch',

@@ -176,16 +176,17 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     },
 
     /** The caller's own account. */
-    async me(auth: Auth): Promise<UserDto> {
-      const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
-      if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
-      return toUserDto(user);
+    me(auth: Auth): UserDto {
+      // The principal was read (or kept exact by NOTIFY) for this very request: no second read.
+      return { id: auth.userId, email: auth.email, role: auth.role, hospitalId: auth.hospitalId, firstName: auth.firstName, lastName: auth.lastName, mustChangePassword: auth.mustChangePassword, locale: auth.locale };
     },
 
     /** Sets the caller's own preferences (today: its language). */
     async updateMe(auth: Auth, patch: { locale?: 'en' | 'fr' | null }): Promise<UserDto> {
       if (patch.locale !== undefined) await db('users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
-      return this.me(auth);
+      const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
+      if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
+      return toUserDto(user);
     },
 
     /** Changes the caller's own password (never anyone else's) and ends its other sessions. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Page } from '../http/pagination.js';
 import { badRequest } from '../../../common/http/errors.js';
+import { prepared } from '../../../common/db.js';
 
 /** What to fetch for one page: the columns, the sort (plus a unique tie-breaker), and the page. */
 export interface PageRequest {
@@ -11,16 +12,29 @@ export interface PageRequest {
   pageSize: number;
 }
 
-/** Counts the filtered query, then fetches one page of it in a stable order. */
+const TOTAL = 'mc_total';
+
+/**
+ * One page of the filtered query in a stable order, with the total: rows and count come back together from
+ * one prepared statement (`count(*) over ()`); only a page past the end, which has no row to carry the total,
+ * asks for the count alone. The query must select no DISTINCT or grouped rows.
+ */
 export async function fetchPage<T>(query: Knex.QueryBuilder, r: PageRequest): Promise<Page<T>> {
-  const [{ count }] = (await query.clone().clearSelect().clearOrder().count({ count: '*' })) as [{ count: number }];
-  const items: T[] = await query
-    .select(r.columns as (string | Knex.Raw)[])
-    .orderBy(r.orderBy.column, r.orderBy.direction)
-    .orderBy(r.tieBreaker)
-    .limit(r.pageSize)
-    .offset((r.page - 1) * r.pageSize);
-  return { items, total: Number(count), page: r.page, pageSize: r.pageSize };
+  const rows: (T & { [TOTAL]?: number })[] = await prepared(
+    query
+      .clone()
+      .select([...(r.columns as (string | Knex.Raw)[]), query.client.raw(`count(*) over () as ${TOTAL}`)])
+      .orderBy(r.orderBy.column, r.orderBy.direction)
+      .orderBy(r.tieBreaker)
+      .limit(r.pageSize)
+      .offset((r.page - 1) * r.pageSize),
+  );
+  let total: number;
+  if (rows.length > 0) total = Number(rows[0]![TOTAL]);
+  else if (r.page === 1) total = 0;
+  else total = Number(((await prepared(query.clone().clearSelect().clearOrder().count({ count: '*' }))) as [{ count: number }])[0].count);
+  for (const row of rows) delete row[TOTAL];
+  return { items: rows as T[], total, page: r.page, pageSize: r.pageSize };
 }
 
 /** The most rows a free-text search decrypts to filter: narrower filters are asked for beyond it. */
@@ -37,14 +51,16 @@ export function searchable(text: string): string {
  * candidates than that is a 400 asking for narrower filters, never an unbounded scan.
  */
 export async function fetchSearchPage<T>(query: Knex.QueryBuilder, r: PageRequest, matches: (row: T) => boolean): Promise<Page<T>> {
-  const [{ count }] = (await query.clone().clearSelect().clearOrder().count({ count: '*' })) as [{ count: number }];
+  const [{ count }] = (await prepared(query.clone().clearSelect().clearOrder().count({ count: '*' }))) as [{ count: number }];
   if (Number(count) > SEARCH_MAX_ROWS) {
     throw badRequest(`The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`, [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }], 'SEARCH_TOO_BROAD');
   }
-  const rows: T[] = await query
-    .select(r.columns as (string | Knex.Raw)[])
-    .orderBy(r.orderBy.column, r.orderBy.direction)
-    .orderBy(r.tieBreaker);
+  const rows: T[] = await prepared(
+    query
+      .select(r.columns as (string | Knex.Raw)[])
+      .orderBy(r.orderBy.column, r.orderBy.direction)
+      .orderBy(r.tieBreaker),
+  );
   const found = rows.filter(matches);
   return { items: found.slice((r.page - 1) * r.pageSize, r.page * r.pageSize), total: found.length, page: r.page, pageSize: r.pageSize };
 }

@@ -3,7 +3,7 @@ import type { Auth } from '../auth/types.js';
 import { fetchPage } from '../db/paging.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import { applyPatientScope } from '../../../common/access.js';
-import { preparedQuery } from '../../../common/db.js';
+import { prepared, preparedQuery } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -92,7 +92,7 @@ export function listStudies(db: Db, auth: Auth, q: StudyListQuery): Promise<Page
 
 /** One study in scope; `forUpdate` locks it. */
 export async function findStudy(db: Db, auth: Auth, id: string, forUpdate = false): Promise<StudyRow | undefined> {
-  const query = scopedStudies(db, auth).where('s.id', id).first('s.*');
+  const query = prepared(scopedStudies(db, auth).where('s.id', id).first('s.*'));
   return forUpdate ? query.forUpdate('s') : query;
 }
 

@@ -5,6 +5,7 @@ import { parseSort, type Page } from '../http/pagination.js';
 import type { EntryListQuery, EntryType } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
 import { personColumns } from '../accounts/people.js';
+import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -56,7 +57,7 @@ export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.
 
 /** One entry in scope; `forUpdate` locks it. */
 export async function findEntry(db: Db, auth: Auth, id: string, options: { includeDeleted?: boolean; forUpdate?: boolean } = {}): Promise<EntryRow | undefined> {
-  const query = scopedEntries(db, auth, options.includeDeleted).where('e.id', id).first(COLUMNS);
+  const query = prepared(scopedEntries(db, auth, options.includeDeleted).where('e.id', id).first(COLUMNS));
   return options.forUpdate ? query.forUpdate('e') : query;
 }
 
@@ -83,5 +84,5 @@ export async function findPatientInMedicalScope(db: Db, auth: Auth, patientId: s
     .whereNull('u.deleted_at')
     .first('u.id', 'p.identifier', 'u.first_name', 'u.last_name', 'p.birth_date', 'p.sex');
   applyPatientScope(query, auth, 'u.id', 'medical');
-  return query as Promise<{ id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined>;
+  return prepared(query) as Promise<{ id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined>;
 }

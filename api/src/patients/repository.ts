@@ -5,6 +5,7 @@ import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import type { PatientListQuery } from './schemas.js';
 import { fetchPage } from '../db/paging.js';
 import { personColumns } from '../accounts/people.js';
+import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -83,7 +84,7 @@ export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Pro
 
 /** One patient in the caller's scope; `forUpdate` locks its user row. */
 export async function findPatient(db: Db, auth: Auth, id: string, forUpdate = false): Promise<PatientRow | undefined> {
-  const query = scoped(db, auth).where('u.id', id).first(COLUMNS);
+  const query = prepared(scoped(db, auth).where('u.id', id).first(COLUMNS));
   return forUpdate ? query.forUpdate('u') : query;
 }
 
