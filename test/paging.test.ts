@@ -1,0 +1,143 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { applyPatientScope } from '../common/access.js';
+import { createKnex, prepared } from '../common/db.js';
+import { loadPrincipal, type Principal } from '../common/principal.js';
+import { fetchPage, type PageRequest } from '../api/src/db/paging.js';
+import { scopedEntries } from '../api/src/medical-records/repository.js';
+import { scopedStudies } from '../api/src/dicom/repository.js';
+import { testDb } from './helpers/db.js';
+import { ALL_WEEK, fixtures, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { testConfig } from './helpers/server.js';
+
+/** The paging of before issue 13, as the reference: a count, then the page. */
+async function countThenPage<T>(query: Knex.QueryBuilder, r: PageRequest) {
+  const [{ count }] = (await query.clone().clearSelect().clearOrder().count({ count: '*' })) as [{ count: number }];
+  const items: T[] = await query
+    .clone()
+    .select(r.columns as string[])
+    .orderBy(r.orderBy.column, r.orderBy.direction)
+    .orderBy(r.tieBreaker)
+    .limit(r.pageSize)
+    .offset((r.page - 1) * r.pageSize);
+  return { items, total: Number(count), page: r.page, pageSize: r.pageSize };
+}
+
+async function principalOf(userId: string): Promise<Principal> {
+  const session = await testDb()('sessions').where({ user_id: userId }).whereNull('revoked_at').first('id');
+  const found = await loadPrincipal(testDb(), { userId, sessionId: session.id });
+  if (!found.ok) throw new Error(found.message);
+  return found.principal;
+}
+
+describe('one query per page: the same items, order and totals as count-then-page (issue 13)', function () {
+  this.timeout(120_000);
+  let f: Fixtures;
+  let h: HospitalWithStaff;
+  let lonely: HospitalWithStaff;
+  const PATIENTS = 23;
+
+  before(async () => {
+    f = await fixtures();
+    h = await f.hospitalWithStaff();
+    lonely = await f.hospitalWithStaff();
+    expect((await f.api.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+    const base = DateTime.now().setZone('Europe/Paris').plus({ days: 3 }).set({ hour: 8, minute: 0, second: 0, millisecond: 0 });
+    for (let i = 0; i < PATIENTS; i++) {
+      // Same last names in pairs, so that the tie-breaker decides the order.
+      const p = await f.createPatient(h.secretary, [h.doctor.id], { lastName: `Same${Math.floor(i / 2)}` });
+      for (let e = 0; e < i % 3; e++) {
+        expect((await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: `N${e}`, content: 'x', recordedAt: '2026-01-01T10:00:00Z' } })).status).to.equal(201);
+      }
+      if (i % 4 === 0) {
+        const patient = await f.activate(p.email);
+        const res = await f.api.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: base.plus({ minutes: 30 * i }).toISO(), durationMinutes: 30, reason: 'Check' } });
+        expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      }
+    }
+  });
+
+  it('fetchPage equals count-then-page on every scoped list, for every page up to past the end, and for an empty scope', async () => {
+    const db = testDb();
+    const [secretary, doctor, emptyDoctor, emptySecretary] = await Promise.all([principalOf(h.secretary.id), principalOf(h.doctor.id), principalOf(lonely.doctor.id), principalOf(lonely.secretary.id)]);
+    const patientsOf = (who: Principal) => applyPatientScope(db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at'), who, 'u.id', 'administrative');
+    const appointmentsOf = (who: Principal) => applyPatientScope(db('appointments as a'), who, 'a.patient_id', 'administrative');
+    const cases: [string, () => Knex.QueryBuilder, Omit<PageRequest, 'page' | 'pageSize'>][] = [
+      ['patients by last name', () => patientsOf(secretary), { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' }],
+      ['patients by last name, descending', () => patientsOf(secretary), { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'desc' }, tieBreaker: 'u.id' }],
+      ['no patients', () => patientsOf(emptySecretary), { columns: ['u.id'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' }],
+      ['record entries of a doctor', () => scopedEntries(db, doctor), { columns: ['e.id', 'e.recorded_at'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' }],
+      ['no entries', () => scopedEntries(db, emptyDoctor), { columns: ['e.id'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' }],
+      ['appointments', () => appointmentsOf(secretary), { columns: ['a.id', 'a.starts_at'], orderBy: { column: 'a.starts_at', direction: 'asc' }, tieBreaker: 'a.id' }],
+      ['studies (none)', () => scopedStudies(db, emptyDoctor), { columns: ['s.id'], orderBy: { column: 's.created_at', direction: 'desc' }, tieBreaker: 's.id' }],
+      ['notifications', () => db('notifications').where('user_id', h.doctor.id), { columns: ['id', 'created_at'], orderBy: { column: 'created_at', direction: 'desc' }, tieBreaker: 'id' }],
+    ];
+    let nonEmpty = 0;
+    for (const [name, build, request] of cases) {
+      for (const pageSize of [1, 5, 10, 100]) {
+        const reference = await countThenPage(build(), { ...request, page: 1, pageSize });
+        const lastPage = Math.max(1, Math.ceil(reference.total / pageSize));
+        for (const page of new Set([1, 2, lastPage, lastPage + 1, lastPage + 5])) {
+          const expected = await countThenPage(build(), { ...request, page, pageSize });
+          const actual = await fetchPage(build(), { ...request, page, pageSize });
+          expect(actual, `${name}, page ${page} of size ${pageSize}`).to.deep.equal(expected);
+          if (expected.items.length) nonEmpty++;
+        }
+      }
+    }
+    expect(nonEmpty, 'pages with items were compared').to.be.greaterThan(30);
+  });
+
+  it('through the API, pages put together equal the whole list, with one total, up to past the end; empty lists total 0', async () => {
+    const lists: [string, string][] = [
+      ['/api/patients?sort=lastName', h.secretary.token],
+      ['/api/medical-records?', h.doctor.token],
+      ['/api/appointments?', h.secretary.token],
+      ['/api/notifications?', h.doctor.token],
+      ['/api/dicom/studies?', h.doctor.token],
+    ];
+    for (const [path, token] of lists) {
+      const whole = await f.api.get(`${path}&pageSize=100`, { token });
+      expect(whole.status, path).to.equal(200);
+      const total = whole.body.total as number;
+      expect(whole.body.items).to.have.length(total);
+      const pieces: unknown[] = [];
+      for (let page = 1; page <= Math.ceil(total / 7) + 1; page++) {
+        const res = await f.api.get(`${path}&pageSize=7&page=${page}`, { token });
+        expect(res.body.total, `${path} page ${page}`).to.equal(total);
+        pieces.push(...res.body.items);
+      }
+      expect(pieces, path).to.deep.equal(whole.body.items);
+    }
+    expect((await f.api.get('/api/patients?pageSize=7&page=2', { token: h.secretary.token })).body.items).to.have.length(7);
+    for (const path of ['/api/patients', '/api/medical-records', '/api/appointments', '/api/dicom/studies']) {
+      const empty = await f.api.get(`${path}?page=3`, { token: path === '/api/patients' || path === '/api/appointments' ? lonely.secretary.token : lonely.doctor.token });
+      expect(empty.body, path).to.deep.include({ items: [], total: 0, page: 3 });
+    }
+  });
+
+  it('runs pages as named prepared statements (one per SQL text), and prepares again a statement a migration made stale', async () => {
+    const db = createKnex(testConfig(), { pool: { min: 1, max: 1 } });
+    try {
+      const doctor = await principalOf(h.doctor.id);
+      const request: PageRequest = { columns: ['e.id'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id', page: 1, pageSize: 2 };
+      // Page 1 has no OFFSET (knex leaves it out): pages 2 and 3 share one text.
+      await fetchPage(scopedEntries(db, doctor), { ...request, page: 2 });
+      await fetchPage(scopedEntries(db, doctor), { ...request, page: 3 });
+      const statements = (await db.raw(`select name, statement from pg_prepared_statements where name like 'mc\\_%'`)).rows as { name: string; statement: string }[];
+      const pages = statements.filter((s) => /count\(\*\) over \(\)/.test(s.statement) && /medical_record_entries/.test(s.statement));
+      expect(pages, 'one statement for both pages: limit and offset are parameters').to.have.length(1);
+
+      await db.raw('create table paging_stale_plan (a int)');
+      await db('paging_stale_plan').insert({ a: 1 });
+      expect(await prepared(db('paging_stale_plan').select('*'))).to.deep.equal([{ a: 1 }]);
+      // A rolling upgrade adds a column under a prepared `select *`: PostgreSQL refuses the cached plan once.
+      await db.raw('alter table paging_stale_plan add column b int default 2');
+      expect(await prepared(db('paging_stale_plan').select('*'))).to.deep.equal([{ a: 1, b: 2 }]);
+    } finally {
+      await db.raw('drop table if exists paging_stale_plan');
+      await db.destroy();
+    }
+  });
+});
