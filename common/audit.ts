@@ -78,18 +78,25 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+const auditRow = (meta: RequestMeta, event: AuditEvent) => ({
+  actor_id: event.actor?.userId ?? null,
+  actor_role: event.actor?.role ?? null,
+  action: event.action,
+  target_type: event.targetType ?? null,
+  target_id: event.targetId ?? null,
+  hospital_id: event.hospitalId ?? null,
+  patient_id: event.patientId ?? null,
+  request_id: meta.requestId,
+  ip: meta.ip,
+  details: JSON.stringify(event.details ?? {}),
+});
+
 /** Appends an audit entry; pass the transaction of the change so both land or neither does. */
 export async function recordAudit(db: Knex | Knex.Transaction, meta: RequestMeta, event: AuditEvent): Promise<void> {
-  await db('audit_log').insert({
-    actor_id: event.actor?.userId ?? null,
-    actor_role: event.actor?.role ?? null,
-    action: event.action,
-    target_type: event.targetType ?? null,
-    target_id: event.targetId ?? null,
-    hospital_id: event.hospitalId ?? null,
-    patient_id: event.patientId ?? null,
-    request_id: meta.requestId,
-    ip: meta.ip,
-    details: JSON.stringify(event.details ?? {}),
-  });
+  await db('audit_log').insert(auditRow(meta, event));
+}
+
+/** Appends several entries of one request in one statement (a list read touching many patients). */
+export async function recordAudits(db: Knex | Knex.Transaction, meta: RequestMeta, events: AuditEvent[]): Promise<void> {
+  if (events.length > 0) await db('audit_log').insert(events.map((event) => auditRow(meta, event)));
 }

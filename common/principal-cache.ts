@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbListener } from './listener.js';
@@ -101,28 +100,34 @@ export class PrincipalCache {
 }
 
 const WRITES_PRINCIPALS = /^\s*(update|delete from|insert into)\s+"(sessions|users|hospitals)"/i;
-const requestWrites = new AsyncLocalStorage<{ principals: boolean }>();
+/** How many writes to sessions, accounts or hospitals this process has sent (see {@link principalBarrier}). */
+let principalWrites = 0;
 
-/** Notes, per request, every query that writes sessions, accounts or hospitals (see {@link principalBarrier}). */
+/** Counts every query that writes sessions, accounts or hospitals (see {@link principalBarrier}). */
 export function watchPrincipalWrites(db: Knex): void {
   db.on('query', (q: { sql?: string }) => {
-    const state = requestWrites.getStore();
-    if (state && !state.principals && q.sql && WRITES_PRINCIPALS.test(q.sql)) state.principals = true;
+    if (q.sql && WRITES_PRINCIPALS.test(q.sql)) principalWrites++;
   });
 }
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Koa middleware: a request that wrote sessions, accounts or hospitals answers only once this process's
- * principal cache has heard of its changes ({@link PrincipalCache.sync}); the NOTIFY reaches the other
- * processes at the same time.
+ * Koa middleware: a request that may have written sessions, accounts or hospitals (any write of this process
+ * while it ran) answers only once this process's principal cache has heard of the changes
+ * ({@link PrincipalCache.sync}); the NOTIFY reaches the other processes at the same time. Reads pass straight on.
  */
 export function principalBarrier(cache: PrincipalCache) {
-  return async (_ctx: unknown, next: () => Promise<unknown>): Promise<void> => {
-    const state = { principals: false };
+  return async (ctx: { method: string }, next: () => Promise<unknown>): Promise<void> => {
+    if (READS.has(ctx.method)) {
+      await next();
+      return;
+    }
+    const before = principalWrites;
     try {
-      await requestWrites.run(state, next);
+      await next();
     } finally {
-      if (state.principals) await cache.sync();
+      if (principalWrites !== before) await cache.sync();
     }
   };
 }

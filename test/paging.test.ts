@@ -87,6 +87,18 @@ describe('one query per page: the same items, order and totals as count-then-pag
       }
     }
     expect(nonEmpty, 'pages with items were compared').to.be.greaterThan(30);
+
+    // Decorated pages: the joins that only add names run on the page's rows, after the cut; same answer.
+    const withAuthor = (q: Knex.QueryBuilder) => q.join('users as au', 'au.id', 'e.author_id');
+    const bare = () => applyPatientScope(db('medical_record_entries as e').whereNull('e.deleted_at'), doctor, 'e.patient_id', 'medical');
+    const request: Omit<PageRequest, 'page' | 'pageSize'> = { columns: ['e.id', 'e.recorded_at', 'au.last_name'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' };
+    for (const pageSize of [1, 4, 100]) {
+      for (const page of [1, 2, 6, 7, 50]) {
+        const expected = await countThenPage(withAuthor(bare()), { ...request, page, pageSize });
+        const actual = await fetchPage(bare(), { ...request, page, pageSize, decorate: { alias: 'e', join: withAuthor } });
+        expect(actual, `decorated entries, page ${page} of size ${pageSize}`).to.deep.equal(expected);
+      }
+    }
   });
 
   it('through the API, pages put together equal the whole list, with one total, up to past the end; empty lists total 0', async () => {

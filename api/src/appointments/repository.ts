@@ -56,8 +56,19 @@ function applyScope(query: Knex.QueryBuilder, auth: Auth): void {
   }
 }
 
-function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
-  const query = db('appointments as a')
+/** The appointments in scope, as `a`, without the names that decorate them. */
+function inScope(db: Db, auth: Auth): Knex.QueryBuilder {
+  const query = db('appointments as a');
+  applyScope(query, auth);
+  return query;
+}
+
+/**
+ * The names an appointment is shown with. Every join is on a required foreign key (patient, doctor, hospital)
+ * or is a left join: it adds columns and never removes a row, so a page can be decorated after it is cut.
+ */
+function withNames(query: Knex.QueryBuilder): Knex.QueryBuilder {
+  return query
     .join('users as pu', 'pu.id', 'a.patient_id')
     .join('patients as p', 'p.user_id', 'a.patient_id')
     .join('users as du', 'du.id', 'a.doctor_id')
@@ -66,8 +77,10 @@ function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
     .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
     .leftJoin('users as rb', 'rb.id', 'a.requested_by')
     .leftJoin('users as sb', 'sb.id', 'a.status_changed_by');
-  applyScope(query, auth);
-  return query;
+}
+
+function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
+  return withNames(inScope(db, auth));
 }
 
 const COLUMNS = [
@@ -100,14 +113,14 @@ const COLUMNS = [
 
 /** Lists appointments in the caller's scope. */
 export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQuery, matches?: (row: AppointmentRow) => boolean): Promise<Page<AppointmentRow>> {
-  const query = scoped(db, auth);
+  const query = inScope(db, auth);
   if (q.status) query.where('a.status', q.status);
   if (q.doctorId) query.where('a.doctor_id', q.doctorId);
   if (q.patientId) query.where('a.patient_id', q.patientId);
   if (q.from) query.where('a.starts_at', '>=', new Date(q.from));
   if (q.to) query.where('a.starts_at', '<', new Date(q.to));
   const orderBy = parseSort(q.sort, { startsAt: 'a.starts_at', createdAt: 'a.created_at' });
-  const request = { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize };
+  const request = { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize, decorate: { alias: 'a', join: withNames } };
   return matches ? fetchSearchPage<AppointmentRow>(query, request, matches) : fetchPage<AppointmentRow>(query, request);
 }
 

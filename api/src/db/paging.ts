@@ -10,6 +10,12 @@ export interface PageRequest {
   tieBreaker: string;
   page: number;
   pageSize: number;
+  /**
+   * Joins that only add columns to a row (names of people, of the hospital) and never filter: applied to the
+   * page's rows alone, not to every row counted. The query then names one table, `alias`, which the order
+   * and the tie-breaker refer to.
+   */
+  decorate?: { alias: string; join: (rows: Knex.QueryBuilder) => Knex.QueryBuilder };
 }
 
 const TOTAL = 'mc_total';
@@ -20,15 +26,23 @@ const TOTAL = 'mc_total';
  * asks for the count alone. The query must select no DISTINCT or grouped rows.
  */
 export async function fetchPage<T>(query: Knex.QueryBuilder, r: PageRequest): Promise<Page<T>> {
-  const rows: (T & { [TOTAL]?: number })[] = await prepared(
-    query
-      .clone()
-      .select([...(r.columns as (string | Knex.Raw)[]), query.client.raw(`count(*) over () as ${TOTAL}`)])
+  const counted = r.decorate ? [`${r.decorate.alias}.*`] : (r.columns as (string | Knex.Raw)[]);
+  let page = query
+    .clone()
+    .select([...counted, query.client.raw(`count(*) over () as ${TOTAL}`)])
+    .orderBy(r.orderBy.column, r.orderBy.direction)
+    .orderBy(r.tieBreaker)
+    .limit(r.pageSize)
+    .offset((r.page - 1) * r.pageSize);
+  if (r.decorate) {
+    const rows = (query.client as Knex.Client).queryBuilder().from(page.as(r.decorate.alias));
+    page = r.decorate
+      .join(rows)
+      .select([...(r.columns as (string | Knex.Raw)[]), `${r.decorate.alias}.${TOTAL}`])
       .orderBy(r.orderBy.column, r.orderBy.direction)
-      .orderBy(r.tieBreaker)
-      .limit(r.pageSize)
-      .offset((r.page - 1) * r.pageSize),
-  );
+      .orderBy(r.tieBreaker);
+  }
+  const rows: (T & { [TOTAL]?: number })[] = await prepared(page);
   let total: number;
   if (rows.length > 0) total = Number(rows[0]![TOTAL]);
   else if (r.page === 1) total = 0;
@@ -56,7 +70,7 @@ export async function fetchSearchPage<T>(query: Knex.QueryBuilder, r: PageReques
     throw badRequest(`The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`, [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }], 'SEARCH_TOO_BROAD');
   }
   const rows: T[] = await prepared(
-    query
+    (r.decorate ? r.decorate.join(query) : query)
       .select(r.columns as (string | Knex.Raw)[])
       .orderBy(r.orderBy.column, r.orderBy.direction)
       .orderBy(r.tieBreaker),

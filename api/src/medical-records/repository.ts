@@ -49,10 +49,20 @@ const COLUMNS = [
 
 /** Entries in the caller's medical scope; deleted ones only when asked (history for doctors). */
 export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
-  const query = db('medical_record_entries as e').join('users as au', 'au.id', 'e.author_id').leftJoin('users as ub', 'ub.id', 'e.updated_by');
+  return withAuthors(entriesInScope(db, auth, includeDeleted));
+}
+
+/** The entries in scope, as `e`, without their authors' names. */
+function entriesInScope(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
+  const query = db('medical_record_entries as e');
   if (!includeDeleted) query.whereNull('e.deleted_at');
   applyPatientScope(query, auth, 'e.patient_id', 'medical');
   return query;
+}
+
+/** The names of an entry's author (a required key) and last editor (optional): they never remove a row. */
+function withAuthors(query: Knex.QueryBuilder): Knex.QueryBuilder {
+  return query.join('users as au', 'au.id', 'e.author_id').leftJoin('users as ub', 'ub.id', 'e.updated_by');
 }
 
 /** One entry in scope; `forUpdate` locks it. */
@@ -63,11 +73,11 @@ export async function findEntry(db: Db, auth: Auth, id: string, options: { inclu
 
 /** A page of entries in scope. */
 export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches?: (row: EntryRow) => boolean): Promise<Page<EntryRow>> {
-  const query = scopedEntries(db, auth);
+  const query = entriesInScope(db, auth);
   if (q.patientId) query.where('e.patient_id', q.patientId);
   if (q.type) query.where('e.type', q.type);
   const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
-  const request = { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize };
+  const request = { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize, decorate: { alias: 'e', join: withAuthors } };
   return matches ? fetchSearchPage<EntryRow>(query, request, matches) : fetchPage<EntryRow>(query, request);
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { recordAudit, type AuditAction } from '../../../common/audit.js';
+import { recordAudit, recordAudits, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
@@ -134,9 +134,12 @@ export function createMedicalRecordService({ db, config }: Deps) {
           }
         : undefined;
       const page = await repo.listEntries(db, auth, q, matches);
-      for (const patientId of new Set(page.items.map((r) => r.patient_id))) {
-        await audit(db, auth, meta, 'medical_record.listed', patientId, null, { entries: page.items.filter((r) => r.patient_id === patientId).map((r) => r.id) });
-      }
+      const patients = [...new Set(page.items.map((r) => r.patient_id))];
+      await recordAudits(
+        db,
+        meta,
+        patients.map((patientId) => ({ actor: auth, action: 'medical_record.listed', targetType: 'patient', targetId: patientId, patientId, details: { entries: page.items.filter((r) => r.patient_id === patientId).map((r) => r.id) } })),
+      );
       return { ...page, items: page.items.map(toDto) };
     },
 
