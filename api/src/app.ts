@@ -66,6 +66,14 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   // Outermost: it sees the status the error middleware answered.
   app.use(httpMetrics(deps.metrics, 'api', (ctx) => (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.path.startsWith('/api/dicom/') ? '/api/dicom/{dicomweb}' : 'unmatched')));
+  app.use(async (_ctx, next) => {
+    lifecycle.inFlight = (lifecycle.inFlight ?? 0) + 1;
+    try {
+      await next();
+    } finally {
+      lifecycle.inFlight--;
+    }
+  });
   app.use(errorMiddleware());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

@@ -71,6 +71,8 @@ export async function startApi(config: Config, options: { port?: number; logger?
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
+      // A client that hung up leaves its request running: let it finish rather than fail on a closed pool.
+      for (let waited = 0; (lifecycle.inFlight ?? 0) > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       await listener.stop();
       await db.destroy();
       logger.info('api stopped');

@@ -7,6 +7,8 @@ import { route, type AnyRoute } from '../http/route.js';
 /** Process lifecycle shared with the server, so readiness turns false as soon as shutdown begins. */
 export interface Lifecycle {
   shuttingDown: boolean;
+  /** Requests being handled now: a stop waits for them before closing the database pool. */
+  inFlight?: number;
 }
 
 /** Liveness (`/healthz`) and readiness (`/readyz`: the database answers) probes. */
