@@ -2,6 +2,7 @@
 // alone, then again once the database holds BENCH_SCALE_HOSPITALS (50) hospitals — 100,000 patients,
 // 1,000,000 record entries, 10,000 studies — to show the queries stay on their indexes (target: p99 ≤ 2× the
 // small world's). Prints both, their ratio, and the plans of the list queries.
+import type { Knex } from 'knex';
 import { startApi } from '../api/src/server.js';
 import { loadConfig } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
@@ -70,22 +71,24 @@ async function main(): Promise<void> {
       console.log(`  ${name.padEnd(24)} ${`${a.p50.toFixed(1)}/${a.p99.toFixed(1)} ms`.padEnd(16)} ${`${b.p50.toFixed(1)}/${b.p99.toFixed(1)} ms`.padEnd(18)} ${(b.p99 / a.p99).toFixed(2)}`);
     }
     // The plans, for the documentation of the indexes they use.
-    const secretaryRow = await db('users').where({ email: small.secretaryEmail }).first('hospital_id');
-    const plan = await db.raw(
-      `EXPLAIN SELECT u.id FROM users u JOIN patients p ON p.user_id = u.id WHERE u.deleted_at IS NULL AND u.id IN (SELECT l.patient_id FROM patient_doctor_links l WHERE l.hospital_id = ?) ORDER BY u.last_name LIMIT 20`,
-      [secretaryRow.hospital_id],
-    );
-    console.log(`\n  plan of a secretary's patient list:\n${(plan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
     const entryPlan = await db.raw(`EXPLAIN SELECT id FROM medical_record_entries WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC LIMIT 20`, [onePatient]);
     console.log(`  plan of one patient's record entries:\n${(entryPlan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
-    const doctorId = (await db('users').where({ email: small.doctorEmail }).first('id')).id;
-    for (const [what, sql] of [
-      ['page', `SELECT e.id FROM medical_record_entries e JOIN users au ON au.id = e.author_id WHERE e.deleted_at IS NULL AND e.patient_id IN (SELECT l.patient_id FROM patient_doctor_links l WHERE l.doctor_id = ?) ORDER BY e.recorded_at DESC, e.id LIMIT 20`],
-      ['count', `SELECT count(*) FROM medical_record_entries e JOIN users au ON au.id = e.author_id WHERE e.deleted_at IS NULL AND e.patient_id IN (SELECT l.patient_id FROM patient_doctor_links l WHERE l.doctor_id = ?)`],
-    ] as const) {
-      const analyzed = await db.raw(`EXPLAIN ANALYZE ${sql}`, [doctorId]);
-      console.log(`  plan of a doctor's entries across its patients (${what}):\n${(analyzed.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
-    }
+    // The statements the API runs (page and total in one), captured as they are sent, then analysed.
+    const analyse = async (what: string, table: string, path: string, token: string) => {
+      let captured: { sql: string; bindings: Knex.RawBinding[] } | null = null;
+      const grab = (q: { sql: string; bindings: Knex.RawBinding[] }) => {
+        if (/count\(\*\) over \(\)/.test(q.sql) && q.sql.includes(`"${table}"`)) captured = q;
+      };
+      db.on('query', grab);
+      await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.arrayBuffer());
+      db.off('query', grab);
+      if (!captured) return;
+      const { sql, bindings } = captured as { sql: string; bindings: Knex.RawBinding[] };
+      const analyzed = await db.raw(`EXPLAIN ANALYZE ${sql.replace(/\$\d+/g, '?')}`, bindings);
+      console.log(`  plan of ${what} (one statement: page and total):\n${(analyzed.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+    };
+    await analyse("a secretary's patient list", 'users', '/api/patients?pageSize=20', secretary);
+    await analyse("a doctor's entries across its patients", 'medical_record_entries', '/api/medical-records?pageSize=20', doctor);
   } finally {
     await api.stop();
     await bench.stop();
