@@ -104,6 +104,17 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     expect((await client2.patch(`/api/doctors/${h.doctor.id}`, { token: h.admin.token, body: { lastName: 'Renamed' } })).status).to.equal(200);
     const me = await client1.get('/api/auth/me', { token: h.doctor.token });
     expect(me.body.user).to.include({ id: h.doctor.id, lastName: 'Renamed', role: 'doctor', hospitalId: h.hospital.id });
+    // Warm again: /me then sends no query at all.
+    let queries = 0;
+    const count = () => queries++;
+    api1.deps.db.on('query', count);
+    try {
+      const again = await client1.get('/api/auth/me', { token: h.doctor.token });
+      expect(again.body.user.lastName).to.equal('Renamed');
+    } finally {
+      api1.deps.db.off('query', count);
+    }
+    expect(queries, 'queries sent for a /me answered from the principal').to.equal(0);
   });
 
   it('falls back to the database while its listener is cut, and caches again once it is back', async () => {
