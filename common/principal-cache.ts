@@ -72,6 +72,9 @@ export class PrincipalCache {
     try {
       await this.db.raw('select pg_notify(?, ?)', [PRINCIPAL_CHANNEL, `x:${marker}`]);
       await Promise.race([heard, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    } catch {
+      // The change is committed: a database that fails now must not turn its answer into an error. The
+      // listener shares its fate and drops the cache when it goes.
     } finally {
       clearTimeout(timer);
       this.waiters.delete(marker);
