@@ -75,9 +75,12 @@ async function main(): Promise<void> {
       ['studies', '/api/dicom/studies/', doctorToken],
     ];
     // What each list answers, checked once: the benchmark measures real pages, not empty ones.
-    for (const [name, path, token] of endpoints.slice(2)) {
-      const body = (await (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: unknown[]; total: number };
-      if (!body.items?.length) throw new Error(`${name}: an empty page`);
+    const bytes = new Map<string, number>();
+    for (const [name, path, token] of endpoints) {
+      const text = await (await fetch(`${url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).text();
+      bytes.set(name, Buffer.byteLength(text));
+      if (name.startsWith('/')) continue;
+      if (!(JSON.parse(text) as { items?: unknown[] }).items?.length) throw new Error(`${name}: an empty page`);
     }
     const figures = new Map<string, Figures>();
     // BENCH_API_ONLY (a regular expression) measures some endpoints only, e.g. with BENCH_API_PROF (a CPU profile).
@@ -89,14 +92,14 @@ async function main(): Promise<void> {
     }
     const base = figures.get('/healthz')!;
     console.log(`\nAPI fast path: ${CONNECTIONS} connections, ${SECONDS} s each, loopback, one API process (targets: lists ≥ 0.15 × /healthz, p99 < 25 ms)`);
-    console.log(`  ${'endpoint'.padEnd(24)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'× healthz'.padStart(10)}  target`);
+    console.log(`  ${'endpoint'.padEnd(24)} ${'bytes'.padStart(7)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'× healthz'.padStart(10)}  target`);
     for (const [name, , token] of endpoints) {
       const f = figures.get(name);
       if (!f) continue;
       const share = f.rps / base.rps;
       const list = token !== null && name !== '/api/auth/me';
       const verdict = list ? (share >= 0.15 && f.p99 < 25 ? 'met' : 'NOT met') : '';
-      console.log(`  ${name.padEnd(24)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${share.toFixed(2).padStart(10)}  ${verdict}`);
+      console.log(`  ${name.padEnd(24)} ${String(bytes.get(name)).padStart(7)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${share.toFixed(2).padStart(10)}  ${verdict}`);
     }
   } finally {
     await new Promise<void>((resolve) => {
