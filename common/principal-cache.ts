@@ -4,10 +4,21 @@ import type { DbListener } from './listener.js';
 import { loadPrincipal, type Principal, type PrincipalRefusal } from './principal.js';
 import type { AccessClaims } from './tokens.js';
 
-/** The channel the triggers of sessions, users and hospitals NOTIFY (payload `s:`, `u:` or `h:` and an id). */
+/**
+ * The channel the triggers NOTIFY: `s:` a login session, `u:` an account, `h:` a hospital, `v:` a viewer session,
+ * `k:` a share link, followed by its id (`x:` is {@link PrincipalCache.sync}'s marker).
+ */
 export const PRINCIPAL_CHANNEL = 'mediconnect_principal';
 
 type Found = { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal);
+
+/** A resolved viewer token: its viewer session or share (`id`), its holder, the login session it follows (null for a share), its expiry. */
+export interface CachedToken {
+  id: string;
+  principal: Principal;
+  sessionId: string | null;
+  expiresAt: Date;
+}
 
 /**
  * Principals by login session, for a few seconds, shared by the API and the DICOMweb proxy. A logout, a
@@ -18,6 +29,8 @@ type Found = { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefu
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, { at: number; principal: Principal }>();
+  /** Viewer-session and share-link tokens (by hash): what they resolve to, and what ends them. */
+  private readonly tokens = new Map<string, { at: number; value: CachedToken }>();
   private generation = 0;
   private readonly waiters = new Map<string, () => void>();
 
@@ -31,6 +44,7 @@ export class PrincipalCache {
     listener.onReset(() => {
       this.generation++;
       this.entries.clear();
+      this.tokens.clear();
     });
   }
 
@@ -57,6 +71,29 @@ export class PrincipalCache {
       this.entries.set(claims.sessionId, { at: Date.now(), principal: found.principal });
     }
     return found;
+  }
+
+  /**
+   * What a viewer token resolves to (a viewer session or a share link, by the hash of the token), cached like
+   * principals: dropped when the viewer session or share ends (`v:`/`k:`), when its login session, account or
+   * hospital changes, and never kept past its own expiry. Null answers are not cached.
+   */
+  async loadToken<T extends CachedToken>(hash: string, resolve: () => Promise<T | null>): Promise<T | null> {
+    const hit = this.tokens.get(hash);
+    if (hit && Date.now() - hit.at < this.ttlMs && Date.now() < hit.value.expiresAt.getTime()) {
+      this.onLookup?.('hit');
+      return hit.value as T;
+    }
+    this.onLookup?.('miss');
+    const generation = this.generation;
+    const value = await resolve();
+    if (value && this.ttlMs > 0 && this.listener.listening && generation === this.generation) {
+      if (this.tokens.size >= this.maxEntries) this.tokens.delete(this.tokens.keys().next().value!);
+      this.tokens.set(hash, { at: Date.now(), value });
+    } else if (!value) {
+      this.tokens.delete(hash);
+    }
+    return value;
   }
 
   /**
@@ -89,21 +126,20 @@ export class PrincipalCache {
       return;
     }
     this.generation++;
-    if (kind === 's') {
-      this.entries.delete(id);
-      return;
-    }
-    for (const [sessionId, entry] of this.entries) {
+    const known = ['s', 'u', 'h', 'v', 'k'].includes(kind);
+    const concerns = (principal: Principal, sessionId: string | null) =>
       // An unknown kind (a newer release's trigger) drops everything: never keep what might have changed.
-      if ((kind === 'u' && entry.principal.userId === id) || (kind === 'h' && entry.principal.hospitalId === id) || (kind !== 'u' && kind !== 'h')) {
-        this.entries.delete(sessionId);
-      }
+      !known || (kind === 's' && sessionId === id) || (kind === 'u' && principal.userId === id) || (kind === 'h' && principal.hospitalId === id);
+    if (kind === 's') this.entries.delete(id);
+    else for (const [sessionId, entry] of this.entries) if (concerns(entry.principal, sessionId)) this.entries.delete(sessionId);
+    for (const [hash, { value }] of this.tokens) {
+      if (concerns(value.principal, value.sessionId) || ((kind === 'v' || kind === 'k') && value.id === id)) this.tokens.delete(hash);
     }
   }
 }
 
-const WRITES_PRINCIPALS = /^\s*(update|delete from|insert into)\s+"(sessions|users|hospitals)"/i;
-/** How many writes to sessions, accounts or hospitals this process has sent (see {@link principalBarrier}). */
+const WRITES_PRINCIPALS = /^\s*(update|delete from|insert into)\s+"(sessions|users|hospitals|viewer_sessions|study_shares)"/i;
+/** How many writes to sessions, accounts, hospitals, viewer sessions or shares this process has sent (see {@link principalBarrier}). */
 let principalWrites = 0;
 
 /** Counts every query that writes sessions, accounts or hospitals (see {@link principalBarrier}). */

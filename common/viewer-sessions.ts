@@ -26,7 +26,10 @@ export const hashViewerToken = (token: string) => createHash('sha256').update(to
 export interface ResolvedViewerSession {
   id: string;
   principal: Principal;
+  /** The login session it follows: its end ends the viewer session. */
+  sessionId: string;
   studyInstanceUid: string | null;
+  expiresAt: Date;
 }
 
 /**
@@ -35,14 +38,14 @@ export interface ResolvedViewerSession {
  * must still check the owner's access to the study.
  */
 export async function resolveViewerToken(db: Knex, token: string): Promise<ResolvedViewerSession | null> {
-  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null }>(db, VIEWER_SQL, [hashViewerToken(token)]);
+  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null; expires_at: Date }>(db, VIEWER_SQL, [hashViewerToken(token)]);
   if (!row) return null;
   const login = principalFromRow(row, row.session_id);
-  return login.ok ? { id: row.viewer_session_id, principal: login.principal, studyInstanceUid: row.study_instance_uid } : null;
+  return login.ok ? { id: row.viewer_session_id, principal: login.principal, sessionId: row.session_id, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;
 }
 
 // The viewer session, its login session, account and hospital in one statement: it runs on every frame.
-const VIEWER_SQL = `SELECT v.id AS viewer_session_id, v.session_id, v.study_instance_uid, ${PRINCIPAL_COLUMNS}
+const VIEWER_SQL = `SELECT v.id AS viewer_session_id, v.session_id, v.study_instance_uid, v.expires_at, ${PRINCIPAL_COLUMNS}
   FROM viewer_sessions v
   JOIN sessions s ON s.id = v.session_id AND s.user_id = v.user_id
   JOIN users u ON u.id = v.user_id
@@ -54,7 +57,10 @@ export interface ResolvedShare {
   id: string;
   /** The sharer: the proxy checks that it may still read the study. */
   principal: Principal;
+  /** A share outlives its creator's login session. */
+  sessionId: null;
   studyInstanceUid: string;
+  expiresAt: Date;
 }
 
 /**
@@ -62,13 +68,13 @@ export interface ResolvedShare {
  * hospital are active. Logging out does not end a share; losing access to the study does (checked by the caller).
  */
 export async function resolveShareToken(db: Knex, token: string): Promise<ResolvedShare | null> {
-  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string }>(db, SHARE_SQL, [hashViewerToken(token)]);
+  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string; expires_at: Date }>(db, SHARE_SQL, [hashViewerToken(token)]);
   if (!row) return null;
   const owner = principalFromRow(row, row.share_id);
-  return owner.ok ? { id: row.share_id, principal: owner.principal, studyInstanceUid: row.study_instance_uid } : null;
+  return owner.ok ? { id: row.share_id, principal: owner.principal, sessionId: null, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;
 }
 
-const SHARE_SQL = `SELECT sh.id AS share_id, sh.study_instance_uid, ${PRINCIPAL_COLUMNS.replace('s.revoked_at AS session_revoked_at', 'NULL::timestamptz AS session_revoked_at')}
+const SHARE_SQL = `SELECT sh.id AS share_id, sh.study_instance_uid, sh.expires_at, ${PRINCIPAL_COLUMNS.replace('s.revoked_at AS session_revoked_at', 'NULL::timestamptz AS session_revoked_at')}
   FROM study_shares sh
   JOIN users u ON u.id = sh.created_by
   LEFT JOIN hospitals h ON h.id = u.hospital_id

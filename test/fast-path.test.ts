@@ -3,6 +3,7 @@ import type { RunningApi } from '../api/src/server.js';
 import type { RunningProxy } from '../dicom-proxy/src/server.js';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
+import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { sharedApi, sharedDicomProxy, startTestApi } from './helpers/server.js';
 
@@ -140,6 +141,42 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     await warm(again);
     expect((await client2.post('/api/auth/logout', { token: again.token, body: { refreshToken: again.refreshToken } })).status).to.be.oneOf([200, 204]);
     await expectRefusedEverywhere(again.token, 'SESSION_REVOKED');
+  });
+
+  it('viewer sessions and share links: cached by the proxy, and refused on the very next request once ended through a second API', async () => {
+    const h = await f.hospitalWithStaff();
+    const patient = await f.patient(h.secretary, [h.doctor.id]);
+    const study = { uid: newUid(), series: newUid() };
+    const up = await upload(api1.url, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'F', studyUid: study.uid, seriesUid: study.series, rows: 16, columns: 16 }) }]);
+    expect(up.status).to.equal(201);
+    const studyId = up.body.studies[0].id as string;
+    let hits = 0;
+    const metrics = proxy.principals.onLookup;
+    proxy.principals.onLookup = (result) => {
+      if (result === 'hit') hits++;
+      metrics?.(result);
+    };
+    try {
+      const series = (token: string) => fetch(`${proxy.url}/dicom-web/studies/${study.uid}/series`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+      const session = await client1.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
+      const share = await client1.post(`/api/dicom/studies/${studyId}/shares`, { token: h.doctor.token, body: {} });
+      for (const token of [session.body.token, share.body.token] as string[]) {
+        const before = hits;
+        for (let i = 0; i < 3; i++) expect((await series(token)).status).to.equal(200);
+        expect(hits, 'the proxy answered from its cache').to.be.at.least(before + 2);
+      }
+      expect((await client2.delete(`/api/viewer-sessions/${session.body.id}`, { token: h.doctor.token })).status).to.equal(204);
+      expect((await series(session.body.token)).status, 'ended viewer session').to.equal(401);
+      expect((await client2.delete(`/api/shares/${share.body.id}`, { token: h.doctor.token })).status).to.equal(204);
+      expect((await series(share.body.token)).status, 'revoked share link').to.equal(401);
+      // A viewer session follows its login session: logging out ends it, at once.
+      const again = await client1.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
+      for (let i = 0; i < 2; i++) expect((await series(again.body.token)).status).to.equal(200);
+      expect((await client2.post('/api/auth/logout', { token: h.doctor.token, body: { refreshToken: h.doctor.refreshToken } })).status).to.equal(204);
+      expect((await series(again.body.token)).status, 'viewer session of a logged-out login').to.equal(401);
+    } finally {
+      proxy.principals.onLookup = metrics;
+    }
   });
 
   it('requests in flight during a revocation leave nothing stale behind', async () => {

@@ -6,7 +6,7 @@ import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../c
 import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError } from '../../common/orthanc.js';
 import { verifyAccessToken } from '../../common/tokens.js';
-import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
+import { hashViewerToken, isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import type { Caller, ProxyDeps } from './context.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
@@ -42,11 +42,11 @@ async function authenticate(deps: ProxyDeps, token: string, root: string, pathTo
   if (isViewerToken(token)) {
     const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
     if (token.startsWith(SHARE_TOKEN_PREFIX)) {
-      const share = await resolveShareToken(deps.db, token);
+      const share = await deps.principals.loadToken(hashViewerToken(token), () => resolveShareToken(deps.db, token));
       if (!share) throw unauthorized('SHARE_INVALID', 'The share link has been revoked or has expired');
       return { principal: share.principal, viewerSessionId: null, shareId: share.id, onlyStudy: share.studyInstanceUid, rewrite: { from, to } };
     }
-    const viewer = await resolveViewerToken(deps.db, token);
+    const viewer = await deps.principals.loadToken(hashViewerToken(token), () => resolveViewerToken(deps.db, token));
     if (!viewer) throw unauthorized('VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
     return { principal: viewer.principal, viewerSessionId: viewer.id, shareId: null, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
   }
