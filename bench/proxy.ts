@@ -12,7 +12,7 @@ import { OrthancClient } from '../common/orthanc.js';
 import { runIndexerTick } from '../api/src/dicom/index-sync.js';
 import { startViewer } from '../dicom-proxy/src/viewer.js';
 import { ensureOhifDist } from '../scripts/lib/ohif.js';
-import { dismissOverlays } from '../test/helpers/ohif.js';
+import { dismissOverlays, withPixelReader, type PixelReader } from '../test/helpers/ohif.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { CHROMIUM_PATH } from '../scripts/lib/system-packages.js';
 import { runBench, startBenchServers } from './lib.js';
@@ -154,18 +154,11 @@ async function main(): Promise<void> {
       if (viaOrthanc) await page.route('**/app-config.js', (r) => r.fulfill({ body: directConfig, contentType: 'application/javascript' }));
       const t = Date.now();
       await page.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${study}&token=${encodeURIComponent(tokens[route])}`);
+      await withPixelReader(page);
       await page.waitForFunction(
         () => {
           const canvas = document.querySelector('canvas.cornerstone-canvas') as HTMLCanvasElement | null;
-          if (!canvas || !canvas.width) return false;
-          const copy = document.createElement('canvas');
-          copy.width = canvas.width;
-          copy.height = canvas.height;
-          const ctx = copy.getContext('2d')!;
-          ctx.drawImage(canvas, 0, 0);
-          const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-          for (let i = 0; i < data.length; i += 4 * 97) if (data[i]! > 16) return true;
-          return false;
+          return !!canvas && (window as unknown as { __mcPixels: PixelReader }).__mcPixels(canvas, 97).lit > 0;
         },
         null,
         { timeout: 120_000, polling: 50 },
@@ -196,16 +189,7 @@ async function main(): Promise<void> {
               if (panes.length !== 3) return false;
               return panes.every((pane) => {
                 const canvas = pane.querySelector('canvas');
-                if (!canvas || !canvas.width) return false;
-                const copy = document.createElement('canvas');
-                copy.width = canvas.width;
-                copy.height = canvas.height;
-                const ctx = copy.getContext('2d')!;
-                ctx.drawImage(canvas, 0, 0);
-                const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-                let lit = 0;
-                for (let j = 0; j < data.length; j += 4 * 31) if (data[j]! > 16) lit++;
-                return lit > 200;
+                return !!canvas && (window as unknown as { __mcPixels: PixelReader }).__mcPixels(canvas, 31).lit > 200;
               });
             },
             null,

@@ -28,7 +28,7 @@ export interface CachedToken {
  * a lookup that raced a change is not cached. Refusals are never cached.
  */
 export class PrincipalCache {
-  private readonly entries = new Map<string, { at: number; principal: Principal }>();
+  private readonly entries = new Map<string, { at: number; value: Principal }>();
   /** Viewer-session and share-link tokens (by hash): what they resolve to, and what ends them. */
   private readonly tokens = new Map<string, { at: number; value: CachedToken }>();
   private generation = 0;
@@ -58,19 +58,14 @@ export class PrincipalCache {
 
   /** The principal of verified claims: from the cache when fresh, else from the database. */
   async load(claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<Found> {
-    const hit = this.entries.get(claims.sessionId);
-    if (hit && hit.principal.userId === claims.userId && Date.now() - hit.at < this.ttlMs) {
-      this.onLookup?.('hit');
-      return { ok: true, principal: hit.principal };
-    }
-    this.onLookup?.('miss');
-    const generation = this.generation;
-    const found = await loadPrincipal(this.db, claims);
-    if (found.ok && this.ttlMs > 0 && this.listener.listening && generation === this.generation) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(claims.sessionId, { at: Date.now(), principal: found.principal });
-    }
-    return found;
+    let refusal: Found | null = null;
+    const principal = await this.remember(this.entries, claims.sessionId, (p) => p.userId === claims.userId, async () => {
+      const found = await loadPrincipal(this.db, claims);
+      if (found.ok) return found.principal;
+      refusal = found;
+      return null;
+    });
+    return principal ? { ok: true, principal } : refusal!;
   }
 
   /**
@@ -79,19 +74,26 @@ export class PrincipalCache {
    * hospital changes, and never kept past its own expiry. Null answers are not cached.
    */
   async loadToken<T extends CachedToken>(hash: string, resolve: () => Promise<T | null>): Promise<T | null> {
-    const hit = this.tokens.get(hash);
-    if (hit && Date.now() - hit.at < this.ttlMs && Date.now() < hit.value.expiresAt.getTime()) {
+    return this.remember(this.tokens, hash, (t) => Date.now() < t.expiresAt.getTime(), resolve) as Promise<T | null>;
+  }
+
+  /**
+   * One lookup in one of the maps: a fresh, still-`valid` entry answers; otherwise `resolve` does, and its answer
+   * is kept only while listening and if no change arrived meanwhile (the generation). Nothing is kept for null.
+   */
+  private async remember<V>(map: Map<string, { at: number; value: V }>, key: string, valid: (value: V) => boolean, resolve: () => Promise<V | null>): Promise<V | null> {
+    const hit = map.get(key);
+    if (hit && Date.now() - hit.at < this.ttlMs && valid(hit.value)) {
       this.onLookup?.('hit');
-      return hit.value as T;
+      return hit.value;
     }
     this.onLookup?.('miss');
     const generation = this.generation;
     const value = await resolve();
-    if (value && this.ttlMs > 0 && this.listener.listening && generation === this.generation) {
-      if (this.tokens.size >= this.maxEntries) this.tokens.delete(this.tokens.keys().next().value!);
-      this.tokens.set(hash, { at: Date.now(), value });
-    } else if (!value) {
-      this.tokens.delete(hash);
+    if (value === null) map.delete(key);
+    else if (this.caching && generation === this.generation) {
+      if (map.size >= this.maxEntries) map.delete(map.keys().next().value!);
+      map.set(key, { at: Date.now(), value });
     }
     return value;
   }
@@ -131,7 +133,7 @@ export class PrincipalCache {
       // An unknown kind (a newer release's trigger) drops everything: never keep what might have changed.
       !known || (kind === 's' && sessionId === id) || (kind === 'u' && principal.userId === id) || (kind === 'h' && principal.hospitalId === id);
     if (kind === 's') this.entries.delete(id);
-    else for (const [sessionId, entry] of this.entries) if (concerns(entry.principal, sessionId)) this.entries.delete(sessionId);
+    else for (const [sessionId, entry] of this.entries) if (concerns(entry.value, sessionId)) this.entries.delete(sessionId);
     for (const [hash, { value }] of this.tokens) {
       if (concerns(value.principal, value.sessionId) || ((kind === 'v' || kind === 'k') && value.id === id)) this.tokens.delete(hash);
     }

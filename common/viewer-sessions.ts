@@ -33,12 +33,12 @@ export interface ResolvedViewerSession {
 }
 
 /**
- * The principal and study behind a viewer token, if the viewer session is live (not expired, not ended)
+ * The principal and study behind a viewer token (by its {@link hashViewerToken}), if the viewer session is live (not expired, not ended)
  * and so is the login session that opened it (not logged out, account and hospital active). The caller
  * must still check the owner's access to the study.
  */
-export async function resolveViewerToken(db: Knex, token: string): Promise<ResolvedViewerSession | null> {
-  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null; expires_at: Date }>(db, VIEWER_SQL, [hashViewerToken(token)]);
+export async function resolveViewerToken(db: Knex, tokenHash: string): Promise<ResolvedViewerSession | null> {
+  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null; expires_at: Date }>(db, VIEWER_SQL, [tokenHash]);
   if (!row) return null;
   const login = principalFromRow(row, row.session_id);
   return login.ok ? { id: row.viewer_session_id, principal: login.principal, sessionId: row.session_id, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;
@@ -64,11 +64,11 @@ export interface ResolvedShare {
 }
 
 /**
- * The share behind a share token, if it is live (not expired, not revoked) and its creator's account and
+ * The share behind a share token (by its {@link hashViewerToken}), if it is live (not expired, not revoked) and its creator's account and
  * hospital are active. Logging out does not end a share; losing access to the study does (checked by the caller).
  */
-export async function resolveShareToken(db: Knex, token: string): Promise<ResolvedShare | null> {
-  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string; expires_at: Date }>(db, SHARE_SQL, [hashViewerToken(token)]);
+export async function resolveShareToken(db: Knex, tokenHash: string): Promise<ResolvedShare | null> {
+  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string; expires_at: Date }>(db, SHARE_SQL, [tokenHash]);
   if (!row) return null;
   const owner = principalFromRow(row, row.share_id);
   return owner.ok ? { id: row.share_id, principal: owner.principal, sessionId: null, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;

@@ -8,7 +8,7 @@ import { ensureOhifDist } from '../scripts/lib/ohif.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-import { dismissOverlays, launchChromium, probePixels, waitForPixels } from './helpers/ohif.js';
+import { dismissOverlays, launchChromium, probePixels, waitForPixels, withPixelReader, type PixelReader } from './helpers/ohif.js';
 import { testConfig } from './helpers/server.js';
 
 describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', function () {
@@ -100,26 +100,21 @@ describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', fu
   });
 
   /** Per viewport (by its cornerstone id): pixels lit, and a checksum of what it shows. */
-  function paintedViewports(page: Page): Promise<{ id: string; lit: number; sum: number }[]> {
-    return page.evaluate(() =>
-      [...document.querySelectorAll('[data-viewport-uid]')].map((el) => {
+  async function paintedViewports(page: Page): Promise<{ id: string; lit: number; sum: number }[]> {
+    await withPixelReader(page);
+    return page.evaluate(() => {
+      const pixels = (window as unknown as { __mcPixels: PixelReader }).__mcPixels;
+      return [...document.querySelectorAll('[data-viewport-uid]')].map((el) => {
         let lit = 0;
         let sum = 0;
         for (const canvas of el.querySelectorAll('canvas')) {
-          const copy = document.createElement('canvas');
-          copy.width = canvas.width;
-          copy.height = canvas.height;
-          const ctx = copy.getContext('2d')!;
-          ctx.drawImage(canvas, 0, 0);
-          const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
-          for (let i = 0; i < data.length; i += 4) {
-            if (data[i]! > 16 || data[i + 1]! > 16 || data[i + 2]! > 16) lit++;
-            sum = (sum * 31 + data[i]! + data[i + 1]! * 7 + data[i + 2]! * 13) % 1_000_000_007;
-          }
+          const count = pixels(canvas);
+          lit += count.lit;
+          sum = (sum * 31 + count.sum) % 1_000_000_007;
         }
         return { id: el.getAttribute('data-viewport-uid')!, lit, sum };
-      }),
-    );
+      });
+    });
   }
 
   /** Waits until `want` viewports show pixels (over 1,000) that differ from what any viewport showed `before`. */
@@ -164,19 +159,13 @@ describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', fu
     // OHIF saves JPEG by default (PNG on request): decoded by the browser, as a user's image viewer would.
     const type = image.subarray(0, 2).toString('hex') === 'ffd8' ? 'image/jpeg' : image.subarray(1, 4).toString() === 'PNG' ? 'image/png' : 'unknown';
     expect(type, 'a JPEG or PNG file').to.not.equal('unknown');
+    await withPixelReader(page);
     const lit = await page.evaluate(async ({ b64, mime }) => {
       const img = new Image();
       img.src = `data:${mime};base64,${b64}`;
       await img.decode();
-      const canvas = document.createElement('canvas');
-      canvas.width = img.naturalWidth;
-      canvas.height = img.naturalHeight;
-      const ctx = canvas.getContext('2d')!;
-      ctx.drawImage(img, 0, 0);
-      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) if (data[i]! > 16 || data[i + 1]! > 16 || data[i + 2]! > 16) n++;
-      return { n, width: canvas.width, height: canvas.height };
+      const n = (window as unknown as { __mcPixels: PixelReader }).__mcPixels(img).lit;
+      return { n, width: img.naturalWidth, height: img.naturalHeight };
     }, { b64: image.toString('base64'), mime: type });
     await page.close();
     expect(lit.width).to.be.greaterThan(100);

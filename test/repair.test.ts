@@ -78,7 +78,7 @@ describe('repair after a process killed during an upload (issue 11)', function (
     await orthancProcess?.stop();
   });
 
-  /** Every object in the bucket, with its bytes' length. */
+  /** Every object key in the bucket, sorted. */
   async function objectKeys(): Promise<string[]> {
     const keys: string[] = [];
     for await (const page of store.list(100)) keys.push(...page.map((o) => o.key));

@@ -40,13 +40,14 @@ function publicRoot(ctx: Context, deps: ProxyDeps): string {
 async function authenticate(deps: ProxyDeps, token: string, root: string, pathToken: boolean): Promise<Caller> {
   const from = `${deps.config.orthanc.url}/dicom-web`;
   if (isViewerToken(token)) {
+    const tokenHash = hashViewerToken(token);
     const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
     if (token.startsWith(SHARE_TOKEN_PREFIX)) {
-      const share = await deps.principals.loadToken(hashViewerToken(token), () => resolveShareToken(deps.db, token));
+      const share = await deps.principals.loadToken(tokenHash, () => resolveShareToken(deps.db, tokenHash));
       if (!share) throw unauthorized('SHARE_INVALID', 'The share link has been revoked or has expired');
       return { principal: share.principal, viewerSessionId: null, shareId: share.id, onlyStudy: share.studyInstanceUid, rewrite: { from, to } };
     }
-    const viewer = await deps.principals.loadToken(hashViewerToken(token), () => resolveViewerToken(deps.db, token));
+    const viewer = await deps.principals.loadToken(tokenHash, () => resolveViewerToken(deps.db, tokenHash));
     if (!viewer) throw unauthorized('VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
     return { principal: viewer.principal, viewerSessionId: viewer.id, shareId: null, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
   }

@@ -23,34 +23,66 @@ export interface Painted {
   box: { x: number; y: number; w: number; h: number };
 }
 
+/** What {@link withPixelReader} installs: the page's pixels counted one way everywhere. */
+export interface PixelCount {
+  /** Pixels (one in `stride`) with a channel above 16 — not background; -1 when the source is unreadable. */
+  lit: number;
+  /** A checksum of what it shows, to tell two pictures apart. */
+  sum: number;
+}
+
+// Installed as source text (not a function of this module: the test runner's transpiler adds helpers a page lacks).
+const PIXEL_READER = `window.__mcPixels = window.__mcPixels || ((source, stride = 1) => {
+  const width = source instanceof HTMLImageElement ? source.naturalWidth : source.width;
+  const height = source instanceof HTMLImageElement ? source.naturalHeight : source.height;
+  if (!width || !height) return { lit: 0, sum: 0 };
+  try {
+    const copy = document.createElement('canvas');
+    copy.width = width;
+    copy.height = height;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(source, 0, 0);
+    const data = ctx.getImageData(0, 0, width, height).data;
+    let lit = 0;
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4 * stride) {
+      if (data[i] > 16 || data[i + 1] > 16 || data[i + 2] > 16) lit++;
+      sum = (sum * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) % 1000000007;
+    }
+    return { lit, sum };
+  } catch {
+    return { lit: -1, sum: 0 };
+  }
+});`;
+
+/** Makes `window.__mcPixels(canvas or img, stride?)` available in the page (again after a navigation is harmless). */
+export async function withPixelReader(page: Page): Promise<Page> {
+  await page.evaluate(PIXEL_READER);
+  return page;
+}
+
+/** The in-page reader, typed for page scripts (call {@link withPixelReader} first). */
+export type PixelReader = (source: HTMLCanvasElement | HTMLImageElement, stride?: number) => PixelCount;
+
 /**
  * What the user sees: for every canvas and image of the page, its size, where it sits (viewport or
  * thumbnail) and how many of its pixels are not background.
  */
-export function probePixels(page: Page): Promise<Painted[]> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('canvas, img')].map((el) => {
+export async function probePixels(page: Page): Promise<Painted[]> {
+  await withPixelReader(page);
+  return page.evaluate(() => {
+    const pixels = (window as unknown as { __mcPixels: PixelReader }).__mcPixels;
+    return [...document.querySelectorAll('canvas, img')].map((el) => {
       const source = el as HTMLCanvasElement | HTMLImageElement;
       const width = source instanceof HTMLCanvasElement ? source.width : source.naturalWidth;
       const height = source instanceof HTMLCanvasElement ? source.height : source.naturalHeight;
       const inThumbnail = !!el.closest('[data-cy^="study-browser-thumbnail"], [class*="thumbnail" i], [data-cy*="thumbnail" i]');
       const inViewport = !!el.closest('[data-cy="viewport-pane"], .viewport-wrapper, [class*="viewport" i]');
       const rect = el.getBoundingClientRect();
-      let lit = 0;
-      try {
-        const copy = document.createElement('canvas');
-        copy.width = width;
-        copy.height = height;
-        const ctx = copy.getContext('2d')!;
-        ctx.drawImage(source, 0, 0);
-        const data = ctx.getImageData(0, 0, width, height).data;
-        for (let i = 0; i < data.length; i += 4) if (data[i]! > 16 || data[i + 1]! > 16 || data[i + 2]! > 16) lit++;
-      } catch {
-        lit = -1;
-      }
+      const { lit } = pixels(source);
       return { tag: el.tagName, cls: String((el as HTMLElement).className).slice(0, 60), width, height, inThumbnail, inViewport, lit, box: { x: rect.x, y: rect.y, w: rect.width, h: rect.height } };
-    }),
-  );
+    });
+  });
 }
 
 /** Waits (up to `timeoutMs`) until the viewport canvas and a thumbnail show image pixels; returns the lit counts. */

@@ -86,15 +86,16 @@ export async function countPatientsOnlyHere(trx: Knex.Transaction, hospitalId: s
   const [row] = (await trx('users as p')
     .where('p.role', 'patient')
     .whereNull('p.deleted_at')
-    .whereExists((q) => q.select(trx.raw('1')).from('patient_doctor_links as l').join('users as d', 'd.id', 'l.doctor_id').whereRaw('l.patient_id = p.id').where('d.hospital_id', hospitalId))
+    // Links carry their doctor's hospital (set by the database).
+    .whereExists((q) => q.select(trx.raw('1')).from('patient_doctor_links as l').whereRaw('l.patient_id = p.id').where('l.hospital_id', hospitalId))
     .whereNotExists((q) =>
       q
         .select(trx.raw('1'))
         .from('patient_doctor_links as l')
         .join('users as d', 'd.id', 'l.doctor_id')
-        .join('hospitals as h', 'h.id', 'd.hospital_id')
+        .join('hospitals as h', 'h.id', 'l.hospital_id')
         .whereRaw('l.patient_id = p.id')
-        .whereNot('d.hospital_id', hospitalId)
+        .whereNot('l.hospital_id', hospitalId)
         .whereNull('d.deleted_at')
         .whereNull('h.deleted_at'),
     )
