@@ -90,9 +90,69 @@ export function isCovered(intervals: Interval[], start: number, end: number): bo
   return mergeIntervals(intervals).some((i) => i.start <= start && end <= i.end);
 }
 
-/** Formats an instant in the given zone, with its offset (e.g. 2026-12-01T08:00:00.000+01:00). */
+/** Formats an instant in the given zone, with its offset (e.g. 2026-12-01T08:00:00.000+01:00), as luxon's `toISO`. */
 export function formatInZone(millis: number, zone: string): string {
+  const offset = zoneOffset(millis, zone);
+  if (offset !== null) {
+    const local = millis + offset * MINUTE;
+    if (local >= YEAR_0 && local < YEAR_10000) {
+      const abs = Math.abs(offset);
+      return `${new Date(local).toISOString().slice(0, 23)}${offset < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+    }
+  }
   return DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: false }) ?? new Date(millis).toISOString();
+}
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const YEAR_0 = -62_167_219_200_000;
+const YEAR_10000 = 253_402_300_800_000;
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+// Luxon formats through Intl on every call (a list page formats 40 instants). The offset is the same across an
+// hour except at a transition, so it is computed once per zone and hour, checked at both ends of the hour;
+// an hour holding a transition, a zone luxon does not treat as IANA ("UTC" prints "Z"), and offsets that are
+// not whole minutes (local mean times before 1970) go through luxon itself.
+const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
+const hourOffsets = new Map<string, number | null>();
+const HOUR_OFFSETS_KEPT = 20_000;
+
+function zoneFormat(zone: string): Intl.DateTimeFormat | null {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
+    format = IANAZone.isValidZone(zone) && zone.toUpperCase() !== 'UTC'
+      ? new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', era: 'short' })
+      : null;
+    zoneFormats.set(zone, format);
+  }
+  return format;
+}
+
+/** The zone's offset in whole minutes at a whole second, or null when it is not a whole number of minutes. */
+function exactOffset(format: Intl.DateTimeFormat, second: number): number | null {
+  const f: Record<string, string> = {};
+  for (const part of format.formatToParts(second)) f[part.type] = part.value;
+  const year = f.era === 'BC' || f.era === 'B' ? 1 - Number(f.year) : Number(f.year);
+  const wall = Date.UTC(2000, Number(f.month) - 1, Number(f.day), Number(f.hour), Number(f.minute), Number(f.second));
+  const local = new Date(wall).setUTCFullYear(year);
+  const diff = (local - second) / MINUTE;
+  return Number.isInteger(diff) ? diff : null;
+}
+
+/** The offset in minutes of `zone` at `millis`, or null to leave the instant to luxon. */
+function zoneOffset(millis: number, zone: string): number | null {
+  const format = zoneFormat(zone);
+  if (!format || !Number.isFinite(millis)) return null;
+  const hour = Math.floor(millis / HOUR);
+  const key = `${zone}|${hour}`;
+  const cached = hourOffsets.get(key);
+  if (cached !== undefined) return cached;
+  const first = exactOffset(format, hour * HOUR);
+  const last = exactOffset(format, (hour + 1) * HOUR - 1000);
+  if (first !== last) return exactOffset(format, Math.floor(millis / 1000) * 1000);
+  if (hourOffsets.size >= HOUR_OFFSETS_KEPT) hourOffsets.clear();
+  hourOffsets.set(key, first);
+  return first;
 }
 
 const DAY = 86_400_000;

@@ -7,11 +7,55 @@ export interface Sealed {
   payload: string;
 }
 
+/** Plaintext kept for ciphertexts opened recently, by default (characters of keys and values, ~2 bytes each). */
+export const OPENED_CACHE_CHARS = 4_000_000;
+
 /**
  * AES-256-GCM for clinical text at rest. Each value gets a fresh 96-bit nonce; the row id is bound as
  * additional data, so a ciphertext copied onto another row fails to open. Payload: base64(iv|tag|data).
+ *
+ * Opening is a key schedule and a decipher per value (a list page opens 20 to 40 of them), so the plaintext of
+ * recently opened values is kept, bounded, least recently used first out. A ciphertext never changes (a new
+ * value is a new nonce), and the cache is keyed by key id, binding and payload together: a payload copied onto
+ * another row is a miss and fails to open as before. The process that keeps the plaintext holds the keys anyway.
  */
-export function createSealer(encryption: Config['encryption']) {
+export function createSealer(encryption: Config['encryption'], options: { cacheChars?: number } = {}) {
+  const budget = options.cacheChars ?? OPENED_CACHE_CHARS;
+  const opened = new Map<string, string>();
+  let chars = 0;
+
+  function decipher(sealed: Sealed, boundTo: string): string {
+    const key = encryption.keys.get(sealed.keyId);
+    if (!key) throw new Error(`encryption key ${sealed.keyId} is not configured (ENCRYPTION_KEYS)`);
+    const raw = Buffer.from(sealed.payload, 'base64');
+    const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    d.setAAD(Buffer.from(boundTo));
+    d.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
+  }
+
+  function openText(sealed: Sealed, boundTo: string): string {
+    if (budget <= 0) return decipher(sealed, boundTo);
+    const id = `${sealed.keyId}\u0000${boundTo}\u0000${sealed.payload}`;
+    const hit = opened.get(id);
+    if (hit !== undefined) {
+      opened.delete(id);
+      opened.set(id, hit);
+      return hit;
+    }
+    const text = decipher(sealed, boundTo);
+    const size = id.length + text.length;
+    if (size > budget / 8) return text;
+    opened.set(id, text);
+    chars += size;
+    for (const [oldest, value] of opened) {
+      if (chars <= budget) break;
+      opened.delete(oldest);
+      chars -= oldest.length + value.length;
+    }
+    return text;
+  }
+
   return {
     seal(plain: unknown, boundTo: string): Sealed {
       const key = encryption.keys.get(encryption.activeKeyId)!;
@@ -22,14 +66,14 @@ export function createSealer(encryption: Config['encryption']) {
       return { keyId: encryption.activeKeyId, payload: Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64') };
     },
 
+    /** Opens a sealed value bound to `boundTo`; throws when it was sealed for another binding or tampered with. */
     open<T>(sealed: Sealed, boundTo: string): T {
-      const key = encryption.keys.get(sealed.keyId);
-      if (!key) throw new Error(`encryption key ${sealed.keyId} is not configured (ENCRYPTION_KEYS)`);
-      const raw = Buffer.from(sealed.payload, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-      decipher.setAAD(Buffer.from(boundTo));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as T;
+      return JSON.parse(openText(sealed, boundTo)) as T;
+    },
+
+    /** How many opened values are kept (for tests). */
+    get cached(): number {
+      return opened.size;
     },
   };
 }
