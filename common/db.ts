@@ -12,8 +12,17 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 /** The marker {@link prepared} puts in a query's options; the pool's query runner turns it into a name. */
 const PREPARE = 'mediconnectPrepare';
 
+const names = new Map<string, string>();
 /** The name of a prepared statement: a hash of its text, so one text is prepared once per connection. */
-const statementName = (sql: string) => `mc_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    // Named texts take a bounded number of shapes; the bound here only guards against a misuse.
+    if (names.size >= 10_000) names.clear();
+    names.set(sql, (name = `mc_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+  }
+  return name;
+}
 
 /**
  * Marks a query built with knex to run as a named prepared statement: PostgreSQL parses and plans it once per
