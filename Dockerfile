@@ -16,7 +16,7 @@ RUN node --import tsx -e "import('./scripts/lib/ohif.ts').then((m) => m.ensureOh
 FROM node:24-slim
 ENV NODE_ENV=production API_HOST=0.0.0.0
 # The services' V8 flags (scripts/lib/service-flags.ts): a small young generation bounds memory while streaming.
-ENV NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
