@@ -60,6 +60,27 @@ describe('medical records', () => {
       expect((await api.get('/api/medical-records?pageSize=100', { token: b.doctor.token })).body.items.map((e: { id: string }) => e.id)).to.not.include(id);
     });
 
+    // The list asks for the patient only when its page is empty (issue 13): each answer must stay what it was.
+    it('the list of one patient: entries, an empty record (200), a patient out of scope or deleted (404)', async () => {
+      const fresh = await f.patient(a.secretary, [a.doctor.id]);
+      const list = (who: Actor, extra = '') => api.get(`/api/medical-records?patientId=${fresh.id}${extra}`, { token: who.token });
+      expect((await list(a.doctor)).body).to.deep.include({ items: [], total: 0 });
+      expect((await list(fresh)).status).to.equal(200);
+      expect((await list(b.doctor)).status).to.equal(404);
+      expect((await api.get(`/api/medical-records?patientId=${randomUUID()}`, { token: a.doctor.token })).status).to.equal(404);
+      const id = (await api.post('/api/medical-records', { token: a.doctor.token, body: { ...entry(), patientId: fresh.id } })).body.id;
+      expect((await list(a.doctor)).body.items.map((e: { id: string }) => e.id)).to.deep.equal([id]);
+      expect((await list(a.doctor, '&page=2')).body).to.deep.include({ items: [], total: 1 });
+      expect((await list(b.doctor)).status).to.equal(404);
+      await testDb()('users').where({ id: fresh.id }).update({ deleted_at: new Date() });
+      try {
+        expect((await list(a.doctor)).status).to.equal(404);
+        expect((await list(a.doctor, '&page=2')).status).to.equal(404);
+      } finally {
+        await testDb()('users').where({ id: fresh.id }).update({ deleted_at: null });
+      }
+    });
+
     it('a doctor of another hospital gains access once an appointment with it is validated', async () => {
       await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK });
       const id = (await create(a.doctor)).body.id;

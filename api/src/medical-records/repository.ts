@@ -74,7 +74,8 @@ export async function findEntry(db: Db, auth: Auth, id: string, options: { inclu
 /** A page of entries in scope. */
 export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches?: (row: EntryRow) => boolean): Promise<Page<EntryRow>> {
   const query = entriesInScope(db, auth);
-  if (q.patientId) query.where('e.patient_id', q.patientId);
+  // As findPatientInMedicalScope: a deleted patient's record is not listed (the service answers 404).
+  if (q.patientId) query.where('e.patient_id', q.patientId).whereExists((u) => u.select(1).from('users as u_live').whereRaw('u_live.id = e.patient_id').whereNull('u_live.deleted_at'));
   if (q.type) query.where('e.type', q.type);
   const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
   const request = { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize, decorate: { alias: 'e', join: withAuthors } };
