@@ -55,12 +55,77 @@ function statementName(sql: string): string {
  * connection instead of on every call. Only for queries whose SQL text takes a bounded number of shapes (fixed
  * filters and sorts, never a list of values of any length), or each shape would stay prepared on every
  * connection.
+ *
+ * A read outside a transaction (`select`, `first`) is then sent straight on a pooled connection: knex's runner
+ * cost a list read as much as pg's own work (issue 13). It still emits knex's `query`, `query-response` and
+ * `query-error` events, which the metrics and the principal barrier listen to. Writes and anything inside a
+ * transaction keep knex's runner.
  */
 export function prepared<Q extends Knex.QueryBuilder>(query: Q): Q {
-  return query.options({ [PREPARE]: true }) as Q;
+  query.options({ [PREPARE]: true });
+  const viaKnex = query.then.bind(query);
+  const then: Q['then'] = (onFulfilled, onRejected) => {
+    const client = query.client as unknown as KnexClient;
+    const compiled = query.toSQL() as unknown as Compiled;
+    if (client.transacting || (compiled.method !== 'select' && compiled.method !== 'first')) return viaKnex(onFulfilled, onRejected);
+    return runDirectly(client, query, compiled).then(onFulfilled, onRejected);
+  };
+  return Object.assign(query, { then });
 }
 
-type RawClient = { _query(connection: pg.Client & { connection: { parsedStatements: Record<string, string> } }, obj: { sql: string; options?: Record<string, unknown> }): Promise<unknown> };
+type PgConnection = pg.Client & { connection: { parsedStatements: Record<string, string> }; __knexUid?: string; __knexTxId?: string };
+type KnexClient = {
+  transacting?: boolean;
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<unknown>;
+  emit(event: string, ...args: unknown[]): boolean;
+};
+type Compiled = { sql: string; bindings: unknown[]; method: string; __knexQueryUid: string; toNative(): { sql: string; bindings: unknown[] } };
+
+/** A compiled select run as a named statement on a pooled connection, with knex's events around it. */
+async function runDirectly(client: KnexClient, builder: Knex.QueryBuilder, compiled: Compiled): Promise<unknown> {
+  const { sql, bindings } = compiled.toNative();
+  const connection = await client.acquireConnection();
+  const event = { __knexUid: connection.__knexUid, __knexTxId: connection.__knexTxId, __knexQueryUid: compiled.__knexQueryUid, method: compiled.method, sql, bindings };
+  try {
+    client.emit('query', event);
+    let rows: unknown[];
+    try {
+      rows = (await queryNamed(connection, sql, bindings)).rows;
+    } catch (err) {
+      client.emit('query-error', err, event);
+      throw err;
+    }
+    const result = compiled.method === 'first' ? rows[0] : rows;
+    client.emit('query-response', result, event, builder);
+    return result;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/**
+ * Runs `run` (which sends the statement `name`) and, when a table changed under the prepared statement (a
+ * rolling upgrade's migration added a column under `SELECT *`), forgets the statement and runs it again.
+ */
+async function reprepareIfStale<T>(connection: PgConnection, name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if ((err as { code?: string }).code !== '0A000' || !/cached plan must not change result type/.test((err as Error).message)) throw err;
+    await connection.query(`DEALLOCATE ${name}`);
+    delete connection.connection.parsedStatements[name];
+    return run();
+  }
+}
+
+/** Runs a text as a named statement on a connection. */
+function queryNamed(connection: PgConnection, text: string, values: unknown[]): Promise<pg.QueryResult> {
+  const name = statementName(text);
+  return reprepareIfStale(connection, name, () => connection.query({ name, text, values }));
+}
+
+type RawClient = { _query(connection: PgConnection, obj: { sql: string; options?: Record<string, unknown> }): Promise<unknown> };
 
 /** Runs queries marked by {@link prepared} as named statements, re-preparing one that a migration made stale. */
 function namePreparedQueries(db: Knex): void {
@@ -70,15 +135,7 @@ function namePreparedQueries(db: Knex): void {
     if (!obj.options?.[PREPARE]) return run(connection, obj);
     const name = statementName(obj.sql);
     obj.options = { name };
-    try {
-      return await run(connection, obj);
-    } catch (err) {
-      // A table changed under the statement (a rolling upgrade's migration added a column): prepare it again.
-      if ((err as { code?: string }).code !== '0A000' || !/cached plan must not change result type/.test((err as Error).message)) throw err;
-      await connection.query(`DEALLOCATE ${name}`);
-      delete connection.connection.parsedStatements[name];
-      return run(connection, obj);
-    }
+    return reprepareIfStale(connection, name, () => run(connection, obj));
   };
 }
 
@@ -115,11 +172,10 @@ export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.C
  * is derived from the text), on the hot path of every request.
  */
 export async function preparedQuery<T>(db: Knex, sql: string, values: unknown[]): Promise<T[]> {
-  const name = statementName(sql);
-  const client = db.client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
+  const client = db.client as unknown as KnexClient;
   const connection = await client.acquireConnection();
   try {
-    return (await connection.query({ name, text: sql, values })).rows as T[];
+    return (await queryNamed(connection, sql, values)).rows as T[];
   } finally {
     await client.releaseConnection(connection);
   }
