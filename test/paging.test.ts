@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { applyPatientScope } from '../common/access.js';
@@ -149,6 +150,62 @@ describe('one query per page: the same items, order and totals as count-then-pag
       expect(await prepared(db('paging_stale_plan').select('*'))).to.deep.equal([{ a: 1, b: 2 }]);
     } finally {
       await db.raw('drop table if exists paging_stale_plan');
+      await db.destroy();
+    }
+  });
+
+  // Prepared reads outside a transaction skip knex's runner: what they answer, the events the metrics and the
+  // principal barrier count, and the transaction they must not escape are checked against knex's own path.
+  it('prepared reads sent straight: same answers as knex, knex’s events, transactions left to knex', async () => {
+    const db = createKnex(testConfig(), { pool: { min: 0, max: 2 } });
+    const events: [string, string | undefined, string | undefined][] = [];
+    db.on('query', (q: { __knexQueryUid?: string; sql?: string }) => events.push(['query', q.__knexQueryUid, q.sql]));
+    db.on('query-response', (_r: unknown, q: { __knexQueryUid?: string; sql?: string }) => events.push(['response', q.__knexQueryUid, q.sql]));
+    db.on('query-error', (_e: unknown, q: { __knexQueryUid?: string; sql?: string }) => events.push(['error', q.__knexQueryUid, q.sql]));
+    try {
+      const read = () => db('users').where({ id: h.doctor.id }).select('id', 'email', 'created_at');
+      expect(await prepared(read())).to.deep.equal(await read());
+      expect(await prepared(read().first())).to.deep.equal(await read().first());
+      expect(await prepared(db('users').where({ id: randomUUID() }).first('id'))).to.equal(undefined);
+      expect(await prepared(db('users').where({ id: randomUUID() }).select('id'))).to.deep.equal([]);
+      events.length = 0;
+      await prepared(read());
+      expect(events.map(([kind]) => kind)).to.deep.equal(['query', 'response']);
+      expect(events[0]![1]).to.be.a('string').and.equal(events[1]![1]);
+      expect(events[0]![2]).to.match(/^select "id", "email", "created_at" from "users" where "id" = \$1$/);
+
+      events.length = 0;
+      const missing = await prepared(db('no_such_table_here').select('*')).then(
+        () => null,
+        (err: { code?: string }) => err.code,
+      );
+      expect(missing).to.equal('42P01');
+      expect(events.map(([kind]) => kind)).to.deep.equal(['query', 'error']);
+      // The pool got its connection back: both can be taken again.
+      await Promise.all([prepared(read()), prepared(read())]);
+
+      // Inside a transaction the read must see the transaction's own uncommitted row (its connection).
+      await db
+        .transaction(async (trx) => {
+          await trx.raw('create temporary table direct_read_probe (a int) on commit drop');
+          await trx('direct_read_probe').insert({ a: 7 });
+          expect(await prepared(trx('direct_read_probe').select('a'))).to.deep.equal([{ a: 7 }]);
+          expect(await prepared(trx('direct_read_probe').first('a'))).to.deep.equal({ a: 7 });
+          throw new Error('roll back');
+        })
+        .catch((err: Error) => expect(err.message).to.equal('roll back'));
+      // A transaction that has ended answers no more queries (knex refuses them); its connection is back in the pool.
+      const ended = await db.transaction(async (trx) => trx);
+      const late = await prepared(ended('users').select('id')).then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      expect(late).to.match(/Transaction query already complete/);
+      // A write stays on knex's path and answers as knex does.
+      await db.raw('create table if not exists direct_write_probe (a int)');
+      expect(await prepared(db('direct_write_probe').insert({ a: 1 }).returning('a'))).to.deep.equal([{ a: 1 }]);
+    } finally {
+      await db.raw('drop table if exists direct_write_probe');
       await db.destroy();
     }
   });
