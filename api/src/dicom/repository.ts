@@ -66,8 +66,14 @@ export interface StudyListQuery {
 
 const SORT = { studyDate: 's.study_date', createdAt: 's.created_at', updatedAt: 's.updated_at', numberOfInstances: 's.number_of_instances' };
 
+/** What a study list shows (toStudyDto): every field a row is parsed for costs each page. */
+export type StudyListRow = Omit<StudyRow, 'orthanc_id' | 'dicom_patient_id'>;
+const LIST_COLUMNS = (
+  ['id', 'study_instance_uid', 'patient_id', 'doctor_id', 'study_date', 'study_time', 'modalities', 'dicom_description', 'custom_description', 'labels', 'accession_number', 'body_parts', 'number_of_series', 'number_of_instances', 'size_bytes', 'created_at', 'updated_at'] satisfies (keyof StudyListRow)[]
+).map((c) => `s.${c}`);
+
 /** A page of studies in scope. */
-export function listStudies(db: Db, auth: Auth, q: StudyListQuery): Promise<Page<StudyRow>> {
+export function listStudies(db: Db, auth: Auth, q: StudyListQuery): Promise<Page<StudyListRow>> {
   const query = scopedStudies(db, auth);
   if (q.patientId) query.where('s.patient_id', q.patientId);
   if (q.modality) query.whereRaw('? = ANY(s.modalities)', [q.modality.toUpperCase()]);
@@ -87,7 +93,7 @@ export function listStudies(db: Db, auth: Auth, q: StudyListQuery): Promise<Page
     );
   }
   const orderBy = parseSort(q.sort, SORT);
-  return fetchPage<StudyRow>(query, { columns: ['s.*'], orderBy: { column: `${orderBy.column}`, direction: orderBy.direction }, tieBreaker: 's.id', page: q.page, pageSize: q.pageSize });
+  return fetchPage<StudyListRow>(query, { columns: LIST_COLUMNS, orderBy: { column: `${orderBy.column}`, direction: orderBy.direction }, tieBreaker: 's.id', page: q.page, pageSize: q.pageSize });
 }
 
 /** One study in scope; `forUpdate` locks it. */

@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/openapi.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
-import type { SeriesRow, StudyRow } from './repository.js';
+import type { SeriesRow, StudyListRow } from './repository.js';
 import { createQuarantineService } from './quarantine.js';
 import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
 import { createDicomService } from './service.js';
@@ -16,7 +16,7 @@ const access = 'A linked doctor (any hospital) or the patient itself; anyone els
 const writeAccess = 'A linked doctor; the patient: 403; anyone else: 404.';
 
 /** The API view of an indexed study. */
-export function toStudyDto(s: StudyRow) {
+export function toStudyDto(s: StudyListRow) {
   return {
     id: s.id,
     studyInstanceUid: s.study_instance_uid,
