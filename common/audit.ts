@@ -115,16 +115,22 @@ const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'uuid', 'uuid', 'text', '
 const APPEND_SQL = `insert into audit_log (${COLUMNS.join(', ')}) select * from unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
 /** The most entries one statement carries. */
 const MAX_BATCH = 2000;
+/**
+ * Statements in flight at once. One alone serialises every read behind one commit's WAL flush at a time (the
+ * database sat idle while reads queued); a few let PostgreSQL group their flushes as it does for separate
+ * sessions, and leave the rest of the pool to the reads themselves.
+ */
+const IN_FLIGHT = 4;
 
 /**
  * Group commit for the audit entries of reads: an entry must be committed before its answer leaves, and a
  * statement and a commit per request cost the database more than the read itself (a page of studies audits
- * up to 20 patients). One statement is in flight at a time; what requests append meanwhile goes in the next
- * one. A failing statement is retried request by request, so one bad entry fails its own request only.
+ * up to 20 patients). A few statements are in flight at a time ({@link IN_FLIGHT}); what requests append
+ * meanwhile goes in the next one. A failing statement is retried request by request, so one bad entry fails its own request only.
  */
 export class AuditAppender {
   private queue: { rows: AuditRow[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private running = false;
+  private running = 0;
   /** Statements and entries written so far (for tests and metrics). */
   readonly stats = { statements: 0, entries: 0 };
 
@@ -135,12 +141,12 @@ export class AuditAppender {
     const rows = events.map((event) => auditRow(meta, event));
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running < IN_FLIGHT) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running++;
     try {
       while (this.queue.length > 0) {
         let take = 0;
@@ -160,7 +166,7 @@ export class AuditAppender {
         }
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 
