@@ -1,20 +1,10 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { parseTimestamptz } from '../../common/db.js';
+import { seededRandom } from '../helpers/random.js';
 
 // pg's own timestamptz parser (pg-types uses postgres-date), the reference.
 const parseDate = createRequire(import.meta.url)('postgres-date') as (v: string) => Date | number | null;
-
-/** A small deterministic generator (xorshift), so a failure names a value that can be replayed. */
-function numbers(seed: number) {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 const reference = (v: string) => {
@@ -30,7 +20,7 @@ const ours = (v: string) => {
 // millisecond, for everything PostgreSQL prints, and leave what it does not recognise to it.
 describe('timestamptz parsing equals pg’s', () => {
   it('at random instants, fractions of 0 to 6 digits, offsets ±HH and ±HH:MM', () => {
-    const random = numbers(0xda7e);
+    const random = seededRandom(0xda7e);
     for (let i = 0; i < 20_000; i++) {
       const year = 1 + Math.floor(random() * 9999);
       const fraction = Math.floor(random() * 7);
