@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from './config.js';
@@ -68,7 +68,9 @@ export function prepared<Q extends Knex.QueryBuilder>(query: Q): Q {
     const client = query.client as unknown as KnexClient;
     const compiled = query.toSQL() as unknown as Compiled;
     if (client.transacting || (compiled.method !== 'select' && compiled.method !== 'first')) return viaKnex(onFulfilled, onRejected);
-    return runDirectly(client, query, compiled).then(onFulfilled, onRejected);
+    const { sql, bindings } = compiled.toNative();
+    const shape = (rows: unknown[]) => (compiled.method === 'first' ? rows[0] : rows);
+    return runNamed(client, sql, bindings, { __knexQueryUid: compiled.__knexQueryUid, method: compiled.method }, shape, query).then(onFulfilled, onRejected);
   };
   return Object.assign(query, { then });
 }
@@ -82,21 +84,29 @@ type KnexClient = {
 };
 type Compiled = { sql: string; bindings: unknown[]; method: string; __knexQueryUid: string; toNative(): { sql: string; bindings: unknown[] } };
 
-/** A compiled select run as a named statement on a pooled connection, with knex's events around it. */
-async function runDirectly(client: KnexClient, builder: Knex.QueryBuilder, compiled: Compiled): Promise<unknown> {
-  const { sql, bindings } = compiled.toNative();
+/**
+ * Runs a text as a named statement on a pooled connection and emits knex's `query`, `query-response` and
+ * `query-error` events for it, as knex's runner would (the metrics time them, the principal barrier counts them).
+ */
+async function runNamed(
+  client: KnexClient,
+  sql: string,
+  bindings: unknown[],
+  ids: { __knexQueryUid: string; method: string },
+  shape: (rows: unknown[]) => unknown,
+  builder?: Knex.QueryBuilder,
+): Promise<unknown> {
   const connection = await client.acquireConnection();
-  const event = { __knexUid: connection.__knexUid, __knexTxId: connection.__knexTxId, __knexQueryUid: compiled.__knexQueryUid, method: compiled.method, sql, bindings };
+  const event = { __knexUid: connection.__knexUid, __knexTxId: connection.__knexTxId, ...ids, sql, bindings };
   try {
     client.emit('query', event);
-    let rows: unknown[];
+    let result: unknown;
     try {
-      rows = (await queryNamed(connection, sql, bindings)).rows;
+      result = shape((await queryNamed(connection, sql, bindings)).rows);
     } catch (err) {
       client.emit('query-error', err, event);
       throw err;
     }
-    const result = compiled.method === 'first' ? rows[0] : rows;
     client.emit('query-response', result, event, builder);
     return result;
   } finally {
@@ -172,11 +182,5 @@ export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.C
  * is derived from the text), on the hot path of every request.
  */
 export async function preparedQuery<T>(db: Knex, sql: string, values: unknown[]): Promise<T[]> {
-  const client = db.client as unknown as KnexClient;
-  const connection = await client.acquireConnection();
-  try {
-    return (await queryNamed(connection, sql, values)).rows as T[];
-  } finally {
-    await client.releaseConnection(connection);
-  }
+  return (await runNamed(db.client as unknown as KnexClient, sql, values, { __knexQueryUid: randomUUID(), method: 'raw' }, (rows) => rows)) as T[];
 }
