@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { createSealer, sealedText } from '../../api/src/medical-records/crypto.js';
+import { createSealer, OPENED_CACHE_CHARS, sealedText } from '../../api/src/medical-records/crypto.js';
 
 const keys = new Map([
   ['k1', randomBytes(32)],
   ['k2', randomBytes(32)],
 ]);
 const encryption = { keys, activeKeyId: 'k1' };
+/** A sealer with a cache of its own, so that counts start at zero. */
+const ownSealer = () => createSealer(encryption, { cacheChars: OPENED_CACHE_CHARS });
 
 /** A payload with one bit of its ciphertext flipped (after iv and tag). */
 function tampered(payload: string): string {
@@ -19,7 +21,7 @@ function tampered(payload: string): string {
 // deciphering refuses, nor answer for another binding, key or payload.
 describe('sealer: opened values kept', () => {
   it('opens what it sealed, then from its cache, equal each time', () => {
-    const sealer = createSealer(encryption);
+    const sealer = ownSealer();
     const value = { title: 'Consultation', content: 'Douleur thoracique', prescription: null };
     const sealed = sealer.seal(value, 'row-1');
     expect(sealer.open(sealed, 'row-1')).to.deep.equal(value);
@@ -39,7 +41,7 @@ describe('sealer: opened values kept', () => {
   ];
   for (const [name, change] of refusals) {
     it(`refuses ${name} even after the original was opened and kept`, () => {
-      const sealer = createSealer(encryption);
+      const sealer = ownSealer();
       const sealed = sealer.seal('secret', 'row-1');
       expect(sealer.open(sealed, 'row-1')).to.equal('secret');
       const [other, boundTo] = change(sealed);
@@ -66,6 +68,19 @@ describe('sealer: opened values kept', () => {
     const small = createSealer(encryption, { cacheChars: 800 });
     expect(small.open(small.seal('y'.repeat(200), 'r'), 'r')).to.equal('y'.repeat(200));
     expect(small.cached).to.equal(0);
+  });
+
+  it('sealers of the same keys share one cache; other keys of the same ids never read from it', () => {
+    const own = new Map([['k1', randomBytes(32)]]);
+    const [a, b] = [createSealer({ keys: own, activeKeyId: 'k1' }), createSealer({ keys: own, activeKeyId: 'k1' })];
+    const sealed = a.seal('shared', 'row-1');
+    expect(a.open(sealed, 'row-1')).to.equal('shared');
+    expect(b.cached).to.equal(1);
+    expect(b.open(sealed, 'row-1')).to.equal('shared');
+    // Same key id, other key bytes: the cached plaintext must not answer, the decipher must refuse.
+    const other = createSealer({ keys: new Map([['k1', randomBytes(32)]]), activeKeyId: 'k1' });
+    expect(other.cached).to.equal(0);
+    expect(() => other.open(sealed, 'row-1')).to.throw();
   });
 
   it('sealed text columns: bound to row and field, plain values as they are', () => {

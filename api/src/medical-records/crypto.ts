@@ -7,22 +7,63 @@ export interface Sealed {
   payload: string;
 }
 
-/** Plaintext kept for ciphertexts opened recently, by default (characters of keys and values, ~2 bytes each). */
-export const OPENED_CACHE_CHARS = 4_000_000;
+/** Plaintext kept per process for ciphertexts opened recently (characters of keys and values). */
+export const OPENED_CACHE_CHARS = 2_000_000;
+
+/** Recently opened plaintexts, least recently used first out, within a budget of characters. */
+class OpenedCache {
+  private readonly entries = new Map<string, string>();
+  private chars = 0;
+
+  constructor(readonly budget: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): string | undefined {
+    const hit = this.entries.get(id);
+    if (hit !== undefined) {
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+    }
+    return hit;
+  }
+
+  set(id: string, text: string): void {
+    const size = id.length + text.length;
+    if (size > this.budget / 8 || this.entries.has(id)) return;
+    this.entries.set(id, text);
+    this.chars += size;
+    for (const [oldest, value] of this.entries) {
+      if (this.chars <= this.budget) break;
+      this.entries.delete(oldest);
+      this.chars -= oldest.length + value.length;
+    }
+  }
+}
+
+// One cache per set of keys (one per process in service: every sealer is built from the same configuration), so
+// that the services' sealers share one budget; a value is only ever found with the keys that opened it.
+const sharedCaches = new WeakMap<ReadonlyMap<string, Buffer>, OpenedCache>();
 
 /**
  * AES-256-GCM for clinical text at rest. Each value gets a fresh 96-bit nonce; the row id is bound as
  * additional data, so a ciphertext copied onto another row fails to open. Payload: base64(iv|tag|data).
  *
  * Opening is a key schedule and a decipher per value (a list page opens 20 to 40 of them), so the plaintext of
- * recently opened values is kept, bounded, least recently used first out. A ciphertext never changes (a new
- * value is a new nonce), and the cache is keyed by key id, binding and payload together: a payload copied onto
- * another row is a miss and fails to open as before. The process that keeps the plaintext holds the keys anyway.
+ * recently opened values is kept ({@link OPENED_CACHE_CHARS} per process unless `cacheChars` gives a sealer its
+ * own). A ciphertext never changes (a new value is a new nonce), and the cache is keyed by key id, binding and
+ * payload together: a payload copied onto another row is a miss and fails to open as before. The process that
+ * keeps the plaintext holds the keys anyway.
  */
 export function createSealer(encryption: Config['encryption'], options: { cacheChars?: number } = {}) {
-  const budget = options.cacheChars ?? OPENED_CACHE_CHARS;
-  const opened = new Map<string, string>();
-  let chars = 0;
+  let opened: OpenedCache;
+  if (options.cacheChars !== undefined) opened = new OpenedCache(options.cacheChars);
+  else {
+    opened = sharedCaches.get(encryption.keys) ?? new OpenedCache(OPENED_CACHE_CHARS);
+    sharedCaches.set(encryption.keys, opened);
+  }
 
   function decipher(sealed: Sealed, boundTo: string): string {
     const key = encryption.keys.get(sealed.keyId);
@@ -35,24 +76,12 @@ export function createSealer(encryption: Config['encryption'], options: { cacheC
   }
 
   function openText(sealed: Sealed, boundTo: string): string {
-    if (budget <= 0) return decipher(sealed, boundTo);
+    if (opened.budget <= 0) return decipher(sealed, boundTo);
     const id = `${sealed.keyId}\u0000${boundTo}\u0000${sealed.payload}`;
     const hit = opened.get(id);
-    if (hit !== undefined) {
-      opened.delete(id);
-      opened.set(id, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     const text = decipher(sealed, boundTo);
-    const size = id.length + text.length;
-    if (size > budget / 8) return text;
     opened.set(id, text);
-    chars += size;
-    for (const [oldest, value] of opened) {
-      if (chars <= budget) break;
-      opened.delete(oldest);
-      chars -= oldest.length + value.length;
-    }
     return text;
   }
 
