@@ -31,6 +31,11 @@ describe('sealer: opened values kept', () => {
     // A fresh object each time: a caller changing it does not change what the next caller reads.
     again.title = 'changed';
     expect(sealer.open<typeof value>(sealed, 'row-1').title).to.equal('Consultation');
+    // The row written again: its new payload opens to the new value, and replaces the old one in the cache.
+    const rewritten = sealer.seal({ ...value, title: 'Suivi' }, 'row-1');
+    expect(sealer.open<typeof value>(rewritten, 'row-1').title).to.equal('Suivi');
+    expect(sealer.cached).to.equal(1);
+    expect(sealer.open<typeof value>(sealed, 'row-1').title).to.equal('Consultation');
   });
 
   const refusals: [string, (s: { keyId: string; payload: string }) => [{ keyId: string; payload: string }, string]][] = [

@@ -10,9 +10,13 @@ export interface Sealed {
 /** Plaintext kept per process for ciphertexts opened recently (characters of keys and values). */
 export const OPENED_CACHE_CHARS = 2_000_000;
 
-/** Recently opened plaintexts, least recently used first out, within a budget of characters. */
+/**
+ * Recently opened plaintexts, least recently used first out, within a budget of characters. Keyed by key id and
+ * binding (short), holding the payload they were opened from: a lookup is a hit only for that exact payload (a
+ * string comparison, where hashing a payload of kilobytes on every lookup cost more than the cache saved).
+ */
 class OpenedCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, { payload: string; text: string }>();
   private chars = 0;
 
   constructor(readonly budget: number) {}
@@ -21,24 +25,28 @@ class OpenedCache {
     return this.entries.size;
   }
 
-  get(id: string): string | undefined {
-    const hit = this.entries.get(id);
-    if (hit !== undefined) {
-      this.entries.delete(id);
-      this.entries.set(id, hit);
-    }
-    return hit;
+  get(id: string, payload: string): string | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined || entry.payload !== payload) return undefined;
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    return entry.text;
   }
 
-  set(id: string, text: string): void {
-    const size = id.length + text.length;
-    if (size > this.budget / 8 || this.entries.has(id)) return;
-    this.entries.set(id, text);
+  set(id: string, payload: string, text: string): void {
+    const size = id.length + payload.length + text.length;
+    if (size > this.budget / 8) return;
+    const previous = this.entries.get(id);
+    if (previous) {
+      this.entries.delete(id);
+      this.chars -= id.length + previous.payload.length + previous.text.length;
+    }
+    this.entries.set(id, { payload, text });
     this.chars += size;
-    for (const [oldest, value] of this.entries) {
+    for (const [oldest, entry] of this.entries) {
       if (this.chars <= this.budget) break;
       this.entries.delete(oldest);
-      this.chars -= oldest.length + value.length;
+      this.chars -= oldest.length + entry.payload.length + entry.text.length;
     }
   }
 }
@@ -77,11 +85,11 @@ export function createSealer(encryption: Config['encryption'], options: { cacheC
 
   function openText(sealed: Sealed, boundTo: string): string {
     if (opened.budget <= 0) return decipher(sealed, boundTo);
-    const id = `${sealed.keyId}\u0000${boundTo}\u0000${sealed.payload}`;
-    const hit = opened.get(id);
+    const id = `${sealed.keyId}\u0000${boundTo}`;
+    const hit = opened.get(id, sealed.payload);
     if (hit !== undefined) return hit;
     const text = decipher(sealed, boundTo);
-    opened.set(id, text);
+    opened.set(id, sealed.payload, text);
     return text;
   }
 
