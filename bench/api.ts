@@ -3,8 +3,7 @@
 // 10 record entries each, 40 appointments and 20 studies; then autocannon, 50 connections on loopback, against
 // /healthz and the authenticated reads. Prints req/s, p50 and p99 of each, and each list's share of /healthz
 // (target: ≥ 0.15, with p99 < 25 ms). Every answer must be 2xx: a benchmark of errors measures nothing.
-import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { createSealer, sealedText } from '../api/src/medical-records/crypto.js';
@@ -13,7 +12,7 @@ import { createKnex } from '../common/db.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { seedScale } from '../scripts/lib/seed-scale.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
-import { runBench, startBenchStack } from './lib.js';
+import { buildApiForBench, runBench, startBenchStack } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_API_CONNECTIONS ?? 50);
@@ -54,10 +53,8 @@ async function main(): Promise<void> {
   const env = { ...bench.env, API_HOST: '127.0.0.1', API_PORT: String(port), SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
   // BENCH_API_FLAGS replaces the services' V8 flags (e.g. "--max-semi-space-size=16"); BENCH_API_PROF writes a CPU profile.
   const profile = process.env.BENCH_API_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_API_PROF] : [];
-  // Measured as in production: compiled JavaScript, no TypeScript loader (as bench:upload).
-  const dist = path.resolve('.data', 'bench-dist');
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
-  const child = spawn(process.execPath, [...(process.env.BENCH_API_FLAGS?.split(' ').filter(Boolean) ?? SERVICE_NODE_FLAGS), ...profile, path.join(dist, 'api', 'src', 'server.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Measured as in production: compiled JavaScript (as bench:upload).
+  const child = spawn(process.execPath, [...(process.env.BENCH_API_FLAGS?.split(' ').filter(Boolean) ?? SERVICE_NODE_FLAGS), ...profile, buildApiForBench()], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,16 @@ import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { migrationsService, postgresService, startStack, type Stack } from '../scripts/lib/stack.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
+
+/**
+ * Compiles the services as production runs them (JavaScript, no TypeScript loader) and returns the path of the
+ * API's entry point. Inside the repository, so that the build resolves node_modules.
+ */
+export function buildApiForBench(): string {
+  const dist = path.resolve('.data', 'bench-dist');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
+  return path.join(dist, 'api', 'src', 'server.js');
+}
 
 /** A throwaway stack for one benchmark: PostgreSQL, migrations, Orthanc on local storage. */
 export interface BenchStack {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
-import { runBench, startBenchStack } from './lib.js';
+import { buildApiForBench, runBench, startBenchStack } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -36,11 +36,8 @@ async function main(): Promise<void> {
   const bench = await startBenchStack(60);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-files-'));
   const apiPort = await freePort();
-  // Measured as in production: compiled JavaScript, no TypeScript loader, the services' V8 flags.
-  // Inside the repository, so that the build resolves node_modules.
-  const dist = path.resolve('.data', 'bench-dist');
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
-  const api = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(dist, 'api', 'src', 'server.js')], { env: { ...bench.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Measured as in production: compiled JavaScript, the services' V8 flags.
+  const api = spawn(process.execPath, [...SERVICE_NODE_FLAGS, buildApiForBench()], { env: { ...bench.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     const url = `http://127.0.0.1:${apiPort}`;
     for (let i = 0; ; i++) {

@@ -5,6 +5,19 @@ type Db = Knex | Knex.Transaction;
 type Who = Pick<Principal, 'role' | 'userId' | 'hospitalId'>;
 
 /**
+ * Links to live doctors of live hospitals, as `l` (with `d` the doctor, `h` its hospital): the links that still
+ * mean care (a patient's last one cannot be removed; a hospital leaving takes only the patients no other keeps).
+ * Links carry their doctor's hospital (set by the database).
+ */
+export function liveLinks(db: Db): Knex.QueryBuilder {
+  return db('patient_doctor_links as l')
+    .join('users as d', 'd.id', 'l.doctor_id')
+    .join('hospitals as h', 'h.id', 'l.hospital_id')
+    .whereNull('d.deleted_at')
+    .whereNull('h.deleted_at');
+}
+
+/**
  * Which patients' data a role reaches. `medical` (records, images): a linked doctor and the patient
  * itself. `administrative` (the patient file, appointments' patients) adds the secretaries of a linked
  * doctor's hospital.

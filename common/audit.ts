@@ -108,11 +108,48 @@ export async function recordAudits(db: Knex | Knex.Transaction, meta: RequestMet
   else await appenderOf(db).append(meta, events);
 }
 
+/**
+ * Audits a list read: one entry per patient whose rows the page showed (each patient's access log names what it
+ * showed of theirs, under `detailsKey`).
+ */
+export async function recordListRead(
+  db: Knex,
+  meta: RequestMeta,
+  actor: AuditEvent['actor'],
+  action: AuditAction,
+  rows: readonly { id: string; patient_id: string }[],
+  detailsKey: string,
+): Promise<void> {
+  const shown = new Map<string, string[]>();
+  for (const row of rows) {
+    const ids = shown.get(row.patient_id);
+    if (ids) ids.push(row.id);
+    else shown.set(row.patient_id, [row.id]);
+  }
+  await recordAudits(
+    db,
+    meta,
+    [...shown].map(([patientId, ids]) => ({ actor, action, targetType: 'patient', targetId: patientId, patientId, details: { [detailsKey]: ids } })),
+  );
+}
+
 type AuditRow = ReturnType<typeof auditRow>;
-const COLUMNS = ['actor_id', 'actor_role', 'action', 'target_type', 'target_id', 'hospital_id', 'patient_id', 'request_id', 'ip', 'details'] as const;
-const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'uuid', 'uuid', 'text', 'text', 'jsonb'];
-// One text for any number of entries (one array per column), so it is prepared once per connection.
-const APPEND_SQL = `insert into audit_log (${COLUMNS.join(', ')}) select * from unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+// The appender's columns and their types (one array per column).
+const COLUMN_TYPES: Record<keyof AuditRow, string> = {
+  actor_id: 'uuid',
+  actor_role: 'text',
+  action: 'text',
+  target_type: 'text',
+  target_id: 'text',
+  hospital_id: 'uuid',
+  patient_id: 'uuid',
+  request_id: 'text',
+  ip: 'text',
+  details: 'jsonb',
+};
+const COLUMNS = Object.keys(COLUMN_TYPES) as (keyof AuditRow)[];
+// One text for any number of entries, so it is prepared once per connection.
+const APPEND_SQL = `insert into audit_log (${COLUMNS.join(', ')}) select * from unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})`;
 /** The most entries one statement carries. */
 const MAX_BATCH = 2000;
 /**
@@ -184,7 +221,7 @@ export class AuditAppender {
 const appenders = new WeakMap<Knex, AuditAppender>();
 
 /** The process's appender for a connection pool. */
-export function appenderOf(db: Knex): AuditAppender {
+function appenderOf(db: Knex): AuditAppender {
   let appender = appenders.get(db);
   if (!appender) appenders.set(db, (appender = new AuditAppender(db)));
   return appender;

@@ -93,7 +93,7 @@ export function isCovered(intervals: Interval[], start: number, end: number): bo
 /** Formats an instant in the given zone, with its offset (e.g. 2026-12-01T08:00:00.000+01:00), as luxon's `toISO`. */
 export function formatInZone(millis: number, zone: string): string {
   // Luxon takes "UTC" and "GMT" (any case) as its fixed UTC zone, printed with Z.
-  if (UTC_NAMES.has(zone) && millis >= YEAR_0 && millis < YEAR_10000) return new Date(millis).toISOString();
+  if (isLuxonUtc(zone) && millis >= YEAR_0 && millis < YEAR_10000) return new Date(millis).toISOString();
   const offset = zoneOffset(millis, zone);
   if (offset !== null) {
     const local = millis + offset * MINUTE;
@@ -109,7 +109,8 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const YEAR_0 = -62_167_219_200_000;
 const YEAR_10000 = 253_402_300_800_000;
-const UTC_NAMES = new Set(['UTC', 'utc', 'GMT', 'gmt', 'Utc', 'Gmt']);
+/** Names luxon takes as its fixed UTC zone (printed Z) rather than as IANA zones, in any case. */
+const isLuxonUtc = (zone: string) => zone.length === 3 && ['utc', 'gmt'].includes(zone.toLowerCase());
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 // Luxon formats through Intl on every call (a list page formats 40 instants). The offset is the same across an
@@ -123,7 +124,7 @@ const HOUR_OFFSETS_KEPT = 20_000;
 function zoneFormat(zone: string): Intl.DateTimeFormat | null {
   let format = zoneFormats.get(zone);
   if (format === undefined) {
-    format = IANAZone.isValidZone(zone) && !['utc', 'gmt'].includes(zone.toLowerCase())
+    format = IANAZone.isValidZone(zone) && !isLuxonUtc(zone)
       ? new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', era: 'short' })
       : null;
     zoneFormats.set(zone, format);

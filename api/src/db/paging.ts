@@ -20,6 +20,12 @@ export interface PageRequest {
 
 const TOTAL = 'mc_total';
 
+/** How many rows the filtered query holds. */
+async function countOf(query: Knex.QueryBuilder): Promise<number> {
+  const [{ count }] = (await prepared(query.clone().clearSelect().clearOrder().count({ count: '*' }))) as [{ count: number }];
+  return Number(count);
+}
+
 /**
  * One page of the filtered query in a stable order, with the total: rows and count come back together from
  * one prepared statement (`count(*) over ()`); only a page past the end, which has no row to carry the total,
@@ -46,7 +52,7 @@ export async function fetchPage<T>(query: Knex.QueryBuilder, r: PageRequest): Pr
   let total: number;
   if (rows.length > 0) total = Number(rows[0]![TOTAL]);
   else if (r.page === 1) total = 0;
-  else total = Number(((await prepared(query.clone().clearSelect().clearOrder().count({ count: '*' }))) as [{ count: number }])[0].count);
+  else total = await countOf(query);
   for (const row of rows) delete row[TOTAL];
   return { items: rows as T[], total, page: r.page, pageSize: r.pageSize };
 }
@@ -65,8 +71,8 @@ export function searchable(text: string): string {
  * candidates than that is a 400 asking for narrower filters, never an unbounded scan.
  */
 export async function fetchSearchPage<T>(query: Knex.QueryBuilder, r: PageRequest, matches: (row: T) => boolean): Promise<Page<T>> {
-  const [{ count }] = (await prepared(query.clone().clearSelect().clearOrder().count({ count: '*' }))) as [{ count: number }];
-  if (Number(count) > SEARCH_MAX_ROWS) {
+  const count = await countOf(query);
+  if (count > SEARCH_MAX_ROWS) {
     throw badRequest(`The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`, [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }], 'SEARCH_TOO_BROAD');
   }
   const rows: T[] = await prepared(

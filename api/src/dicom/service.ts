@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from 'koa';
 import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
-import { recordAudit, recordAudits, type AuditAction } from '../../../common/audit.js';
+import { recordAudit, recordListRead, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { AppError, conflict, notFound } from '../../../common/http/errors.js';
@@ -87,12 +87,7 @@ export function createDicomService(deps: Deps) {
 
     async list(auth: Auth, q: repo.StudyListQuery, meta: RequestMeta) {
       const page = await repo.listStudies(db, auth, q);
-      const patients = [...new Set(page.items.map((s) => s.patient_id))];
-      await recordAudits(
-        db,
-        meta,
-        patients.map((patientId) => ({ actor: auth, action: 'dicom.studies_listed', targetType: 'patient', targetId: patientId, patientId, details: { studies: page.items.filter((s) => s.patient_id === patientId).map((s) => s.id) } })),
-      );
+      await recordListRead(db, meta, auth, 'dicom.studies_listed', page.items, 'studies');
       return page;
     },
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
 import type { Auth } from '../auth/types.js';
+import { liveLinks } from '../../../common/access.js';
 import { HospitalModel } from '../db/models.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
@@ -88,17 +89,7 @@ export async function countPatientsOnlyHere(trx: Knex.Transaction, hospitalId: s
     .whereNull('p.deleted_at')
     // Links carry their doctor's hospital (set by the database).
     .whereExists((q) => q.select(trx.raw('1')).from('patient_doctor_links as l').whereRaw('l.patient_id = p.id').where('l.hospital_id', hospitalId))
-    .whereNotExists((q) =>
-      q
-        .select(trx.raw('1'))
-        .from('patient_doctor_links as l')
-        .join('users as d', 'd.id', 'l.doctor_id')
-        .join('hospitals as h', 'h.id', 'l.hospital_id')
-        .whereRaw('l.patient_id = p.id')
-        .whereNot('l.hospital_id', hospitalId)
-        .whereNull('d.deleted_at')
-        .whereNull('h.deleted_at'),
-    )
+    .whereNotExists(liveLinks(trx).select(trx.raw('1')).whereRaw('l.patient_id = p.id').whereNot('l.hospital_id', hospitalId))
     .count({ count: '*' })) as [{ count: string | number }];
   return Number(row.count);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { recordAudit, recordAudits, type AuditAction } from '../../../common/audit.js';
+import { recordAudit, recordListRead, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
@@ -137,12 +137,7 @@ export function createMedicalRecordService({ db, config }: Deps) {
       // patient is looked up only for an empty page, to tell an empty record (200) from a patient out of scope
       // (404). One round trip less for every non-empty page.
       if (q.patientId && page.items.length === 0) await mustFindPatient(db, auth, q.patientId);
-      const patients = [...new Set(page.items.map((r) => r.patient_id))];
-      await recordAudits(
-        db,
-        meta,
-        patients.map((patientId) => ({ actor: auth, action: 'medical_record.listed', targetType: 'patient', targetId: patientId, patientId, details: { entries: page.items.filter((r) => r.patient_id === patientId).map((r) => r.id) } })),
-      );
+      await recordListRead(db, meta, auth, 'medical_record.listed', page.items, 'entries');
       return { ...page, items: page.items.map(toDto) };
     },
 

@@ -1,4 +1,4 @@
-import { applyPatientScope } from '../../../common/access.js';
+import { applyPatientScope, liveLinks } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
@@ -102,19 +102,9 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
   return query;
 }
 
-/** The patient's links to live doctors of live hospitals (the ones that still mean care). */
-export function liveLinks(db: Db, patientId: string): Knex.QueryBuilder {
-  return db('patient_doctor_links as l')
-    .join('users as d', 'd.id', 'l.doctor_id')
-    .join('hospitals as h', 'h.id', 'd.hospital_id')
-    .where('l.patient_id', patientId)
-    .whereNull('d.deleted_at')
-    .whereNull('h.deleted_at');
-}
-
 /** Whether a live doctor of another live hospital than `hospitalId` follows the patient. */
 export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
-  return Boolean(await liveLinks(db, patientId).whereNot('d.hospital_id', hospitalId).first('l.doctor_id'));
+  return Boolean(await liveLinks(db).where('l.patient_id', patientId).whereNot('l.hospital_id', hospitalId).first('l.doctor_id'));
 }
 
 /** Active doctors of the hospital among the given ids. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { liveLinks } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
@@ -155,7 +156,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
           .where({ 'l.patient_id': id, 'l.doctor_id': doctorId, 'd.hospital_id': auth.hospitalId })
           .first('l.id', 'l.source', 'l.created_at', 'd.first_name', 'd.last_name');
         if (!link) throw notFound('Link');
-        if (!(await repo.liveLinks(trx, id).whereNot('l.doctor_id', doctorId).first('l.id'))) {
+        if (!(await liveLinks(trx).where('l.patient_id', id).whereNot('l.doctor_id', doctorId).first('l.id'))) {
           throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [{ field: 'doctorId', message: 'The patient’s only doctor' }]);
         }
         await trx('patient_doctor_links').where({ id: link.id }).delete();
