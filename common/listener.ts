@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+
+/** The channel of {@link DbListener.sync}: `m:` a marker, `a:` a listener's acknowledgement of it. */
+export const SYNC_CHANNEL = 'mediconnect_sync';
+/** Every listener connects under this application name (+ its own name), so that a sync knows how many to wait for. */
+const APPLICATION = 'mediconnect-listener:';
 
 /**
  * One dedicated PostgreSQL connection LISTENing for the channels the process's caches follow (the triggers of
@@ -12,6 +18,8 @@ export class DbListener {
   private stopped = false;
   private readonly channels = new Map<string, Set<(payload: string) => void>>();
   private readonly resets = new Set<() => void>();
+  /** Markers this process sent and waits for: heard back itself, and acknowledged by how many other listeners. */
+  private readonly syncs = new Map<string, { heard: boolean; acks: number; peers: number; check: () => void }>();
 
   constructor(
     private readonly config: Pick<Config, 'db'>,
@@ -47,7 +55,7 @@ export class DbListener {
     const connect = async (): Promise<void> => {
       if (this.stopped) return;
       const { db } = this.config;
-      const client = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.name, application_name: this.name });
+      const client = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.name, application_name: `${APPLICATION}${this.name}` });
       let gone = false;
       const lost = (err: Error) => {
         if (gone) return;
@@ -59,13 +67,14 @@ export class DbListener {
         if (!this.stopped) setTimeout(() => void connect().catch(() => undefined), this.retryMs).unref();
       };
       client.on('notification', (n) => {
-        for (const handler of this.channels.get(n.channel) ?? []) handler(n.payload ?? '');
+        if (n.channel === SYNC_CHANNEL) this.onSync(client, n.payload ?? '');
+        else for (const handler of this.channels.get(n.channel) ?? []) handler(n.payload ?? '');
       });
       client.on('error', lost);
       client.on('end', () => lost(new Error('listener connection ended')));
       try {
         await client.connect();
-        for (const channel of this.channels.keys()) await client.query(`LISTEN ${channel}`);
+        for (const channel of [...this.channels.keys(), SYNC_CHANNEL]) await client.query(`LISTEN ${channel}`);
       } catch (err) {
         lost(err as Error);
         return;
@@ -76,6 +85,51 @@ export class DbListener {
       this.client = client;
     };
     await connect();
+  }
+
+  /**
+   * Resolves once every listener connected to this database — in every process, this one included — has handled
+   * every notification committed before the call: each hears a marker after them (one queue, commit order) and
+   * acknowledges it. A write that ends a session or changes an account waits for this before answering, so no
+   * process serves the client's next request from a cache that still holds the old principal. Gives up after
+   * `timeoutMs` (a listener that stopped answering), and at once when this one is not listening.
+   */
+  async sync(timeoutMs = 2000): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const marker = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = new Promise<void>((resolve) => {
+      const state = { heard: false, acks: 0, peers: Number.POSITIVE_INFINITY, check: () => state.heard && state.acks >= state.peers && resolve() };
+      this.syncs.set(marker, state);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '${APPLICATION}%' AND pid <> pg_backend_pid()`,
+      );
+      const state = this.syncs.get(marker)!;
+      state.peers = rows[0]!.n;
+      state.check();
+      await client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `m:${marker}`]);
+      await settled;
+    } catch {
+      // The change is committed: a database that fails now must not turn its answer into an error. The
+      // listener shares its fate and its caches go off with it.
+    } finally {
+      clearTimeout(timer);
+      this.syncs.delete(marker);
+    }
+  }
+
+  /** A marker: ours heard back, or another listener's, acknowledged (every earlier notification is handled). */
+  private onSync(client: pg.Client, payload: string): void {
+    const [kind, marker] = [payload.slice(0, 1), payload.slice(2)];
+    const mine = this.syncs.get(marker);
+    if (kind === 'm' && mine) mine.heard = true;
+    else if (kind === 'm') void client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `a:${marker}`]).catch(() => undefined);
+    else if (kind === 'a' && mine) mine.acks++;
+    mine?.check();
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DbListener } from './listener.js';
 import { loadPrincipal, type Principal, type PrincipalRefusal } from './principal.js';
@@ -6,7 +5,7 @@ import type { AccessClaims } from './tokens.js';
 
 /**
  * The channel the triggers NOTIFY: `s:` a login session, `u:` an account, `h:` a hospital, `v:` a viewer session,
- * `k:` a share link, followed by its id (`x:` is {@link PrincipalCache.sync}'s marker).
+ * `k:` a share link, followed by its id.
  */
 export const PRINCIPAL_CHANNEL = 'mediconnect_principal';
 
@@ -32,7 +31,6 @@ export class PrincipalCache {
   /** Viewer-session and share-link tokens (by hash): what they resolve to, and what ends them. */
   private readonly tokens = new Map<string, { at: number; value: CachedToken }>();
   private generation = 0;
-  private readonly waiters = new Map<string, () => void>();
 
   constructor(
     private readonly db: Knex,
@@ -99,34 +97,19 @@ export class PrincipalCache {
   }
 
   /**
-   * Returns once this process has heard every change committed before the call: NOTIFYs arrive in commit
-   * order, so hearing a marker sent now means the earlier ones were handled. A request that changed a session,
-   * an account or a hospital waits for it before answering, so its client's next request sees the change.
+   * Returns once every process's cache has heard every change committed before the call ({@link DbListener.sync}).
+   * A request that changed a session, an account or a hospital waits for it before answering, so its client's
+   * next request, to this process or another, sees the change.
    */
   async sync(timeoutMs = 2000): Promise<void> {
-    if (!this.caching) return;
-    const marker = randomUUID();
-    const heard = new Promise<void>((resolve) => this.waiters.set(marker, resolve));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await this.db.raw('select pg_notify(?, ?)', [PRINCIPAL_CHANNEL, `x:${marker}`]);
-      await Promise.race([heard, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    } catch {
-      // The change is committed: a database that fails now must not turn its answer into an error. The
-      // listener shares its fate and drops the cache when it goes.
-    } finally {
-      clearTimeout(timer);
-      this.waiters.delete(marker);
-    }
+    await this.listener.sync(timeoutMs);
   }
 
   /** Drops what a change concerns: one session, every session of an account, or of a hospital's accounts. */
   private drop(payload: string): void {
     const [kind, id] = [payload.slice(0, 1), payload.slice(2)];
-    if (kind === 'x') {
-      this.waiters.get(id)?.();
-      return;
-    }
+    // A sync marker of a release that sent them on this channel: nothing changed.
+    if (kind === 'x') return;
     this.generation++;
     const known = ['s', 'u', 'h', 'v', 'k'].includes(kind);
     const concerns = (principal: Principal, sessionId: string | null) =>

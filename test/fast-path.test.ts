@@ -123,7 +123,7 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     const second = await f.login(h.doctor.email, h.doctor.password);
     await warm(h.doctor);
     // Cut every listener of the API and the proxy (a network drop or a restarted PostgreSQL would do the same).
-    await testDb().raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name in ('api-listener', 'dicom-proxy-listener')`);
+    await testDb().raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name in ('mediconnect-listener:api', 'mediconnect-listener:dicom-proxy')`);
     await until('the API to notice', () => !api1.deps.principals.caching, 5000);
     await until('the proxy to notice', () => !proxy.principals.caching, 5000);
     // Nothing is cached meanwhile: every request reads the database...

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { DbListener } from '../common/listener.js';
 import { createLogger } from '../common/logger.js';
-import { PrincipalCache } from '../common/principal-cache.js';
+import { PRINCIPAL_CHANNEL, PrincipalCache } from '../common/principal-cache.js';
 import { testDb } from './helpers/db.js';
 import { fixtures, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { testConfig } from './helpers/server.js';
@@ -72,4 +73,50 @@ describe('principal cache: what each change drops (issue 13)', function () {
       expect(result).to.deep.equal(expected);
     });
   }
+});
+
+// A write that ends a session answers only once every process's cache has heard of it (DbListener.sync): the
+// writer's own listener hearing its marker is not enough when another process's listener is behind.
+describe('a sync waits for every listener of the database (issue 13)', function () {
+  this.timeout(30_000);
+  const logger = createLogger('silent', 'test');
+  type Paused = { client: { connection: { stream: { pause(): void; resume(): void } } } };
+
+  it('resolves only after a lagging listener in another process has handled the earlier changes', async () => {
+    const [writer, peer] = [new DbListener(testConfig(), logger, 'writer'), new DbListener(testConfig(), logger, 'peer')];
+    const heard: string[] = [];
+    peer.on(PRINCIPAL_CHANNEL, (payload) => heard.push(payload));
+    await Promise.all([writer.start(), peer.start()]);
+    try {
+      const change = `u:${randomUUID()}`;
+      // The peer's process reads nothing for now (a busy or descheduled process).
+      const stream = (peer as unknown as Paused).client.connection.stream;
+      stream.pause();
+      await testDb().raw('select pg_notify(?, ?)', [PRINCIPAL_CHANNEL, change]);
+      let synced = false;
+      const sync = writer.sync(10_000).then(() => (synced = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(synced, 'answered while a listener had not heard the change').to.equal(false);
+      stream.resume();
+      await sync;
+      expect(heard).to.include(change);
+    } finally {
+      await Promise.all([writer.stop(), peer.stop()]);
+    }
+  });
+
+  it('gives up after its timeout on a listener that never answers, and at once when not listening itself', async () => {
+    const [writer, mute] = [new DbListener(testConfig(), logger, 'writer'), new DbListener(testConfig(), logger, 'mute')];
+    await Promise.all([writer.start(), mute.start()]);
+    try {
+      (mute as unknown as Paused).client.connection.stream.pause();
+      // Resolves (the mocha timeout would fail a hang) although the mute listener never acknowledges.
+      await writer.sync(400);
+    } finally {
+      (mute as unknown as Paused).client.connection.stream.resume();
+      await Promise.all([writer.stop(), mute.stop()]);
+    }
+    // Not listening: nothing to wait for, whatever the timeout.
+    await writer.sync(3_600_000);
+  });
 });

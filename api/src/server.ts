@@ -39,7 +39,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const orthanc = new OrthancClient(config.orthanc);
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
   timeQueries(db, metrics);
-  const listener = new DbListener(config, logger, 'api-listener');
+  const listener = new DbListener(config, logger, 'api');
   const principals = new PrincipalCache(db, listener, config.auth.principalCacheSeconds * 1000);
   principals.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'principal', result });
   watchPrincipalWrites(db);

@@ -28,7 +28,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
   timeQueries(db, metrics);
   // One listening connection for both caches: study access (links) and principals (sessions, accounts, hospitals).
-  const listener = new DbListener(config, logger, 'dicom-proxy-listener');
+  const listener = new DbListener(config, logger, 'dicom-proxy');
   const access = new AccessCache(db, listener);
   access.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'study_access', result });
   const principals = new PrincipalCache(db, listener, config.auth.principalCacheSeconds * 1000);
