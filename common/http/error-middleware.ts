@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import { AppError } from './errors.js';
 import { mapDatabaseError } from './db-errors.js';
 import { localeOf, localizedMessage } from './messages.js';
+import { closeAfterAnswer } from './lingering-close.js';
 
 interface HttpishError {
   status?: number;
@@ -64,6 +65,9 @@ export function errorMiddleware() {
       const locale = localeOf(ctx);
       ctx.set('Content-Language', locale);
       ctx.body = { error: { code: err.code, message: localizedMessage(err.code, err.message, locale), details: err.details } };
+      // A refusal or failure before the body was read whole (a refused upload, a body over the limit): the
+      // rest is not wanted, and closing on it must not lose this answer.
+      if (!ctx.req.complete) closeAfterAnswer(ctx.req, (name, value) => ctx.set(name, value));
     }
   };
 }

@@ -193,9 +193,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     const fail = (err: unknown) => {
       if (failed) return;
       failed = true;
+      // The rest of the request is not wanted: the error middleware answers, then closes the connection
+      // once the client has read the answer (closeAfterAnswer).
       ctx.req.unpipe(parser);
-      // The rest of the request is not wanted: close the connection after answering.
-      ctx.set('Connection', 'close');
       reject(err);
     };
     // A semaphore, not a count of `inFlight`: small files are parsed ahead of their turn, and tasks
