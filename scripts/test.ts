@@ -1,18 +1,24 @@
 // `npm test`: starts a throwaway stack (its own PostgreSQL on a free port, never .data/), migrates,
 // runs the whole mocha suite against it, and tears everything down. Extra arguments go to mocha.
+// Everything the tests start lives in the run's temporary folder (TMPDIR points inside it) and inherits a
+// marker in its environment: once the stack is down, any process still carrying either fails the run, by name.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { orthancService } from './lib/orthanc.js';
 import { freePort } from './lib/ports.js';
+import { describeProcesses, processesOf, terminate } from './lib/processes.js';
 import { s3Service } from './lib/s3.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages, TEST_TOOLS } from './lib/system-packages.js';
 
 async function main(): Promise<number> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-test-'));
+  // The tests' own temporary folders (npm start's data, nginx, Chromium's profiles) sit inside the run's.
+  const testsTmp = path.join(tmp, 'tmp');
+  mkdirSync(testsTmp);
   const baseEnv: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'test',
@@ -23,6 +29,7 @@ async function main(): Promise<number> {
     SCHEDULER_ENABLED: 'false',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     MEDICONNECT_TEST_TMP: tmp,
+    TMPDIR: testsTmp,
   };
   // Adding a service the tests need is one more entry here; each receives the environment of those before it.
   const services: ServiceDefinition[] = [
@@ -33,20 +40,43 @@ async function main(): Promise<number> {
   ];
   ensureSystemPackages([...services.flatMap((s) => s.requirements), TEST_TOOLS]);
   const stack = await startStack(services);
-  const cleanup = async () => {
+  const cleanup = async (): Promise<boolean> => {
     await stack.stop();
+    const clean = await reportLeftovers(tmp);
     rmSync(tmp, { recursive: true, force: true });
+    return clean;
   };
+  let code = 1;
   try {
     const env: Record<string, string> = { ...baseEnv, ...stack.env };
     const mocha = spawn(process.execPath, ['--import', 'tsx', path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
     const stopMocha = () => mocha.kill('SIGINT');
     process.on('SIGINT', stopMocha);
     process.on('SIGTERM', stopMocha);
-    return await new Promise<number>((resolve) => mocha.on('exit', (code) => resolve(code ?? 1)));
+    code = await new Promise<number>((resolve) => mocha.on('exit', (exitCode) => resolve(exitCode ?? 1)));
   } finally {
-    await cleanup();
+    const clean = await cleanup();
+    if (!clean && code === 0) code = 1;
   }
+  return code;
+}
+
+/**
+ * Whether the run left nothing behind. A process of the run's folder or carrying its marker, still alive
+ * once the stack is down, was started by a test that did not stop it: it is named, then stopped, and the
+ * run fails — on a developer's machine or CI's, such leftovers hold ports and slow every later run.
+ */
+async function reportLeftovers(tmp: string): Promise<boolean> {
+  // A process a test stopped just before the end may still be on its way out.
+  let left = processesOf(tmp, `MEDICONNECT_TEST_TMP=${tmp}`);
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = processesOf(tmp, `MEDICONNECT_TEST_TMP=${tmp}`);
+  }
+  if (left.length === 0) return true;
+  console.error(`\nThe tests left ${left.length} process(es) running; each test must stop what it starts:\n${describeProcesses(left)}`);
+  await terminate(left, 5_000);
+  return false;
 }
 
 main().then(

@@ -6,6 +6,7 @@ import { createLogger } from '../common/logger.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
 import { backup, locationFromEnv, restore, type DataLocation } from '../scripts/lib/backup.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
+import { stopAfterTest } from './helpers/processes.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { ApiClient } from './helpers/client.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
@@ -54,37 +55,34 @@ describe('backup and restore (issue 11)', function () {
       storage: 's3',
       storageDir: path.join(dir, 'unused'),
     }).start(env);
+    stopAfterTest(() => orthanc.stop());
     const restoredEnv = { DB_NAME: database, MINIO_BUCKET_NAME: bucket, ORTHANC_URL: orthanc.env.ORTHANC_URL!, ORTHANC_USERNAME: orthanc.env.ORTHANC_USERNAME!, ORTHANC_PASSWORD: orthanc.env.ORTHANC_PASSWORD! };
     const proxyPort = await freePort();
     const proxy = await startProxy(testConfig({ ...restoredEnv, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` }), { port: proxyPort, logger: createLogger('silent', 'restored-proxy') });
+    stopAfterTest(() => proxy.stop());
     const api = await startTestApi({ ...restoredEnv, DICOM_PROXY_INTERNAL_URL: proxy.url, SCHEDULER_ENABLED: 'false' });
-    try {
-      const client = new ApiClient(api.url);
-      // Accounts (with their passwords), links and encrypted records.
-      const doctor = await client.post('/api/auth/login', { body: { email: h.doctor.email, password: h.doctor.password } });
-      expect(doctor.status).to.equal(200);
-      const token = doctor.body.accessToken;
-      const entry = await client.get(`/api/medical-records/${entryId}`, { token });
-      expect(entry.body).to.include({ title: 'Penicillin', content: 'Rash in 2019', patientId: patient.id });
-      const links = await client.get(`/api/patients/${patient.id}/doctors`, { token });
-      expect(links.body.items.map((l: { doctorId: string }) => l.doctorId)).to.deep.equal([h.doctor.id]);
-      expect((await client.get(`/api/dicom/studies/${study.id}`, { token })).body).to.include({ studyInstanceUid: study.uid, numberOfInstances: 2 });
-      // Images: every frame through the restored proxy equals the original Orthanc's, byte for byte.
-      for (const sop of study.sops) {
-        const framePath = `/studies/${study.uid}/series/${study.series}/instances/${sop}/frames/1`;
-        const restored = await fetch(`${proxy.url}/dicom-web${framePath}`, { headers: { authorization: `Bearer ${token}`, accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
-        expect(restored.status).to.equal(200);
-        const original = await testOrthanc().fetch(`/dicom-web${framePath}`, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*', 'accept-encoding': 'identity' } });
-        const [a, b] = [Buffer.from(await restored.arrayBuffer()), Buffer.from(await original.arrayBuffer())];
-        // The multipart boundaries differ; the frame bytes between them must not.
-        const payload = (buf: Buffer) => buf.subarray(buf.indexOf('\r\n\r\n') + 4, buf.lastIndexOf('\r\n--'));
-        expect(payload(a).length).to.equal(64 * 64 * 2);
-        expect(payload(a).equals(payload(b))).to.equal(true);
-      }
-    } finally {
-      await api.stop();
-      await proxy.stop();
-      await orthanc.stop();
+    stopAfterTest(() => api.stop());
+    const client = new ApiClient(api.url);
+    // Accounts (with their passwords), links and encrypted records.
+    const doctor = await client.post('/api/auth/login', { body: { email: h.doctor.email, password: h.doctor.password } });
+    expect(doctor.status).to.equal(200);
+    const token = doctor.body.accessToken;
+    const entry = await client.get(`/api/medical-records/${entryId}`, { token });
+    expect(entry.body).to.include({ title: 'Penicillin', content: 'Rash in 2019', patientId: patient.id });
+    const links = await client.get(`/api/patients/${patient.id}/doctors`, { token });
+    expect(links.body.items.map((l: { doctorId: string }) => l.doctorId)).to.deep.equal([h.doctor.id]);
+    expect((await client.get(`/api/dicom/studies/${study.id}`, { token })).body).to.include({ studyInstanceUid: study.uid, numberOfInstances: 2 });
+    // Images: every frame through the restored proxy equals the original Orthanc's, byte for byte.
+    for (const sop of study.sops) {
+      const framePath = `/studies/${study.uid}/series/${study.series}/instances/${sop}/frames/1`;
+      const restored = await fetch(`${proxy.url}/dicom-web${framePath}`, { headers: { authorization: `Bearer ${token}`, accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
+      expect(restored.status).to.equal(200);
+      const original = await testOrthanc().fetch(`/dicom-web${framePath}`, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*', 'accept-encoding': 'identity' } });
+      const [a, b] = [Buffer.from(await restored.arrayBuffer()), Buffer.from(await original.arrayBuffer())];
+      // The multipart boundaries differ; the frame bytes between them must not.
+      const payload = (buf: Buffer) => buf.subarray(buf.indexOf('\r\n\r\n') + 4, buf.lastIndexOf('\r\n--'));
+      expect(payload(a).length).to.equal(64 * 64 * 2);
+      expect(payload(a).equals(payload(b))).to.equal(true);
     }
   });
 });

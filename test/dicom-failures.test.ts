@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
@@ -10,10 +11,11 @@ import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { stopAfterTest } from './helpers/processes.js';
 import { startTestApi } from './helpers/server.js';
 import type { RunningApi } from '../api/src/server.js';
 
-const tmpRoot = () => mkdtempSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 'extra-'));
+const tmpRoot = () => mkdtempSync(path.join(os.tmpdir(), 'extra-'));
 
 /** Another Orthanc of our own (local directory or a given S3), with its own index database. */
 async function extraOrthanc(name: string, storage: 'local' | 's3', env: Record<string, string> = {}): Promise<{ service: StartedService; storageDir: string; client: OrthancClient }> {
@@ -130,18 +132,15 @@ describe('imaging store: storage back-ends and failures', function () {
 
   it('answers 503 when the S3 storage is unreachable, and stores nothing', async () => {
     const dead = await extraOrthanc('deads3', 's3', { MINIO_ENDPOINT: `127.0.0.1:${await freePort()}`, MINIO_ACCESS_KEY: 'x', MINIO_SECRET_KEY: 'y', MEDICONNECT_S3_MAX_ATTEMPTS: '1' });
+    stopAfterTest(() => dead.service.stop());
     const api = await apiFor(dead.service);
-    try {
-      const studyUid = newUid();
-      const res = await upload(api.url, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'CD-3', studyUid, seriesUid: newUid() }) }]);
-      expect(res.status).to.equal(503);
-      expect(res.body.error.code).to.equal('IMAGING_UNAVAILABLE');
-      expect((await (await dead.client.fetch('/statistics')).json()).CountInstances).to.equal(0);
-      expect(await testDb()('dicom_studies').where({ study_instance_uid: studyUid })).to.deep.equal([]);
-    } finally {
-      await api.stop();
-      await dead.service.stop();
-    }
+    stopAfterTest(() => api.stop());
+    const studyUid = newUid();
+    const res = await upload(api.url, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'CD-3', studyUid, seriesUid: newUid() }) }]);
+    expect(res.status).to.equal(503);
+    expect(res.body.error.code).to.equal('IMAGING_UNAVAILABLE');
+    expect((await (await dead.client.fetch('/statistics')).json()).CountInstances).to.equal(0);
+    expect(await testDb()('dicom_studies').where({ study_instance_uid: studyUid })).to.deep.equal([]);
   });
 
   it('an upload cut off halfway keeps the complete files only', async () => {

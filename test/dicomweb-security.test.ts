@@ -240,7 +240,8 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
     expect((await get(p1.token, '/studies')).status).to.equal(200);
     const port = await freePort();
     const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const dist = mkdtempSync('/tmp/ohif-dist-');
+    const { tmpdir } = await import('node:os');
+    const dist = mkdtempSync(`${tmpdir()}/ohif-dist-`);
     writeFileSync(`${dist}/index.html`, '<html></html>');
     const viewer = await startViewer(testConfig(), { distDir: dist, port, logger: createLogger('silent', 'viewer-test') });
     try {

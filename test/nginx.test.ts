@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { freePort } from '../scripts/lib/ports.js';
 import { NGINX_PATH } from '../scripts/lib/system-packages.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { spawnGroup, stopStarted } from './helpers/processes.js';
 import { sharedApi, sharedDicomProxy } from './helpers/server.js';
 
 /**
@@ -62,7 +63,7 @@ http {
     );
     const check = spawnSync(NGINX_PATH, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { encoding: 'utf8' });
     expect(check.status, check.stderr).to.equal(0);
-    nginx = spawn(NGINX_PATH, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    nginx = spawnGroup(NGINX_PATH, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
     base = `http://127.0.0.1:${port}`;
     for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
       if (i > 100) throw new Error(`nginx did not start: ${readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
@@ -70,7 +71,8 @@ http {
     }
   });
   after(async () => {
-    nginx?.kill('SIGTERM');
+    // nginx's master and its worker, SIGKILL if they linger.
+    await stopStarted(nginx);
     await new Promise<void>((resolve) => viewer?.close(() => resolve()) ?? resolve());
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,12 +12,17 @@ import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { Fixtures } from './helpers/fixtures.js';
+import { spawnGroup, stopAfterTest, stopProcessesIn, stopStarted } from './helpers/processes.js';
 import { testConfig } from './helpers/server.js';
 
-/** Spawns a TypeScript entry point and collects its output. */
+/**
+ * Spawns a TypeScript entry point in its own process group, collects its output, and stops the group
+ * (and all it started) when the test ends, whatever its outcome.
+ */
 function spawnTs(script: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnGroup(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  stopAfterTest(() => stopStarted(child));
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return { child, output: () => out };
@@ -48,37 +53,58 @@ function childPid(parent: number, script: string, required = true): number {
   return -1;
 }
 
+/** What the client of a streamed upload saw: the answer, or the error that ended the connection before it. */
+type UploadSeen = { status: number; body: any; error?: undefined } | { status: 0; body: null; error: string };
+
 /**
  * Streams files as one multipart upload, one file after another, calling `afterFile` once each file's
- * bytes are written; resolves with the answer, which may come before the body is fully sent.
+ * bytes are written. Resolves with the answer, which may come before the body is fully sent: the client
+ * then stops sending, as a browser does. A write the server ends early (EPIPE, ECONNRESET) is an outcome
+ * too, reported rather than thrown, so that the test asserts what the user saw.
  */
-function uploadStreamed(url: string, token: string, patientId: string, files: Buffer[], afterFile: (sent: number) => Promise<void>): Promise<{ status: number; body: any }> {
+function uploadStreamed(url: string, token: string, patientId: string, files: Buffer[], afterFile: (sent: number) => Promise<void>): Promise<UploadSeen> {
   const boundary = '----mediconnect-processes';
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
+      answered = true;
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode!, body: JSON.parse(text) });
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on('error', (err) => resolve({ status: 0, body: null, error: `answer cut: ${err.message}` }));
     });
-    // The server closes the connection once it has answered: writes after that may fail, sometimes before
-    // the answer is read. Give the answer a moment to arrive before calling it an error.
+    // After the answer, the server closing the rest of the upload is expected; before it, it is what the user sees.
     req.on('error', (err) => {
-      if (answered) return;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE' || code === 'ECONNRESET') setTimeout(() => (answered ? undefined : reject(err)), 2000);
-      else reject(err);
+      if (!answered) resolve({ status: 0, body: null, error: (err as NodeJS.ErrnoException).code ?? err.message });
     });
-    let answered = false;
-    req.on('response', () => (answered = true));
+    const open = () => !answered && !req.destroyed;
     void (async () => {
       req.write(`--${boundary}\r\nContent-Disposition: form-data; name="patientId"\r\n\r\n${patientId}\r\n`);
       for (const [i, data] of files.entries()) {
-        if (answered || req.destroyed) return;
+        // Let an answer that arrived be read before writing more (writes alone never yield to the event loop).
+        await new Promise((r) => setImmediate(r));
+        if (!open()) return;
         const header = `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${i}.dcm"\r\nContent-Type: application/dicom\r\n\r\n`;
-        if (!req.write(Buffer.concat([Buffer.from(header), data, Buffer.from('\r\n')]))) await new Promise((r) => req.once('drain', r));
+        if (!req.write(Buffer.concat([Buffer.from(header), data, Buffer.from('\r\n')]))) {
+          await new Promise<void>((r) => {
+            const done = () => {
+              req.off('drain', done);
+              req.off('close', done);
+              r();
+            };
+            req.on('drain', done);
+            req.on('close', done);
+          });
+        }
         await afterFile(i + 1);
       }
-      if (!answered && !req.destroyed) req.end(`--${boundary}--\r\n`);
+      if (open()) req.end(`--${boundary}--\r\n`);
     })().catch(reject);
   });
 }
@@ -103,6 +129,10 @@ describe('processes', () => {
   it('npm start brings up the stack, supervises every child, survives its own death; Ctrl-C stops it; a second run reuses the data', async function () {
     this.timeout(180_000);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-start-'));
+    // Whatever happens below, nothing of these two runs outlives the test: their groups are stopped (spawnTs),
+    // then the PostgreSQL and Orthanc a killed `npm start` leaves behind on purpose, then the data.
+    stopAfterTest(() => rmSync(dataDir, { recursive: true, force: true }));
+    stopAfterTest(() => stopProcessesIn(dataDir, path.join(dataDir, 'postgres')));
     const [dbPort, apiPort, orthancPort, dicomPort, proxyPort, viewerPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {
       MEDICONNECT_DATA_DIR: dataDir,
@@ -130,104 +160,99 @@ describe('processes', () => {
       LOG_LEVEL: 'warn',
     };
     const base = `http://127.0.0.1:${apiPort}`;
-    try {
-      let run = spawnTs('scripts/start.ts', env);
-      await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'npm start', run.output);
-      expect(run.output()).to.include('chief@start.test / mediconnect (just created)');
-      expect((await fetch(`${base}/readyz`)).status).to.equal(200);
-      expect(run.output()).to.include(`Orthanc        http://127.0.0.1:${orthancPort}`);
-      expect((await fetch(`http://127.0.0.1:${orthancPort}/system`)).status).to.equal(401);
-      expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/studies`)).status).to.equal(401);
-      const page = await fetch(`http://127.0.0.1:${viewerPort}/viewer`);
-      expect(page.status).to.equal(200);
-      expect(await page.text()).to.include('app-config.js');
-      expect(await (await fetch(`http://127.0.0.1:${viewerPort}/app-config.js`)).text()).to.include(`http://127.0.0.1:${proxyPort}/dicom-web`);
-      const login = await fetch(`${base}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'chief@start.test', password: 'mediconnect' }),
-      });
-      expect(login.status).to.equal(200);
-      // No request takes a process down: a malformed path is a 400, and the viewer keeps serving.
-      const bad = await fetch(`http://127.0.0.1:${viewerPort}/%E0%A4%A`);
-      expect(bad.status).to.equal(400);
-      expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/t/%ZZ/studies`)).status).to.equal(400);
-      expect((await fetch(`http://127.0.0.1:${viewerPort}/viewer`)).status).to.equal(200);
-      expect((await (await fetch(`${base}/readyz`)).json()).checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
+    let run = spawnTs('scripts/start.ts', env);
+    await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'npm start', run.output);
+    expect(run.output()).to.include('chief@start.test / mediconnect (just created)');
+    expect((await fetch(`${base}/readyz`)).status).to.equal(200);
+    expect(run.output()).to.include(`Orthanc        http://127.0.0.1:${orthancPort}`);
+    expect((await fetch(`http://127.0.0.1:${orthancPort}/system`)).status).to.equal(401);
+    expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/studies`)).status).to.equal(401);
+    const page = await fetch(`http://127.0.0.1:${viewerPort}/viewer`);
+    expect(page.status).to.equal(200);
+    expect(await page.text()).to.include('app-config.js');
+    expect(await (await fetch(`http://127.0.0.1:${viewerPort}/app-config.js`)).text()).to.include(`http://127.0.0.1:${proxyPort}/dicom-web`);
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'chief@start.test', password: 'mediconnect' }),
+    });
+    expect(login.status).to.equal(200);
+    // No request takes a process down: a malformed path is a 400, and the viewer keeps serving.
+    const bad = await fetch(`http://127.0.0.1:${viewerPort}/%E0%A4%A`);
+    expect(bad.status).to.equal(400);
+    expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/t/%ZZ/studies`)).status).to.equal(400);
+    expect((await fetch(`http://127.0.0.1:${viewerPort}/viewer`)).status).to.equal(200);
+    expect((await (await fetch(`${base}/readyz`)).json()).checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
 
-      // A child that dies is restarted with backoff, and logged; the others never notice.
-      for (const [script, health] of [['api/src/server.ts', `${base}/healthz`], ['dicom-proxy/src/server.ts', `http://127.0.0.1:${proxyPort}/healthz`]] as const) {
-        const pid = childPid(run.child.pid!, script);
-        process.kill(pid, 'SIGKILL');
-        await waitFor(() => run.output().includes(`exited unexpectedly (SIGKILL)`) && childPid(run.child.pid!, script, false) !== pid, `${script} to be restarted`, run.output);
-        await waitFor(() => fetch(health).then((r) => r.ok, () => false), `${script} to serve again`, run.output);
-      }
-      expect(run.output()).to.match(/\[supervisor\] api exited unexpectedly \(SIGKILL\); restarting/);
-      expect(run.output()).to.match(/\[supervisor\] dicom-proxy exited unexpectedly \(SIGKILL\); restarting/);
-      // Orthanc dies in the middle of a 50-file upload: the upload answers 503 within 10 s, listing the
-      // files stored before, and the supervisor has Orthanc serving again within 30 s.
-      const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
-      const orthanc = new OrthancClient({ url: `http://127.0.0.1:${orthancPort}`, username: 'mediconnect', password: secrets.ORTHANC_PASSWORD });
-      const f = new Fixtures(new ApiClient(base), 'chief@start.test');
-      const clinic = await f.hospitalWithStaff();
-      const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
-      const [studyUid, seriesUid] = [newUid(), newUid()];
-      const sops = Array.from({ length: 50 }, () => newUid());
-      const files = sops.map((sopUid, i) => synthDicom({ patientId: 'EXT-9', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 256, columns: 256 }));
-      const orthancPid = Number(readFileSync(path.join(dataDir, 'orthanc', 'orthanc.pid'), 'utf8'));
-      let killedAt = 0;
-      const answer = uploadStreamed(`${base}/api/dicom/studies/upload_dicom/`, clinic.doctor.token, patient.id, files, async (sent) => {
-        // After 20 files, wait until Orthanc holds some, then kill it while the rest still streams in.
-        if (sent !== 20) return;
-        await waitFor(async () => (await orthanc.fetch('/statistics').then((r) => r.json(), () => ({ CountInstances: 0 }))).CountInstances >= 5, 'Orthanc to store a few files', run.output);
-        process.kill(orthancPid, 'SIGKILL');
-        killedAt = Date.now();
-      });
-      const res = await answer;
-      const answeredAfter = Date.now() - killedAt;
-      expect(killedAt, 'Orthanc was killed during the upload').to.be.greaterThan(0);
-      expect(res.status, JSON.stringify(res.body)).to.equal(503);
-      expect(res.body.error.code).to.equal('IMAGING_UNAVAILABLE');
-      expect(answeredAfter, 'answered within 10 s of the kill').to.be.lessThan(10_000);
-      const storedNames: string[] = res.body.error.details.stored;
-      expect(storedNames.length).to.be.within(5, 49);
-      await waitFor(() => run.output().includes('[supervisor] orthanc exited unexpectedly'), 'Orthanc to be restarted', run.output);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output, 30_000);
-      expect(Date.now() - killedAt, 'Orthanc back within 30 s').to.be.lessThan(30_000);
-      // Every file the answer lists as stored is in Orthanc after the restart; none of the unsent ones is.
-      const held = new Set<string>();
-      for (const sop of sops) if ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()).length > 0) held.add(sop);
-      for (const name of storedNames) expect(held.has(sops[Number(/^(\d+)\.dcm$/.exec(name)![1])]!), `${name} listed as stored`).to.equal(true);
-      expect(held.has(sops[49]!)).to.equal(false);
-      // The imaging store takes uploads again: the rest of the files, sent once more.
-      const rest = files.map((data, i) => ({ name: `${i}.dcm`, data })).filter((_, i) => !held.has(sops[i]!));
-      const retry = await upload(base, clinic.doctor.token, patient.id, rest);
-      expect(retry.status, JSON.stringify(retry.body)).to.equal(201);
-      expect(retry.body.stored).to.have.length(rest.length);
-
-      // `npm start` itself dies: its children follow, PostgreSQL and Orthanc stay behind…
-      let done = exited(run.child);
-      run.child.kill('SIGKILL');
-      await done;
-      await waitFor(() => fetch(`${base}/healthz`).then(() => false, () => true), 'the API to follow its supervisor', run.output);
-      expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(true);
-
-      // …and the next start finds them, stops them and comes up on the same data.
-      run = spawnTs('scripts/start.ts', env);
-      await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'the second npm start', run.output);
-      expect(run.output()).to.include('Migrations     up to date');
-      expect(run.output()).to.not.include('just created');
-      expect((await fetch(`${base}/readyz`)).status).to.equal(200);
-      done = exited(run.child);
-      run.child.kill('SIGINT');
-      expect(await done).to.equal(0);
-      expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(false);
-      let orthancDown = false;
-      await fetch(`http://127.0.0.1:${orthancPort}/system`).catch(() => (orthancDown = true));
-      expect(orthancDown).to.equal(true);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+    // A child that dies is restarted with backoff, and logged; the others never notice.
+    for (const [script, health] of [['api/src/server.ts', `${base}/healthz`], ['dicom-proxy/src/server.ts', `http://127.0.0.1:${proxyPort}/healthz`]] as const) {
+      const pid = childPid(run.child.pid!, script);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => run.output().includes(`exited unexpectedly (SIGKILL)`) && childPid(run.child.pid!, script, false) !== pid, `${script} to be restarted`, run.output);
+      await waitFor(() => fetch(health).then((r) => r.ok, () => false), `${script} to serve again`, run.output);
     }
+    expect(run.output()).to.match(/\[supervisor\] api exited unexpectedly \(SIGKILL\); restarting/);
+    expect(run.output()).to.match(/\[supervisor\] dicom-proxy exited unexpectedly \(SIGKILL\); restarting/);
+    // Orthanc dies in the middle of a 50-file upload: the upload answers 503, listing the files stored
+    // before, and the supervisor has Orthanc serving again.
+    const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
+    const orthanc = new OrthancClient({ url: `http://127.0.0.1:${orthancPort}`, username: 'mediconnect', password: secrets.ORTHANC_PASSWORD });
+    const f = new Fixtures(new ApiClient(base), 'chief@start.test');
+    const clinic = await f.hospitalWithStaff();
+    const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
+    const [studyUid, seriesUid] = [newUid(), newUid()];
+    const sops = Array.from({ length: 50 }, () => newUid());
+    const files = sops.map((sopUid, i) => synthDicom({ patientId: 'EXT-9', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 256, columns: 256 }));
+    const orthancPid = Number(readFileSync(path.join(dataDir, 'orthanc', 'orthanc.pid'), 'utf8'));
+    let killed = false;
+    const answer = uploadStreamed(`${base}/api/dicom/studies/upload_dicom/`, clinic.doctor.token, patient.id, files, async (sent) => {
+      // After 20 files, wait until Orthanc holds some, then kill it while the rest still streams in.
+      if (sent !== 20) return;
+      await waitFor(async () => (await orthanc.fetch('/statistics').then((r) => r.json(), () => ({ CountInstances: 0 }))).CountInstances >= 5, 'Orthanc to store a few files', run.output);
+      process.kill(orthancPid, 'SIGKILL');
+      killed = true;
+    });
+    const res = await answer;
+    expect(killed, 'Orthanc was killed during the upload').to.equal(true);
+    expect(res.status, res.error ?? JSON.stringify(res.body)).to.equal(503);
+    expect(res.body.error.code).to.equal('IMAGING_UNAVAILABLE');
+    const storedNames: string[] = res.body.error.details.stored;
+    expect(storedNames.length).to.be.within(5, 49);
+    await waitFor(() => run.output().includes('[supervisor] orthanc exited unexpectedly'), 'Orthanc to be restarted', run.output);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output);
+    // The API sees the imaging store back (as a user retrying would wait for).
+    await waitFor(async () => (await fetch(`${base}/readyz`).then((r) => r.json(), () => ({}))).checks?.orthanc === 'ok', 'the API to see Orthanc ready', run.output);
+    // Every file the answer lists as stored is in Orthanc after the restart; none of the unsent ones is.
+    const held = new Set<string>();
+    for (const sop of sops) if ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()).length > 0) held.add(sop);
+    for (const name of storedNames) expect(held.has(sops[Number(/^(\d+)\.dcm$/.exec(name)![1])]!), `${name} listed as stored`).to.equal(true);
+    expect(held.has(sops[49]!)).to.equal(false);
+    // The imaging store takes uploads again: the rest of the files, sent once more.
+    const rest = files.map((data, i) => ({ name: `${i}.dcm`, data })).filter((_, i) => !held.has(sops[i]!));
+    const retry = await upload(base, clinic.doctor.token, patient.id, rest);
+    expect(retry.status, JSON.stringify(retry.body)).to.equal(201);
+    expect(retry.body.stored).to.have.length(rest.length);
+
+    // `npm start` itself dies: its children follow, PostgreSQL and Orthanc stay behind…
+    let done = exited(run.child);
+    run.child.kill('SIGKILL');
+    await done;
+    await waitFor(() => fetch(`${base}/healthz`).then(() => false, () => true), 'the API to follow its supervisor', run.output);
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(true);
+
+    // …and the next start finds them, stops them and comes up on the same data.
+    run = spawnTs('scripts/start.ts', env);
+    await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'the second npm start', run.output);
+    expect(run.output()).to.include('Migrations     up to date');
+    expect(run.output()).to.not.include('just created');
+    expect((await fetch(`${base}/readyz`)).status).to.equal(200);
+    done = exited(run.child);
+    run.child.kill('SIGINT');
+    expect(await done).to.equal(0);
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(false);
+    let orthancDown = false;
+    await fetch(`http://127.0.0.1:${orthancPort}/system`).catch(() => (orthancDown = true));
+    expect(orthancDown).to.equal(true);
   });
 
   it('the seed creates the super admin once, even when run concurrently', async () => {
