@@ -140,12 +140,14 @@ async function slotSearch(url: string, token: string, doctorId: string): Promise
   };
   const alone: number[] = [];
   for (let i = 0; i < 10; i++) alone.push(await timed(search, true));
+  // /healthz probed without pause while the 20 searches run: how long one waits behind them.
   const during: number[] = [];
-  const load = Promise.all(Array.from({ length: 20 }, () => timed(search, true)));
-  for (let i = 0; i < 5; i++) during.push(await timed(`${url}/healthz`, false));
+  let running = true;
+  const load = Promise.all(Array.from({ length: 20 }, () => timed(search, true))).finally(() => (running = false));
+  while (running) during.push(await timed(`${url}/healthz`, false));
   const searches = await load;
   console.log(`\nWorst-case slot search (100 weekly entries, 500 exceptions, 62 days): alone median ${median(alone).toFixed(0)} ms;`);
-  console.log(`  20 at once: slowest ${Math.max(...searches).toFixed(0)} ms; /healthz during them ${during.map((d) => d.toFixed(0)).join(', ')} ms, median ${median(during).toFixed(0)} ms (target < 50 ms)`);
+  console.log(`  20 at once: slowest ${Math.max(...searches).toFixed(0)} ms; /healthz during them (${during.length} probes) median ${median(during).toFixed(0)} ms, slowest ${Math.max(...during).toFixed(0)} ms (target: median < 50 ms)`);
 }
 
 runBench(main);

@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { ApiClient } from './helpers/client.js';
 import { twoHospitals, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { mergeIntervals, openIntervals, subtractIntervals } from '../api/src/availability/intervals.js';
+import { seededRandom } from './helpers/random.js';
 
 const MON_9_TO_12 = { timezone: 'Europe/Paris', weekly: [{ weekday: 1, start: '08:00', end: '12:00' }], exceptions: [] };
 
@@ -18,6 +19,29 @@ describe('availability', () => {
     for (const [name, base, holes, expected] of cases) {
       it(name, () => expect(subtractIntervals(base, holes)).to.deep.equal(expected));
     }
+
+    it('subtracts as a unit-by-unit reference does, on 2,000 generated cases', () => {
+      const random = seededRandom(19);
+      const some = (n: number) => Array.from({ length: Math.floor(random() * n) }, () => {
+        const start = Math.floor(random() * 60);
+        return { start, end: start + Math.floor(random() * 12) - 1 };
+      });
+      // The reference: which unit [t, t + 1) of 0…80 is in a base interval and in no hole, read back as runs.
+      const reference = (base: { start: number; end: number }[], holes: { start: number; end: number }[]) => {
+        const runs: { start: number; end: number }[] = [];
+        for (let t = -1; t < 80; t++) {
+          const inside = base.some((i) => i.start <= t && t + 1 <= i.end) && !holes.some((i) => i.start < t + 1 && t < i.end);
+          const last = runs[runs.length - 1];
+          if (inside && last && last.end === t) last.end = t + 1;
+          else if (inside) runs.push({ start: t, end: t + 1 });
+        }
+        return runs;
+      };
+      for (let i = 0; i < 2000; i++) {
+        const [base, holes] = [some(8), some(8)];
+        expect(subtractIntervals(base, holes), JSON.stringify({ base, holes })).to.deep.equal(reference(base, holes));
+      }
+    });
 
     it('keeps local wall-clock hours across daylight saving time', () => {
       const from = DateTime.fromISO('2027-03-29T00:00:00', { zone: 'Europe/Paris' }).toMillis(); // the Monday after the change (28 March)

@@ -48,19 +48,27 @@ export function mergeIntervals(intervals: Interval[]): Interval[] {
   return out;
 }
 
-/** Removes the `holes` from the `base` intervals. */
+/**
+ * Removes the `holes` from the `base` intervals, in one sweep over both once sorted and merged: linear in
+ * their number, so a doctor's 500 exceptions against two months of hours cost microseconds, not a product.
+ */
 export function subtractIntervals(base: Interval[], holes: Interval[]): Interval[] {
-  let result = mergeIntervals(base);
-  for (const hole of mergeIntervals(holes)) {
-    result = result.flatMap((i) => {
-      if (hole.end <= i.start || hole.start >= i.end) return [i];
-      const parts: Interval[] = [];
-      if (hole.start > i.start) parts.push({ start: i.start, end: hole.start });
-      if (hole.end < i.end) parts.push({ start: hole.end, end: i.end });
-      return parts;
-    });
+  const kept = mergeIntervals(base);
+  const cuts = mergeIntervals(holes);
+  const out: Interval[] = [];
+  let h = 0;
+  for (const interval of kept) {
+    let start = interval.start;
+    // Holes ending before this interval cannot touch it or any later one.
+    while (h < cuts.length && cuts[h]!.end <= start) h++;
+    for (let k = h; k < cuts.length && cuts[k]!.start < interval.end; k++) {
+      const cut = cuts[k]!;
+      if (cut.start > start) out.push({ start, end: cut.start });
+      start = Math.max(start, cut.end);
+    }
+    if (start < interval.end) out.push({ start, end: interval.end });
   }
-  return result;
+  return out;
 }
 
 /**
