@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -94,10 +94,28 @@ export function startCluster(o: ClusterOptions): void {
   if (!r.ok) throw new Error(`PostgreSQL did not start (log: ${o.logFile}):\n${r.output}`);
 }
 
-/** Stops the server (fast mode: running transactions are rolled back, nothing committed is lost). */
+/**
+ * Stops the server (fast mode: running transactions are rolled back, nothing committed is lost). A server
+ * that does not stop within 30 s is stopped in immediate mode (crash recovery at the next start, still
+ * nothing committed lost), then killed: a stop never leaves it running.
+ */
 export function stopCluster(dataDir: string): void {
   const bin = findPostgresBin();
-  if (bin && existsSync(path.join(dataDir, 'postmaster.pid'))) run(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { quiet: true });
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!bin || !existsSync(pidFile)) return;
+  const pgCtl = path.join(bin, 'pg_ctl');
+  if (run(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop'], { quiet: true }).ok) return;
+  if (run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], { quiet: true }).ok) return;
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : NaN;
+  // Only the postmaster of this directory: a stale file may name a number another process now has.
+  const ours = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir);
+    } catch {
+      return false;
+    }
+  };
+  if (Number.isInteger(pid) && pid > 1 && ours()) process.kill(pid, 'SIGKILL');
 }
 
 /** Creates the database when missing. */
