@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { testDb } from './helpers/db.js';
 import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
-import { explicitElement, nestedSequence, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
+import { explicitElement, nestedSequence, streamedZipBomb, withElementsBeforePixels, zipBomb } from './helpers/dicom-hostile.js';
 import { startTestApi } from './helpers/server.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type HospitalWithStaff } from './helpers/fixtures.js';
@@ -90,6 +90,31 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(res.body.refused[0]).to.include({ file: 'bomb.zip/bomb.dcm', code: 'TOO_LARGE' });
     expect(res.body.refused[0].reason).to.match(/compressed more than 100:1/);
     expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['good.dcm']);
+  });
+
+  it('a streamed ZIP bomb (sizes only in a data descriptor) is refused as TOO_LARGE while it inflates, and nothing of it is stored', async () => {
+    const studyUid = newUid();
+    const bomb = streamedZipBomb(synthDicom({ patientId: 'ANY', studyUid, seriesUid: newUid(), rows: 8, columns: 8 }), 512);
+    expect(bomb.length).to.be.lessThan(1024 * 1024);
+    // The local header declares no size: only counting while inflating tells.
+    expect(bomb.readUInt16LE(6) & 0x8, 'data descriptor flag').to.equal(0x8);
+    expect([bomb.readUInt32LE(18), bomb.readUInt32LE(22)]).to.deep.equal([0, 0]);
+    const rssBefore = process.memoryUsage().rss;
+    const res = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'good.dcm', data: image() },
+      { name: 'bomb.zip', data: bomb, type: 'application/zip' },
+    ]);
+    const rssAfter = process.memoryUsage().rss;
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    expect(res.body.refused.map((r: { file: string; code: string }) => [r.file, r.code])).to.deep.equal([
+      ['bomb.zip/bomb.dcm', 'TOO_LARGE'],
+      ['bomb.zip', 'TOO_LARGE'],
+    ]);
+    expect(res.body.refused[0].reason).to.match(/compressed more than 100:1/);
+    expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['good.dcm']);
+    expect(await instancesOf(studyUid)).to.deep.equal([]);
+    // The API runs in this process here: its memory, before and after, for the record.
+    console.log(`      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`);
   });
 
   it('a file over UPLOAD_MAX_FILE_MB is refused as TOO_LARGE, counted as it streams (sizes cannot lie)', async () => {

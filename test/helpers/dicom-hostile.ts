@@ -46,3 +46,29 @@ with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
 sys.stdout.buffer.write(buf.getvalue())`;
   return execFileSync('/usr/bin/python3', ['-c', script, String(megabytes), entryName], { maxBuffer: 1 << 28 });
 }
+
+/**
+ * A ZIP whose one entry is a DICOM file (`dicom`'s header) with `megabytes` MB of zero Pixel Data, written as a
+ * stream would write it: the local header declares no size (a data descriptor follows the data), so only
+ * counting while inflating can tell it is a bomb.
+ */
+export function streamedZipBomb(dicom: Buffer, megabytes: number, entryName = 'bomb.dcm'): Buffer {
+  const at = dicom.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  if (at < 0 || dicom.subarray(at + 4, at + 6).toString('latin1') !== 'OW') throw new Error('expected explicit-VR OW Pixel Data');
+  const header = Buffer.concat([dicom.subarray(0, at + 8), le32(megabytes * 1024 * 1024)]);
+  const script = `import sys, io, zipfile
+class Unseekable(io.RawIOBase):
+    def __init__(self): self.out = bytearray()
+    def writable(self): return True
+    def write(self, b): self.out += b; return len(b)
+sink = Unseekable()
+header = sys.stdin.buffer.read()
+with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open(sys.argv[2], "w", force_zip64=True) as f:
+        f.write(header)
+        block = bytes(1 << 20)
+        for _ in range(int(sys.argv[1])):
+            f.write(block)
+sys.stdout.buffer.write(bytes(sink.out))`;
+  return execFileSync('/usr/bin/python3', ['-c', script, String(megabytes), entryName], { input: header, maxBuffer: 1 << 28 });
+}

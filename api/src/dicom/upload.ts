@@ -45,6 +45,18 @@ function unsafeEntry(name: string): boolean {
   return normalized.startsWith('/') || /^[A-Za-z]:/.test(normalized) || normalized.split('/').includes('..');
 }
 
+/** Inflated bytes under which an entry's ratio is not judged yet (a DICOM header alone compresses well). */
+const RATIO_FLOOR_BYTES = 1024 * 1024;
+/** Compressed bytes a ZIP parser may have read ahead of the entry it inflates, credited to that entry. */
+const READ_AHEAD_BYTES = 256 * 1024;
+
+/** An entry found to be a ZIP bomb while it inflated: the rest of its archive is not read. */
+class ZipEntryTooLarge extends DicomRejected {
+  constructor(reason: string) {
+    super('TOO_LARGE', reason);
+  }
+}
+
 const isZip = (filename: string, mimeType: string) => /\.zip$/i.test(filename) || /^application\/(x-)?zip(-compressed)?$/i.test(mimeType);
 
 /**
@@ -101,7 +113,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return null;
   }
 
-  async function storeOne(stream: Readable, file: string): Promise<void> {
+  async function storeOne(stream: AsyncIterable<Buffer>, file: string): Promise<void> {
     const who = await resolvePatient();
     let rewritten;
     try {
@@ -155,9 +167,32 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return null;
   }
 
+  /**
+   * An entry's bytes as they inflate, capped whatever its headers say (an entry written with a data
+   * descriptor declares no size before its data): past the size cap, or inflated more than the ratio cap
+   * against the compressed bytes read since it began, it is refused as TOO_LARGE before more is inflated.
+   */
+  async function* inflationCapped(entry: Entry, compressedRead: () => number): AsyncGenerator<Buffer> {
+    const compressedAtStart = compressedRead();
+    let inflated = 0;
+    for await (const chunk of entry as AsyncIterable<Buffer>) {
+      inflated += chunk.length;
+      if (inflated > config.upload.maxFileBytes) {
+        throw new ZipEntryTooLarge(`The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`);
+      }
+      const compressed = compressedRead() - compressedAtStart + READ_AHEAD_BYTES;
+      if (inflated > RATIO_FLOOR_BYTES && inflated / compressed > config.upload.maxZipRatio) {
+        throw new ZipEntryTooLarge(`The entry is compressed more than ${config.upload.maxZipRatio}:1, as only a ZIP bomb is`);
+      }
+      yield chunk;
+    }
+  }
+
   async function storeZip(stream: Readable, zipName: string): Promise<void> {
     // Loaded on the first ZIP only (~10 MB).
     const { default: unzipper } = await import('unzipper');
+    let compressedRead = 0;
+    stream.on('data', (chunk: Buffer) => (compressedRead += chunk.length));
     const entries = stream.pipe(unzipper.Parse({ forceStream: true }));
     try {
       for await (const entry of entries as AsyncIterable<Entry>) {
@@ -174,12 +209,31 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
           await entry.autodrain().promise();
           outcome.refused.push({ file: name, code: 'TOO_LARGE', reason: zipEntryTooLarge(entry)! });
         } else {
-          await storeOne(entry, name);
+          let bomb: ZipEntryTooLarge | null = null;
+          const capped = inflationCapped(entry, () => compressedRead);
+          await storeOne(
+            (async function* () {
+              try {
+                yield* capped;
+              } catch (err) {
+                if (err instanceof ZipEntryTooLarge) bomb = err;
+                throw err;
+              }
+            })(),
+            name,
+          );
+          // Inflating the rest of a bomb to reach the next entry would cost what the cap saves.
+          if (bomb) throw bomb;
         }
       }
     } catch (err) {
       if (err instanceof AppError) throw err;
+      entries.destroy();
       await drain(stream).catch(() => undefined);
+      if (err instanceof ZipEntryTooLarge) {
+        outcome.refused.push({ file: zipName, code: 'TOO_LARGE', reason: 'The archive was not read past an entry refused as a ZIP bomb; entries before it are listed' });
+        return;
+      }
       outcome.refused.push({ file: zipName, code: 'INVALID_ZIP', reason: 'The ZIP archive is corrupt or incomplete; entries read before the damage are listed' });
     }
   }
