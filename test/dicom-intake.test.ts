@@ -114,7 +114,7 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['good.dcm']);
     expect(await instancesOf(studyUid)).to.deep.equal([]);
     // The API runs in this process here: its memory, before and after, for the record.
-    console.log(`      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`);
+    console.error(`      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`);
   });
 
   it('a file over UPLOAD_MAX_FILE_MB is refused as TOO_LARGE, counted as it streams (sizes cannot lie)', async () => {
