@@ -26,6 +26,7 @@ const envSchema = z.object({
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8000),
+  API_PUBLIC_URL: z.url().optional(),
   TRUST_PROXY: booleanFromEnv.default(false),
 
   SUPERADMIN_EMAIL: z.email().default('admin@mediconnect.local'),
@@ -107,8 +108,12 @@ export interface Config {
   db: { name: string; user: string; password: string; host: string; port: number; poolMax: number };
   /** `/metrics` of the API and the proxy, each on its own port (unset: not served), answered to `allow` only. */
   metrics: { host: string; apiPort: number | null; proxyPort: number | null; allow: string[] };
-  /** `corsOrigins`: the browser origins allowed to call the API (empty: same-origin only; never `*` in production). */
-  api: { host: string; port: number; trustProxy: boolean; corsOrigins: string[] };
+  /**
+   * `corsOrigins`: the browser origins allowed to call the API (empty: same-origin only; never `*` in production).
+   * `publicUrl`: the API's address as clients reach it (API_PUBLIC_URL); `dicomWebWadoRoot`: the WADO root
+   * written into the DICOMweb answers of the API origin — from configuration, never from a request's Host.
+   */
+  api: { host: string; port: number; trustProxy: boolean; corsOrigins: string[]; publicUrl: string; dicomWebWadoRoot: string };
   superAdminEmail: string;
   auth: {
     accessTokenTtlSeconds: number;
@@ -197,6 +202,17 @@ export function dicomWebRoots(url: string): { qidoRoot: string; wadoRoot: string
   return /\/api\/dicom$/.test(base) ? { qidoRoot: `${base}/qido`, wadoRoot: `${base}/wado` } : { qidoRoot: base, wadoRoot: base };
 }
 
+/**
+ * The API's public address (API_PUBLIC_URL, else its own host and port, a wildcard host read as loopback)
+ * and the WADO root of its DICOMweb endpoints: DICOM_WEB_URL's when that names the API's `/api/dicom`.
+ */
+function apiUrls(host: string, port: number, publicUrl: string | undefined, dicomWebUrl: string, rest: { trustProxy: boolean; corsOrigins: string[] }): Config['api'] {
+  const own = `http://${['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  const base = (publicUrl ?? own).replace(/\/$/, '');
+  const dicomWeb = dicomWebUrl.replace(/\/$/, '');
+  return { host, port, ...rest, publicUrl: base, dicomWebWadoRoot: /\/api\/dicom$/.test(dicomWeb) ? dicomWebRoots(dicomWeb).wadoRoot : `${base}/api/dicom/wado` };
+}
+
 /** A comma-separated list of origins, trimmed, without trailing slashes. */
 const origins = (list: string) => list.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
 
@@ -224,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
     secretKey: e.SECRET_KEY,
     db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
-    api: { host: e.API_HOST, port: e.API_PORT, trustProxy: e.TRUST_PROXY, corsOrigins: origins(e.API_CORS_ORIGINS) },
+    api: apiUrls(e.API_HOST, e.API_PORT, e.API_PUBLIC_URL, e.DICOM_WEB_URL, { trustProxy: e.TRUST_PROXY, corsOrigins: origins(e.API_CORS_ORIGINS) }),
     metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT ?? null, proxyPort: e.DICOM_PROXY_METRICS_PORT ?? null, allow: origins(e.METRICS_ALLOW) },
     superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
     auth: {

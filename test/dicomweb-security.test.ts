@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -69,6 +70,48 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return res.body as { id: string; token: string };
   };
+
+  describe('answers of the API origin: URLs from configuration, every includefield answered', () => {
+    /** A raw GET with the Host header of our choosing (fetch does not let a page set it). */
+    const rawGet = (url: string, token: string, host: string, accept: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const target = new URL(url);
+        const req = http.get({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, headers: { host, accept, authorization: `Bearer ${token}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+      });
+
+    it('ignores the request’s Host: metadata URLs name the configured WADO root, and a quote in Host breaks nothing', async () => {
+      const s = studies.p1![0]!;
+      const apiWado = `${f.api.baseUrl}/api/dicom/wado`;
+      const path = `/studies/${s.uid}/series/${s.series}/metadata`;
+      for (const host of ['evil.example', 'evil.example:1"}', new URL(f.api.baseUrl).host]) {
+        const res = await rawGet(`${apiWado}${path}`, p1.token, host, 'application/dicom+json');
+        expect(res.status, `${host}: ${res.body.slice(0, 200)}`).to.equal(200);
+        const bulk = (JSON.parse(res.body) as Record<string, { BulkDataURI?: string }>[])[0]!['7FE00010']?.BulkDataURI;
+        expect(bulk, host).to.be.a('string');
+        expect(bulk!.startsWith(`${apiWado}/studies/${s.uid}/`), `${host}: ${bulk}`).to.equal(true);
+        expect(res.body).to.not.include('evil.example');
+      }
+    });
+
+    for (const origin of ['proxy', 'API'] as const) {
+      it(`${origin}: every includefield form answers 200 with the caller’s studies`, async () => {
+        const root = origin === 'proxy' ? base : `${f.api.baseUrl}/api/dicom/qido`;
+        for (const q of ['includefield=all', 'includefield=ALL', 'includefield=00081030', 'includefield=StudyDescription', 'includefield=00081030,00080061', 'includefield=StudyDescription&includefield=ModalitiesInStudy', 'includefield=00100030&includefield=all', 'includefield=0020000D']) {
+          const res = await fetch(`${root}/studies?${q}`, { headers: { accept: 'application/dicom+json', authorization: `Bearer ${p1.token}` } });
+          const text = await res.text();
+          expect(res.status, `${q}: ${text.slice(0, 300)}`).to.equal(200);
+          const rows = JSON.parse(text) as DicomJson[];
+          expect(rows.map((r) => String(r['0020000D']?.Value?.[0])).sort(), q).to.deep.equal(all('p1').sort());
+        }
+      });
+    }
+  });
 
   describe('QIDO tricks (each refused, or answered within the caller’s studies)', () => {
     const refusedQueries = (identifier: () => string, other: () => string) => [

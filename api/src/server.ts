@@ -8,6 +8,7 @@ import { createMetrics, startMetricsServer, timeQueries } from '../../common/met
 import { DbListener } from '../../common/listener.js';
 import { PrincipalCache, watchPrincipalWrites } from '../../common/principal-cache.js';
 import { createApp } from './app.js';
+import { longKeepAlive } from '../../common/http/keep-alive.js';
 import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
@@ -51,7 +52,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   // Orthanc's modality list follows the registry; Orthanc down now is fine: each change pushes again.
   syncModalities(db, deps.orthanc).catch((err: Error) => logger.warn({ err: err.message }, 'could not sync the registered modalities to Orthanc'));
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s));
+    const s = longKeepAlive(app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s)));
     s.once('error', reject);
   });
   const address = server.address();

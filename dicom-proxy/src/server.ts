@@ -4,6 +4,7 @@ import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { OrthancClient } from '../../common/orthanc.js';
 import { createProxyApp } from './app.js';
+import { longKeepAlive } from '../../common/http/keep-alive.js';
 import { ImageAudit } from './audit.js';
 import { AccessCache } from './cache.js';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
@@ -45,7 +46,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
       }),
     },
   );
-  const server = http.createServer(app.callback());
+  const server = longKeepAlive(http.createServer(app.callback()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.proxy.port, config.proxy.host, () => resolve());

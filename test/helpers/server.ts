@@ -22,15 +22,18 @@ export function sharedDicomProxy(): Promise<RunningProxy> {
 
 /** The API server shared by the whole suite, started on a free port on first use (with its proxy). */
 export function sharedApi(): Promise<RunningApi> {
-  shared ??= sharedDicomProxy().then((proxy) =>
-    startApi(testConfig({ DICOM_PROXY_INTERNAL_URL: proxy.url }), { port: 0, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') }),
-  );
+  shared ??= sharedDicomProxy().then(async (proxy) => {
+    // Its port is known before it starts: the URLs it writes come from its configuration.
+    const port = await freePort();
+    return startApi(testConfig({ DICOM_PROXY_INTERNAL_URL: proxy.url, API_PORT: String(port) }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
+  });
   return shared;
 }
 
 /** A separate API server with its own configuration (e.g. tighter login limits); stop it after use. */
-export function startTestApi(overrides: Record<string, string>): Promise<RunningApi> {
-  return startApi(testConfig(overrides), { port: 0, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
+export async function startTestApi(overrides: Record<string, string>): Promise<RunningApi> {
+  const port = overrides.API_PORT ? Number(overrides.API_PORT) : await freePort();
+  return startApi(testConfig({ API_PORT: String(port), ...overrides }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
 }
 
 /** Stops the shared servers at the end of the run. */

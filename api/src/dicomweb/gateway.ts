@@ -18,6 +18,9 @@ const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 
 export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logger'>) {
   // The same allow-list as the proxy's: these are the proxy's endpoints on another origin.
   const cors = dicomWebCors(config.proxy.corsOrigins);
+  // From configuration: a request's Host (attacker-controlled) must never decide the URLs in an answer.
+  const base = config.api.dicomWebWadoRoot;
+  const baseSignature = signDicomWebBase(config.secretKey, base);
   return async (ctx: Context, next: Next): Promise<void> => {
     const match = PREFIX.exec(ctx.path);
     if (!match) return next();
@@ -30,12 +33,10 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
     }
     // WADO-URI lives at the WADO root itself; everything else maps onto the proxy's /dicom-web.
     const target = service === 'wado' && (rest === '' || rest === '/') ? '/wado' : rest || '/';
-    // The origin the client used (behind a trusted reverse proxy: its X-Forwarded-Host and -Proto).
-    const base = `${ctx.protocol}://${ctx.host}/api/dicom/wado`;
     const headers: Record<string, string> = {
       [SERVICE_HEADER]: service,
       [BASE_HEADER]: base,
-      [BASE_SIGNATURE_HEADER]: signDicomWebBase(config.secretKey, base),
+      [BASE_SIGNATURE_HEADER]: baseSignature,
       'x-request-id': ctx.state.requestId,
 
     };

@@ -104,3 +104,31 @@ describe('answers before the body is read: the client gets the answer, never a r
     expect(seen.reset, 'the connection ended in a reset').to.equal(null);
   });
 });
+
+describe('idle connections: the server waits longer than the clients in front of it', function () {
+  this.timeout(30_000);
+
+  it('a keep-alive connection idle for 6 s still serves its next request (Node’s 5 s default would have closed it under the client)', async () => {
+    const { hostname, port } = new URL((await sharedApi()).url);
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    let received = '';
+    let ended = false;
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    socket.on('end', () => (ended = true));
+    socket.on('error', () => (ended = true));
+    const answers = () => received.split('HTTP/1.1 ').length - 1;
+    const waitFor = async (n: number) => {
+      for (let i = 0; i < 100 && answers() < n && !ended; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+    await waitFor(1);
+    expect(answers()).to.equal(1);
+    expect(received.toLowerCase()).to.include('keep-alive: timeout=65');
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(ended, 'the server closed the idle connection').to.equal(false);
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+    await waitFor(2);
+    expect(answers()).to.equal(2);
+    socket.destroy();
+  });
+});

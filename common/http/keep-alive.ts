@@ -1,0 +1,16 @@
+import type { Server } from 'node:http';
+
+/**
+ * How long an idle keep-alive connection stays open. Node's default (5 s) is shorter than the idle timeouts
+ * of the reverse proxies and clients in front (nginx keeps upstream connections 60 s): a client then reuses
+ * a connection the server has just closed, and its request — a POST is never retried — fails with
+ * ECONNRESET. The server must be the side that waits longer.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Applies {@link KEEP_ALIVE_TIMEOUT_MS} to a server (and the header timeout Node requires above it). */
+export function longKeepAlive(server: Server): Server {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = Math.max(server.headersTimeout, KEEP_ALIVE_TIMEOUT_MS + 1_000);
+  return server;
+}
