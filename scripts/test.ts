@@ -4,18 +4,57 @@
 // marker in its environment: once the stack is down, any process still carrying either fails the run, by name.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { orthancService } from './lib/orthanc.js';
 import { freePort } from './lib/ports.js';
+import { clusterRunning, stopCluster } from './lib/postgres.js';
 import { describeProcesses, processesOf, terminate } from './lib/processes.js';
 import { s3Service } from './lib/s3.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages, TEST_TOOLS } from './lib/system-packages.js';
 
+const TMP_PREFIX = 'mediconnect-test-';
+const RUNNER_PID_FILE = 'runner.pid';
+
+/** Whether `pid` is a live `npm test` runner (this script). */
+function runnerAlive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/test.ts');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops and removes what earlier runs left when their runner died before its cleanup (killed, or its
+ * terminal closed): their PostgreSQL, Orthanc and any process of their folder. Runs of other clones still
+ * going (their runner alive) are left alone.
+ */
+async function sweepDeadRuns(): Promise<void> {
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(TMP_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const pidFile = path.join(dir, RUNNER_PID_FILE);
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN;
+    if (Number.isInteger(pid) && runnerAlive(pid)) continue;
+    // A run starting this very moment may not have written its pid yet.
+    if (!existsSync(pidFile) && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
+    const left = processesOf(dir, `MEDICONNECT_TEST_TMP=${dir}`);
+    if (left.length > 0) console.log(`Stopping ${left.length} process(es) left by an earlier test run in ${dir}…`);
+    if (clusterRunning(path.join(dir, 'postgres'))) stopCluster(path.join(dir, 'postgres'));
+    await terminate(processesOf(dir, `MEDICONNECT_TEST_TMP=${dir}`), 5_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-test-'));
+  // A closed output (`npm test | head`) must not kill the runner before it stops what it started.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  await sweepDeadRuns();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
+  writeFileSync(path.join(tmp, RUNNER_PID_FILE), String(process.pid));
   // The tests' own temporary folders (npm start's data, nginx, Chromium's profiles) sit inside the run's.
   const testsTmp = path.join(tmp, 'tmp');
   mkdirSync(testsTmp);
@@ -51,8 +90,7 @@ async function main(): Promise<number> {
     const env: Record<string, string> = { ...baseEnv, ...stack.env };
     const mocha = spawn(process.execPath, ['--import', 'tsx', path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
     const stopMocha = () => mocha.kill('SIGINT');
-    process.on('SIGINT', stopMocha);
-    process.on('SIGTERM', stopMocha);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stopMocha);
     code = await new Promise<number>((resolve) => mocha.on('exit', (exitCode) => resolve(exitCode ?? 1)));
   } finally {
     const clean = await cleanup();
