@@ -176,21 +176,87 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(401);
     });
 
-    it('ends when its creator loses access; at most 20 live links per study (409 for the 21st)', async () => {
+    it('at most 20 live links per sharer and study: one reader cannot use up everyone’s', async () => {
       const p = await f.patient(h.secretary, [h.doctor.id]);
       const s = await study(h.doctor, p.id, `Genou ${Date.now()}`);
-      const first = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: h.doctor.token, body: {} });
-      for (let i = 1; i < 20; i++) expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
+      for (let i = 0; i < 20; i++) expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
       const over = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} });
       expect(over.status).to.equal(409);
       expect(over.body.error.code).to.equal('TOO_MANY_SHARES');
-      // The doctor is deactivated: its link stops working.
-      expect((await viaToken(first.body.token, `/studies/${s.uid}/series`)).status).to.equal(200);
-      await testDb()('users').where({ id: h.doctor.id }).update({ is_active: false });
-      try {
-        expect((await viaToken(first.body.token, `/studies/${s.uid}/series`)).status).to.equal(401);
-      } finally {
-        await testDb()('users').where({ id: h.doctor.id }).update({ is_active: true });
+      // The doctor still shares the same study.
+      expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: h.doctor.token, body: {} })).status).to.equal(201);
+      // Revoking one of its own frees a place for the patient.
+      const own = await client.get('/api/shares', { token: p.token });
+      expect(own.body.items).to.have.length(20);
+      expect((await client.delete(`/api/shares/${own.body.items[0].id}`, { token: p.token })).status).to.equal(204);
+      expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
+    });
+
+    it('only the sharer, or the patient for its own study, revokes a link; GET /api/shares lists the caller’s live links', async () => {
+      const colleague = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+      const p = await f.patient(h.secretary, [h.doctor.id, colleague.id]);
+      const s = await study(h.doctor, p.id, `Epaule ${Date.now()}`);
+      const byDoctor = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: h.doctor.token, body: {} });
+      const byColleague = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: colleague.token, body: {} });
+      const mineNow = (await client.get('/api/shares', { token: colleague.token })).body.items.map((i: { id: string }) => i.id);
+      expect(mineNow).to.include(byColleague.body.id).and.not.include(byDoctor.body.id);
+      // The colleague reads the study, sees the doctor's link, but may not revoke it.
+      const refused = await client.delete(`/api/shares/${byDoctor.body.id}`, { token: colleague.token });
+      expect(refused.status).to.equal(403);
+      expect(refused.body.error.code).to.equal('NOT_YOUR_SHARE');
+      expect((await viaToken(byDoctor.body.token, `/studies/${s.uid}/series`)).status).to.equal(200);
+      // Other hospitals and other roles see nothing.
+      expect((await client.delete(`/api/shares/${byDoctor.body.id}`, { token: other.doctor.token })).status).to.equal(404);
+      expect((await client.delete(`/api/shares/${byDoctor.body.id}`, { token: h.secretary.token })).status).to.equal(404);
+      expect((await client.get('/api/shares', { token: h.secretary.token })).status).to.equal(404);
+      // The sharer revokes its own; the patient revokes any link to its study.
+      expect((await client.delete(`/api/shares/${byColleague.body.id}`, { token: colleague.token })).status).to.equal(204);
+      expect((await client.delete(`/api/shares/${byDoctor.body.id}`, { token: p.token })).status).to.equal(204);
+      expect((await viaToken(byDoctor.body.token, `/studies/${s.uid}/series`)).status).to.equal(401);
+      expect((await client.get('/api/shares', { token: colleague.token })).body.items.map((i: { id: string }) => i.id)).to.not.include(byColleague.body.id);
+    });
+
+    it('ends for good when the sharer, its hospital or the patient is deactivated: reactivation does not bring a link back', async () => {
+      const clinic = await f.hospitalWithStaff();
+      const p = await f.patient(clinic.secretary, [clinic.doctor.id]);
+      const s = await study(clinic.doctor, p.id, `Hanche ${Date.now()}`);
+      const share = async (who: Actor) => (await client.post(`/api/dicom/studies/${s.id}/shares`, { token: who.token, body: {} })).body as { id: string; token: string };
+      const works = async (link: { token: string }) => (await viaToken(link.token, `/studies/${s.uid}/series`)).status;
+      const superAdmin = await f.superAdmin();
+      const cases: [string, () => Promise<unknown>, () => Promise<unknown>, () => Promise<Actor>][] = [
+        [
+          'the sharer',
+          async () => expect((await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: false } })).status).to.equal(200),
+          async () => expect((await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: true } })).status).to.equal(200),
+          () => f.login(clinic.doctor.email, clinic.doctor.password),
+        ],
+        [
+          'its hospital',
+          async () => expect((await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: false } })).status).to.equal(200),
+          async () => expect((await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: true } })).status).to.equal(200),
+          () => f.login(clinic.doctor.email, clinic.doctor.password),
+        ],
+        [
+          'the patient',
+          async () => expect((await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: false } })).status).to.equal(200),
+          async () => expect((await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: true } })).status).to.equal(200),
+          () => f.login(clinic.doctor.email, clinic.doctor.password),
+        ],
+      ];
+      let sharer: Actor = clinic.doctor;
+      for (const [who, deactivate, reactivate, loginAgain] of cases) {
+        const link = await share(sharer);
+        expect(await works(link), who).to.equal(200);
+        await deactivate();
+        expect(await works(link), `${who} deactivated`).to.equal(401);
+        await reactivate();
+        sharer = await loginAgain();
+        expect(await works(link), `${who} reactivated: the link stays ended`).to.equal(401);
+        const listed = await client.get(`/api/dicom/studies/${s.id}/shares`, { token: sharer.token });
+        expect(listed.body.items.find((i: { id: string }) => i.id === link.id), who).to.include({ active: false });
+        expect(listed.body.items.find((i: { id: string }) => i.id === link.id).revokedAt, who).to.be.a('string');
+        // A new link works again once everyone is active.
+        expect(await works(await share(sharer)), `${who}: a new link`).to.equal(200);
       }
     });
   });

@@ -1,3 +1,4 @@
+import { endShares } from '../shares/end.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -93,6 +94,7 @@ export function createAccountService({ db, passwords, config }: Deps) {
         if (patch.isActive !== undefined && patch.isActive !== before.is_active) {
           if (!patch.isActive) {
             await repo.revokeSessions(trx, id, 'account_deactivated');
+            await endShares(trx, { createdBy: id }, auth.userId);
             if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'account.reactivated' : 'account.deactivated', details: { role } });
@@ -107,6 +109,7 @@ export function createAccountService({ db, passwords, config }: Deps) {
         if (!before) throw notFound(NOUN[role]);
         await repo.softDeleteAccount(trx, id);
         await repo.revokeSessions(trx, id, 'account_deleted');
+        await endShares(trx, { createdBy: id }, auth.userId);
         if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
         await recordAudit(trx, meta, { actor: auth, action: 'account.deleted', targetType: 'user', targetId: id, hospitalId: before.hospital_id, details: { role } });
       });

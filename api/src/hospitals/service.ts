@@ -1,3 +1,4 @@
+import { endShares } from '../shares/end.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
@@ -34,6 +35,7 @@ export function createHospitalService({ db, config }: Deps) {
         if (changed.length > 0) await recordAudit(trx, meta, { ...audit, action: 'hospital.updated', details: { fields: changed } });
         if (patch.isActive !== undefined && patch.isActive !== before.isActive) {
           if (!patch.isActive) {
+            await endShares(trx, { hospitalId: id }, auth.userId);
             await cancelAppointmentsOf(trx, config, { hospitalId: id }, 'The hospital no longer takes appointments; please book at another hospital.', auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'hospital.reactivated' : 'hospital.deactivated' });

@@ -1,3 +1,4 @@
+import { endShares } from '../shares/end.js';
 import type { Knex } from 'knex';
 import { liveLinks } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
@@ -124,6 +125,9 @@ export function createPatientService({ db, passwords, config }: Deps) {
         if (patch.isActive !== undefined && patch.isActive !== before.is_active) {
           if (!patch.isActive) {
             await revokeSessions(trx, id, 'account_deactivated');
+            // The patient's own links and every link to its studies.
+            await endShares(trx, { createdBy: id }, auth.userId);
+            await endShares(trx, { patientId: id }, auth.userId);
             await cancelAppointmentsOf(trx, config, { patientId: id }, 'The patient’s account was deactivated.', auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'patient.reactivated' : 'patient.deactivated' });

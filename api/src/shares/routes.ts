@@ -43,9 +43,9 @@ export function shareRoutes(deps: Deps): AnyRoute[] {
       operationId: 'shareStudy',
       summary: 'Share a study: a link that opens it read-only in OHIF, with no account',
       description:
-        `A linked doctor or the patient; anyone else: 404. At most ${MAX_LIVE_SHARES} live links per study (409 \`TOO_MANY_SHARES\`). ` +
-        'The link works until it expires or is revoked, and only while its creator may still read the study. Every opening is audited ' +
-        'and shows in the patient’s access log.',
+        `A linked doctor or the patient; anyone else: 404. At most ${MAX_LIVE_SHARES} live links per sharer and study (409 \`TOO_MANY_SHARES\`). ` +
+        'The link works until it expires or is revoked, and only while its creator may still read the study; it ends for good when its ' +
+        'creator, the creator’s hospital or the patient is deactivated. Every opening is audited and shows in the patient’s access log.',
       tag,
       auth: 'user',
       action: 'dicom.share',
@@ -71,15 +71,31 @@ export function shareRoutes(deps: Deps): AnyRoute[] {
       handler: async ({ auth, params }) => ({ body: { items: await service.list(auth, params.id) } }),
     }),
     route({
+      method: 'get',
+      path: '/api/shares',
+      operationId: 'listMyShares',
+      summary: 'The caller’s own live share links, newest first',
+      tag,
+      auth: 'user',
+      action: 'dicom.share',
+      responses: { 200: { description: 'Live links the caller made (tokens are never shown again)', schema: z.object({ items: z.array(shareSchema) }) } },
+      handler: async ({ auth }) => ({ body: { items: await service.listMine(auth) } }),
+    }),
+    route({
       method: 'delete',
       path: '/api/shares/{id}',
       operationId: 'revokeShare',
       summary: 'Revoke a share link (refused by the proxy from the next request)',
+      description: 'By the person who shared it, or by the patient for a link to its own study.',
       tag,
       auth: 'user',
       action: 'dicom.share',
       params: idParams,
-      responses: { 204: { description: 'Revoked' }, 404: { description: 'No such link on a study the caller may read', schema: errorSchema } },
+      responses: {
+        204: { description: 'Revoked' },
+        403: { description: 'The caller may read the study but did not share this link (`NOT_YOUR_SHARE`)', schema: errorSchema },
+        404: { description: 'No such link on a study the caller may read', schema: errorSchema },
+      },
       handler: async ({ auth, params, meta }) => {
         await service.revoke(auth, params.id, meta);
         return { status: 204 };

@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../../../common/audit.js';
-import { conflict, notFound } from '../../../common/http/errors.js';
+import { conflict, forbidden, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { newViewerToken, SHARE_TOKEN_PREFIX } from '../../../common/viewer-sessions.js';
 import type { Auth } from '../auth/types.js';
 import { findStudy, scopedStudies } from '../dicom/repository.js';
 import type { Deps } from '../deps.js';
 
-/** Live share links per study, at most. */
+/** Live share links per sharer and study, at most (one reader cannot use up everyone's). */
 export const MAX_LIVE_SHARES = 20;
 
 interface ShareRow {
@@ -43,8 +43,8 @@ const toDto = (r: ShareRow) => ({
 /** Share links: one study, read-only in OHIF, no account; created by a linked doctor or the patient. */
 export function createShareService({ db, config }: Deps) {
   const shares = (trx: Knex | Knex.Transaction) => trx('study_shares as sh').join('users as u', 'u.id', 'sh.created_by');
-  const liveCount = async (trx: Knex.Transaction, studyId: string) =>
-    Number(((await trx('study_shares').where({ study_id: studyId }).whereNull('revoked_at').where('expires_at', '>', trx.fn.now()).count({ n: '*' })) as [{ n: string }])[0].n);
+  const liveCount = async (trx: Knex.Transaction, studyId: string, sharer: string) =>
+    Number(((await trx('study_shares').where({ study_id: studyId, created_by: sharer }).whereNull('revoked_at').where('expires_at', '>', trx.fn.now()).count({ n: '*' })) as [{ n: string }])[0].n);
 
   return {
     async create(auth: Auth, studyId: string, input: { expiresInHours: number; recipientEmail?: string; note?: string }, meta: RequestMeta) {
@@ -53,8 +53,8 @@ export function createShareService({ db, config }: Deps) {
         // The study row is locked: two concurrent shares cannot both be the 20th.
         const study = await findStudy(trx, auth, studyId, true);
         if (!study) throw notFound('Study');
-        if ((await liveCount(trx, study.id)) >= MAX_LIVE_SHARES) {
-          throw conflict('TOO_MANY_SHARES', `At most ${MAX_LIVE_SHARES} live share links per study; revoke one first`, [{ field: 'shares', message: 'Limit reached', max: MAX_LIVE_SHARES }]);
+        if ((await liveCount(trx, study.id, auth.userId)) >= MAX_LIVE_SHARES) {
+          throw conflict('TOO_MANY_SHARES', `At most ${MAX_LIVE_SHARES} live share links of yours per study; revoke one first`, [{ field: 'shares', message: 'Limit reached', max: MAX_LIVE_SHARES }]);
         }
         const [row] = await trx('study_shares')
           .insert({
@@ -105,15 +105,26 @@ export function createShareService({ db, config }: Deps) {
       return rows.map(toDto).sort((a, b) => Number(b.active) - Number(a.active));
     },
 
-    /** Revokes a share of a study the caller may read; the proxy refuses it from the next request. */
+    /** The caller's own live links, newest first. */
+    async listMine(auth: Auth) {
+      const rows: ShareRow[] = await shares(db).where('sh.created_by', auth.userId).whereNull('sh.revoked_at').where('sh.expires_at', '>', db.fn.now()).orderBy('sh.created_at', 'desc').select(COLUMNS);
+      return rows.map(toDto);
+    },
+
+    /**
+     * Revokes a link: its sharer, or the patient for a link to its own study (the proxy refuses it from the
+     * next request). Others who may read the study see the link (403); anyone else, nothing (404).
+     */
     async revoke(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
       await db.transaction(async (trx) => {
         const share = await trx('study_shares as sh')
           .whereIn('sh.study_id', scopedStudies(trx, auth).select('s.id'))
           .where('sh.id', id)
           .forUpdate()
-          .first('sh.id', 'sh.study_id', 'sh.patient_id', 'sh.revoked_at');
+          .first('sh.id', 'sh.study_id', 'sh.patient_id', 'sh.revoked_at', 'sh.created_by');
         if (!share) throw notFound('Share');
+        const owns = share.created_by === auth.userId || (auth.role === 'patient' && share.patient_id === auth.userId);
+        if (!owns) throw forbidden('Only the person who shared this link, or the patient, may revoke it', 'NOT_YOUR_SHARE');
         if (share.revoked_at) return;
         await trx('study_shares').where({ id }).update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
         await recordAudit(trx, meta, { actor: auth, action: 'dicom.share_revoked', targetType: 'dicom_study', targetId: share.study_id, patientId: share.patient_id, details: { shareId: id } });
