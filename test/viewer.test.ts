@@ -45,18 +45,23 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     await proxy?.stop();
   });
 
-  /** Opens the viewer and records every answer of the proxy until `done` says enough. */
+  /** Opens the viewer and records every answer of the proxy, and what the page's CSP refused, until `done` says enough. */
   async function openViewer(url: string, done: (seen: { url: string; status: number }[]) => boolean) {
     const page = await browser.newPage();
     const seen: { url: string; status: number }[] = [];
-    if (process.env.VIEWER_DEBUG) page.on('console', (m) => console.error('[browser]', m.type(), m.text().slice(0, 300)));
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text().slice(0, 300));
+      if (process.env.VIEWER_DEBUG) console.error('[browser]', m.type(), m.text().slice(0, 300));
+    });
+    await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to load ${e.blockedURI} (Content Security Policy: ${e.violatedDirective})`)));
     page.on('response', (r) => {
       if (r.url().startsWith(base)) seen.push({ url: r.url(), status: r.status() });
     });
-    await page.goto(url);
+    const response = await page.goto(url);
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline && !done(seen)) await new Promise((r) => setTimeout(r, 250));
-    return { page, seen };
+    return { page, seen, refused, headers: response?.headers() ?? {} };
   }
 
   it('loads the study’s series and pixels from the proxy, authorized by the session token', async () => {
@@ -66,7 +71,7 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     const pixelsLoaded = (seen: { url: string; status: number }[]) =>
       seen.some((s) => s.url.includes(`/series/${study.series}/metadata`) && s.status === 200) &&
       seen.some((s) => /\/(frames\/\d+|bulk\/|rendered)/.test(s.url) && s.status === 200);
-    const { page, seen } = await openViewer(url.toString(), pixelsLoaded);
+    const { page, seen, refused, headers } = await openViewer(url.toString(), pixelsLoaded);
     const shown = await waitForPixels(page);
     // Kept for people debugging the viewer: a picture of what OHIF showed.
     await page.screenshot({ path: path.join(mkdtempSync(path.join(os.tmpdir(), 'ohif-')), 'viewer.png') });
@@ -76,6 +81,11 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     expect(pixelsLoaded(seen), JSON.stringify(seen.slice(0, 20))).to.equal(true);
     expect(seen.every((s) => s.url.includes(`/t/${encodeURIComponent(session.body.token)}/`))).to.equal(true);
     expect(seen.filter((s) => s.status >= 400)).to.deep.equal([]);
+    // The page, whose URL carries the token, leaks no referrer, cannot be framed, and OHIF works under its CSP.
+    expect(headers['referrer-policy']).to.equal('no-referrer');
+    expect(headers['x-frame-options']).to.equal('DENY');
+    expect(headers['content-security-policy']).to.include("frame-ancestors 'none'").and.include(`connect-src 'self' ${new URL(base).origin}`);
+    expect(refused, 'what the CSP refused').to.deep.equal([]);
   });
 
   it('shows the image through the API origin too (DICOM_WEB_URL = the API’s /api/dicom)', async () => {

@@ -1,5 +1,6 @@
 import { longKeepAlive } from '../../common/http/keep-alive.js';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../common/config.js';
@@ -77,6 +78,46 @@ function appConfig(roots: { qidoRoot: string; wadoRoot: string }): string {
 `;
 }
 
+/**
+ * Headers of every viewer answer. The page's URL carries a viewer token: no referrer may leak it, no other
+ * site may frame the page (clickjacking), and the Content-Security-Policy lets the page reach only its own
+ * origin and the DICOMweb roots. What OHIF needs under it (checked in Chromium by the viewer tests): its
+ * WebAssembly codecs ('wasm-unsafe-eval'), workers from blob: URLs, images and fonts from data:/blob:, and
+ * the inline styles its components set.
+ */
+export function viewerHeaders(roots: { qidoRoot: string; wadoRoot: string }, inlineScripts: string[] = []): Record<string, string> {
+  const dicomWeb = [...new Set([roots.qidoRoot, roots.wadoRoot].map((u) => new URL(u).origin))].join(' ');
+  // The build's own inline scripts, by hash: nothing injected into the page could run.
+  const hashes = inlineScripts.map((code) => ` 'sha256-${createHash('sha256').update(code).digest('base64')}'`).join('');
+  const policy = [
+    "default-src 'self'",
+    `script-src 'self' 'wasm-unsafe-eval'${hashes}`,
+    "worker-src 'self' blob:",
+    `connect-src 'self' ${dicomWeb} data: blob:`,
+    "img-src 'self' data: blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return {
+    'content-security-policy': policy,
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'cross-origin-opener-policy': 'same-origin',
+  };
+}
+
+/** The inline scripts of the application shell, as the browser hashes them (empty when there is none). */
+function inlineScriptsOf(indexHtml: string): string[] {
+  if (!existsSync(indexHtml)) return [];
+  const html = readFileSync(indexHtml, 'utf8');
+  return [...html.matchAll(/<script\b(?![^>]*\bsrc\s*=)[^>]*>([\s\S]*?)<\/script>/gi)].map((m) => m[1]!).filter((code) => code.length > 0);
+}
+
 /** Serves the built OHIF Viewer (npm package @ohif/app) with MediConnect's configuration. */
 export async function startViewer(
   config: Config,
@@ -84,6 +125,7 @@ export async function startViewer(
 ): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
   const OHIF_DIST = path.resolve(options.distDir);
   const configJs = appConfig(config.proxy);
+  const headers = viewerHeaders(config.proxy, inlineScriptsOf(path.join(OHIF_DIST, 'index.html')));
   const fail = (res: ServerResponse, status: number, code: string, message: string) => {
     if (res.headersSent) return void res.destroy();
     res.statusCode = status;
@@ -92,7 +134,7 @@ export async function startViewer(
   };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://viewer');
-    res.setHeader('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (url.pathname === '/app-config.js') {
       res.setHeader('content-type', TYPES['.js']!);
       res.setHeader('cache-control', 'no-store');
