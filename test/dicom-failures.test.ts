@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
@@ -128,6 +130,43 @@ describe('imaging store: storage back-ends and failures', function () {
       const download = await fetch(`${api.url}/api/dicom/studies/${study.id}/download`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
       expect(download.status).to.equal(503);
     });
+  });
+
+  it('registered devices are still accepted after Orthanc restarts, without restarting the API (the registry lives in Orthanc’s database)', async () => {
+    const dir = tmpRoot();
+    const options = {
+      dataDir: path.join(dir, 'orthanc'),
+      httpPort: await freePort(),
+      dicomPort: await freePort(),
+      stableAge: 1,
+      storage: 'local' as const,
+      storageDir: path.join(dir, 'dicom'),
+      indexDatabase: `${process.env.DB_NAME}_orthanc_restart`,
+      password: randomUUID(),
+    };
+    let service = await orthancService(options).start(process.env as Record<string, string>);
+    stopAfterTest(() => service.stop());
+    const api = await apiFor(service, { MINIO_ENDPOINT: '', MINIO_ACCESS_KEY: '', MINIO_SECRET_KEY: '' });
+    stopAfterTest(() => api.stop());
+    const aeTitle = `RS${randomUUID().slice(0, 8).toUpperCase()}`;
+    const registered = await new ApiClient(api.url).post('/api/modalities', { token: h.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
+    expect(registered.status, JSON.stringify(registered.body)).to.equal(201);
+    const client = () => new OrthancClient({ url: service.env.ORTHANC_URL!, username: service.env.ORTHANC_USERNAME!, password: service.env.ORTHANC_PASSWORD! });
+    const push = () => {
+      const file = path.join(dir, `${randomUUID()}.dcm`);
+      writeFileSync(file, synthDicom({ patientId: patient.identifier, studyUid: newUid(), seriesUid: newUid() }));
+      return spawnSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', String(options.dicomPort), file], { encoding: 'utf8' });
+    };
+    const instances = async () => ((await (await client().fetch('/statistics')).json()) as { CountInstances: number }).CountInstances;
+    const first = push();
+    expect(first.status, first.stderr).to.equal(0);
+    expect(await instances()).to.equal(1);
+    // Orthanc stops and starts again (as the supervisor restarts it after a crash); the API goes on untouched.
+    await service.stop();
+    service = await orthancService(options).start(process.env as Record<string, string>);
+    const second = push();
+    expect(second.status, second.stderr).to.equal(0);
+    expect(await instances()).to.equal(2);
   });
 
   it('answers 503 when the S3 storage is unreachable, and stores nothing', async () => {

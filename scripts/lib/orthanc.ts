@@ -128,6 +128,9 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
         DicomAlwaysAllowStore: false,
         DicomAlwaysAllowEcho: false,
         DicomCheckModalityHost: true,
+        // The registry pushed by the API lives in Orthanc's index database: a restarted Orthanc still knows
+        // every registered device (in memory only, a supervised restart refused them all until the API restarted).
+        DicomModalitiesInDatabase: true,
         // Orthanc 1.10 cannot bind to one address: it refuses every non-loopback client instead.
         RemoteAccessAllowed: false,
         AuthenticationEnabled: true,
