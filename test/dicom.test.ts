@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -344,6 +344,53 @@ describe('DICOM imaging store', () => {
       expect(row.patient_id, 'hospital B’s device, hospital A’s patient').to.equal(null);
       expect(row.dicom_patient_id).to.equal(patient.identifier);
       for (const who of [a.doctor, patient, b.doctor]) expect((await api.get(`/api/dicom/studies/${row.id}`, { token: who.token })).status).to.equal(404);
+    });
+
+    it('a push never takes, hides or shadows another patient’s images: foreign study, series or SOP UIDs are refused at the door', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));
+      // The owner's study, uploaded through the API by its doctor.
+      const owned = { study: newUid(), series: newUid(), sop: newUid() };
+      const res = await up(a.doctor, patient.id, [{ name: 'owned.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      const studyId = res.body.studies[0].id as string;
+      const [aAet, bAet] = [`GA${randomUUID().slice(0, 8).toUpperCase()}`, `GB${randomUUID().slice(0, 8).toUpperCase()}`];
+      expect((await api.post('/api/modalities', { token: a.admin.token, body: { aeTitle: aAet, host: '127.0.0.1', port: 104 } })).status).to.equal(201);
+      expect((await api.post('/api/modalities', { token: b.admin.token, body: { aeTitle: bAet, host: '127.0.0.1', port: 104 } })).status).to.equal(201);
+      const push = (aet: string, tags: { patientId: string; studyUid: string; seriesUid: string; sopUid: string }) => {
+        const file = path.join(dir, `${randomUUID()}.dcm`);
+        writeFileSync(file, synthDicom(tags));
+        return spawnSync('storescu', ['-v', '-aet', aet, '-aec', 'MEDICONNECT', '127.0.0.1', process.env.ORTHANC_DICOM_PORT!, file], { encoding: 'utf8' });
+      };
+      const copiesOf = async (sop: string) => ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()) as unknown[]).length;
+      const instancesOfStudy = async () =>
+        ((await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: owned.study } }) })).json()) as unknown[]).length;
+      const refusals: [string, string, { patientId: string; studyUid: string; seriesUid: string; sopUid: string }][] = [
+        ['another hospital’s device, the owner’s PatientID, into the owned study', bAet, { patientId: patient.identifier, studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() }],
+        ['an unknown PatientID with the owned study’s UID', aAet, { patientId: 'WARD-9-0001', studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() }],
+        ['the owned series’ UID in another study', bAet, { patientId: other.identifier, studyUid: newUid(), seriesUid: owned.series, sopUid: newUid() }],
+        ['the owned instance’s SOP UID under another patient', bAet, { patientId: other.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: owned.sop }],
+      ];
+      for (const [what, aet, tags] of refusals) {
+        const pushed = push(aet, tags);
+        expect(`${pushed.stdout}${pushed.stderr}`, what).to.match(/Received Store Response \(.*0x0?124\)/);
+        expect(await copiesOf(tags.sopUid), what).to.equal(tags.sopUid === owned.sop ? 1 : 0);
+      }
+      await runIndexerTick(testDb(), orthanc);
+      // The owner's study is untouched: one instance, still the patient's, readable by its doctor and itself.
+      expect(await instancesOfStudy()).to.equal(1);
+      expect((await testDb()('dicom_studies').where({ id: studyId }).first()).patient_id).to.equal(patient.id);
+      for (const who of [a.doctor, patient]) expect((await api.get(`/api/dicom/studies/${studyId}`, { token: who.token })).status, who.role).to.equal(200);
+      // Nothing of it sits in any quarantine.
+      for (const who of [a.doctor, b.doctor]) {
+        const items = (await api.get('/api/dicom/unmatched?pageSize=100', { token: who.token })).body.items as { studyInstanceUid: string }[];
+        expect(items.map((i) => i.studyInstanceUid), who.email).to.not.include(owned.study);
+      }
+      // The owner's hospital's device adds to the study under the right PatientID.
+      const added = push(aAet, { patientId: patient.identifier, studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() });
+      expect(added.status, added.stderr).to.equal(0);
+      expect(await instancesOfStudy()).to.equal(2);
+      await runIndexerTick(testDb(), orthanc);
+      expect((await testDb()('dicom_studies').where({ id: studyId }).first()).patient_id).to.equal(patient.id);
     });
 
     it('only registered, active devices may store: an unknown AE title, or a deactivated device, stores nothing', async () => {
