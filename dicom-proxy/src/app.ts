@@ -10,7 +10,7 @@ import { hashViewerToken, isViewerToken, resolveShareToken, resolveViewerToken, 
 import type { Caller, ProxyDeps } from './context.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
-import { parseQidoQuery } from './query.js';
+import { parseQidoQuery, wadoQuery } from './query.js';
 import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
@@ -101,7 +101,7 @@ function dicomWeb(deps: ProxyDeps) {
       if (!query.ok) throw badRequest('Invalid QIDO-RS query', query.problems, 'INVALID_QUERY');
       return handleQido(ctx, deps, caller, parsed!, subPath, query.query);
     }
-    if (parsed!.kind === 'wado') return handleWado(ctx, deps, caller, parsed!, subPath, params.size ? `?${params}` : '');
+    if (parsed!.kind === 'wado') return handleWado(ctx, deps, caller, parsed!, subPath, params.size ? `?${wadoQuery(params)}` : '');
   };
 }
 
@@ -148,3 +148,4 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   app.use(dicomWeb(deps));
   return app;
 }
+

@@ -207,3 +207,11 @@ export function dateRange(value: string): { from: string | null; to: string | nu
   if (!m[2]) return m[1] && !m[3] ? { from: iso(m[1]), to: iso(m[1]) } : null;
   return { from: m[1] ? iso(m[1]) : null, to: m[3] ? iso(m[3]) : null };
 }
+
+/**
+ * The canonical query of a WADO-RS request as Orthanc reads it: DICOMweb lists values with commas
+ * (`viewport=vw,vh`, `window=center,width,function`), which Orthanc refuses percent-encoded.
+ */
+export function wadoQuery(params: URLSearchParams): string {
+  return params.toString().replace(/%2C/gi, ',');
+}

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { AppError, badRequest, notFound } from '../../common/http/errors.js';
+import { wadoQuery } from './query.js';
 import { forwardToOrthanc } from './forward.js';
 import { cachedSeriesMetadata } from './metadata-cache.js';
 import type { Caller, ProxyDeps } from './context.js';
@@ -35,7 +36,53 @@ export async function handleWado(
       return sendDicomJson(ctx, cached.body);
     }
   }
+  if (target.target === 'thumbnail') return thumbnail(ctx, deps, caller, target, search);
   await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined);
+}
+
+/** The edge of a thumbnail when the client names no viewport. */
+const THUMBNAIL_VIEWPORT = '128,128';
+
+interface FoundInstance {
+  MainDicomTags: { SOPInstanceUID?: string; InstanceNumber?: string };
+}
+interface FoundSeries {
+  MainDicomTags: { SeriesInstanceUID?: string; SeriesNumber?: string };
+}
+
+const byNumber = (n: string | undefined) => Number.parseInt(n ?? '', 10) || 0;
+
+/** Orthanc's answer to /tools/find at one level, or 503 when it cannot be asked. */
+async function find<T>(deps: ProxyDeps, level: 'Series' | 'Instance', query: Record<string, string>): Promise<T[]> {
+  const res = await deps.orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: level, Query: query, Expand: true }) });
+  if (!res.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+  return (await res.json()) as T[];
+}
+
+/**
+ * Thumbnails (PS3.18 10.4.1.1.4), which Orthanc 1.10's DICOMweb does not offer: the rendered image of the
+ * instance — for a series its middle instance, for a study its first series' — scaled to the viewport asked
+ * (default 128×128). Authorization happened before; the instance is looked up inside the authorized study.
+ */
+async function thumbnail(ctx: Context, deps: ProxyDeps, caller: Caller, target: { study: string; series?: string; instance?: string }, search: string): Promise<void> {
+  let series = target.series;
+  let instance = target.instance;
+  if (!series) {
+    const all = await find<FoundSeries>(deps, 'Series', { StudyInstanceUID: target.study });
+    series = all.sort((a, b) => byNumber(a.MainDicomTags.SeriesNumber) - byNumber(b.MainDicomTags.SeriesNumber))[0]?.MainDicomTags.SeriesInstanceUID;
+    if (!series) throw notFound('Study');
+  }
+  if (!instance) {
+    const all = (await find<FoundInstance>(deps, 'Instance', { StudyInstanceUID: target.study, SeriesInstanceUID: series })).sort(
+      (a, b) => byNumber(a.MainDicomTags.InstanceNumber) - byNumber(b.MainDicomTags.InstanceNumber),
+    );
+    instance = all[Math.floor(all.length / 2)]?.MainDicomTags.SOPInstanceUID;
+    if (!instance) throw notFound('Series');
+  }
+  const query = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search);
+  if (!query.has('viewport')) query.set('viewport', THUMBNAIL_VIEWPORT);
+  const path = `/dicom-web/studies/${encodeURIComponent(target.study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(instance)}/rendered?${wadoQuery(query)}`;
+  await forwardToOrthanc(ctx, deps.orthanc, path, caller.rewrite, ctx.get('Accept') || undefined);
 }
 
 const WADO_URI_KEYS = new Set([

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { dateRange, likeFromWildcard, parseQidoQuery, tagOf, toSearchParams, uidList } from '../../dicom-proxy/src/query.js';
+import { dateRange, likeFromWildcard, parseQidoQuery, tagOf, toSearchParams, uidList, wadoQuery } from '../../dicom-proxy/src/query.js';
 
 const parse = (query: string) => parseQidoQuery(new URLSearchParams(query));
 
@@ -93,4 +93,17 @@ describe('QIDO query canonicalisation (pure)', () => {
     ['x', null],
   ];
   for (const [value, range] of dates) it(`date ${value}`, () => expect(dateRange(value)).to.deep.equal(range));
+});
+
+describe('WADO-RS query as Orthanc reads it (pure)', () => {
+  const cases: [string, string][] = [
+    ['viewport=128,128', 'viewport=128,128'],
+    ['viewport=128%2C128', 'viewport=128,128'],
+    ['window=40,400,linear&quality=90', 'window=40,400,linear&quality=90'],
+    ['annotation=patient', 'annotation=patient'],
+    ['a=b%26c', 'a=b%26c'],
+  ];
+  for (const [given, sent] of cases) {
+    it(`${given} → ${sent}`, () => expect(wadoQuery(new URLSearchParams(given))).to.equal(sent));
+  }
 });
