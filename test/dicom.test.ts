@@ -273,6 +273,33 @@ describe('DICOM imaging store', () => {
     });
   });
 
+  describe('our own concurrency stays ours', () => {
+    it('uploads of many files of several studies in one request, while the indexer runs, store every file once, every time', async () => {
+      let indexing = true;
+      const indexer = (async () => {
+        while (indexing) await runIndexerTick(testDb(), orthanc);
+      })();
+      try {
+        for (let round = 0; round < 4; round++) {
+          const studies = Array.from({ length: 6 }, () => ({ study: newUid(), series: newUid() }));
+          const files = studies.flatMap((s, i) => [0, 1].map((n) => ({ name: `${round}-${i}-${n}.dcm`, data: synthDicom({ patientId: 'ANY', studyUid: s.study, seriesUid: s.series, instanceNumber: n + 1 }) })));
+          const res = await up(a.doctor, patient.id, files);
+          expect(res.status, JSON.stringify(res.body).slice(0, 400)).to.equal(201);
+          expect(res.body.refused, `round ${round}`).to.deep.equal([]);
+          expect(res.body.stored, `round ${round}`).to.have.length(12);
+          expect(new Set(res.body.stored.map((s: { studyId: string }) => s.studyId)).size, `round ${round}: studies indexed`).to.equal(6);
+          for (const s of studies) {
+            const found = (await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: s.study } }) })).json()) as unknown[];
+            expect(found, `round ${round}: each file once`).to.have.length(2);
+          }
+        }
+      } finally {
+        indexing = false;
+        await indexer;
+      }
+    });
+  });
+
   describe('modalities (C-STORE) and the indexer', () => {
     it('indexes pushed instances to the matching patient; unmatched ones stay invisible and are listed for reconciliation', async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cstore-'));

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../../common/logger.js';
+import { retryOnConflict } from '../../../common/retry.js';
 import { OrthancError, type OrthancClient, type OrthancSeries } from '../../../common/orthanc.js';
 
 type Db = Knex | Knex.Transaction;
@@ -156,9 +157,10 @@ export async function refreshStudy(
 export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: Logger, maxBatches = 20): Promise<number> {
   let processed = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const done = await db.transaction(async (trx) => {
+    // A batch that deadlocked with an upload's indexing is run again whole (its cursor moved with it).
+    const batchResult = await retryOnConflict(() => db.transaction(async (trx) => {
       const cursor = await trx('dicom_index_cursor').where({ id: 1 }).forUpdate().skipLocked().first('last_seq');
-      if (!cursor) return true;
+      if (!cursor) return { done: true, count: 0 };
       const page = await orthanc.changes(Number(cursor.last_seq), 200);
       const studies = new Set<string>();
       for (const change of page.Changes) {
@@ -183,11 +185,11 @@ export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: 
       }
       for (const id of studies) await refreshStudy(trx, orthanc, id, null);
       await trx('dicom_index_cursor').where({ id: 1 }).update({ last_seq: page.Last, updated_at: trx.fn.now() });
-      processed += page.Changes.length;
       if (studies.size > 0) logger?.debug({ studies: studies.size, last: page.Last }, 'indexed changes');
-      return page.Done;
-    });
-    if (done) break;
+      return { done: page.Done, count: page.Changes.length };
+    }), 'index a batch of changes', logger);
+    processed += batchResult.count;
+    if (batchResult.done) break;
   }
   return processed;
 }

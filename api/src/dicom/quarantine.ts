@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../../common/retry.js';
 import { Readable } from 'node:stream';
 import { recordAudit } from '../../../common/audit.js';
 import { AppError, conflict, notFound } from '../../../common/http/errors.js';
@@ -21,7 +22,7 @@ interface QuarantinedRow {
  * assigns it to one of its patients (each instance rewritten to that patient's identity as on upload,
  * stored again, the quarantined copy removed) or discards it. Another hospital's quarantine answers 404.
  */
-export function createQuarantineService({ db, orthanc }: Deps) {
+export function createQuarantineService({ db, orthanc, logger }: Deps) {
   async function find(auth: Auth, id: string): Promise<QuarantinedRow> {
     const row = await db('dicom_studies').where({ id }).whereNull('patient_id').where('source_hospital_id', auth.hospitalId ?? null).first('id', 'orthanc_id', 'study_instance_uid', 'source_hospital_id');
     if (!row) throw notFound('Unmatched study');
@@ -59,7 +60,8 @@ export function createQuarantineService({ db, orthanc }: Deps) {
           if (stored.Status !== 'AlreadyStored') copied.push(stored.ID);
           newStudy = stored.ParentStudy;
         }
-        if (newStudy) await refreshStudy(db, orthanc, newStudy, auth.userId, { sizes: false, onOwnerConflict: 'throw' });
+        const filed = newStudy;
+        if (filed) await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, filed, auth.userId, { sizes: false, onOwnerConflict: 'throw' })), 'index an assigned study', logger);
       } catch (err) {
         for (const id of copied) await orthanc.delete('instances', id).catch(() => undefined);
         if (err instanceof StudyOwnerConflict) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');

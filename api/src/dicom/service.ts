@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../../common/retry.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from 'koa';
@@ -56,7 +57,9 @@ export function createDicomService(deps: Deps) {
       await withOrthanc(async () => {
         for (const orthancStudyId of new Set(outcome.stored.map((s) => s.orthancStudyId))) {
           try {
-            studyIds.set(orthancStudyId, await refreshStudy(db, orthanc, orthancStudyId, auth.userId, { sizes: false, onOwnerConflict: 'throw' }));
+            // Indexed in one transaction, run again if it deadlocked with the indexer or another upload.
+            const studyId = await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, orthancStudyId, auth.userId, { sizes: false, onOwnerConflict: 'throw' })), 'index an uploaded study', deps.logger);
+            studyIds.set(orthancStudyId, studyId);
           } catch (err) {
             if (!(err instanceof StudyOwnerConflict)) throw err;
             // Another upload won this UID for another patient meanwhile: our copy goes, its files are refused.
@@ -137,7 +140,7 @@ export function createDicomService(deps: Deps) {
         await orthanc.delete('series', series.orthanc_id);
         await db('dicom_series_metadata').where({ orthanc_series_id: series.orthanc_id }).delete();
         // Orthanc drops a study whose last series goes; refreshing mirrors that in the index.
-        await refreshStudy(db, orthanc, series.study_orthanc_id, null);
+        await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, series.study_orthanc_id, null)), 'index a study after a series deletion', deps.logger);
       });
       await audit(auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, { seriesInstanceUid: series.series_instance_uid, studyId: series.study_id });
     },
