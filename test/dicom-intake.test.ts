@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -115,6 +116,29 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(await instancesOf(studyUid)).to.deep.equal([]);
     // The API runs in this process here: its memory, before and after, for the record.
     console.error(`      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`);
+  });
+
+  it('a legacy file without the Part-10 header (a raw implicit-VR dataset) is stored with a proper meta header; garbage stays NOT_DICOM', async () => {
+    // pydicom's rtstruct.dcm is such a file; written again under fresh UIDs, still without preamble or meta.
+    const script = `import sys, io, pydicom
+from pydicom.uid import generate_uid
+ds = pydicom.dcmread(sys.argv[1], force=True)
+ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid(); ds.SOPInstanceUID = generate_uid()
+out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer.write(out.getvalue())`;
+    const raw = execFileSync('/usr/bin/python3', ['-c', script, path.join(PYDICOM_TEST_FILES, 'rtstruct.dcm')]);
+    expect(raw.toString('latin1', 128, 132)).to.not.equal('DICM');
+    const res = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'legacy.dcm', data: raw },
+      { name: 'notes.dcm', data: Buffer.from('not DICOM at all\n'.repeat(20)) },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    expect(res.body.refused.map((r: { file: string; code: string }) => [r.file, r.code])).to.deep.equal([['notes.dcm', 'NOT_DICOM']]);
+    const stored = Buffer.from(await (await testOrthanc().fetch(`/instances/${res.body.stored[0].instanceId}/file`)).arrayBuffer());
+    expect(stored.toString('latin1', 128, 132)).to.equal('DICM');
+    const meta = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.file_meta.TransferSyntaxUID), str(d.file_meta.MediaStorageSOPInstanceUID), str(d.SOPInstanceUID), str(d.PatientID)]))'], { input: stored }).toString());
+    expect(meta[0]).to.equal('1.2.840.10008.1.2');
+    expect(meta[1]).to.equal(meta[2]);
+    expect(meta[3]).to.equal(patient.identifier);
   });
 
   it('a file over UPLOAD_MAX_FILE_MB is refused as TOO_LARGE, counted as it streams (sizes cannot lie)', async () => {

@@ -1,3 +1,4 @@
+import { withPart10Header } from './part10.js';
 import { Readable } from 'node:stream';
 import { DicomRejected } from './rejected.js';
 import { checkedStructure, MAX_SEQUENCE_DEPTH } from './validate.js';
@@ -200,7 +201,8 @@ export interface RewriteOptions {
 
 export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, options: RewriteOptions = {}): Promise<Rewritten> {
   // Every byte is checked as it is read, the header here and the rest while it streams to storage.
-  const source = checkedStructure(input[Symbol.asyncIterator](), options.maxFileBytes);
+  // A raw dataset (no Part-10 header) gets one first, so that every check below reads a proper file.
+  const source = checkedStructure(withPart10Header(input)[Symbol.asyncIterator](), options.maxFileBytes);
   try {
     return await rewriteFrom(source, who, options.maxHeaderBytes ?? 16 * 1024 * 1024, options.requireIdentifyingUids ?? true);
   } catch (err) {
