@@ -6,9 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { DicomRejected, rewritePatient } from '../../api/src/dicom/rewrite.js';
+import { DicomStructureCheck } from '../../api/src/dicom/validate.js';
 import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
 
 const WHO = { patientId: 'MC0123456789AB', firstName: 'Zoé', lastName: 'Müller', issuer: 'MEDICONNECT' };
+const WHOLE = { ...WHO, birthDate: '1980-01-02', sex: 'female' };
 
 /** Reads the rewritten file back with pydicom: an independent DICOM parser. */
 function readWithPydicom(file: string): { id: string; name: string; issuer: string; pixels: string; tags: number } {
@@ -49,6 +51,25 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
       expect(after.issuer).to.equal('MEDICONNECT');
       expect(after.pixels).to.equal(before.pixels);
       expect(result.originalPatientId).to.equal(before.id || null);
+    });
+  }
+
+  for (const [name, what, noUids] of cases) {
+    it(`${name} (${what}): the whole patient module — birth date and sex too — in tag order, pixels intact`, async () => {
+      const source = path.join(PYDICOM_TEST_FILES, name!);
+      const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHOLE, { requireIdentifyingUids: !noUids });
+      const data = await buffer(result.output);
+      // Our own strict check: elements ascend, lengths hold.
+      const check = new DicomStructureCheck();
+      check.push(data);
+      check.finish();
+      const script = `import sys, io, json, hashlib, pydicom
+ds = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)
+px = ds.get((0x7fe0, 0x0010))
+print(json.dumps([str(ds.PatientID), str(ds.PatientName), str(ds.PatientBirthDate), str(ds.PatientSex), hashlib.sha256(px.value).hexdigest() if px is not None else ""]))`;
+      const [id, patientName, birthDate, sex, pixels] = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: data }).toString());
+      expect([id, patientName, birthDate, sex]).to.deep.equal([WHO.patientId, 'Muller^Zoe', '19800102', 'F']);
+      expect(pixels).to.equal(readWithPydicom(source).pixels);
     });
   }
 

@@ -8,7 +8,7 @@ import type { Deps } from '../deps.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
 import { DicomRejected, rewritePatient } from './rewrite.js';
-import { ISSUER } from './upload.js';
+import { patientIdentity } from './upload.js';
 
 interface QuarantinedRow {
   id: string;
@@ -37,7 +37,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
       if (!patient) throw notFound('Patient');
       const owner = await db('dicom_studies').where({ study_instance_uid: row.study_instance_uid }).whereNotNull('patient_id').whereNot('patient_id', patient.id).first('id');
       if (owner) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
-      const identity = { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER };
+      const identity = patientIdentity(patient);
       const instances = (await orthanc.fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`).then((r) => (r.ok ? r.json() : []))) as { ID: string }[];
       // All or nothing: the copies made by this attempt are removed again if any instance fails.
       const copied: string[] = [];

@@ -12,7 +12,14 @@ export interface PatientIdentity {
   firstName: string;
   lastName: string;
   issuer: string;
+  /** YYYY-MM-DD; with `sex`, written over the file's own values (undefined: the file's are kept). */
+  birthDate?: string | null;
+  /** female, male, other or unknown. */
+  sex?: string | null;
 }
+
+/** DICOM's PatientSex (CS) for ours; unknown is an empty value. */
+const DICOM_SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O', unknown: '' };
 
 /** The rewritten file as a stream, and what the original header said. */
 export interface Rewritten {
@@ -36,6 +43,8 @@ const PATIENT_NAME = tagValue(0x0010, 0x0010);
 const PATIENT_ID = tagValue(0x0010, 0x0020);
 const ISSUER = tagValue(0x0010, 0x0021);
 const GROUP_0010_LENGTH = tagValue(0x0010, 0x0000);
+const PATIENT_BIRTH_DATE = tagValue(0x0010, 0x0030);
+const PATIENT_SEX = tagValue(0x0010, 0x0040);
 const SOP_INSTANCE_UID = tagValue(0x0008, 0x0018);
 const STUDY_INSTANCE_UID = tagValue(0x0020, 0x000d);
 const SERIES_INSTANCE_UID = tagValue(0x0020, 0x000e);
@@ -244,7 +253,12 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
   }
   const syntax: Syntax = { implicit: transferSyntax === IMPLICIT_LE, bigEndian: transferSyntax === EXPLICIT_BE };
 
-  const dropped: [number, number][] = [];
+  // The patient module is replaced as one: our identity, and birth date and sex when we know them.
+  const replaceProfile = who.birthDate !== undefined || who.sex !== undefined;
+  const lastReplaced = replaceProfile ? PATIENT_SEX : ISSUER;
+  const replacedTags = new Set([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER, ...(replaceProfile ? [PATIENT_BIRTH_DATE, PATIENT_SEX] : [])]);
+  const kept: { tag: number; start: number; end: number }[] = [];
+  const datasetStart = b.pos;
   const uids = new Map<number, string | null>();
   let originalPatientId: string | null = null;
   let insertAt = -1;
@@ -255,7 +269,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       break;
     }
     const h = await readHeader(b, syntax);
-    if (h.tag > ISSUER) {
+    if (h.tag > lastReplaced) {
       insertAt = b.pos;
       break;
     }
@@ -266,7 +280,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       else uids.set(h.tag, valueOf(b, h));
     }
     await skipElement(b, syntax, h, 0);
-    if ([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER].includes(h.tag)) dropped.push([start, b.pos]);
+    if (!replacedTags.has(h.tag)) kept.push({ tag: h.tag, start, end: b.pos });
   }
 
   // Read on to the end of group 0020 (still header, before the pixels) for the study and series UIDs.
@@ -285,16 +299,25 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
     checkUid('Series Instance UID', uids.get(SERIES_INSTANCE_UID) ?? null, null);
   }
 
-  const parts: Buffer[] = [];
-  let from = 0;
-  for (const [start, end] of dropped) {
-    parts.push(b.data.subarray(from, start));
-    from = end;
+  // Our elements merged into the kept ones in tag order (a dataset's elements must ascend).
+  const ours: { tag: number; data: Buffer }[] = [
+    { tag: PATIENT_NAME, data: encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax) },
+    { tag: PATIENT_ID, data: encodeElement(PATIENT_ID, 'LO', who.patientId, syntax) },
+    { tag: ISSUER, data: encodeElement(ISSUER, 'LO', who.issuer, syntax) },
+    ...(replaceProfile
+      ? [
+          { tag: PATIENT_BIRTH_DATE, data: encodeElement(PATIENT_BIRTH_DATE, 'DA', (who.birthDate ?? '').replace(/-/g, '').slice(0, 8), syntax) },
+          { tag: PATIENT_SEX, data: encodeElement(PATIENT_SEX, 'CS', DICOM_SEX[who.sex ?? 'unknown'] ?? '', syntax) },
+        ]
+      : []),
+  ];
+  const parts: Buffer[] = [b.data.subarray(0, datasetStart)];
+  let next = 0;
+  for (const element of kept) {
+    while (next < ours.length && ours[next]!.tag < element.tag) parts.push(ours[next++]!.data);
+    parts.push(b.data.subarray(element.start, element.end));
   }
-  parts.push(b.data.subarray(from, insertAt));
-  parts.push(encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax));
-  parts.push(encodeElement(PATIENT_ID, 'LO', who.patientId, syntax));
-  parts.push(encodeElement(ISSUER, 'LO', who.issuer, syntax));
+  while (next < ours.length) parts.push(ours[next++]!.data);
   parts.push(b.data.subarray(insertAt));
   const head = Buffer.concat(parts);
 

@@ -57,6 +57,11 @@ class ZipEntryTooLarge extends DicomRejected {
   }
 }
 
+/** The identity every door writes into a patient's instances: ID, name, issuer, birth date and sex. */
+export function patientIdentity(patient: { identifier: string; first_name: string; last_name: string; birth_date: string; sex: string }): PatientIdentity {
+  return { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER, birthDate: patient.birth_date, sex: patient.sex };
+}
+
 const isZip = (filename: string, mimeType: string) => /\.zip$/i.test(filename) || /^application\/(x-)?zip(-compressed)?$/i.test(mimeType);
 
 /**
@@ -81,7 +86,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     const patient = await findPatientInMedicalScope(db, auth, patientIdField);
     if (!patient) throw notFound('Patient');
     outcome.patientId = patient.id;
-    identity = { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER };
+    identity = patientIdentity(patient);
     return identity;
   }
 
