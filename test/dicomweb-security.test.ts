@@ -76,23 +76,25 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
   };
 
   it('one identity in the images and the index: QIDO, the instance metadata and the stored file say the same patient, birth date and sex', async () => {
-    // A file that says otherwise (another name, birth date and sex), uploaded for p1.
+    // A patient of its own: the other tests here count p1's studies. A file that says otherwise (another name,
+    // birth date and sex) is uploaded for it.
     const script = `import sys, io, pydicom
 from pydicom.uid import generate_uid
 ds = pydicom.dcmread(sys.argv[1])
 ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid(); ds.SOPInstanceUID = generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 ds.PatientName = "Brainix^Someone"; ds.PatientBirthDate = "19490301"; ds.PatientSex = "O"
 out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
+    const p4 = await f.patient(a.secretary, [a.doctor.id]);
     const file = execFileSync('/usr/bin/python3', ['-c', script, path.join(PYDICOM_TEST_FILES, 'MR_small.dcm')]);
     const uids = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.StudyInstanceUID), str(d.SeriesInstanceUID), str(d.SOPInstanceUID)]))'], { input: file }).toString()) as [string, string, string];
-    const res = await upload(f.api.baseUrl, a.doctor.token, p1.id, [{ name: 'brainix.dcm', data: file }]);
+    const res = await upload(f.api.baseUrl, a.doctor.token, p4.id, [{ name: 'brainix.dcm', data: file }]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
-    const profile = await testDb()('patients').where({ user_id: p1.id }).first('identifier', 'birth_date', 'sex');
+    const profile = await testDb()('patients').where({ user_id: p4.id }).first('identifier', 'birth_date', 'sex');
     const expected = { id: profile.identifier, birthDate: profile.birth_date.replace(/-/g, ''), sex: ({ female: 'F', male: 'M', other: 'O', unknown: '' } as Record<string, string>)[profile.sex] };
     const pick = (row: DicomJson) => ({ id: String(row['00100020']?.Value?.[0]), birthDate: String(row['00100030']?.Value?.[0] ?? ''), sex: String(row['00100040']?.Value?.[0] ?? '') });
-    const qido = (await (await get(p1.token, `/studies?StudyInstanceUID=${uids[0]}&includefield=00100030&includefield=00100040`)).json()) as DicomJson[];
+    const qido = (await (await get(p4.token, `/studies?StudyInstanceUID=${uids[0]}&includefield=00100030&includefield=00100040`)).json()) as DicomJson[];
     expect(qido.map(pick)).to.deep.equal([expected]);
-    const metadata = (await (await get(p1.token, `/studies/${uids[0]}/series/${uids[1]}/metadata`)).json()) as DicomJson[];
+    const metadata = (await (await get(p4.token, `/studies/${uids[0]}/series/${uids[1]}/metadata`)).json()) as DicomJson[];
     expect(metadata.map(pick)).to.deep.equal([expected]);
     const stored = Buffer.from(await (await testOrthanc().fetch(`/instances/${res.body.stored[0].instanceId}/file`)).arrayBuffer());
     const inFile = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps({"id": str(d.PatientID), "birthDate": str(d.PatientBirthDate), "sex": str(d.PatientSex)}))'], { input: stored }).toString());
