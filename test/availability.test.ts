@@ -43,6 +43,38 @@ describe('availability', () => {
       }
     });
 
+    it('opens the same hours as luxon’s calendar math, DST days included, on 600 generated weeks in 8 zones', () => {
+      const random = seededRandom(1905);
+      const zones = ['Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/Sao_Paulo', 'Pacific/Chatham', 'UTC', 'Africa/Casablanca'];
+      // Windows around transitions (spring and autumn, both hemispheres) and anywhere else.
+      const starts = ['2027-03-26T00:00:00Z', '2027-10-29T00:00:00Z', '2027-04-02T00:00:00Z', '2027-09-24T00:00:00Z', '2026-11-01T00:00:00Z', '2027-03-12T00:00:00Z'];
+      const hhmm = () => {
+        const minutes = Math.floor(random() * 24 * 12) * 5;
+        return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+      };
+      // The reference: luxon for every time, as openIntervals did before it skipped it on regular days.
+      const reference = (a: { timezone: string; weekly: { weekday: number; start: string; end: string }[] }, from: number, to: number) => {
+        const at = (day: DateTime, t: string) => (t === '24:00' ? day.plus({ days: 1 }) : day.set({ hour: Number(t.slice(0, 2)), minute: Number(t.slice(3, 5)) }));
+        const raw: { start: number; end: number }[] = [];
+        let day = DateTime.fromMillis(from, { zone: a.timezone }).startOf('day').minus({ days: 1 });
+        const last = DateTime.fromMillis(to, { zone: a.timezone }).startOf('day').plus({ days: 1 });
+        for (; day <= last; day = day.plus({ days: 1 })) {
+          for (const w of a.weekly) if (w.weekday === day.weekday) raw.push({ start: at(day, w.start).toMillis(), end: at(day, w.end).toMillis() });
+        }
+        return subtractIntervals(raw.map((i) => ({ start: Math.max(i.start, from), end: Math.min(i.end, to) })), []);
+      };
+      for (let i = 0; i < 600; i++) {
+        const weekly = Array.from({ length: 1 + Math.floor(random() * 6) }, () => {
+          const [x, y] = [hhmm(), random() < 0.2 ? '24:00' : hhmm()].sort();
+          return { weekday: 1 + Math.floor(random() * 7), start: x!, end: y! };
+        }).filter((w) => w.start < w.end);
+        const availability = { timezone: zones[i % zones.length]!, weekly, exceptions: [] };
+        const from = (i % 3 === 0 ? Date.parse(starts[i % starts.length]!) : Date.parse('2026-01-01T00:00:00Z') + Math.floor(random() * 700) * 86_400_000) + Math.floor(random() * 86_400_000);
+        const to = from + Math.floor((1 + random() * 20) * 86_400_000);
+        expect(openIntervals(availability, from, to), JSON.stringify({ availability, from, to })).to.deep.equal(reference(availability, from, to));
+      }
+    });
+
     it('keeps local wall-clock hours across daylight saving time', () => {
       const from = DateTime.fromISO('2027-03-29T00:00:00', { zone: 'Europe/Paris' }).toMillis(); // the Monday after the change (28 March)
       const winterFrom = DateTime.fromISO('2027-03-22T00:00:00', { zone: 'Europe/Paris' }).toMillis();

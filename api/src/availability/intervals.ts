@@ -30,6 +30,9 @@ export interface Availability {
 /** Whether the zone is a valid IANA time zone name. */
 export const isValidZone = (zone: string): boolean => IANAZone.isValidZone(zone);
 
+/** Minutes after midnight of "HH:MM". */
+const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
 // Wall-clock time on a local day; calendar math, so DST days keep 08:00 at 08:00.
 function atLocal(day: DateTime, hhmm: string): DateTime {
   if (hhmm === '24:00') return day.plus({ days: 1 });
@@ -82,11 +85,19 @@ export function openIntervals(availability: Availability, from: number, to: numb
   let day = DateTime.fromMillis(from, { zone }).startOf('day').minus({ days: 1 });
   const last = DateTime.fromMillis(to, { zone }).startOf('day').plus({ days: 1 });
   while (day <= last) {
+    const next = day.plus({ days: 1 });
+    const midnight = day.toMillis();
+    // A day of exactly 24 hours holds no offset change: its wall-clock times are midnight plus minutes, which is
+    // what luxon computes, without its cost (the longest search asks ~2,000 of them). A transition day goes
+    // through luxon.
+    const regular = next.toMillis() - midnight === DAY;
+    const at = (hhmm: string) => (hhmm === '24:00' ? next.toMillis() : regular ? midnight + minutesOf(hhmm) * MINUTE : atLocal(day, hhmm).toMillis());
+    const weekday = day.weekday;
     for (const w of availability.weekly) {
-      if (w.weekday !== day.weekday) continue;
-      raw.push({ start: atLocal(day, w.start).toMillis(), end: atLocal(day, w.end).toMillis() });
+      if (w.weekday !== weekday) continue;
+      raw.push({ start: at(w.start), end: at(w.end) });
     }
-    day = day.plus({ days: 1 });
+    day = next;
   }
   const clipped = raw.map((i) => ({ start: Math.max(i.start, from), end: Math.min(i.end, to) }));
   const closed = availability.exceptions.map((e) => ({ start: Date.parse(e.from), end: Date.parse(e.to) }));
