@@ -185,8 +185,8 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     const inFlight = Array.from({ length: 20 }, () => client1.get('/api/auth/me', { token: h.doctor.token }));
     await testDb()('sessions').where({ user_id: h.doctor.id }).update({ revoked_at: testDb().fn.now(), revoked_reason: 'logout' });
     await Promise.all(inFlight);
-    // The NOTIFY is delivered after the commit: give the listener its turn, then every request is refused.
-    await new Promise((r) => setTimeout(r, 50));
+    // The NOTIFY is delivered after the commit: once every listener has handled it, every request is refused.
+    await api1.deps.principals.sync(10_000);
     for (let i = 0; i < 5; i++) expect((await client1.get('/api/auth/me', { token: h.doctor.token })).status).to.equal(401);
   });
 });

@@ -173,6 +173,9 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect(expiring.body.emailed).to.equal(false);
       expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(200);
       await testDb()('study_shares').where({ id: expiring.body.id }).update({ expires_at: new Date(Date.now() - 1000) });
+      // A change written straight to the database reaches the proxy's cache by NOTIFY: wait until every listener
+      // has handled it (as the API's own writes do), rather than hoping it was quick enough.
+      await api.deps.principals.sync(10_000);
       expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(401);
     });
 
