@@ -1,6 +1,7 @@
 // One DICOM association over one socket, as an SCP: negotiation, C-ECHO and C-STORE, release and abort.
 // What is accepted and what a stored instance becomes is decided by the handlers; this module only speaks
 // the protocol, and keeps going (or aborts this one association) whatever the peer sends.
+import { TRANSFER_SYNTAX } from '../../common/dicom-syntax.js';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import { COMMAND, NO_DATASET, parseCommand, responseTo, STATUS, TAGS, type Command } from './dimse.js';
@@ -24,9 +25,7 @@ import {
 const VERIFICATION = '1.2.840.10008.1.1';
 /** Storage SOP classes live under this root (PS3.4 B.5). */
 const STORAGE_ROOT = '1.2.840.10008.5.1.4.1.1.';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const { DEFLATED, IMPLICIT_LE, EXPLICIT_LE } = TRANSFER_SYNTAX;
 
 /** One instance a peer sends: its identifiers from the command, and its dataset's bytes as they arrive. */
 export interface IncomingInstance {

@@ -1,6 +1,7 @@
 // The DICOM Upper Layer (PS3.8 9.3): the PDUs of an association, read and written as bytes, nothing else.
 // Pure and table-tested; every length is checked against what holds it, so a hostile peer gets an error
 // (and an abort), never a crash or an allocation of the size it claims.
+import { isUid } from '../../common/dicom-syntax.js';
 
 /** PDU types (PS3.8 Table 9-11). */
 export const PDU = {
@@ -100,13 +101,12 @@ function* items(body: Buffer, start: number, headerLength = 4): Generator<{ type
   }
 }
 
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 /** AE titles: up to 16 characters of the Default Character Repertoire, no control characters, no backslash. */
 const AE = /^[\x20-\x5b\x5d-\x7e]{0,16}$/;
 
 function uid(value: Buffer, what: string): string {
   const text = value.toString('latin1').replace(/\0+$/, '').trim();
-  if (text.length === 0 || text.length > 64 || !UID.test(text)) throw new PduError(`${what} is not a valid UID`);
+  if (!isUid(text)) throw new PduError(`${what} is not a valid UID`);
   return text;
 }
 

@@ -1,3 +1,4 @@
+import { isUid } from '../../common/dicom-syntax.js';
 /**
  * What a DICOMweb request touches, decided from its method and path alone. Anything not recognised is
  * `denied`: the proxy forwards only requests it understands and can authorize.
@@ -16,8 +17,6 @@ export type DicomWebRequest =
   | { kind: 'stow'; study?: string }
   | { kind: 'denied'; reason: string };
 
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
-const isUid = (s: string | undefined): s is string => s !== undefined && s.length <= 64 && UID.test(s);
 const denied = (reason: string): DicomWebRequest => ({ kind: 'denied', reason });
 
 function frameList(s: string | undefined): number[] | null {

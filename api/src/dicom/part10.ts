@@ -1,17 +1,15 @@
 // Legacy files without the Part-10 header (a raw dataset, as older archives and some devices write them) are
 // given one here, before any other check reads them, so that every door treats them as the files they are.
+import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
 
 /** Our implementation class UID, written into the meta header we add. */
 export const IMPLEMENTATION_CLASS_UID = '2.25.154875422145768192799980546207639400480';
 const IMPLEMENTATION_VERSION = 'MEDICONNECT';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const { IMPLICIT_LE, EXPLICIT_LE } = TRANSFER_SYNTAX;
 /** How much of a raw dataset is read to find its SOP Class and Instance UIDs (group 0008 comes first). */
 const MAX_PROBE_BYTES = 64 * 1024;
 const SOP_CLASS_UID = 0x00080016;
 const SOP_INSTANCE_UID = 0x00080018;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 /** What the first bytes of a raw dataset say: its syntax and the UIDs a meta header needs, or null. */
 export function probeRawDataset(head: Buffer): { transferSyntax: string; sopClassUid: string; sopInstanceUid: string } | null {
@@ -44,7 +42,7 @@ export function probeRawDataset(head: Buffer): { transferSyntax: string; sopClas
   }
   const sopClassUid = found.get(SOP_CLASS_UID);
   const sopInstanceUid = found.get(SOP_INSTANCE_UID);
-  if (!sopClassUid || !sopInstanceUid || !UID.test(sopClassUid) || !UID.test(sopInstanceUid) || sopClassUid.length > 64 || sopInstanceUid.length > 64) return null;
+  if (!isUid(sopClassUid) || !isUid(sopInstanceUid)) return null;
   return { transferSyntax: explicit ? EXPLICIT_LE : IMPLICIT_LE, sopClassUid, sopInstanceUid };
 }
 

@@ -1,3 +1,4 @@
+import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
 import { withPart10Header } from './part10.js';
 import { Readable } from 'node:stream';
 import { DicomRejected } from './rejected.js';
@@ -31,12 +32,8 @@ export interface Rewritten {
   output: Readable;
 }
 
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
+const { EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE, DEFLATED } = TRANSFER_SYNTAX;
 const UNDEFINED = 0xffffffff;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 
 const tagValue = (group: number, element: number) => group * 0x10000 + element;
 const PATIENT_NAME = tagValue(0x0010, 0x0010);
@@ -49,7 +46,6 @@ const SOP_INSTANCE_UID = tagValue(0x0008, 0x0018);
 const STUDY_INSTANCE_UID = tagValue(0x0020, 0x000d);
 const SERIES_INSTANCE_UID = tagValue(0x0020, 0x000e);
 const END_OF_GROUP_0020 = tagValue(0x0020, 0xffff);
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 interface Syntax {
   implicit: boolean;
@@ -223,7 +219,7 @@ export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientI
 
 function checkUid(name: string, value: string | null, meta: string | null): void {
   if (!value) throw new DicomRejected('MALFORMED', `${name} is missing`);
-  if (value.length > 64 || !UID.test(value)) throw new DicomRejected('MALFORMED', `${name} is not a valid UID`);
+  if (!isUid(value)) throw new DicomRejected('MALFORMED', `${name} is not a valid UID`);
   if (meta !== null && meta !== value) throw new DicomRejected('MALFORMED', `${name} differs from the file meta header's Media Storage SOP Instance UID`);
 }
 

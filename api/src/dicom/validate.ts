@@ -1,3 +1,4 @@
+import { LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
 import { DicomRejected } from './rejected.js';
 
 /**
@@ -8,14 +9,11 @@ import { DicomRejected } from './rejected.js';
 export const MAX_SEQUENCE_DEPTH = 32;
 
 const UNDEFINED = 0xffffffff;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 const ITEM = 0xfffee000;
 const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
 const PIXEL_DATA = 0x7fe00010;
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
+const { EXPLICIT_BE, IMPLICIT_LE, DEFLATED } = TRANSFER_SYNTAX;
 
 interface Syntax {
   implicit: boolean;
