@@ -9,23 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { orthancService } from './lib/orthanc.js';
 import { freePort } from './lib/ports.js';
-import { clusterRunning, stopCluster } from './lib/postgres.js';
-import { describeProcesses, processesOf, terminate } from './lib/processes.js';
+import { describeProcesses, processInfo, processesOf, terminate } from './lib/processes.js';
 import { s3Service } from './lib/s3.js';
-import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
+import { migrationsService, postgresService, startStack, stopLeftovers, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages, TEST_TOOLS } from './lib/system-packages.js';
 
 const TMP_PREFIX = 'mediconnect-test-';
 const RUNNER_PID_FILE = 'runner.pid';
 
 /** Whether `pid` is a live `npm test` runner (this script). */
-function runnerAlive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/test.ts');
-  } catch {
-    return false;
-  }
-}
+const runnerAlive = (pid: number): boolean => processInfo(pid)?.command.includes('scripts/test.ts') ?? false;
 
 /**
  * Stops and removes what earlier runs left when their runner died before its cleanup (killed, or its
@@ -43,8 +36,7 @@ async function sweepDeadRuns(): Promise<void> {
     if (!existsSync(pidFile) && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
     const left = processesOf(dir, `MEDICONNECT_TEST_TMP=${dir}`);
     if (left.length > 0) console.log(`Stopping ${left.length} process(es) left by an earlier test run in ${dir}…`);
-    if (clusterRunning(path.join(dir, 'postgres'))) stopCluster(path.join(dir, 'postgres'));
-    await terminate(processesOf(dir, `MEDICONNECT_TEST_TMP=${dir}`), 5_000);
+    await stopLeftovers(dir, { marker: `MEDICONNECT_TEST_TMP=${dir}`, graceMs: 5_000 });
     rmSync(dir, { recursive: true, force: true });
   }
 }

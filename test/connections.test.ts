@@ -73,35 +73,31 @@ describe('answers before the body is read: the client gets the answer, never a r
     Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: application/dicom\r\n\r\n`), synthDicom({ patientId: 'EARLY', studyUid: newUid(), seriesUid: newUid(), rows: 256, columns: 256 }), Buffer.from('\r\n')]);
   // A body far larger than what is sent before the answer: the server has unread bytes when it answers.
   const declared = 64 * 1024 * 1024;
+  const threeFiles = () => Buffer.concat([filePart('a.dcm'), filePart('b.dcm'), filePart('c.dcm')]);
 
-  it('an upload refused at the door (no token): 401, then the connection closes cleanly while the client still sends', async () => {
-    const start = Buffer.concat([filePart('a.dcm'), filePart('b.dcm'), filePart('c.dcm')]);
-    const seen = await earlyAnswer(url, multipartHead('/api/dicom/studies/upload_dicom/', host, null, boundary, declared), start, Buffer.alloc(512 * 1024));
-    expect(seen.status).to.equal(401);
-    expect(seen.body.error.code).to.equal('AUTHENTICATION_REQUIRED');
+  /** The answer the client read, and a close with no reset even though it kept sending after it. */
+  function expectAnswerThenCleanClose(seen: EarlyAnswer, status: number, code: string): void {
+    expect(seen.status).to.equal(status);
+    expect(seen.body.error.code).to.equal(code);
     expect(seen.headers.connection).to.equal('close');
     expect(seen.laterWrite, 'a write after the answer').to.equal(null);
     expect(seen.reset, 'the connection ended in a reset').to.equal(null);
+  }
+
+  it('an upload refused at the door (no token): 401, then the connection closes cleanly while the client still sends', async () => {
+    const seen = await earlyAnswer(url, multipartHead('/api/dicom/studies/upload_dicom/', host, null, boundary, declared), threeFiles(), Buffer.alloc(512 * 1024));
+    expectAnswerThenCleanClose(seen, 401, 'AUTHENTICATION_REQUIRED');
   });
 
   it('an upload refused mid-body (a patient the caller cannot see): 404, then a clean close', async () => {
-    const start = Buffer.concat([filePart('a.dcm'), filePart('b.dcm'), filePart('c.dcm')]);
-    const seen = await earlyAnswer(url, multipartHead(`/api/dicom/studies/upload_dicom/?patientId=${randomUUID()}`, host, h.doctor.token, boundary, declared), start, Buffer.alloc(512 * 1024));
-    expect(seen.status).to.equal(404);
-    expect(seen.body.error.code).to.equal('NOT_FOUND');
-    expect(seen.headers.connection).to.equal('close');
-    expect(seen.laterWrite, 'a write after the answer').to.equal(null);
-    expect(seen.reset, 'the connection ended in a reset').to.equal(null);
+    const seen = await earlyAnswer(url, multipartHead(`/api/dicom/studies/upload_dicom/?patientId=${randomUUID()}`, host, h.doctor.token, boundary, declared), threeFiles(), Buffer.alloc(512 * 1024));
+    expectAnswerThenCleanClose(seen, 404, 'NOT_FOUND');
   });
 
   it('a JSON body over the limit: 413, then a clean close', async () => {
     const head = `POST /api/medical-records HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${h.doctor.token}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`;
     const seen = await earlyAnswer(url, head, Buffer.from(`{"title":"${'x'.repeat(2 * 1024 * 1024)}`), Buffer.alloc(512 * 1024, 0x78));
-    expect(seen.status).to.equal(413);
-    expect(seen.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
-    expect(seen.headers.connection).to.equal('close');
-    expect(seen.laterWrite, 'a write after the answer').to.equal(null);
-    expect(seen.reset, 'the connection ended in a reset').to.equal(null);
+    expectAnswerThenCleanClose(seen, 413, 'PAYLOAD_TOO_LARGE');
   });
 });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKnex } from '../common/db.js';
@@ -12,7 +12,9 @@ import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { Fixtures } from './helpers/fixtures.js';
-import { spawnGroup, stopAfterTest, stopProcessesIn, stopStarted } from './helpers/processes.js';
+import { spawnGroup, stopAfterTest, stopStarted } from './helpers/processes.js';
+import { stopLeftovers } from '../scripts/lib/stack.js';
+import { listProcesses } from '../scripts/lib/processes.js';
 import { testConfig } from './helpers/server.js';
 
 /**
@@ -39,18 +41,9 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ou
 
 /** The pid of the child of `parent` running `script` (throws when there is none, unless `required` is false). */
 function childPid(parent: number, script: string, required = true): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script)) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  if (required) throw new Error(`no child running ${script}`);
-  return -1;
+  const child = listProcesses().find((p) => p.ppid === parent && p.command.includes(script));
+  if (!child && required) throw new Error(`no child running ${script}`);
+  return child?.pid ?? -1;
 }
 
 /** What the client of a streamed upload saw: the answer, or the error that ended the connection before it. */
@@ -132,7 +125,7 @@ describe('processes', () => {
     // Whatever happens below, nothing of these two runs outlives the test: their groups are stopped (spawnTs),
     // then the PostgreSQL and Orthanc a killed `npm start` leaves behind on purpose, then the data.
     stopAfterTest(() => rmSync(dataDir, { recursive: true, force: true }));
-    stopAfterTest(() => stopProcessesIn(dataDir, path.join(dataDir, 'postgres')));
+    stopAfterTest(() => stopLeftovers(dataDir));
     const [dbPort, apiPort, orthancPort, dicomPort, proxyPort, viewerPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {
       MEDICONNECT_DATA_DIR: dataDir,

@@ -18,8 +18,6 @@ export function closeAfterAnswer(req: IncomingMessage, setHeader: (name: string,
   // Whatever still arrives is read and dropped (nothing is piped any more).
   req.resume();
   const socket = req.socket;
-  if ((socket as { mcLingering?: boolean }).mcLingering) return;
-  (socket as { mcLingering?: boolean }).mcLingering = true;
   // Node ends a `Connection: close` answer with destroySoon(): a FIN, then a destroy as soon as it is
   // flushed, with the body's bytes still unread. Only the destroy waits here.
   socket.destroySoon = function lingeringDestroySoon(this: typeof socket) {

@@ -1,3 +1,4 @@
+import { processInfo, runsWith, terminate } from './processes.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,15 +51,6 @@ export interface OrthancOptions {
   supervise?: boolean;
 }
 
-/** Whether `pid` is a live process whose command line mentions `needle` (our own config file). */
-function ownProcess(pid: number, needle: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Stops an Orthanc left running by an earlier run that died (same data directory, hence same config
  * file): it would hold the ports and the next start would fail.
@@ -66,12 +58,10 @@ function ownProcess(pid: number, needle: string): boolean {
 async function stopLeftover(pidFile: string, configFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !ownProcess(pid, configFile)) return;
+  const orphan = runsWith(pid, configFile) ? processInfo(pid) : null;
+  if (!orphan) return;
   console.log(`Stopping the Orthanc left running by an earlier start (pid ${pid})…`);
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 150 && ownProcess(pid, configFile); i++) await new Promise((r) => setTimeout(r, 100));
-  if (ownProcess(pid, configFile)) process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && ownProcess(pid, configFile); i++) await new Promise((r) => setTimeout(r, 100));
+  await terminate([orphan], 15_000);
 }
 
 async function ensureDatabase(env: Record<string, string>, database: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { runsWith } from './processes.js';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -108,14 +109,7 @@ export function stopCluster(dataDir: string): void {
   if (run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], { quiet: true }).ok) return;
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : NaN;
   // Only the postmaster of this directory: a stale file may name a number another process now has.
-  const ours = () => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir);
-    } catch {
-      return false;
-    }
-  };
-  if (Number.isInteger(pid) && pid > 1 && ours()) process.kill(pid, 'SIGKILL');
+  if (runsWith(pid, dataDir)) process.kill(pid, 'SIGKILL');
 }
 
 /** Creates the database when missing. */

@@ -20,7 +20,8 @@ export interface ProcessInfo {
   environ: string[];
 }
 
-function readProcess(pid: number): ProcessInfo | null {
+/** One process as /proc shows it, or null when there is none (zombies included: see `state`). */
+export function processInfo(pid: number): ProcessInfo | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name sits in parentheses and may itself hold spaces or parentheses.
@@ -45,7 +46,7 @@ export function listProcesses(): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const p = readProcess(Number(entry));
+    const p = processInfo(Number(entry));
     if (p && p.state !== 'Z' && p.state !== 'X') out.push(p);
   }
   return out;
@@ -56,7 +57,7 @@ function selfAndAncestors(): Set<number> {
   const seen = new Set<number>();
   for (let pid = process.pid; pid > 1 && !seen.has(pid); ) {
     seen.add(pid);
-    const p = readProcess(pid);
+    const p = processInfo(pid);
     if (!p) break;
     pid = p.ppid;
   }
@@ -79,9 +80,22 @@ export function processesOf(dir: string, marker?: string): ProcessInfo[] {
 }
 
 const alive = (pid: number) => {
-  const p = readProcess(pid);
+  const p = processInfo(pid);
   return p !== null && p.state !== 'Z' && p.state !== 'X';
 };
+
+/**
+ * Whether `pid` is a live process with `argument` on its command line (its own data directory or config file):
+ * a pid file can outlive its process, and the number be another process's by now.
+ */
+export function runsWith(pid: number, argument: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(argument);
+  } catch {
+    return false;
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

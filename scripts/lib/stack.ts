@@ -1,3 +1,4 @@
+import { processesOf, terminate } from './processes.js';
 import path from 'node:path';
 import { clusterRunning, ensureDatabase, initCluster, startCluster, stopCluster } from './postgres.js';
 import { loadDatabaseConfig } from '../../common/config.js';
@@ -75,6 +76,18 @@ export function postgresService(o: { dataDir: string; port: number; user: string
       };
     },
   };
+}
+
+/**
+ * Stops what a stack left in `dir` once its own supervisor is gone: the PostgreSQL cluster of `dir/postgres`
+ * (fast shutdown; pg_ctl detaches it from every process group), then anything still working in `dir`, naming
+ * it, or carrying `marker` in its environment (an Orthanc orphaned by a killed supervisor), SIGKILL after `graceMs`.
+ */
+export async function stopLeftovers(dir: string, options: { marker?: string; graceMs?: number } = {}): Promise<void> {
+  const cluster = path.join(dir, 'postgres');
+  if (clusterRunning(cluster)) stopCluster(cluster);
+  const left = processesOf(dir, options.marker);
+  if (left.length > 0) await terminate(left, options.graceMs ?? 10_000);
 }
 
 /** Applies migrations and the seed once PostgreSQL is up, before the services that need the schema. */

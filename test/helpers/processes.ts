@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { clusterRunning, stopCluster } from '../../scripts/lib/postgres.js';
-import { describeProcesses, groupMembers, processesOf, stopGroup, terminate } from '../../scripts/lib/processes.js';
+import { describeProcesses, groupMembers, stopGroup } from '../../scripts/lib/processes.js';
 
 const started = new Set<ChildProcess>();
 
@@ -30,17 +29,6 @@ export async function stopAllStarted(): Promise<void> {
   const left = [...started].flatMap((child) => (child.pid === undefined ? [] : groupMembers(child.pid)));
   await Promise.all([...started].map((child) => stopStarted(child)));
   if (left.length > 0) throw new Error(`tests left these processes running:\n${describeProcesses(left)}`);
-}
-
-/**
- * Stops what a stack left in `dir` once its own processes are gone: the PostgreSQL cluster of
- * `postgresDir` (fast shutdown; pg_ctl detaches it from every group), then anything still working in
- * `dir` or naming it (an Orthanc orphaned by a killed supervisor), SIGKILL after `graceMs`.
- */
-export async function stopProcessesIn(dir: string, postgresDir?: string, graceMs = 10_000): Promise<void> {
-  if (postgresDir && clusterRunning(postgresDir)) stopCluster(postgresDir);
-  const left = processesOf(dir);
-  if (left.length > 0) await terminate(left, graceMs);
 }
 
 const afterTest: (() => Promise<void> | void)[] = [];

@@ -175,20 +175,21 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   /**
    * An entry's bytes as they inflate, capped whatever its headers say (an entry written with a data
    * descriptor declares no size before its data): past the size cap, or inflated more than the ratio cap
-   * against the compressed bytes read since it began, it is refused as TOO_LARGE before more is inflated.
+   * against the compressed bytes read since it began, it is refused as TOO_LARGE before more is inflated;
+   * `verdict.bomb` then says so to the archive's reader (the refusal itself reaches the file's checks).
    */
-  async function* inflationCapped(entry: Entry, compressedRead: () => number): AsyncGenerator<Buffer> {
+  async function* inflationCapped(entry: Entry, compressedRead: () => number, verdict: { bomb: ZipEntryTooLarge | null }): AsyncGenerator<Buffer> {
     const compressedAtStart = compressedRead();
     let inflated = 0;
     for await (const chunk of entry as AsyncIterable<Buffer>) {
       inflated += chunk.length;
-      if (inflated > config.upload.maxFileBytes) {
-        throw new ZipEntryTooLarge(`The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`);
-      }
       const compressed = compressedRead() - compressedAtStart + READ_AHEAD_BYTES;
-      if (inflated > RATIO_FLOOR_BYTES && inflated / compressed > config.upload.maxZipRatio) {
-        throw new ZipEntryTooLarge(`The entry is compressed more than ${config.upload.maxZipRatio}:1, as only a ZIP bomb is`);
+      if (inflated > config.upload.maxFileBytes) {
+        verdict.bomb = new ZipEntryTooLarge(`The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`);
+      } else if (inflated > RATIO_FLOOR_BYTES && inflated / compressed > config.upload.maxZipRatio) {
+        verdict.bomb = new ZipEntryTooLarge(`The entry is compressed more than ${config.upload.maxZipRatio}:1, as only a ZIP bomb is`);
       }
+      if (verdict.bomb) throw verdict.bomb;
       yield chunk;
     }
   }
@@ -214,21 +215,10 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
           await entry.autodrain().promise();
           outcome.refused.push({ file: name, code: 'TOO_LARGE', reason: zipEntryTooLarge(entry)! });
         } else {
-          let bomb: ZipEntryTooLarge | null = null;
-          const capped = inflationCapped(entry, () => compressedRead);
-          await storeOne(
-            (async function* () {
-              try {
-                yield* capped;
-              } catch (err) {
-                if (err instanceof ZipEntryTooLarge) bomb = err;
-                throw err;
-              }
-            })(),
-            name,
-          );
+          const verdict: { bomb: ZipEntryTooLarge | null } = { bomb: null };
+          await storeOne(inflationCapped(entry, () => compressedRead, verdict), name);
           // Inflating the rest of a bomb to reach the next entry would cost what the cap saves.
-          if (bomb) throw bomb;
+          if (verdict.bomb) throw verdict.bomb;
         }
       }
     } catch (err) {
