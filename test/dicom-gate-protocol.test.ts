@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { part10Header } from '../api/src/dicom/part10.js';
+import { part10Header } from '../common/dicom/part10.js';
 import { serveAssociation, type AssociationHandlers, type IncomingInstance } from '../dicom-gate/src/association.js';
 import { parseCommand } from '../dicom-gate/src/dimse.js';
 import { encodePData, parseAssociateRq, PDU, PduError, PduReader } from '../dicom-gate/src/pdu.js';

@@ -5,8 +5,8 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { DicomRejected, rewritePatient } from '../../api/src/dicom/rewrite.js';
-import { DicomStructureCheck } from '../../api/src/dicom/validate.js';
+import { DicomRejected, rewritePatient } from '../../common/dicom/rewrite.js';
+import { DicomStructureCheck } from '../../common/dicom/validate.js';
 import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
 
 const WHO = { patientId: 'MC0123456789AB', firstName: 'Zoé', lastName: 'Müller', issuer: 'MEDICONNECT' };

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { DicomRejected } from '../../api/src/dicom/rejected.js';
-import { DicomStructureCheck, MAX_SEQUENCE_DEPTH } from '../../api/src/dicom/validate.js';
+import { DicomRejected } from '../../common/dicom/rejected.js';
+import { DicomStructureCheck, MAX_SEQUENCE_DEPTH } from '../../common/dicom/validate.js';
 import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
 import { explicitElement, le16, le32, nestedSequence, withElementsBeforePixels } from '../helpers/dicom-hostile.js';
 import { newUid, synthDicom } from '../helpers/dicom.js';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { probeRawDataset, withPart10Header } from '../../api/src/dicom/part10.js';
+import { probeRawDataset, withPart10Header } from '../../common/dicom/part10.js';
 import { PYDICOM_TEST_FILES } from '../../scripts/lib/system-packages.js';
 
 const sample = (name: string) => readFileSync(path.join(PYDICOM_TEST_FILES, name));
@@ -26,7 +26,7 @@ print(json.dumps({"syntax": str(m.TransferSyntaxUID), "metaSop": str(m.MediaStor
 const elementsOf = (file: Buffer) =>
   Number(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, pydicom; print(len(pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)))'], { input: file }).toString());
 
-describe('Part-10 header for raw datasets (api/src/dicom/part10.ts)', () => {
+describe('Part-10 header for raw datasets (common/dicom/part10.ts)', () => {
   const raw: [string, string][] = [
     ['rtstruct.dcm', '1.2.840.10008.1.2'],
     ['ExplVR_LitEndNoMeta.dcm', '1.2.840.10008.1.2.1'],

@@ -8,7 +8,7 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { DicomRejected, drain, rewritePatient, type PatientIdentity } from './rewrite.js';
+import { DicomRejected, drain, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
 import { sopHeldElsewhere } from './repository.js';
 
 /** One file of an upload that was stored. */

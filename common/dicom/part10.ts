@@ -1,6 +1,6 @@
 // Legacy files without the Part-10 header (a raw dataset, as older archives and some devices write them) are
 // given one here, before any other check reads them, so that every door treats them as the files they are.
-import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
+import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../dicom-syntax.js';
 
 /** Our implementation class UID, written into the meta header we add. */
 export const IMPLEMENTATION_CLASS_UID = '2.25.154875422145768192799980546207639400480';

@@ -1,4 +1,4 @@
-import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
+import { isUid, LONG_VRS, TRANSFER_SYNTAX } from '../dicom-syntax.js';
 import { withPart10Header } from './part10.js';
 import { Readable } from 'node:stream';
 import { DicomRejected } from './rejected.js';

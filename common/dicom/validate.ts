@@ -1,4 +1,4 @@
-import { LONG_VRS, TRANSFER_SYNTAX } from '../../../common/dicom-syntax.js';
+import { LONG_VRS, TRANSFER_SYNTAX } from '../dicom-syntax.js';
 import { DicomRejected } from './rejected.js';
 
 /**
