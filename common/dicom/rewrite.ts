@@ -22,8 +22,24 @@ export interface PatientIdentity {
 /** DICOM's PatientSex (CS) for ours; unknown is an empty value. */
 const DICOM_SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O', unknown: '' };
 
+/** What a file's header says before its patient module is written: who it names, and its identifying UIDs. */
+export interface FoundHeader {
+  originalPatientId: string | null;
+  sopInstanceUid: string | null;
+  studyInstanceUid: string | null;
+  seriesInstanceUid: string | null;
+}
+
+/**
+ * Decides, once the header is read, whose identity the file gets (null: keep the file's own patient
+ * module). May refuse the file by throwing DicomRejected: the rest is then read and dropped.
+ */
+export type IdentityResolver = (found: FoundHeader) => Promise<PatientIdentity | null>;
+
 /** The rewritten file as a stream, and what the original header said. */
 export interface Rewritten {
+  /** The identity written (null: the file's own was kept). */
+  identity: PatientIdentity | null;
   originalPatientId: string | null;
   sopInstanceUid: string | null;
   studyInstanceUid: string | null;
@@ -204,7 +220,7 @@ export interface RewriteOptions {
   maxFileBytes?: number;
 }
 
-export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity, options: RewriteOptions = {}): Promise<Rewritten> {
+export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity | IdentityResolver, options: RewriteOptions = {}): Promise<Rewritten> {
   // Every byte is checked as it is read, the header here and the rest while it streams to storage.
   // A raw dataset (no Part-10 header) gets one first, so that every check below reads a proper file.
   const source = checkedStructure(withPart10Header(input)[Symbol.asyncIterator](), options.maxFileBytes);
@@ -225,7 +241,7 @@ function checkUid(name: string, value: string | null, meta: string | null): void
 
 const valueOf = (b: Buffered, h: ElementHeader) => b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '').trim() || null;
 
-async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, maxHeaderBytes: number, requireUids: boolean): Promise<Rewritten> {
+async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity | IdentityResolver, maxHeaderBytes: number, requireUids: boolean): Promise<Rewritten> {
   const b = new Buffered(source, maxHeaderBytes);
   if (!(await b.ensure(132)) || b.ascii(128, 4) !== 'DICM') {
     throw new DicomRejected('NOT_DICOM', 'Not a DICOM file (no DICM marker after the 128-byte preamble)');
@@ -249,11 +265,8 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
   }
   const syntax: Syntax = { implicit: transferSyntax === IMPLICIT_LE, bigEndian: transferSyntax === EXPLICIT_BE };
 
-  // The patient module is replaced as one: our identity, and birth date and sex when we know them.
-  const replaceProfile = who.birthDate !== undefined || who.sex !== undefined;
-  const lastReplaced = replaceProfile ? PATIENT_SEX : ISSUER;
-  const replacedTags = new Set([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER, ...(replaceProfile ? [PATIENT_BIRTH_DATE, PATIENT_SEX] : [])]);
-  const kept: { tag: number; start: number; end: number }[] = [];
+  // Every element up to PatientSex is noted; which of them the identity replaces is known once it is decided.
+  const scanned: { tag: number; start: number; end: number }[] = [];
   const datasetStart = b.pos;
   const uids = new Map<number, string | null>();
   let originalPatientId: string | null = null;
@@ -265,7 +278,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       break;
     }
     const h = await readHeader(b, syntax);
-    if (h.tag > lastReplaced) {
+    if (h.tag > PATIENT_SEX) {
       insertAt = b.pos;
       break;
     }
@@ -276,7 +289,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
       else uids.set(h.tag, valueOf(b, h));
     }
     await skipElement(b, syntax, h, 0);
-    if (!replacedTags.has(h.tag)) kept.push({ tag: h.tag, start, end: b.pos });
+    scanned.push({ tag: h.tag, start, end: b.pos });
   }
 
   // Read on to the end of group 0020 (still header, before the pixels) for the study and series UIDs.
@@ -295,6 +308,30 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
     checkUid('Series Instance UID', uids.get(SERIES_INSTANCE_UID) ?? null, null);
   }
 
+  const found: FoundHeader = {
+    originalPatientId,
+    sopInstanceUid: uids.get(SOP_INSTANCE_UID) ?? null,
+    studyInstanceUid: uids.get(STUDY_INSTANCE_UID) ?? null,
+    seriesInstanceUid: uids.get(SERIES_INSTANCE_UID) ?? null,
+  };
+  const who = typeof whom === 'function' ? await whom(found) : whom;
+  const output = (head: Buffer) => {
+    async function* rest(): AsyncGenerator<Buffer> {
+      yield head;
+      for (;;) {
+        const next = await source.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    }
+    return Readable.from(rest(), { objectMode: false });
+  };
+  if (!who) return { identity: null, ...found, transferSyntax, output: output(b.data) };
+
+  // The patient module is replaced as one: our identity, and birth date and sex when we know them.
+  const replaceProfile = who.birthDate !== undefined || who.sex !== undefined;
+  const replacedTags = new Set([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER, ...(replaceProfile ? [PATIENT_BIRTH_DATE, PATIENT_SEX] : [])]);
+  const kept = scanned.filter((e) => !replacedTags.has(e.tag));
   // Our elements merged into the kept ones in tag order (a dataset's elements must ascend).
   const ours: { tag: number; data: Buffer }[] = [
     { tag: PATIENT_NAME, data: encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax) },
@@ -315,24 +352,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, who: PatientIdentity, 
   }
   while (next < ours.length) parts.push(ours[next++]!.data);
   parts.push(b.data.subarray(insertAt));
-  const head = Buffer.concat(parts);
-
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
-      const next = await source.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return {
-    originalPatientId,
-    sopInstanceUid: uids.get(SOP_INSTANCE_UID) ?? null,
-    studyInstanceUid: uids.get(STUDY_INSTANCE_UID) ?? null,
-    seriesInstanceUid: uids.get(SERIES_INSTANCE_UID) ?? null,
-    transferSyntax,
-    output: Readable.from(rest(), { objectMode: false }),
-  };
+  return { identity: who, ...found, transferSyntax, output: output(Buffer.concat(parts)) };
 }
 
 /** Reads and discards what is left of a source, so a multipart or ZIP parser can move on. */
