@@ -40,7 +40,7 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
   const stack = await startStack([
     postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
     migrationsService(base),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
+    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
   ]);
   Object.assign(process.env, stack.env);
   return {

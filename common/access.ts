@@ -72,3 +72,9 @@ export async function readableStudyOwner(
   const row = await readableStudies(db, who).where('s.study_instance_uid', studyInstanceUid).first('s.patient_id', 's.id', 'p.identifier');
   return row ? { patientId: row.patient_id, studyId: row.id, identifier: row.identifier } : null;
 }
+
+/** Whether a live doctor of `hospitalId` follows the patient: what lets a hospital's device file images under it. */
+export async function followedByHospital(db: Db, hospitalId: string | null, patientId: string): Promise<boolean> {
+  if (!hospitalId) return false;
+  return (await liveLinks(db).where({ 'l.patient_id': patientId, 'l.hospital_id': hospitalId }).first('l.patient_id')) !== undefined;
+}

@@ -63,6 +63,9 @@ export type AuditAction =
   | 'dicom.images_viewed'
   | 'dicom.reconciled'
   | 'dicom.discarded'
+  | 'dicom.push_refused'
+  | 'dicom.association_refused'
+  | 'dicom.association_ended'
   | 'modality.created'
   | 'modality.updated'
   | 'modality.deleted';

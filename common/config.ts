@@ -67,7 +67,16 @@ const envSchema = z.object({
   ORTHANC_URL: z.url().default('http://127.0.0.1:8042'),
   ORTHANC_USERNAME: z.string().min(1).default('mediconnect'),
   ORTHANC_PASSWORD: z.string().default(''),
-  ORTHANC_DICOM_PORT: port.default(4242),
+  DICOM_HOST: z.string().min(1).default('0.0.0.0'),
+  DICOM_PORT: port.default(4242),
+  DICOM_AET: z
+    .string()
+    .trim()
+    .min(1)
+    .max(16)
+    .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'Printable ASCII without backslash')
+    .default('MEDICONNECT'),
+  DICOM_GATE_METRICS_PORT: port.optional(),
   MINIO_ENDPOINT: z.string().min(1).optional(),
   MINIO_ACCESS_KEY: z.string().min(1).optional(),
   MINIO_SECRET_KEY: z.string().min(1).optional(),
@@ -132,7 +141,9 @@ export interface Config {
   upload: { maxFileBytes: number; maxZipRatio: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
-  orthanc: { url: string; username: string; password: string; dicomPort: number };
+  orthanc: { url: string; username: string; password: string };
+  /** The device gate: the DICOM port devices push to (its AE title), and its `/metrics` port (unset: not served). */
+  gate: { host: string; port: number; aeTitle: string; metricsPort: number | null };
   /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
   proxy: {
     host: string;
@@ -270,7 +281,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       corsOrigins: origins(e.DICOM_PROXY_CORS_ORIGINS),
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
-    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, dicomPort: e.ORTHANC_DICOM_PORT },
+    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD },
+    gate: { host: e.DICOM_HOST, port: e.DICOM_PORT, aeTitle: e.DICOM_AET, metricsPort: e.DICOM_GATE_METRICS_PORT ?? null },
     s3: e.MINIO_ENDPOINT
       ? {
           endpoint: e.MINIO_ENDPOINT,

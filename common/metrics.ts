@@ -26,7 +26,7 @@ export interface ScrapeCollectors {
 }
 
 /** The registry and series of one service (`api` or `dicom-proxy`). */
-export function createMetrics(service: 'api' | 'dicom-proxy', collectors: ScrapeCollectors = {}): ServiceMetrics {
+export function createMetrics(service: 'api' | 'dicom-proxy' | 'dicom-gate', collectors: ScrapeCollectors = {}): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'mediconnect_' });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -182,41 +183,12 @@ export class OrthancClient {
     return this.json(`/${level}/${encodeURIComponent(id)}/statistics`);
   }
 
-  /**
-   * The DICOM PatientIDs under which Orthanc holds a UID (study, series or instance), through its index
-   * (`/tools/lookup`): empty when the UID is unknown.
-   */
-  async patientIdsHolding(uid: string): Promise<string[]> {
-    const found = await this.json<{ Path: string; Type: string }[]>('/tools/lookup', { method: 'POST', body: uid });
-    const owners = await Promise.all(
-      found.filter((r) => r.Type !== 'Patient').map((r) => this.json<{ MainDicomTags: Record<string, string | undefined> }>(`${r.Path}/patient`)),
-    );
-    return owners.map((o) => o.MainDicomTags.PatientID ?? '');
-  }
-
   /** One metadata item of an instance (e.g. `Origin`, `RemoteAET`), or null when absent. */
   async instanceMetadata(instanceId: string, name: string): Promise<string | null> {
     const res = await this.fetch(`/instances/${encodeURIComponent(instanceId)}/metadata/${encodeURIComponent(name)}`);
     if (res.status === 404) return null;
     if (!res.ok) throw new OrthancError(res.status, await res.text(), '/instances/metadata');
     return (await res.text()).trim();
-  }
-
-  /** Names of the DICOM modalities Orthanc knows. */
-  modalityNames(): Promise<string[]> {
-    return this.json('/modalities');
-  }
-
-  /** Creates or replaces a DICOM modality (who may associate, and what it may do). */
-  async putModality(name: string, modality: Record<string, unknown>): Promise<void> {
-    const res = await this.fetch(`/modalities/${encodeURIComponent(name)}`, { method: 'PUT', body: JSON.stringify(modality) });
-    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/modalities');
-  }
-
-  /** Removes a DICOM modality (absent already: fine). */
-  async deleteModality(name: string): Promise<void> {
-    const res = await this.fetch(`/modalities/${encodeURIComponent(name)}`, { method: 'DELETE' });
-    if (!res.ok && res.status !== 404) throw new OrthancError(res.status, await res.text(), '/modalities');
   }
 
   /** Deletes a study, series or instance (Orthanc's storage plugin removes the objects). */
@@ -231,4 +203,12 @@ export class OrthancClient {
     if (!res.ok) throw new OrthancError(res.status, await res.text(), '/studies/archive');
     return res;
   }
+}
+
+/**
+ * Orthanc's id of an instance, known before it is stored: the SHA-1 of its PatientID and its Study, Series
+ * and SOP Instance UIDs joined by `|`, in five groups of 8 hex digits (Orthanc's DicomInstanceHasher).
+ */
+export function orthancInstanceId(patientId: string, studyUid: string, seriesUid: string, sopUid: string): string {
+  return createHash('sha1').update(`${patientId}|${studyUid}|${seriesUid}|${sopUid}`).digest('hex').match(/.{8}/g)!.join('-');
 }

@@ -15,7 +15,6 @@ Configuration comes from the environment of the Orthanc process (see scripts/lib
 """
 
 import io
-import json
 import os
 import re
 import tempfile
@@ -194,53 +193,5 @@ def on_remove(uuid, content_type):
         store.delete(key)
 
 
-# DIMSE statuses answered to a refused push (PS3.7 C.4.2.1.4 and Annex C): not authorized, or cannot check now.
-REFUSED_NOT_AUTHORIZED = 0x0124
-REFUSED_OUT_OF_RESOURCES = 0xA700
-
-# Literal segment positions, so that each query uses its expression index (see db/migrations).
-HELD_ELSEWHERE = {
-    "study": "SELECT 1 FROM orthanc_storage_keys WHERE object_key IS NOT NULL AND split_part(object_key, '/', 4) = %s AND split_part(object_key, '/', 2) <> %s LIMIT 1",
-    "series": "SELECT 1 FROM orthanc_storage_keys WHERE object_key IS NOT NULL AND split_part(object_key, '/', 6) = %s AND split_part(object_key, '/', 2) <> %s LIMIT 1",
-    "instance": "SELECT 1 FROM orthanc_storage_keys WHERE object_key IS NOT NULL AND split_part(object_key, '/', 7) = %s AND split_part(object_key, '/', 2) <> %s LIMIT 1",
-}
-
-
-def cstore_refusal(remote_aet, tags):
-    """Why a pushed instance must not be stored (no patient data in it: it is logged), or None."""
-    patient = segment(tags.get("PatientID"), "_unknown")
-    study_uid = str(tags.get("StudyInstanceUID") or "").strip()
-    study = segment(study_uid, "_unknown")
-    series = segment(tags.get("SeriesInstanceUID"), "_unknown")
-    sop = segment(tags.get("SOPInstanceUID"), "_unknown")
-    for level, value in (("study", study), ("series", series), ("instance", sop + ".dcm")):
-        if sql(HELD_ELSEWHERE[level], (value, patient)):
-            return "its %s UID belongs to another patient's images" % level
-    owner = sql("SELECT patient_id FROM dicom_studies WHERE study_instance_uid = %s AND patient_id IS NOT NULL LIMIT 1", (study_uid,))
-    if owner:
-        followed = sql(
-            "SELECT 1 FROM modalities m JOIN patient_doctor_links l ON l.hospital_id = m.hospital_id AND l.patient_id = %s "
-            "WHERE m.ae_title = %s AND m.deleted_at IS NULL AND m.is_active LIMIT 1",
-            (owner[0][0], remote_aet))
-        if not followed:
-            return "its study belongs to a patient the device's hospital does not follow"
-    return None
-
-
-def on_cstore(instance):
-    """Orthanc's C-STORE filter: 0 stores the instance, a DIMSE status refuses it (the device is told)."""
-    aet = instance.GetInstanceRemoteAet()
-    try:
-        refusal = cstore_refusal(aet, json.loads(instance.GetInstanceSimplifiedJson()))
-    except Exception as err:  # noqa: BLE001 - the database may be down: refuse, the device retries later
-        orthanc.LogError("MediConnect C-STORE check failed (%s): refused" % type(err).__name__)
-        return REFUSED_OUT_OF_RESOURCES
-    if refusal:
-        orthanc.LogWarning("MediConnect refused an instance pushed by %s: %s" % (aet, refusal))
-        return REFUSED_NOT_AUTHORIZED
-    return 0
-
-
 orthanc.RegisterStorageArea(on_create, on_read, on_remove)
-orthanc.RegisterIncomingCStoreInstanceFilter(on_cstore)
 orthanc.LogWarning("MediConnect storage area: %s" % ("s3 bucket " + store.bucket if isinstance(store, S3Store) else "directory " + store.root))

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { spawn } from 'node:child_process';
 import { ensureOhifDist } from './lib/ohif.js';
+import { waitForTcp } from './lib/gate.js';
 import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages } from './lib/system-packages.js';
@@ -61,7 +62,6 @@ async function main(): Promise<void> {
           orthancService({
             dataDir: path.join(dataDir, 'orthanc'),
             httpPort: Number(process.env.ORTHANC_HTTP_PORT || 8042),
-            dicomPort: Number(process.env.ORTHANC_DICOM_PORT || 4242),
             stableAge: 10,
             // S3/MinIO when MINIO_ENDPOINT is set, otherwise the local directory .data/dicom.
             storage: process.env.MINIO_ENDPOINT ? 's3' : 'local',
@@ -91,7 +91,8 @@ async function main(): Promise<void> {
   const api = { url: `http://${local(config.api.host)}:${config.api.port}` };
   const proxy = { url: config.proxy.internalUrl };
   const viewer = { url: `http://127.0.0.1:${viewerPort}` };
-  const node = (name: string, script: string, extraEnv: Record<string, string>, healthUrl: string): Supervised =>
+  const gate = { host: local(config.gate.host), port: config.gate.port };
+  const node = (name: string, script: string, extraEnv: Record<string, string>, ready: () => Promise<void>): Supervised =>
     supervise({
       name,
       spawn: () =>
@@ -100,15 +101,22 @@ async function main(): Promise<void> {
           env: { ...childEnv, ...extraEnv },
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         }),
-      ready: () => waitForHttp(healthUrl, 60_000),
+      ready,
     });
   const children = [
-    node('api', 'api/src/server.ts', {}, `${api.url}/healthz`),
-    node('dicom-proxy', 'dicom-proxy/src/server.ts', {}, `${proxy.url}/healthz`),
-    node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, `${viewer.url}/app-config.js`),
+    node('api', 'api/src/server.ts', {}, () => waitForHttp(`${api.url}/healthz`, 60_000)),
+    node('dicom-proxy', 'dicom-proxy/src/server.ts', {}, () => waitForHttp(`${proxy.url}/healthz`, 60_000)),
+    node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, () => waitForHttp(`${viewer.url}/app-config.js`, 60_000)),
+    // Devices push here; Orthanc's own DICOM server is off.
+    node('dicom-gate', 'dicom-gate/src/server.ts', {}, () => waitForTcp(gate.host, gate.port, 60_000)),
   ];
   try {
-    await Promise.all([waitForHttp(`${api.url}/healthz`, 90_000), waitForHttp(`${proxy.url}/healthz`, 90_000), waitForHttp(`${viewer.url}/app-config.js`, 90_000)]);
+    await Promise.all([
+      waitForHttp(`${api.url}/healthz`, 90_000),
+      waitForHttp(`${proxy.url}/healthz`, 90_000),
+      waitForHttp(`${viewer.url}/app-config.js`, 90_000),
+      waitForTcp(gate.host, gate.port, 90_000),
+    ]);
   } catch (err) {
     await Promise.all(children.map((c) => c.stop()));
     await stack.stop();
@@ -123,7 +131,8 @@ MediConnect is running.
   DICOMweb       ${proxy.url}/dicom-web (authorizing proxy; public base ${config.proxy.publicUrl})
   OHIF Viewer    ${viewer.url}/viewer?StudyInstanceUIDs=…&token=… (open one via POST /api/dicom/studies/{id}/viewer-sessions)
   PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
-  Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}); DICOM port ${config.orthanc.dicomPort}, AET MEDICONNECT
+  DICOM devices  C-STORE to ${config.gate.host}:${config.gate.port}, AET ${config.gate.aeTitle} (the device gate; register each device: POST /api/modalities)
+  Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}; no DICOM port of its own)
   Images         ${config.s3 ? `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint}` : embeddedOrthanc ? `directory ${path.join(dataDir, 'dicom')}` : 'as configured in your Orthanc'}
   Migrations     ${applied ? `applied ${applied}` : 'up to date'}
   Super admin    ${config.superAdminEmail} / mediconnect${superAdminCreated ? ' (just created)' : ''} — change the password at first login

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { orthancService } from './lib/orthanc.js';
+import { gateService } from './lib/gate.js';
 import { freePort } from './lib/ports.js';
 import { describeProcesses, processInfo, processesOf, terminate } from './lib/processes.js';
 import { s3Service } from './lib/s3.js';
@@ -67,7 +68,8 @@ async function main(): Promise<number> {
     postgresService({ dataDir: path.join(tmp, 'postgres'), port: await freePort(), user: 'mediconnect', password: randomBytes(16).toString('hex'), database: 'mediconnect_test' }),
     migrationsService(baseEnv),
     s3Service({ directory: path.join(tmp, 's3'), port: await freePort(), bucket: 'medical-images' }),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge: 1, storage: 's3', storageDir: path.join(tmp, 'dicom') }),
+    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge: 1, storage: 's3', storageDir: path.join(tmp, 'dicom') }),
+    gateService({ port: await freePort(), baseEnv, logFile: path.join(tmp, 'dicom-gate.log') }),
   ];
   ensureSystemPackages([...services.flatMap((s) => s.requirements), TEST_TOOLS]);
   const stack = await startStack(services);

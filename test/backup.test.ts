@@ -50,7 +50,6 @@ describe('backup and restore (issue 11)', function () {
     const orthanc = await orthancService({
       dataDir: path.join(dir, 'orthanc'),
       httpPort: await freePort(),
-      dicomPort: await freePort(),
       stableAge: 1,
       storage: 's3',
       storageDir: path.join(dir, 'unused'),

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
+import { gateService } from '../scripts/lib/gate.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import type { StartedService } from '../scripts/lib/stack.js';
@@ -26,7 +27,6 @@ async function extraOrthanc(name: string, storage: 'local' | 's3', env: Record<s
   const service = await orthancService({
     dataDir: path.join(dir, 'orthanc'),
     httpPort: await freePort(),
-    dicomPort: await freePort(),
     stableAge: 1,
     storage,
     storageDir,
@@ -132,38 +132,41 @@ describe('imaging store: storage back-ends and failures', function () {
     });
   });
 
-  it('registered devices are still accepted after Orthanc restarts, without restarting the API (the registry lives in Orthanc’s database)', async () => {
+  it('registered devices are still accepted after Orthanc and the device gate stop and start again: the gate reads the registry from the database', async () => {
     const dir = tmpRoot();
     const options = {
       dataDir: path.join(dir, 'orthanc'),
       httpPort: await freePort(),
-      dicomPort: await freePort(),
       stableAge: 1,
       storage: 'local' as const,
       storageDir: path.join(dir, 'dicom'),
       indexDatabase: `${process.env.DB_NAME}_orthanc_restart`,
       password: randomUUID(),
     };
-    let service = await orthancService(options).start(process.env as Record<string, string>);
+    const localStorage = { MINIO_ENDPOINT: '', MINIO_ACCESS_KEY: '', MINIO_SECRET_KEY: '' };
+    let service = await orthancService(options).start({ ...(process.env as Record<string, string>), ...localStorage });
     stopAfterTest(() => service.stop());
-    const api = await apiFor(service, { MINIO_ENDPOINT: '', MINIO_ACCESS_KEY: '', MINIO_SECRET_KEY: '' });
-    stopAfterTest(() => api.stop());
+    const gate = gateService({ port: await freePort(), baseEnv: { ...(process.env as Record<string, string>), ...localStorage }, logFile: path.join(dir, 'gate.log') });
+    let gateRun = await gate.start(service.env);
+    stopAfterTest(() => gateRun.stop());
     const aeTitle = `RS${randomUUID().slice(0, 8).toUpperCase()}`;
-    const registered = await new ApiClient(api.url).post('/api/modalities', { token: h.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
+    const registered = await new ApiClient((await f.api.baseUrl) as string).post('/api/modalities', { token: h.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
     expect(registered.status, JSON.stringify(registered.body)).to.equal(201);
     const client = () => new OrthancClient({ url: service.env.ORTHANC_URL!, username: service.env.ORTHANC_USERNAME!, password: service.env.ORTHANC_PASSWORD! });
     const push = () => {
       const file = path.join(dir, `${randomUUID()}.dcm`);
       writeFileSync(file, synthDicom({ patientId: patient.identifier, studyUid: newUid(), seriesUid: newUid() }));
-      return spawnSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', String(options.dicomPort), file], { encoding: 'utf8' });
+      return spawnSync('storescu', ['-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', gateRun.env.DICOM_PORT!, file], { encoding: 'utf8' });
     };
     const instances = async () => ((await (await client().fetch('/statistics')).json()) as { CountInstances: number }).CountInstances;
     const first = push();
     expect(first.status, first.stderr).to.equal(0);
     expect(await instances()).to.equal(1);
-    // Orthanc stops and starts again (as the supervisor restarts it after a crash); the API goes on untouched.
+    // Both stop and start again (as the supervisor restarts them after a crash); the API goes on untouched.
+    await gateRun.stop();
     await service.stop();
-    service = await orthancService(options).start(process.env as Record<string, string>);
+    service = await orthancService(options).start({ ...(process.env as Record<string, string>), ...localStorage });
+    gateRun = await gate.start(service.env);
     const second = push();
     expect(second.status, second.stderr).to.equal(0);
     expect(await instances()).to.equal(2);

@@ -33,7 +33,7 @@ describe('several instances: two APIs, two proxies, two Orthancs on one database
     patient = await f.patient(h.secretary, [h.doctor.id]);
     const dir = mkdtempSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 'orthanc2-'));
     // The second Orthanc shares the first's PostgreSQL index (default `<DB_NAME>_orthanc`) and its bucket.
-    orthanc2 = await orthancService({ dataDir: path.join(dir, 'orthanc'), httpPort: await freePort(), dicomPort: await freePort(), stableAge: 1, storage: 's3', storageDir: path.join(dir, 'unused') }).start(
+    orthanc2 = await orthancService({ dataDir: path.join(dir, 'orthanc'), httpPort: await freePort(), stableAge: 1, storage: 's3', storageDir: path.join(dir, 'unused') }).start(
       process.env as Record<string, string>,
     );
     const viaOrthanc2 = { ORTHANC_URL: orthanc2.env.ORTHANC_URL!, ORTHANC_USERNAME: orthanc2.env.ORTHANC_USERNAME!, ORTHANC_PASSWORD: orthanc2.env.ORTHANC_PASSWORD! };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createKnex } from '../common/db.js';
 import { seedSuperAdmin } from '../db/seeds/super-admin.js';
 import { freePort } from '../scripts/lib/ports.js';
+import { waitForTcp } from '../scripts/lib/gate.js';
 import { OrthancClient } from '../common/orthanc.js';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
@@ -135,7 +136,8 @@ describe('processes', () => {
       ORTHANC_URL: '',
       ORTHANC_PASSWORD: '',
       ORTHANC_HTTP_PORT: String(orthancPort),
-      ORTHANC_DICOM_PORT: String(dicomPort),
+      DICOM_PORT: String(dicomPort),
+      DICOM_HOST: '127.0.0.1',
       DICOM_PROXY_PORT: String(proxyPort),
       VIEWER_PORT: String(viewerPort),
       OHIF_VIEWER_URL: `http://127.0.0.1:${viewerPort}/viewer`,
@@ -178,14 +180,19 @@ describe('processes', () => {
     expect((await (await fetch(`${base}/readyz`)).json()).checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
 
     // A child that dies is restarted with backoff, and logged; the others never notice.
-    for (const [script, health] of [['api/src/server.ts', `${base}/healthz`], ['dicom-proxy/src/server.ts', `http://127.0.0.1:${proxyPort}/healthz`]] as const) {
+    const serves = (url: string) => () => fetch(url).then((r) => r.ok, () => false);
+    const accepts = () => waitForTcp('127.0.0.1', dicomPort, 1_000).then(() => true, () => false);
+    for (const [script, serving] of [
+      ['api/src/server.ts', serves(`${base}/healthz`)],
+      ['dicom-proxy/src/server.ts', serves(`http://127.0.0.1:${proxyPort}/healthz`)],
+      ['dicom-gate/src/server.ts', accepts],
+    ] as const) {
       const pid = childPid(run.child.pid!, script);
       process.kill(pid, 'SIGKILL');
       await waitFor(() => run.output().includes(`exited unexpectedly (SIGKILL)`) && childPid(run.child.pid!, script, false) !== pid, `${script} to be restarted`, run.output);
-      await waitFor(() => fetch(health).then((r) => r.ok, () => false), `${script} to serve again`, run.output);
+      await waitFor(serving, `${script} to serve again`, run.output);
     }
-    expect(run.output()).to.match(/\[supervisor\] api exited unexpectedly \(SIGKILL\); restarting/);
-    expect(run.output()).to.match(/\[supervisor\] dicom-proxy exited unexpectedly \(SIGKILL\); restarting/);
+    for (const name of ['api', 'dicom-proxy', 'dicom-gate']) expect(run.output()).to.match(new RegExp(`\\[supervisor\\] ${name} exited unexpectedly \\(SIGKILL\\); restarting`));
     // Orthanc dies in the middle of a 50-file upload: the upload answers 503, listing the files stored
     // before, and the supervisor has Orthanc serving again.
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));

@@ -32,7 +32,7 @@ describe('repair after a process killed during an upload (issue 11)', function (
   let store: ObjectStore;
   let env: Record<string, string>;
   let dataDir: string;
-  let ports: { http: number; dicom: number };
+  let ports: { http: number };
   const password = randomUUID();
   let orthancProcess: StartedService | null = null;
   let orthanc: OrthancClient;
@@ -44,7 +44,7 @@ describe('repair after a process killed during an upload (issue 11)', function (
   let index: pg.Client;
 
   const startOrthanc = async () => {
-    orthancProcess = await orthancService({ dataDir, httpPort: ports.http, dicomPort: ports.dicom, stableAge: 1, storage: 's3', storageDir: path.join(dataDir, 'unused'), password }).start(env);
+    orthancProcess = await orthancService({ dataDir, httpPort: ports.http, stableAge: 1, storage: 's3', storageDir: path.join(dataDir, 'unused'), password }).start(env);
     orthanc = new OrthancClient({ url: orthancProcess.env.ORTHANC_URL!, username: orthancProcess.env.ORTHANC_USERNAME!, password });
   };
 
@@ -60,7 +60,7 @@ describe('repair after a process killed during an upload (issue 11)', function (
     await store.createBucket();
     env = { ...(process.env as Record<string, string>), DB_NAME: database, MINIO_BUCKET_NAME: bucket };
     dataDir = path.join(mkdtempSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 'repair-')), 'orthanc');
-    ports = { http: await freePort(), dicom: await freePort() };
+    ports = { http: await freePort() };
     await startOrthanc();
     api = await startTestApi({ DB_NAME: database, MINIO_BUCKET_NAME: bucket, ORTHANC_URL: orthancProcess!.env.ORTHANC_URL!, ORTHANC_USERNAME: orthancProcess!.env.ORTHANC_USERNAME!, ORTHANC_PASSWORD: password, SCHEDULER_ENABLED: 'false' });
     f = new Fixtures(new ApiClient(api.url));

@@ -13,7 +13,6 @@ import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
 import { startScheduler } from './workers/scheduler.js';
-import { syncModalities } from './modalities/service.js';
 
 /** The API's series, with the values read from the database when Prometheus scrapes. */
 export function apiMetrics(db: Knex) {
@@ -50,7 +49,6 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const app = createApp(deps, lifecycle);
   const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;
   // Orthanc's modality list follows the registry; Orthanc down now is fine: each change pushes again.
-  syncModalities(db, deps.orthanc).catch((err: Error) => logger.warn({ err: err.message }, 'could not sync the registered modalities to Orthanc'));
   const server = await new Promise<Server>((resolve, reject) => {
     const s = longKeepAlive(app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s)));
     s.once('error', reject);

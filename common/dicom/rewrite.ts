@@ -19,6 +19,14 @@ export interface PatientIdentity {
   sex?: string | null;
 }
 
+/** IssuerOfPatientID written into every stored instance. */
+export const OUR_ISSUER = 'MEDICONNECT';
+
+/** The identity every door writes into a patient's instances: ID, name, issuer, birth date and sex. */
+export function patientIdentity(patient: { identifier: string; first_name: string; last_name: string; birth_date: string; sex: string }): PatientIdentity {
+  return { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: OUR_ISSUER, birthDate: patient.birth_date, sex: patient.sex };
+}
+
 /** DICOM's PatientSex (CS) for ours; unknown is an empty value. */
 const DICOM_SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O', unknown: '' };
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// The C-STORE filter of the storage plugin asks, for every pushed instance, whether its study or series is
+// The device gate and the upload ask, for every pushed instance, whether its study or series is
 // already held under another PatientID (object key `patients/{PatientID}/studies/{Study}/series/{Series}/…`),
 // as the upload asks for the SOP Instance UID: indexed by those segments, each question is one index lookup.
 export async function up(knex: Knex): Promise<void> {

@@ -82,6 +82,8 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
   let message: { request: Command; contextId: number; dataset: PassThrough | null; answered: Promise<void> } | null = null;
   let queue = Promise.resolve();
   let closed = false;
+  // A device waiting for our answer (Orthanc storing a large instance) is not idle.
+  let answering = false;
 
   const send = (bytes: Buffer) => {
     if (!closed && !socket.destroyed) socket.write(bytes);
@@ -99,7 +101,9 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
     socket.end();
     socket.destroy();
   };
-  socket.setTimeout(options.idleMs, () => abort('idle'));
+  socket.setTimeout(options.idleMs, () => {
+    if (!answering) abort('idle');
+  });
   socket.on('error', () => finish());
   socket.on('close', () => finish());
 
@@ -127,6 +131,7 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
       .then((outcome) => {
         // A handler that answered early (a refusal) leaves the rest of the dataset to be read and dropped.
         dataset.resume();
+        answering = false;
         respond(outcome.status, outcome.comment);
       });
     message = { request, contextId, dataset, answered };
@@ -166,7 +171,10 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
         } else {
           if (!message?.dataset || message.dataset.writableEnded || pdv.contextId !== message.contextId) throw new PduError('Dataset fragment without its command');
           if (!message.dataset.write(Buffer.from(pdv.data))) socket.pause();
-          if (pdv.last) message.dataset.end();
+          if (pdv.last) {
+            answering = true;
+            message.dataset.end();
+          }
         }
       }
       return;

@@ -51,8 +51,11 @@ export class PduReader {
   push(chunk: Buffer): Pdu[] {
     this.pending.push(chunk);
     this.size += chunk.length;
+    // A large PDU arrives in many reads: they are joined once it is whole, not at every read.
+    const head = this.pending[0]!;
+    if (head.length >= 6 && this.size < 6 + head.readUInt32BE(2) && head.readUInt32BE(2) <= this.maxPduBytes && head[0]! >= PDU.ASSOCIATE_RQ && head[0]! <= PDU.ABORT) return [];
     const out: Pdu[] = [];
-    let data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    let data = this.pending.length === 1 ? head : Buffer.concat(this.pending);
     let pos = 0;
     while (data.length - pos >= 6) {
       const type = data[pos]!;

@@ -37,7 +37,6 @@ export const ORTHANC: SystemRequirement = {
 export interface OrthancOptions {
   dataDir: string;
   httpPort: number;
-  dicomPort: number;
   /** Seconds without new instances before a series/study is "stable" (indexing trigger). */
   stableAge: number;
   /** `s3`: the bucket named by MINIO_* in the environment; `local`: `storageDir`. */
@@ -110,17 +109,10 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
       const config = {
         Name: 'MediConnect',
         HttpPort: o.httpPort,
-        DicomPort: o.dicomPort,
+        // Devices push to the device gate (dicom-gate/), which checks every byte before Orthanc parses it
+        // (a hostile file pushed straight to Orthanc 1.10 crashed it): Orthanc's own DICOM server is off.
+        DicomServerEnabled: false,
         DicomAet: 'MEDICONNECT',
-        DicomCheckCalledAet: false,
-        // Only devices registered through /api/modalities (pushed to Orthanc's modality list) may store,
-        // and only from their registered host.
-        DicomAlwaysAllowStore: false,
-        DicomAlwaysAllowEcho: false,
-        DicomCheckModalityHost: true,
-        // The registry pushed by the API lives in Orthanc's index database: a restarted Orthanc still knows
-        // every registered device (in memory only, a supervised restart refused them all until the API restarted).
-        DicomModalitiesInDatabase: true,
         // Orthanc 1.10 cannot bind to one address: it refuses every non-loopback client instead.
         RemoteAccessAllowed: false,
         AuthenticationEnabled: true,
@@ -203,7 +195,7 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
       }
       return {
         name: 'orthanc',
-        env: { ORTHANC_URL: url, ORTHANC_USERNAME: username, ORTHANC_PASSWORD: password, ORTHANC_DICOM_PORT: String(o.dicomPort) },
+        env: { ORTHANC_URL: url, ORTHANC_USERNAME: username, ORTHANC_PASSWORD: password },
         stop: async () => {
           await (supervised ? supervised.stop() : stopProcess(child));
           rmSync(pidFile, { force: true });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../../common/logger.js';
 import { retryOnConflict } from '../../../common/retry.js';
+import { followedByHospital } from '../../../common/access.js';
 import { OrthancError, type OrthancClient, type OrthancSeries } from '../../../common/orthanc.js';
 
 type Db = Knex | Knex.Transaction;
@@ -21,28 +22,26 @@ const clean = (value: string | undefined) => {
 const isGone = (err: unknown) => err instanceof OrthancError && err.status === 404;
 
 /**
- * The registered device that pushed the study (C-STORE), from the first series that came over DICOM, or
- * null when every series was uploaded through the API (Orthanc origin `RestApi`).
+ * The registered device that pushed the study, from the first series that came from a device, or null
+ * when every series was uploaded through the API. The device gate records each instance it stores
+ * (`dicom_gate_receipts`, written before the store); instances Orthanc received by DICOM itself, before
+ * the gate, carry their calling AE title in Orthanc's metadata.
  */
 async function sourceDevice(db: Db, orthanc: OrthancClient, series: OrthancSeries[]): Promise<{ aeTitle: string; hospitalId: string | null } | null> {
-  for (const s of series) {
-    const instance = s.Instances[0];
-    if (!instance || (await orthanc.instanceMetadata(instance, 'Origin')) !== 'DicomProtocol') continue;
+  const firsts = series.map((s) => s.Instances[0]).filter((id): id is string => id !== undefined);
+  if (firsts.length === 0) return null;
+  const receipts: { orthanc_instance_id: string; ae_title: string; hospital_id: string | null }[] = await db('dicom_gate_receipts')
+    .whereIn('orthanc_instance_id', firsts)
+    .select('orthanc_instance_id', 'ae_title', 'hospital_id');
+  for (const instance of firsts) {
+    const receipt = receipts.find((r) => r.orthanc_instance_id === instance);
+    if (receipt) return { aeTitle: receipt.ae_title, hospitalId: receipt.hospital_id };
+    if ((await orthanc.instanceMetadata(instance, 'Origin')) !== 'DicomProtocol') continue;
     const aeTitle = (await orthanc.instanceMetadata(instance, 'RemoteAET')) ?? '';
-    const device = await db('modalities').where({ ae_title: aeTitle }).whereNull('deleted_at').first('hospital_id');
+    const device = await db('modalities').whereRaw('upper(ae_title) = upper(?)', [aeTitle]).whereNull('deleted_at').first('hospital_id');
     return { aeTitle, hospitalId: device?.hospital_id ?? null };
   }
   return null;
-}
-
-/**
- * A device may only file images under its own hospital's patients (linked to one of its doctors);
- * anything else waits in the quarantine. Uploads through the API were already checked against the patient.
- */
-async function followedBy(db: Db, hospitalId: string | null, patientId: string): Promise<boolean> {
-  if (!hospitalId) return false;
-  const link = await db('patient_doctor_links as l').join('users as d', 'd.id', 'l.doctor_id').where({ 'l.patient_id': patientId, 'd.hospital_id': hospitalId }).first('l.patient_id');
-  return link !== undefined;
 }
 
 /** The study's UID already belongs to another patient in the index (see `onOwnerConflict`). */
@@ -86,7 +85,8 @@ export async function refreshStudy(
   const patient = dicomPatientId ? await db('patients').where({ identifier: dicomPatientId }).first('user_id') : undefined;
   let patientId: string | null = patient?.user_id ?? null;
   const device = await sourceDevice(db, orthanc, series);
-  if (patientId && device && !(await followedBy(db, device.hospitalId, patientId))) patientId = null;
+  // A device may only file images under its own hospital's patients; anything else waits in the quarantine.
+  if (patientId && device && !(await followedByHospital(db, device.hospitalId, patientId))) patientId = null;
   const tags = study.MainDicomTags;
   const row = {
     orthanc_id: orthancStudyId,

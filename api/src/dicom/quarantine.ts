@@ -7,8 +7,7 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
-import { DicomRejected, rewritePatient } from '../../../common/dicom/rewrite.js';
-import { patientIdentity } from './upload.js';
+import { DicomRejected, patientIdentity, rewritePatient } from '../../../common/dicom/rewrite.js';
 
 interface QuarantinedRow {
   id: string;

@@ -3,7 +3,7 @@ import type { Auth } from '../auth/types.js';
 import { fetchPage } from '../db/paging.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import { applyPatientScope } from '../../../common/access.js';
-import { prepared, preparedQuery } from '../../../common/db.js';
+import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -113,15 +113,4 @@ export async function findSeries(db: Db, auth: Auth, id: string): Promise<(Serie
     .join('dicom_series as se', 'se.study_id', 's.id')
     .where('se.id', id)
     .first('se.*', 's.orthanc_id as study_orthanc_id', 's.patient_id');
-}
-
-// Prepared: asked once per uploaded file. Reads the storage plugin's object keys (see the migration
-// `index_storage_keys_by_sop`): segment 2 is the holder's PatientID, segment 7 `{SOPInstanceUID}.dcm`.
-const SOP_HOLDERS_SQL = `select distinct split_part(object_key, '/', 2) as patient from orthanc_storage_keys
-  where split_part(object_key, '/', 7) = $1 and object_key is not null`;
-
-/** Whether Orthanc holds this SOP Instance UID under a DICOM PatientID other than `patientId`. */
-export async function sopHeldElsewhere(db: Knex, sopInstanceUid: string, patientId: string): Promise<boolean> {
-  const rows = await preparedQuery<{ patient: string }>(db, SOP_HOLDERS_SQL, [`${sopInstanceUid}.dcm`]);
-  return rows.some((r) => r.patient !== patientId);
 }

@@ -8,8 +8,8 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { DicomRejected, drain, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
-import { sopHeldElsewhere } from './repository.js';
+import { DicomRejected, drain, patientIdentity, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
+import { uidHeldElsewhere } from '../../../common/dicom/ownership.js';
 
 /** One file of an upload that was stored. */
 export interface StoredFile {
@@ -33,8 +33,6 @@ export interface UploadOutcome {
   refused: RefusedFile[];
 }
 
-/** IssuerOfPatientID written into every stored instance. */
-export const ISSUER = 'MEDICONNECT';
 /** Files of one upload stored concurrently: overlaps Orthanc's per-file work with the next transfer. */
 const MAX_FILES_IN_FLIGHT = 4;
 /** Bytes of files held while waiting for a `patientId` sent after them. */
@@ -55,11 +53,6 @@ class ZipEntryTooLarge extends DicomRejected {
   constructor(reason: string) {
     super('TOO_LARGE', reason);
   }
-}
-
-/** The identity every door writes into a patient's instances: ID, name, issuer, birth date and sex. */
-export function patientIdentity(patient: { identifier: string; first_name: string; last_name: string; birth_date: string; sex: string }): PatientIdentity {
-  return { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: ISSUER, birthDate: patient.birth_date, sex: patient.sex };
 }
 
 const isZip = (filename: string, mimeType: string) => /\.zip$/i.test(filename) || /^application\/(x-)?zip(-compressed)?$/i.test(mimeType);
@@ -91,26 +84,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   }
 
   // A Study, Series or SOP Instance UID already stored under another patient would make it ambiguous
-  // (DICOMweb retrieves by UID): refuse rather than mix two patients' images. Study and series UIDs are
-  // shared by the files of one upload, so each is asked of Orthanc once; SOP Instance UIDs, one per file,
-  // are looked up in the storage keys (asking Orthanc cost a quarter of the upload's throughput).
-  const ownerLookups = new Map<string, Promise<boolean>>();
-  const heldElsewhere = (uid: string, patientId: string) => {
-    let known = ownerLookups.get(uid);
-    if (!known) {
-      known = orthanc.patientIdsHolding(uid).then((ids) => ids.some((id) => id !== patientId));
-      ownerLookups.set(uid, known);
-    }
-    return known;
-  };
-
-  /** Which identifying UID of the file Orthanc already holds for another patient, if any. */
-  async function uidConflict(file: { studyInstanceUid: string | null; seriesInstanceUid: string | null; sopInstanceUid: string | null }, patientId: string): Promise<string | null> {
-    if (file.studyInstanceUid && (await heldElsewhere(file.studyInstanceUid, patientId))) return 'Study Instance UID';
-    if (file.seriesInstanceUid && (await heldElsewhere(file.seriesInstanceUid, patientId))) return 'Series Instance UID';
-    if (file.sopInstanceUid && (await sopHeldElsewhere(db, file.sopInstanceUid, patientId))) return 'SOP Instance UID';
-    return null;
-  }
+  // (DICOMweb retrieves by UID): refused, as at the device gate. Study and series answers are kept for
+  // the upload's other files, which share them.
+  const holders = new Map<string, Promise<string[]>>();
 
   /** The DicomRejected behind an error (fetch wraps a failing request body in its `cause`). */
   function rejectionIn(err: unknown): DicomRejected | null {
@@ -136,7 +112,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       }
     }
     try {
-      const conflict = await uidConflict(rewritten, who.patientId);
+      const conflict = await uidHeldElsewhere(db, rewritten, who.patientId, holders);
       if (conflict) {
         await drain(rewritten.output);
         return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: `This ${conflict} already belongs to another patient’s images` });

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../../../common/audit.js';
 import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import type { OrthancClient } from '../../../common/orthanc.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 
@@ -31,33 +30,8 @@ export const presentModality = (r: ModalityRow) => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-/** Orthanc's name for a registered device: ours are prefixed, so a sync never touches others. */
-const orthancName = (id: string) => `mediconnect-${id}`;
-
-/**
- * Makes Orthanc's modality list say what the registry says for one device: present (AE title and
- * host, allowed to store and echo only) while active, absent otherwise. Orthanc then refuses C-STORE
- * from any other AE title or host.
- */
-export async function pushModality(orthanc: OrthancClient, row: Pick<ModalityRow, 'id' | 'ae_title' | 'host' | 'port' | 'is_active'> & { deleted?: boolean }): Promise<void> {
-  const name = orthancName(row.id);
-  if (!row.is_active || row.deleted) {
-    await orthanc.deleteModality(name);
-    return;
-  }
-  await orthanc.putModality(name, { AET: row.ae_title, Host: row.host, Port: row.port, AllowEcho: true, AllowStore: true, AllowFind: false, AllowMove: false, AllowGet: false });
-}
-
-/** At start: every active device of the registry in Orthanc, and no device of ours that is not. */
-export async function syncModalities(db: Knex, orthanc: OrthancClient): Promise<void> {
-  const rows: ModalityRow[] = await db('modalities').whereNull('deleted_at').select('*');
-  const wanted = new Set(rows.filter((r) => r.is_active).map((r) => orthancName(r.id)));
-  for (const name of await orthanc.modalityNames()) if (name.startsWith('mediconnect-') && !wanted.has(name)) await orthanc.deleteModality(name);
-  for (const row of rows) await pushModality(orthanc, row);
-}
-
 /** A hospital admin's registry of its hospital's DICOM devices. */
-export function createModalityService({ db, orthanc }: Deps) {
+export function createModalityService({ db }: Deps) {
   const scoped = (auth: Auth, q: Knex | Knex.Transaction = db) => q('modalities').whereNull('deleted_at').where({ hospital_id: auth.hospitalId });
   const find = async (auth: Auth, id: string, trx: Knex | Knex.Transaction = db): Promise<ModalityRow> => {
     const row = await scoped(auth, trx).where({ id }).forUpdate().first('*');
@@ -77,7 +51,7 @@ export function createModalityService({ db, orthanc }: Deps) {
       return presentModality(await find(auth, id));
     },
 
-    /** Registers a device and pushes it to Orthanc in one transaction: if Orthanc refuses, nothing is kept. */
+    /** Registers a device: the device gate accepts it from its next association (it reads the registry each time). */
     async create(auth: Auth, body: { aeTitle: string; host: string; port: number; description?: string | null; isActive?: boolean }, meta: RequestMeta) {
       try {
         return await db.transaction(async (trx) => {
@@ -85,7 +59,6 @@ export function createModalityService({ db, orthanc }: Deps) {
             .insert({ hospital_id: auth.hospitalId, ae_title: body.aeTitle, host: body.host, port: body.port, description: body.description ?? null, is_active: body.isActive ?? true, created_by: auth.userId })
             .returning('*');
           await recordAudit(trx, meta, { actor: auth, action: 'modality.created', targetType: 'modality', targetId: row!.id, hospitalId: auth.hospitalId, details: { aeTitle: row!.ae_title } });
-          await pushModality(orthanc, row!);
           return presentModality(row!);
         });
       } catch (err) {
@@ -106,7 +79,6 @@ export function createModalityService({ db, orthanc }: Deps) {
           if (body.isActive !== undefined) changes.is_active = body.isActive;
           const [row]: ModalityRow[] = await trx('modalities').where({ id }).update(changes).returning('*');
           await recordAudit(trx, meta, { actor: auth, action: 'modality.updated', targetType: 'modality', targetId: id, hospitalId: auth.hospitalId, details: { fields: Object.keys(body) } });
-          await pushModality(orthanc, row!);
           return presentModality(row!);
         });
       } catch (err) {
@@ -120,7 +92,6 @@ export function createModalityService({ db, orthanc }: Deps) {
         const row = await find(auth, id, trx);
         await trx('modalities').where({ id }).update({ deleted_at: trx.fn.now(), is_active: false, updated_at: trx.fn.now() });
         await recordAudit(trx, meta, { actor: auth, action: 'modality.deleted', targetType: 'modality', targetId: id, hospitalId: auth.hospitalId, details: { aeTitle: row.ae_title } });
-        await pushModality(orthanc, { ...row, deleted: true });
       });
     },
   };
