@@ -8,6 +8,7 @@ COPY api ./api
 COPY common ./common
 COPY db ./db
 COPY dicom-proxy ./dicom-proxy
+COPY dicom-gate ./dicom-gate
 COPY scripts ./scripts
 RUN npm run build
 # The built OHIF Viewer (npm @ohif/app dist/), served by the viewer service.
@@ -23,6 +24,6 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/node_modules/.cache/mediconnect-ohif ./ohif
 USER node
-EXPOSE 8000
+EXPOSE 8000 4242
 # Migrations take a lock, so several replicas starting together apply them once.
 CMD ["sh", "-c", "node dist/scripts/db.js seed && exec node dist/api/src/server.js"]

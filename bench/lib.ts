@@ -22,6 +22,9 @@ export function buildApiForBench(): string {
   return path.join(dist, 'api', 'src', 'server.js');
 }
 
+/** The compiled device gate's entry point (built by {@link buildApiForBench}). */
+export const benchGateEntry = () => path.resolve('.data', 'bench-dist', 'dicom-gate', 'src', 'server.js');
+
 /** A throwaway stack for one benchmark: PostgreSQL, migrations, Orthanc on local storage. */
 export interface BenchStack {
   /** Environment for the API/proxy: the generated secrets plus the services' settings. */
@@ -32,7 +35,7 @@ export interface BenchStack {
 }
 
 /** Starts the stack; the generated secrets also go to process.env, where the test fixtures read them. */
-export async function startBenchStack(stableAge: number): Promise<BenchStack> {
+export async function startBenchStack(stableAge: number, options: { referenceDicomPort?: number } = {}): Promise<BenchStack> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
   process.env.SECRET_KEY = randomBytes(48).toString('base64url');
   process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
@@ -40,7 +43,7 @@ export async function startBenchStack(stableAge: number): Promise<BenchStack> {
   const stack = await startStack([
     postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
     migrationsService(base),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom') }),
+    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom'), ...options }),
   ]);
   Object.assign(process.env, stack.env);
   return {

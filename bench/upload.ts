@@ -1,7 +1,9 @@
 // Upload benchmark: the same volume of DICOM sent through the API (multipart, streamed, identity
 // rewritten) and straight to Orthanc's /instances, in one run on one stack; prints throughputs, their
 // ratio (target ≥ 0.8) and the API process's peak RSS (target < 200 MB). Size: BENCH_UPLOAD_MB (500).
-// Then C-STORE from a registered modality (BENCH_CSTORE_FILES, 500) next to the same files sent to /instances.
+// Then C-STORE (BENCH_CSTORE_FILES, 500 files, storescu, one association each way): through the device gate
+// from a registered modality, and straight into Orthanc's own DICOM server (the reference; the target is the
+// gate at ≥ 0.8 of it, the gate under 200 MB); the HTTP upload's figure above stands next to them.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +11,8 @@ import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
-import { buildApiForBench, runBench, startBenchStack } from './lib.js';
+import { waitForTcp } from '../scripts/lib/gate.js';
+import { benchGateEntry, buildApiForBench, runBench, startBenchStack } from './lib.js';
 import { ApiClient } from '../test/helpers/client.js';
 import { newUid, synthDicom } from '../test/helpers/dicom.js';
 import { Fixtures } from '../test/helpers/fixtures.js';
@@ -33,7 +36,8 @@ function makeSet(dir: string, count: number, patientId = 'BENCH'): string[] {
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function main(): Promise<void> {
-  const bench = await startBenchStack(60);
+  const referenceDicomPort = await freePort();
+  const bench = await startBenchStack(60, { referenceDicomPort });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-files-'));
   const apiPort = await freePort();
   // Measured as in production: compiled JavaScript, the services' V8 flags.
@@ -87,28 +91,48 @@ async function main(): Promise<void> {
     console.log(`  ratio API / direct           : ${(apiRate / directRate).toFixed(2)}  (target ≥ 0.8)`);
     console.log(`  API peak RSS                 : ${peakRssMb(api.pid!).toFixed(0)} MB  (target < 200 MB; ${idleRss.toFixed(0)} MB before the uploads)`);
 
-    // C-STORE from a registered modality (storescu, one association) next to the same files posted to /instances.
-    const cstoreCount = Number(process.env.BENCH_CSTORE_FILES ?? 500);
-    const aeTitle = 'BENCHCT';
-    const registered = await f.api.post('/api/modalities', { token: clinic.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
-    if (registered.status !== 201) throw new Error(`could not register the modality: ${JSON.stringify(registered.body)}`);
-    const pushDir = path.join(tmp, 'cstore');
-    const postDir = path.join(tmp, 'post');
-    const pushed = makeSet(pushDir, cstoreCount, patient.identifier);
-    const posted = makeSet(postDir, cstoreCount, patient.identifier);
-    const pushedBytes = pushed.reduce((n, file) => n + statSync(file).size, 0) / 1024 / 1024;
-    let t = process.hrtime.bigint();
-    for (const file of posted) {
-      const res = await orthanc.fetch('/instances', { method: 'POST', body: await openAsBlob(file), headers: { 'content-type': 'application/dicom' } });
-      if (!res.ok) throw new Error(`direct upload failed: ${res.status}`);
-      await res.arrayBuffer();
+    // C-STORE: through the gate (compiled, the services' flags) from a registered modality, and straight into
+    // Orthanc's own DICOM server, with the same volume of new files each way, alternately.
+    const gatePort = await freePort();
+    const gate = spawn(process.execPath, [...SERVICE_NODE_FLAGS, benchGateEntry()], { env: { ...bench.env, DICOM_HOST: '127.0.0.1', DICOM_PORT: String(gatePort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    try {
+      await waitForTcp('127.0.0.1', gatePort, 30_000, () => gate.exitCode === null);
+      const cstoreCount = Number(process.env.BENCH_CSTORE_FILES ?? 500);
+      const aeTitle = 'BENCHCT';
+      const registered = await f.api.post('/api/modalities', { token: clinic.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
+      if (registered.status !== 201) throw new Error(`could not register the modality: ${JSON.stringify(registered.body)}`);
+      const gateIdle = peakRssMb(gate.pid!);
+      const push = (dir: string, port: number) => {
+        const t = process.hrtime.bigint();
+        execFileSync('storescu', ['+sd', '-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', String(port), dir], { stdio: 'ignore' });
+        return Number(process.hrtime.bigint() - t) / 1e9;
+      };
+      let gateSeconds = 0;
+      let referenceSeconds = 0;
+      let pushedMb = 0;
+      // Two rounds each, alternating, so that Orthanc's growing index weighs on both alike.
+      for (let round = 0; round < 2; round++) {
+        const half = Math.ceil(cstoreCount / 2);
+        const viaGate = makeSet(path.join(tmp, `gate-${round}`), half, patient.identifier);
+        makeSet(path.join(tmp, `reference-${round}`), half, patient.identifier);
+        pushedMb += viaGate.reduce((n, file) => n + statSync(file).size, 0) / 1024 / 1024;
+        gateSeconds += push(path.join(tmp, `gate-${round}`), gatePort);
+        referenceSeconds += push(path.join(tmp, `reference-${round}`), referenceDicomPort);
+      }
+      const stored = ((await (await orthanc.fetch('/statistics')).json()) as { CountInstances: number }).CountInstances;
+      const gateRate = pushedMb / gateSeconds;
+      const referenceRate = pushedMb / referenceSeconds;
+      console.log(`\nC-STORE (${pushedMb.toFixed(0)} MB each way, ${cstoreCount} files of ${FILE_KB} KB, storescu, one association per half)`);
+      console.log(`  HTTP upload through the API   : ${apiRate.toFixed(1)} MB/s  (above)`);
+      console.log(`  straight into Orthanc (DICOM) : ${referenceSeconds.toFixed(1)} s  ${referenceRate.toFixed(1)} MB/s`);
+      console.log(`  through the device gate       : ${gateSeconds.toFixed(1)} s  ${gateRate.toFixed(1)} MB/s`);
+      console.log(`  ratio gate / straight         : ${(gateRate / referenceRate).toFixed(2)}  (target ≥ 0.8)`);
+      console.log(`  gate peak RSS                 : ${peakRssMb(gate.pid!).toFixed(0)} MB  (target < 200 MB; ${gateIdle.toFixed(0)} MB before the pushes)`);
+      console.log(`  instances in Orthanc          : ${stored}`);
+    } finally {
+      gate.kill('SIGTERM');
+      await new Promise((r) => gate.once('exit', r));
     }
-    const postSeconds = Number(process.hrtime.bigint() - t) / 1e9;
-    t = process.hrtime.bigint();
-    execFileSync('storescu', ['+sd', '-aet', aeTitle, '-aec', 'MEDICONNECT', '127.0.0.1', bench.env.ORTHANC_DICOM_PORT!, pushDir], { stdio: 'ignore' });
-    const pushSeconds = Number(process.hrtime.bigint() - t) / 1e9;
-    console.log(`  C-STORE, registered modality : ${pushSeconds.toFixed(1)} s  ${(pushedBytes / pushSeconds).toFixed(1)} MB/s  (${cstoreCount} files, matched patient)`);
-    console.log(`  same files to /instances     : ${postSeconds.toFixed(1)} s  ${(pushedBytes / postSeconds).toFixed(1)} MB/s  (ratio ${(postSeconds / pushSeconds).toFixed(2)})`);
   } finally {
     api.kill('SIGTERM');
     await new Promise((r) => api.once('exit', r));

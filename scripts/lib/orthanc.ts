@@ -46,6 +46,11 @@ export interface OrthancOptions {
   password?: string;
   /** Database of Orthanc's index (default `<DB_NAME>_orthanc`). */
   indexDatabase?: string;
+  /**
+   * Benchmarks only: Orthanc's own DICOM server on this port, accepting any caller, as the reference the
+   * device gate is measured against (`bench:upload`). Never set by `npm start` or the tests.
+   */
+  referenceDicomPort?: number;
   /** Restart Orthanc with backoff when it exits unexpectedly (`npm start`). */
   supervise?: boolean;
 }
@@ -111,7 +116,8 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
         HttpPort: o.httpPort,
         // Devices push to the device gate (dicom-gate/), which checks every byte before Orthanc parses it
         // (a hostile file pushed straight to Orthanc 1.10 crashed it): Orthanc's own DICOM server is off.
-        DicomServerEnabled: false,
+        DicomServerEnabled: o.referenceDicomPort !== undefined,
+        ...(o.referenceDicomPort !== undefined ? { DicomPort: o.referenceDicomPort, DicomAlwaysAllowStore: true, DicomCheckModalityHost: false } : {}),
         DicomAet: 'MEDICONNECT',
         // Orthanc 1.10 cannot bind to one address: it refuses every non-loopback client instead.
         RemoteAccessAllowed: false,
