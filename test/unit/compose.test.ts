@@ -73,7 +73,11 @@ describe('docker-compose.yml', () => {
     expect(replicas('api')).to.equal(2);
     expect(replicas('dicom-proxy')).to.equal(2);
     const published = services.filter(([, s]) => (s as { ports?: string[] }).ports?.length).map(([name]) => name).sort();
-    expect(published).to.deep.equal(['orthanc', 'reverse-proxy']);
+    // Devices reach the device gate only: Orthanc publishes nothing (and has no DICOM server, orthanc.docker.json).
+    expect(published).to.deep.equal(['dicom-gate', 'reverse-proxy']);
+    expect((compose.services['dicom-gate'] as { ports?: string[]; command?: string[] }).ports).to.deep.equal(['${DICOM_PORT:-4242}:4242']);
+    expect((compose.services['dicom-gate'] as { command?: string[] }).command).to.deep.equal(['node', 'dist/dicom-gate/src/server.js']);
+    expect(JSON.parse(readFileSync('orthanc/orthanc.docker.json', 'utf8')).DicomServerEnabled).to.equal(false);
     const nginx = readFileSync('deploy/nginx/mediconnect.conf', 'utf8');
     for (const [location, upstream] of [['/api/', 'api'], ['/dicom-web/', 'dicom_proxy'], ['/', 'viewer']] as const) {
       expect(nginx).to.match(new RegExp(`location ${location.replace(/\//g, '\\/')} \\{ proxy_pass http://${upstream}; \\}`));

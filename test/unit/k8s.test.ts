@@ -43,6 +43,12 @@ describe('deploy/k8s (kustomize)', () => {
       expect(hpa.spec.minReplicas).to.be.at.least(2);
     }
     expect(find('Deployment', 'orthanc')!.spec.replicas).to.be.at.least(2);
+    // Devices push to the gate: Orthanc exposes no DICOM port; the gate's DICOM port is load-balanced with the
+    // client's address kept (the gate checks it), its /metrics stays inside the cluster.
+    expect(find('Deployment', 'orthanc')!.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort)).to.deep.equal([8042]);
+    expect(find('Deployment', 'dicom-gate')!.spec.template.spec.containers[0].command).to.deep.equal(['node', 'dist/dicom-gate/src/server.js']);
+    expect(find('Service', 'dicom-gate-dicom')!.spec).to.deep.include({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    expect(find('Service', 'dicom-gate-dicom')!.spec.ports.map((p: { port: number }) => p.port)).to.deep.equal([4242]);
     for (const name of ['postgres', 's3']) expect(find('Service', name)!.spec.type).to.equal('ExternalName');
     const paths = find('Ingress', 'mediconnect')!.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}→${p.backend.service.name}`);
     expect(paths).to.deep.equal(['/api→api', '/dicom-web→dicom-proxy', '/→viewer']);
