@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { addressAllowed } from '../common/metrics.js';
 import { createLogger } from '../common/logger.js';
 import type { RunningApi } from '../api/src/server.js';
+import { startGate, type RunningGate } from '../dicom-gate/src/server.js';
 import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { PROMTOOL_PATH } from '../scripts/lib/system-packages.js';
@@ -29,6 +30,8 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
   let proxy: RunningProxy;
   let apiMetricsUrl: string;
   let proxyMetricsUrl: string;
+  let gate: RunningGate;
+  let gateMetricsUrl: string;
   let client: ApiClient;
   let h: HospitalWithStaff;
   let patient: Actor & { identifier: string };
@@ -45,6 +48,9 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
     api = await startTestApi({ METRICS_PORT: String(apiPort), DICOM_PROXY_INTERNAL_URL: proxy.url });
     apiMetricsUrl = `http://127.0.0.1:${apiPort}`;
     proxyMetricsUrl = `http://127.0.0.1:${proxyMetrics}`;
+    const gateMetrics = await freePort();
+    gate = await startGate(testConfig({ DICOM_GATE_METRICS_PORT: String(gateMetrics) }), { port: 0, host: '127.0.0.1', logger: createLogger('silent', 'gate-metrics') });
+    gateMetricsUrl = `http://127.0.0.1:${gateMetrics}`;
     client = new ApiClient(api.url);
     const f = new Fixtures(client);
     h = await f.hospitalWithStaff();
@@ -53,6 +59,7 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
   after(async () => {
     await api?.stop();
     await proxy?.stop();
+    await gate?.stop();
   });
 
   it('the API’s series move when requests, denials, uploads and viewer sessions happen', async () => {
@@ -118,7 +125,7 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
 
   it('alert rules pass promtool’s check and unit tests; the scrape configuration is valid', () => {
     const dir = 'deploy/prometheus';
-    expect(execFileSync(PROMTOOL_PATH, ['check', 'rules', `${dir}/alerts.yml`]).toString()).to.include('SUCCESS: 8 rules found');
+    expect(execFileSync(PROMTOOL_PATH, ['check', 'rules', `${dir}/alerts.yml`]).toString()).to.include('SUCCESS: 10 rules found');
     expect(execFileSync(PROMTOOL_PATH, ['test', 'rules', 'alerts.test.yml'], { cwd: dir }).toString()).to.include('SUCCESS');
     expect(execFileSync(PROMTOOL_PATH, ['check', 'config', 'prometheus.yml'], { cwd: dir }).toString()).to.include('SUCCESS');
   });
@@ -126,7 +133,7 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
   it('every series the rules and the dashboard use is one the services expose', async () => {
     // Declared series (# TYPE), with the _bucket/_count/_sum series of histograms.
     const exposed = new Set(
-      [await scrape(apiMetricsUrl), await scrape(proxyMetricsUrl)].flatMap((t) =>
+      [await scrape(apiMetricsUrl), await scrape(proxyMetricsUrl), await scrape(gateMetricsUrl)].flatMap((t) =>
         [...t.matchAll(/^# TYPE (mediconnect_\w+) (\w+)$/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!])),
       ),
     );

@@ -70,16 +70,29 @@ const SOP_INSTANCE_UID = tagValue(0x0008, 0x0018);
 const STUDY_INSTANCE_UID = tagValue(0x0020, 0x000d);
 const SERIES_INSTANCE_UID = tagValue(0x0020, 0x000e);
 const END_OF_GROUP_0020 = tagValue(0x0020, 0xffff);
+const ORIGINAL_ATTRIBUTES = tagValue(0x0400, 0x0561);
+const MODIFIED_ATTRIBUTES = tagValue(0x0400, 0x0550);
+const MODIFICATION_DATETIME = tagValue(0x0400, 0x0562);
+const MODIFYING_SYSTEM = tagValue(0x0400, 0x0563);
+const SOURCE_OF_PREVIOUS_VALUES = tagValue(0x0400, 0x0564);
+const REASON_FOR_MODIFICATION = tagValue(0x0400, 0x0565);
+/** Bytes read past group 0020 to reach where the Original Attributes Sequence goes; beyond, it is not written. */
+const ORIGINALS_SCAN_BYTES = 1024 * 1024;
 
 interface Syntax {
   implicit: boolean;
   bigEndian: boolean;
 }
 
+/** A look-ahead ran past the bytes it may hold (`Buffered.scanLimit`); nothing was lost. */
+class ScanLimitReached extends Error {}
+
 /** Bytes read so far, kept for output, with a cursor; pulls more chunks from the source on demand. */
 class Buffered {
   data = Buffer.alloc(0);
   pos = 0;
+  /** Held bytes past which an optional look-ahead gives up (ScanLimitReached) rather than read on. */
+  scanLimit = Number.POSITIVE_INFINITY;
   private ended = false;
 
   constructor(
@@ -90,6 +103,7 @@ class Buffered {
   async ensure(n: number): Promise<boolean> {
     while (this.data.length - this.pos < n) {
       if (this.ended) return false;
+      if (this.data.length > this.scanLimit) throw new ScanLimitReached();
       if (this.data.length > this.limit) throw new DicomRejected('UNSUPPORTED', 'The DICOM header is larger than this server accepts');
       const next = await this.source.next();
       if (next.done) {
@@ -209,6 +223,55 @@ function encodeElement(tag: number, vr: string, value: string, syntax: Syntax): 
   return Buffer.concat([header, bytes]);
 }
 
+/** A tag and a 32-bit length, in the syntax's byte order: an item or, in implicit VR, an element's header. */
+function tagAndLength(tag: number, length: number, syntax: Syntax): Buffer {
+  const out = Buffer.alloc(8);
+  if (syntax.bigEndian) {
+    out.writeUInt16BE(Math.floor(tag / 0x10000), 0);
+    out.writeUInt16BE(tag % 0x10000, 2);
+    out.writeUInt32BE(length, 4);
+  } else {
+    out.writeUInt16LE(Math.floor(tag / 0x10000), 0);
+    out.writeUInt16LE(tag % 0x10000, 2);
+    out.writeUInt32LE(length, 4);
+  }
+  return out;
+}
+
+/** The header of a sequence of defined length. */
+function sequenceHeader(tag: number, length: number, syntax: Syntax): Buffer {
+  if (syntax.implicit) return tagAndLength(tag, length, syntax);
+  const out = Buffer.alloc(12);
+  const head = tagAndLength(tag, length, syntax);
+  head.copy(out, 0, 0, 4);
+  out.write('SQ', 4, 'latin1');
+  head.copy(out, 8, 4, 8);
+  return out;
+}
+
+/** One item of defined length holding `content`. */
+const item = (content: Buffer, syntax: Syntax) => Buffer.concat([tagAndLength(ITEM, content.length, syntax), content]);
+
+/**
+ * The item of an Original Attributes Sequence (PS3.3 C.12.1.1.9) recording that MediConnect coerced these
+ * elements (their original bytes, in the file's own syntax) to the patient's identity.
+ */
+function originalAttributesItem(originals: Buffer[], syntax: Syntax, now: Date): Buffer {
+  const modified = item(Buffer.concat(originals), syntax);
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return item(
+    Buffer.concat([
+      sequenceHeader(MODIFIED_ATTRIBUTES, modified.length, syntax),
+      modified,
+      encodeElement(MODIFICATION_DATETIME, 'DT', `${stamp}+0000`, syntax),
+      encodeElement(MODIFYING_SYSTEM, 'LO', OUR_ISSUER, syntax),
+      encodeElement(SOURCE_OF_PREVIOUS_VALUES, 'LO', '', syntax),
+      encodeElement(REASON_FOR_MODIFICATION, 'CS', 'COERCE', syntax),
+    ]),
+    syntax,
+  );
+}
+
 /**
  * Rewrites PatientName, PatientID and IssuerOfPatientID of one DICOM Part 10 file while it streams:
  * only the header up to group 0010 is held in memory (bounded by `maxHeaderBytes`); everything after
@@ -274,7 +337,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
   const syntax: Syntax = { implicit: transferSyntax === IMPLICIT_LE, bigEndian: transferSyntax === EXPLICIT_BE };
 
   // Every element up to PatientSex is noted; which of them the identity replaces is known once it is decided.
-  const scanned: { tag: number; start: number; end: number }[] = [];
+  const scanned: { tag: number; start: number; end: number; headerLength: number }[] = [];
   const datasetStart = b.pos;
   const uids = new Map<number, string | null>();
   let originalPatientId: string | null = null;
@@ -297,7 +360,7 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
       else uids.set(h.tag, valueOf(b, h));
     }
     await skipElement(b, syntax, h, 0);
-    scanned.push({ tag: h.tag, start, end: b.pos });
+    scanned.push({ tag: h.tag, start, end: b.pos, headerLength: h.headerLength });
   }
 
   // Read on to the end of group 0020 (still header, before the pixels) for the study and series UIDs.
@@ -359,8 +422,61 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
     parts.push(b.data.subarray(element.start, element.end));
   }
   while (next < ours.length) parts.push(ours[next++]!.data);
-  parts.push(b.data.subarray(insertAt));
+
+  // What the file said before, where DICOM keeps it: the Original Attributes Sequence, one item per coercion.
+  const valueText = (bytes: Buffer) => bytes.toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const originals = scanned.filter((e) => {
+    if (e.tag === GROUP_0010_LENGTH || !replacedTags.has(e.tag)) return false;
+    const mine = ours.find((o) => o.tag === e.tag)!;
+    return valueText(b.data.subarray(e.start + e.headerLength, e.end)) !== valueText(mine.data.subarray(8));
+  });
+  const place = originals.length > 0 ? await originalsPlace(b, syntax) : null;
+  if (!place) {
+    parts.push(b.data.subarray(insertAt));
+  } else {
+    const ourItem = originalAttributesItem(originals.map((e) => b.data.subarray(e.start, e.end)), syntax, new Date());
+    parts.push(b.data.subarray(insertAt, place.at));
+    if (!place.existing) {
+      parts.push(sequenceHeader(ORIGINAL_ATTRIBUTES, ourItem.length, syntax), ourItem, b.data.subarray(place.at));
+    } else {
+      // Earlier coercions stay; ours is added first. A defined length grows by our item.
+      const h = place.existing;
+      const header = Buffer.from(b.data.subarray(place.at, place.at + h.headerLength));
+      if (h.valueLength !== UNDEFINED) {
+        const lengthAt = h.headerLength - 4;
+        if (syntax.bigEndian) header.writeUInt32BE(h.valueLength + ourItem.length, lengthAt);
+        else header.writeUInt32LE(h.valueLength + ourItem.length, lengthAt);
+      }
+      parts.push(header, ourItem, b.data.subarray(place.at + h.headerLength));
+    }
+  }
   return { identity: who, ...found, transferSyntax, output: output(Buffer.concat(parts)) };
+}
+
+/**
+ * Where the Original Attributes Sequence goes (the first top-level element at or after it), and the one the
+ * file already has there; null when it cannot be written: reaching it would hold more than a bounded part
+ * of the file (an encapsulated document before it), or the file's own is not a plain sequence.
+ */
+async function originalsPlace(b: Buffered, syntax: Syntax): Promise<{ at: number; existing: ElementHeader | null } | null> {
+  b.scanLimit = b.data.length + ORIGINALS_SCAN_BYTES;
+  try {
+    // A fault in the file met here is refused like any other (the structure check would refuse it too).
+    for (;;) {
+      if (!(await b.ensure(8))) return b.atEnd ? { at: b.pos, existing: null } : null;
+      const h = await readHeader(b, syntax);
+      if (h.tag >= ORIGINAL_ATTRIBUTES) {
+        if (h.tag !== ORIGINAL_ATTRIBUTES) return { at: b.pos, existing: null };
+        return syntax.implicit || h.vr === 'SQ' ? { at: b.pos, existing: h } : null;
+      }
+      await skipElement(b, syntax, h, 0);
+    }
+  } catch (err) {
+    if (err instanceof ScanLimitReached) return null;
+    throw err;
+  } finally {
+    b.scanLimit = Number.POSITIVE_INFINITY;
+  }
 }
 
 /** Reads and discards what is left of a source, so a multipart or ZIP parser can move on. */

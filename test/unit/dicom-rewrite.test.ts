@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { newUid, synthDicom } from '../helpers/dicom.js';
+import { dicomTags, newUid, synthDicom } from '../helpers/dicom.js';
+import { explicitElement, nestedSequence, withElementsBeforePixels } from '../helpers/dicom-hostile.js';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -72,6 +73,87 @@ print(json.dumps([str(ds.PatientID), str(ds.PatientName), str(ds.PatientBirthDat
       expect(pixels).to.equal(readWithPydicom(source).pixels);
     });
   }
+
+  /** The Original Attributes Sequence as pydicom reads it: per item, its reason, system and the original values. */
+  function originalsOf(data: Buffer): { reason: string; system: string; when: string; values: Record<string, string> }[] {
+    const script = `import sys, io, json, pydicom
+ds = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)
+out = []
+for it in ds.get("OriginalAttributesSequence", []):
+    mod = it.ModifiedAttributesSequence[0]
+    out.append({"reason": str(it.ReasonForTheAttributeModification), "system": str(it.ModifyingSystem), "when": str(it.AttributeModificationDateTime),
+      "values": {e.keyword: str(e.value) for e in mod}})
+print(json.dumps(out))`;
+    return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: data }).toString());
+  }
+
+  for (const [name, what, noUids] of cases) {
+    it(`${name} (${what}): what the file said before is kept in its Original Attributes Sequence, read back by pydicom and dcmtk`, async () => {
+      const source = path.join(PYDICOM_TEST_FILES, name!);
+      const original = JSON.parse(
+        execFileSync('/usr/bin/python3', ['-c', 'import sys, json, pydicom\nds = pydicom.dcmread(sys.argv[1], force=True)\nprint(json.dumps({k: str(ds.get(k, "")) for k in ["PatientID", "PatientName"]}))', source]).toString(),
+      ) as { PatientID: string; PatientName: string };
+      const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHOLE, { requireIdentifyingUids: !noUids });
+      const data = await buffer(result.output);
+      const check = new DicomStructureCheck();
+      check.push(data);
+      check.finish();
+      const found = originalsOf(data);
+      if (!original.PatientID && !original.PatientName) {
+        // Nothing of the patient module was there (private test files): nothing was modified, nothing to keep.
+        expect(found).to.deep.equal([]);
+        return;
+      }
+      const [item, ...more] = found;
+      expect(more).to.deep.equal([]);
+      expect(item).to.include({ reason: 'COERCE', system: 'MEDICONNECT' });
+      expect(item!.when).to.match(/^\d{14}\+0000$/);
+      if (original.PatientID) expect(item!.values.PatientID).to.equal(original.PatientID);
+      if (original.PatientName) expect(item!.values.PatientName).to.equal(original.PatientName);
+      expect(Object.keys(item!.values)).to.not.include('IssuerOfPatientID');
+      // dcmtk, another parser, reads the whole file without complaint.
+      const file = path.join(tmp, `oas-${name}`);
+      writeFileSync(file, data);
+      const dump = execFileSync('dcmdump', ['-q', '+P', '0400,0561', file], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      expect(dump).to.include('(0400,0561)');
+    });
+  }
+
+  it('Original Attributes: a second coercion adds its item first and keeps the earlier one; the same identity again adds none', async () => {
+    const first = await buffer((await rewritePatient((async function* () { yield synthDicom({ patientId: 'HOSP-7', studyUid: newUid(), seriesUid: newUid() }); })(), WHOLE)).output);
+    const again = await buffer((await rewritePatient((async function* () { yield first; })(), WHOLE)).output);
+    expect(originalsOf(again)).to.have.length(1);
+    const other = { ...WHOLE, patientId: 'MC9999', lastName: 'Autre', birthDate: '1970-05-06', sex: 'male' };
+    const second = await buffer((await rewritePatient((async function* () { yield first; })(), other)).output);
+    const items = originalsOf(second);
+    expect(items.map((i) => i.values.PatientID)).to.deep.equal([WHO.patientId, 'HOSP-7']);
+    expect(items[0]!.values).to.include({ PatientBirthDate: '19800102', PatientSex: 'F' });
+    const check = new DicomStructureCheck();
+    check.push(second);
+    check.finish();
+  });
+
+  it('Original Attributes: placed after undefined-length sequences; left out, the file intact, when reaching its place would hold more than 1 MB', async () => {
+    // In 64 KB chunks, as files stream in: what is held is what the rewrite pulled.
+    const chunks = async function* (file: Buffer) {
+      for (let at = 0; at < file.length; at += 64 * 1024) yield file.subarray(at, at + 64 * 1024);
+    };
+    const rewrite = async (file: Buffer) => buffer((await rewritePatient(chunks(file), WHOLE)).output);
+    const base = () => synthDicom({ patientId: 'HOSP-8', studyUid: newUid(), seriesUid: newUid() });
+    const withSequences = await rewrite(withElementsBeforePixels(base(), nestedSequence(3, false)));
+    expect(originalsOf(withSequences).map((i) => i.values.PatientID)).to.deep.equal(['HOSP-8']);
+    const document = explicitElement(0x0042, 0x0011, 'OB', Buffer.alloc(2 * 1024 * 1024, 7));
+    const source = withElementsBeforePixels(base(), document);
+    const big = await rewrite(source);
+    expect(originalsOf(big)).to.deep.equal([]);
+    expect(dicomTags(big, ['PatientID']).PatientID).to.equal(WHO.patientId);
+    expect(big.length - source.length).to.be.lessThan(200);
+    for (const data of [withSequences, big]) {
+      const check = new DicomStructureCheck();
+      check.push(data);
+      check.finish();
+    }
+  });
 
   const refusals: [string, string | Buffer, DicomRejected['code']][] = [
     ['a text file', 'hello, I am not an image', 'NOT_DICOM'],
