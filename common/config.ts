@@ -77,6 +77,7 @@ const envSchema = z.object({
     .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'Printable ASCII without backslash')
     .default('MEDICONNECT'),
   DICOM_GATE_METRICS_PORT: port.optional(),
+  DICOM_MAX_ASSOCIATIONS: positiveInt.max(10_000).default(64),
   MINIO_ENDPOINT: z.string().min(1).optional(),
   MINIO_ACCESS_KEY: z.string().min(1).optional(),
   MINIO_SECRET_KEY: z.string().min(1).optional(),
@@ -142,8 +143,8 @@ export interface Config {
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
   orthanc: { url: string; username: string; password: string };
-  /** The device gate: the DICOM port devices push to (its AE title), and its `/metrics` port (unset: not served). */
-  gate: { host: string; port: number; aeTitle: string; metricsPort: number | null };
+  /** The device gate: the DICOM port devices push to (its AE title), its `/metrics` port (unset: not served), and how many connections it holds at once. */
+  gate: { host: string; port: number; aeTitle: string; metricsPort: number | null; maxAssociations: number };
   /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
   proxy: {
     host: string;
@@ -282,7 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
     orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD },
-    gate: { host: e.DICOM_HOST, port: e.DICOM_PORT, aeTitle: e.DICOM_AET, metricsPort: e.DICOM_GATE_METRICS_PORT ?? null },
+    gate: { host: e.DICOM_HOST, port: e.DICOM_PORT, aeTitle: e.DICOM_AET, metricsPort: e.DICOM_GATE_METRICS_PORT ?? null, maxAssociations: e.DICOM_MAX_ASSOCIATIONS },
     s3: e.MINIO_ENDPOINT
       ? {
           endpoint: e.MINIO_ENDPOINT,

@@ -81,7 +81,7 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'gate-protocol-'));
-    server = net.createServer((socket) => serveAssociation(socket, handlers, { maxPduLength: 65_536, implementationClassUid: '2.25.1', implementationVersionName: 'TEST', idleMs: 10_000 }));
+    server = net.createServer((socket) => serveAssociation(socket, handlers, { maxPduLength: 65_536, implementationClassUid: '2.25.1', implementationVersionName: 'TEST', idleMs: 10_000, artimMs: 1_000 }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as net.AddressInfo).port;
   });
@@ -157,6 +157,32 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
       expect((await echo('GOODDEVICE')).status).to.equal(0);
     });
   }
+
+  it('a peer trickling its A-ASSOCIATE-RQ a byte at a time (never idle) is cut when the request is not whole in time; the gate goes on', async () => {
+    const request = associateRq('GOODDEVICE', 1);
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let sent = 0;
+      const trickle = setInterval(() => {
+        // The whole request would take 100 ms × its length: far past the gate's 1 s in this test.
+        if (sent < request.length && !socket.destroyed) socket.write(request.subarray(sent, ++sent));
+      }, 100);
+      const giveUp = setTimeout(() => {
+        clearInterval(trickle);
+        socket.destroy();
+        resolve(false);
+      }, 10_000);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearInterval(trickle);
+        clearTimeout(giveUp);
+        resolve(true);
+      });
+    });
+    expect(closed, 'closed by the gate before the request was whole').to.equal(true);
+    expect(events).to.include('association request timed out');
+    expect((await echo('GOODDEVICE')).status).to.equal(0);
+  });
 
   it('the codec refuses by itself: an oversized PDU before its body, an even context id, a command outside group 0000', () => {
     expect(() => new PduReader(1024).push(Buffer.from([PDU.P_DATA_TF, 0, 0, 0, 0x10, 0]))).to.throw(PduError, /more than the 1024/);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { freePort } from '../scripts/lib/ports.js';
 import { listProcesses } from '../scripts/lib/processes.js';
 import { createLogger } from '../common/logger.js';
@@ -123,6 +124,38 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     expect((await owner.get('/api/dicom/unmatched?pageSize=100', { token: b.doctor.token })).body.items.map((i: { studyInstanceUid: string }) => i.studyInstanceUid)).to.not.include(owned.study);
     expect((await owner.post(`/api/dicom/unmatched/${studyId}/assign`, { token: b.doctor.token, body: { patientId: patient.id } })).status).to.equal(404);
     expect((await owner.delete(`/api/dicom/unmatched/${studyId}`, { token: b.doctor.token })).status).to.equal(404);
+  });
+
+  it('holds at most DICOM_MAX_ASSOCIATIONS connections: one more is closed at once and counted; a place freed serves the next push', async () => {
+    const metricsPort = await freePort();
+    const small = await startGate(testConfig({ DICOM_MAX_ASSOCIATIONS: '2', DICOM_GATE_METRICS_PORT: String(metricsPort) }), { port: 0, host: '127.0.0.1', logger: createLogger('silent', 'gate-small') });
+    try {
+      const connect = () =>
+        new Promise<net.Socket>((resolve) => {
+          const socket = net.connect(small.port, '127.0.0.1', () => resolve(socket));
+          socket.on('error', () => undefined);
+        });
+      const held = [await connect(), await connect()];
+      const third = await connect();
+      const closed = await new Promise<boolean>((resolve) => {
+        third.on('close', () => resolve(true));
+        setTimeout(() => resolve(false), 5_000);
+      });
+      expect(closed, 'the third connection is closed by the gate').to.equal(true);
+      for (const socket of held) socket.destroy();
+      const aet = await device(w.a.hospital.id);
+      // The held sockets' close reaches the gate asynchronously: the push waits for a free place.
+      let pushed = await rawPush(small.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() })]);
+      for (let i = 0; i < 20 && !pushed.accepted; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        pushed = await rawPush(small.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() })]);
+      }
+      expect(pushed).to.deep.equal({ accepted: true, statuses: [STATUS.SUCCESS] });
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(text).to.match(/mediconnect_gate_associations_total\{result="refused_too_many",service="dicom-gate"\} [1-9]/);
+    } finally {
+      await small.stop();
+    }
   });
 
   it('refused associations and instances are counted in the gate’s /metrics and audited with their reason, never the identifiers', async () => {

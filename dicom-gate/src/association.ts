@@ -56,6 +56,11 @@ export interface AssociationOptions {
   implementationVersionName: string;
   /** Closes an association that sends nothing for this long (the A-ASSOCIATE-RQ included). */
   idleMs: number;
+  /**
+   * The whole A-ASSOCIATE-RQ must arrive within this long of the connection (PS3.8's ARTIM timer): a peer
+   * trickling its request a byte at a time, which the idle timer never sees, holds nothing for long.
+   */
+  artimMs: number;
 }
 
 /** The answer to each proposed context: storage and verification only, any transfer syntax but deflate. */
@@ -101,6 +106,12 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
     socket.end();
     socket.destroy();
   };
+  const artim = setTimeout(() => {
+    if (rq || closed) return;
+    log('association request timed out');
+    finish();
+  }, options.artimMs);
+  socket.on('close', () => clearTimeout(artim));
   socket.setTimeout(options.idleMs, () => {
     if (!answering) abort('idle');
   });

@@ -22,8 +22,8 @@ export interface RunningGate {
   stop: () => Promise<void>;
 }
 
-/** Limits of every association: PDUs up to 256 KB (fewer, larger reads), 60 s of silence at most. */
-const ASSOCIATION = { maxPduLength: 256 * 1024, implementationClassUid: IMPLEMENTATION_CLASS_UID, implementationVersionName: 'MEDICONNECT_GATE', idleMs: 60_000 };
+/** Limits of every association: PDUs up to 256 KB (fewer, larger reads), 60 s of silence, 30 s to ask. */
+const ASSOCIATION = { maxPduLength: 256 * 1024, implementationClassUid: IMPLEMENTATION_CLASS_UID, implementationVersionName: 'MEDICONNECT_GATE', idleMs: 60_000, artimMs: 30_000 };
 
 /** Starts the gate on the configured DICOM port (or `options.port`, 0 for any free one). */
 export async function startGate(config: Config, options: { port?: number; host?: string; logger?: Logger } = {}): Promise<RunningGate> {
@@ -89,6 +89,13 @@ export async function startGate(config: Config, options: { port?: number; host?:
       },
       ASSOCIATION,
     );
+  });
+  // Connections past the cap are closed at once by Node (counted, logged): a flood of peers cannot hold
+  // every socket and buffer of the process.
+  server.maxConnections = config.gate.maxAssociations;
+  server.on('drop', (peer) => {
+    associations.inc({ result: 'refused_too_many' });
+    logger.warn({ peer: peer?.remoteAddress, max: config.gate.maxAssociations }, 'association refused: too many at once');
   });
   server.on('error', (err) => logger.error({ err: err.message }, 'gate server error'));
   const host = options.host ?? config.gate.host;
