@@ -96,6 +96,14 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     await runIndexerTick(testDb(), orthanc);
     const indexed = await testDb()('dicom_studies').where({ study_instance_uid: study }).first();
     expect(indexed).to.include({ patient_id: w.patient.id, source_ae_title: aet, source_hospital_id: w.a.hospital.id });
+    // Deleted, then uploaded through the API by a doctor: the instance is the upload's now, and no old receipt
+    // files it by the device (npm run repair drops receipts of instances Orthanc no longer holds).
+    await orthanc.delete('instances', found!.ID);
+    const api = await sharedApi();
+    const again = await upload(api.url, w.a.doctor.token, w.patient.id, [{ name: 'again.dcm', data: file }]);
+    expect(again.status, JSON.stringify(again.body)).to.equal(201);
+    expect(again.body.stored[0].instanceId).to.equal(found!.ID);
+    expect(await testDb()('dicom_gate_receipts').where({ orthanc_instance_id: found!.ID }).first()).to.equal(undefined);
   });
 
   it('another hospital’s device cannot add to, take or hide an owned study; the owner’s file is byte-identical after; the foreign hospital has nothing to assign or discard', async () => {

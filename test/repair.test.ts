@@ -155,10 +155,14 @@ describe('repair after a process killed during an upload (issue 11)', function (
     await clinical.query("insert into dicom_series_metadata (orthanc_series_id, study_instance_uid, series_instance_uid, last_update, instances, body_gzip) values ($1, '1.2', '1.3', 'x', 1, '\\x00')", [removedSeries]);
     expect((await orthanc.fetch(`/studies/${removedRow.orthanc_id}`, { method: 'DELETE' })).status).to.equal(200);
 
+    //    e. A receipt of the device gate for an instance Orthanc does not hold (its store failed, or it was deleted).
+    const lostReceipt = randomUUID();
+    await clinical.query("insert into dicom_gate_receipts (orthanc_instance_id, ae_title) values ($1, 'CT1')", [lostReceipt]);
+
     // Young leftovers belong to uploads in flight: a grace period leaves them alone (the index is reconciled
     // whatever their age), and a dry run changes nothing.
     const young = await repair(location, orthanc, { graceSeconds: 3600 });
-    expect(young).to.include({ orphanKeys: 0, orphanObjects: 0, metadataDropped: 1 });
+    expect(young).to.include({ orphanKeys: 0, orphanObjects: 0, metadataDropped: 1, receiptsDropped: 0 });
     expect(young.studiesIndexed, 'window c').to.be.at.least(1);
     expect(young.studiesRefreshed, 'window d, and the killed upload’s study if the API indexed it').to.be.at.least(1);
     expect(await store.get(lostObject)).to.not.equal(null);
@@ -171,6 +175,8 @@ describe('repair after a process killed during an upload (issue 11)', function (
     expect(report.orphanKeys, 'the row of window b (and any the real kill left)').to.be.at.least(1);
     expect(report.orphanObjects, 'the object of window a (and any the real kill left)').to.be.at.least(1);
     expect(report).to.include({ studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0 });
+    expect(report.receiptsDropped, 'window e').to.be.at.least(1);
+    expect((await clinical.query('select 1 from dicom_gate_receipts where orthanc_instance_id = $1', [lostReceipt])).rowCount).to.equal(0);
     expect(await store.get(lostObject)).to.equal(null);
     expect(await store.get(lostRowKey)).to.equal(null);
     const { rows } = await expectConsistent();
@@ -200,7 +206,7 @@ describe('repair after a process killed during an upload (issue 11)', function (
     }
 
     // A second pass finds nothing left to do.
-    expect(await repair(location, orthanc, { graceSeconds: 0 })).to.deep.equal({ dryRun: false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0 });
+    expect(await repair(location, orthanc, { graceSeconds: 0 })).to.deep.equal({ dryRun: false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0, receiptsDropped: 0 });
     // The shared stack's Orthanc was never involved.
     expect((await testOrthanc().fetch(`/tools/lookup`, { method: 'POST', body: study.uid }).then((r) => r.json())) as unknown[]).to.deep.equal([]);
   });

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { followedByHospital } from '../../common/access.js';
 import { holdersOf, uidHeldElsewhere } from '../../common/dicom/ownership.js';
 import { part10Header } from '../../common/dicom/part10.js';
+import { writeReceipt } from '../../common/dicom/receipts.js';
 import { DicomRejected, drain, patientIdentity, rewritePatient, type FoundHeader, type PatientIdentity } from '../../common/dicom/rewrite.js';
 import { OrthancError, orthancInstanceId, OrthancUnavailableError, type OrthancClient } from '../../common/orthanc.js';
 import type { IncomingInstance } from './association.js';
@@ -96,10 +97,7 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
           storedPatientId = decision.storedPatientId;
           // Written before the store, so the indexer never sees the instance without its device.
           receipt = orthancInstanceId(storedPatientId, found.studyInstanceUid!, found.seriesInstanceUid!, found.sopInstanceUid!);
-          await db('dicom_gate_receipts')
-            .insert({ orthanc_instance_id: receipt, ae_title: device.aeTitle, hospital_id: device.hospitalId })
-            .onConflict('orthanc_instance_id')
-            .merge(['ae_title', 'hospital_id', 'received_at']);
+          await writeReceipt(db, receipt, device);
           return decision.identity;
         },
         { maxFileBytes: deps.maxFileBytes },
@@ -113,7 +111,7 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
       const stored = await orthanc.storeInstance(rewritten.output);
       if (stored.ID !== receipt) {
         // Orthanc read the identifiers otherwise than we did: the receipt follows Orthanc's id.
-        await db('dicom_gate_receipts').insert({ orthanc_instance_id: stored.ID, ae_title: device.aeTitle, hospital_id: device.hospitalId }).onConflict('orthanc_instance_id').merge();
+        await writeReceipt(db, stored.ID, device);
       }
       return { status: STATUS.SUCCESS, bytes };
     } catch (err) {

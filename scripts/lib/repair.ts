@@ -18,6 +18,8 @@ export interface RepairReport {
   studiesRefreshed: number;
   /** Cached series metadata of series Orthanc no longer holds. */
   metadataDropped: number;
+  /** Device-gate receipts of instances Orthanc does not hold (deleted since, or a push that failed after its receipt). */
+  receiptsDropped: number;
 }
 
 const BATCH = 500;
@@ -30,7 +32,7 @@ const BATCH = 500;
  * orphan). Idempotent; safe while the services run.
  */
 export async function repair(location: DataLocation, orthanc: OrthancClient, options: { graceSeconds: number; dryRun?: boolean }): Promise<RepairReport> {
-  const report: RepairReport = { dryRun: options.dryRun ?? false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0 };
+  const report: RepairReport = { dryRun: options.dryRun ?? false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0, receiptsDropped: 0 };
   const apply = !report.dryRun;
   const clinical = new pg.Client({ ...location.db });
   const index = new pg.Client({ ...location.db, database: indexDb(location) });
@@ -110,6 +112,17 @@ export async function repair(location: DataLocation, orthanc: OrthancClient, opt
       const gone = ids.filter((id) => !present.has(id));
       report.metadataDropped += gone.length;
       if (apply && gone.length) await clinical.query('delete from dicom_series_metadata where orthanc_series_id = any($1::text[])', [gone]);
+    }
+    // 6. Receipts of the device gate for instances Orthanc does not hold: deleting a study in Orthanc leaves no
+    //    change in its feed, and a receipt is written before its store, which may then fail.
+    for (let after = ''; ; ) {
+      const rows = (await clinical.query<{ orthanc_instance_id: string }>('select orthanc_instance_id from dicom_gate_receipts where orthanc_instance_id > $1 and received_at < $2 order by 1 limit $3', [after, cutoff, BATCH])).rows;
+      if (rows.length === 0) break;
+      after = rows.at(-1)!.orthanc_instance_id;
+      const present = await known(rows.map((r) => r.orthanc_instance_id));
+      const gone = rows.map((r) => r.orthanc_instance_id).filter((id) => !present.has(id));
+      report.receiptsDropped += gone.length;
+      if (apply && gone.length) await clinical.query('delete from dicom_gate_receipts where orthanc_instance_id = any($1::text[])', [gone]);
     }
     return report;
   } finally {

@@ -8,6 +8,7 @@ import type { Deps } from '../deps.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
 import { DicomRejected, patientIdentity, rewritePatient } from '../../../common/dicom/rewrite.js';
+import { forgetEarlierPush } from '../../../common/dicom/receipts.js';
 
 interface QuarantinedRow {
   id: string;
@@ -56,6 +57,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
             throw err;
           }
           const stored = await orthanc.storeInstance(Readable.from(rewritten.output));
+          await forgetEarlierPush(db, stored);
           if (stored.Status !== 'AlreadyStored') copied.push(stored.ID);
           newStudy = stored.ParentStudy;
         }

@@ -10,6 +10,7 @@ import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { DicomRejected, drain, patientIdentity, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
 import { uidHeldElsewhere } from '../../../common/dicom/ownership.js';
+import { forgetEarlierPush } from '../../../common/dicom/receipts.js';
 
 /** One file of an upload that was stored. */
 export interface StoredFile {
@@ -118,6 +119,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
         return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: `This ${conflict} already belongs to another patient’s images` });
       }
       const stored = await orthanc.storeInstance(rewritten.output);
+      await forgetEarlierPush(db, stored);
       outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
     } catch (err) {
       await drain(rewritten.output).catch(() => undefined);
