@@ -11,6 +11,7 @@ import { IMPLEMENTATION_CLASS_UID } from '../../common/dicom/part10.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { createMetrics, startMetricsServer } from '../../common/metrics.js';
 import { OrthancClient } from '../../common/orthanc.js';
+import { isMain, runService } from '../../common/service-main.js';
 import { serveAssociation } from './association.js';
 import { findDevice, type Device } from './devices.js';
 import { createIntake } from './intake.js';
@@ -122,17 +123,4 @@ export async function startGate(config: Config, options: { port?: number; host?:
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  // A stray promise rejection is a bug to log, not a reason to drop every association in flight.
-  process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err instanceof Error ? err.message : err));
-  const config = loadConfig();
-  startGate(config).then(
-    (gate) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void gate.stop().then(() => process.exit(0)));
-    },
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(import.meta.url)) runService(() => startGate(loadConfig()));

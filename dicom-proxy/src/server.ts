@@ -10,6 +10,7 @@ import { AccessCache } from './cache.js';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
 import { DbListener } from '../../common/listener.js';
 import { PrincipalCache } from '../../common/principal-cache.js';
+import { isMain, runService } from '../../common/service-main.js';
 
 /** A running proxy and the function that stops it. */
 export interface RunningProxy {
@@ -73,17 +74,4 @@ export async function startProxy(config: Config, options: { port?: number; logge
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  // A stray promise rejection is a bug to log, not a reason to drop every request in flight.
-  process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err instanceof Error ? err.message : err));
-  const config = loadConfig();
-  startProxy(config).then(
-    (proxy) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void proxy.stop().then(() => process.exit(0)));
-    },
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(import.meta.url)) runService(() => startProxy(loadConfig()));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import { VIEWER_LIST_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
+import { isMain, runService } from '../../common/service-main.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -185,19 +186,11 @@ export async function startViewer(
 }
 
 // As a process (production image): OHIF_DIST_DIR names the built viewer, VIEWER_PORT its port.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const distDir = process.env.OHIF_DIST_DIR;
   if (!distDir || !existsSync(path.join(distDir, 'index.html'))) {
     console.error('OHIF_DIST_DIR must name the built OHIF Viewer (a folder with index.html)');
     process.exit(1);
   }
-  startViewer(loadConfig(), { distDir, port: Number(process.env.VIEWER_PORT || 3000), host: process.env.VIEWER_HOST || '127.0.0.1' }).then(
-    (viewer) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void viewer.stop().then(() => process.exit(0)));
-    },
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
+  runService(() => startViewer(loadConfig(), { distDir, port: Number(process.env.VIEWER_PORT || 3000), host: process.env.VIEWER_HOST || '127.0.0.1' }));
 }
