@@ -32,6 +32,14 @@ export function whereLinkedTo(query: Knex.QueryBuilder, doctorId: string, patien
 }
 
 /**
+ * Whose links (care relations) a caller may see: staff only their own hospital's, the patient and the super
+ * admin every one (null). A list filter on a relation goes through it too: a filter narrows, never reveals.
+ */
+export function visibleLinksHospital(who: Who): string | null {
+  return who.role === 'patient' || who.role === 'super_admin' ? null : (who.hospitalId ?? '00000000-0000-0000-0000-000000000000');
+}
+
+/**
  * The one security filter on patient data: restricts `query` to rows whose patient the caller may reach.
  * Every repository of the API and the DICOMweb proxy apply it; nobody writes the link rule again.
  */

@@ -135,6 +135,29 @@ describe('patients and doctor links', () => {
       }
     });
 
+    it('the doctorId filter only narrows what the caller sees: another hospital’s link is revealed to no role', async () => {
+      // Followed in both hospitals: by A's doctor (at creation) and by B's doctor.
+      const shared = await f.patient(a.secretary, [a.doctor.id]);
+      await testDb()('patient_doctor_links').insert({ patient_id: shared.id, doctor_id: b.doctor.id, source: 'secretary', created_by: b.secretary.id });
+      const listed = async (who: Actor, doctorId: string) =>
+        ((await api.get(`/api/patients?pageSize=100&doctorId=${doctorId}`, { token: who.token })).body.items as { id: string }[]).some((p) => p.id === shared.id);
+      const cases: [string, Actor, string, boolean][] = [
+        ['A’s secretary, A’s doctor', a.secretary, a.doctor.id, true],
+        ['A’s secretary, B’s doctor', a.secretary, b.doctor.id, false],
+        ['A’s doctor, its own id', a.doctor, a.doctor.id, true],
+        ['A’s doctor, B’s doctor', a.doctor, b.doctor.id, false],
+        ['B’s secretary, B’s doctor', b.secretary, b.doctor.id, true],
+        ['B’s secretary, A’s doctor', b.secretary, a.doctor.id, false],
+        ['B’s doctor, A’s doctor', b.doctor, a.doctor.id, false],
+        ['the patient, B’s doctor', shared, b.doctor.id, true],
+        ['the patient, A’s doctor', shared, a.doctor.id, true],
+      ];
+      for (const [what, who, doctorId, expected] of cases) expect(await listed(who, doctorId), what).to.equal(expected);
+      // The relation shows the same way on the patient's own page.
+      const linksSeenByA = (await api.get(`/api/patients/${shared.id}/doctors`, { token: a.secretary.token })).body.items as { doctorId: string }[];
+      expect(linksSeenByA.map((l) => l.doctorId)).to.not.include(b.doctor.id);
+    });
+
     it('searches by name, identifier and birth date, with pagination and sorting', async () => {
       const tag = randomUUID().slice(0, 6);
       const p1 = await f.createPatient(a.secretary, [a.doctor.id], { lastName: `Alpha${tag}`, birthDate: '1990-01-02' });

@@ -1,4 +1,4 @@
-import { applyPatientScope, liveLinks } from '../../../common/access.js';
+import { applyPatientScope, liveLinks, visibleLinksHospital } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
@@ -77,7 +77,12 @@ export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Pro
   if (q.identifier) query.where('p.identifier', q.identifier);
   if (q.isActive !== undefined) query.where('u.is_active', q.isActive);
   if (q.doctorId) {
-    query.whereExists((s) => s.select(1).from('patient_doctor_links as lf').whereRaw('lf.patient_id = u.id').where('lf.doctor_id', q.doctorId!));
+    // Only a link the caller may see counts: another hospital's doctor's patients are not revealed by the filter.
+    const hospital = visibleLinksHospital(auth);
+    query.whereExists((s) => {
+      s.select(1).from('patient_doctor_links as lf').whereRaw('lf.patient_id = u.id').where('lf.doctor_id', q.doctorId!);
+      if (hospital) s.where('lf.hospital_id', hospital);
+    });
   }
   return fetchPage<PatientRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
 }

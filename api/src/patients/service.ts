@@ -1,6 +1,6 @@
 import { endShares } from '../shares/end.js';
 import type { Knex } from 'knex';
-import { liveLinks } from '../../../common/access.js';
+import { liveLinks, visibleLinksHospital } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
@@ -30,8 +30,6 @@ function isUniqueViolationOn(err: unknown, constraint: string): boolean {
   return (err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === constraint;
 }
 
-/** Which hospital's links a caller sees: staff their own hospital's only; the patient and the super admin all. */
-const linkScope = (auth: Auth): string | null => (auth.role === 'patient' || auth.role === 'super_admin' ? null : auth.hospitalId);
 
 /** Patient accounts and their doctor links. */
 export function createPatientService({ db, passwords, config }: Deps) {
@@ -59,7 +57,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async get(auth: Auth, id: string) {
       const patient = await mustFind(auth, id);
-      return { patient, links: await repo.listLinks(db, id, linkScope(auth)) };
+      return { patient, links: await repo.listLinks(db, id, visibleLinksHospital(auth)) };
     },
 
     async create(auth: Auth, input: CreatePatientInput, meta: RequestMeta) {
@@ -143,7 +141,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async links(auth: Auth, id: string) {
       await mustFind(auth, id);
-      return repo.listLinks(db, id, linkScope(auth));
+      return repo.listLinks(db, id, visibleLinksHospital(auth));
     },
 
     /**
@@ -183,7 +181,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
           data: { patientId: id, doctorId },
         }));
       });
-      return repo.listLinks(db, id, linkScope(auth));
+      return repo.listLinks(db, id, visibleLinksHospital(auth));
     },
 
     /** Links a patient in the secretary's scope to a doctor of its hospital; idempotent. */
@@ -197,7 +195,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
         }
         return inserted;
       });
-      return { created, links: await repo.listLinks(db, id, linkScope(auth)) };
+      return { created, links: await repo.listLinks(db, id, visibleLinksHospital(auth)) };
     },
   };
 }
