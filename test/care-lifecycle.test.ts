@@ -140,6 +140,39 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
   });
 
   describe('3 and 4: appointments follow their doctor and patient', () => {
+    it('unlinking a doctor cancels its future appointments with that patient, with a reason; the patient is told (the secretary did it), the unlinked doctor is not, and no reminder follows', async () => {
+      const doctor = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+      expect((await client.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: ALL_WEEK })).status).to.equal(200);
+      const patient = await f.patient(h.secretary, [h.doctor.id, doctor.id]);
+      const other = await f.patient(h.secretary, [doctor.id]);
+      const soon = DateTime.now().plus({ hours: 3 }).set({ second: 0, millisecond: 0 }).toISO()!;
+      const validated = (await request(patient, doctor.id, soon)).body;
+      expect((await client.post(`/api/appointments/${validated.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
+      const requested = (await request(patient, doctor.id, at(nextDay(), 10))).body;
+      const withOther = (await request(other, doctor.id, at(nextDay(), 10))).body;
+      const withFirst = (await request(patient, h.doctor.id, at(nextDay(), 10))).body;
+
+      const unlinked = await client.delete(`/api/patients/${patient.id}/doctors/${doctor.id}`, { token: h.secretary.token });
+      expect(unlinked.status, JSON.stringify(unlinked.body)).to.equal(200);
+      for (const appt of [validated, requested]) {
+        const seen = await client.get(`/api/appointments/${appt.id}`, { token: patient.token });
+        expect(seen.body.status).to.equal('cancelled');
+        expect(seen.body.statusReason).to.match(/no longer follows this patient/);
+        // Nothing of it stays half alive for the doctor, who no longer sees it.
+        expect((await client.get(`/api/appointments/${appt.id}`, { token: doctor.token })).status).to.equal(404);
+      }
+      // Its appointments with other patients, and the patient's with its other doctor, go on.
+      expect((await client.get(`/api/appointments/${withOther.id}`, { token: other.token })).body.status).to.equal('requested');
+      expect((await client.get(`/api/appointments/${withFirst.id}`, { token: patient.token })).body.status).to.equal('requested');
+      const v = await messagesOf(validated.id);
+      expect(v.notified[patient.id]).to.include('appointment.cancelled');
+      expect(v.mailed[patient.id]).to.include('appointment.cancelled');
+      expect(v.notified[doctor.id] ?? []).to.not.include('appointment.cancelled');
+      await runReminderTick(testDb(), testConfig({ REMINDER_HOURS_BEFORE: '24' }));
+      const after = await messagesOf(validated.id);
+      for (const who of [patient.id, doctor.id]) expect(after.notified[who] ?? [], who).to.not.include('appointment.reminder');
+    });
+
     it('deactivating a doctor cancels its future appointments with a reason, tells the patient and the secretaries, and stops reminders; reactivation books again', async () => {
       const doctor = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
       expect((await client.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: ALL_WEEK })).status).to.equal(200);

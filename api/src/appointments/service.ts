@@ -254,8 +254,11 @@ export function createAppointmentService({ db, config }: Deps) {
   };
 }
 
-/** Whose appointments end because that party left: a doctor, a patient, or every doctor of a hospital. */
-export type LeavingParty = { doctorId: string } | { patientId: string } | { hospitalId: string };
+/**
+ * Whose appointments end because that party left: a doctor, a patient, every doctor of a hospital, or a doctor
+ * for one patient only (the link between them removed).
+ */
+export type LeavingParty = { doctorId: string } | { patientId: string } | { hospitalId: string } | { link: { doctorId: string; patientId: string } };
 
 /**
  * Cancels the future requested and validated appointments of a party that is deactivated or deleted,
@@ -272,7 +275,8 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
     .whereIn('a.status', ['requested', 'validated'])
     .where('a.starts_at', '>', trx.fn.now())
     .where((w) => {
-      if ('doctorId' in party) w.where('a.doctor_id', party.doctorId);
+      if ('link' in party) w.where({ 'a.doctor_id': party.link.doctorId, 'a.patient_id': party.link.patientId });
+      else if ('doctorId' in party) w.where('a.doctor_id', party.doctorId);
       else if ('patientId' in party) w.where('a.patient_id', party.patientId);
       else w.where('a.hospital_id', party.hospitalId);
     })
@@ -296,7 +300,10 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
     await notify(
       trx,
       config,
-      recipients.filter((id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId)),
+      // Nobody is told about what they can no longer see: the party that left, or the unlinked doctor.
+      recipients.filter(
+        (id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId) && !('link' in party && id === party.link.doctorId),
+      ),
       (locale) => ({
         type: 'appointment.cancelled',
         ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason }, locale),

@@ -31,6 +31,9 @@ function isUniqueViolationOn(err: unknown, constraint: string): boolean {
 }
 
 
+/** Why a doctor's future appointments with a patient end when the link between them is removed. */
+const DOCTOR_UNLINKED = 'The doctor no longer follows this patient; please book with one of the patient’s doctors.';
+
 /** Patient accounts and their doctor links. */
 export function createPatientService({ db, passwords, config }: Deps) {
   async function mustFind(auth: Auth, id: string, trx: Knex | Knex.Transaction = db, forUpdate = false): Promise<repo.PatientRow> {
@@ -162,6 +165,8 @@ export function createPatientService({ db, passwords, config }: Deps) {
           throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [{ field: 'doctorId', message: 'The patient’s only doctor' }]);
         }
         await trx('patient_doctor_links').where({ id: link.id }).delete();
+        // The doctor can no longer see this patient's appointments with it: they end, as when a doctor leaves.
+        await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, DOCTOR_UNLINKED, auth, meta);
         const studies = trx('dicom_studies').where({ patient_id: id }).select('study_instance_uid');
         await trx('viewer_sessions').where({ user_id: doctorId }).whereIn('study_instance_uid', studies).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
         await trx('study_shares').where({ created_by: doctorId, patient_id: id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
