@@ -74,8 +74,9 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
       lifecycle.inFlight--;
     }
   });
-  app.use(errorMiddleware());
+  // The access log sits outside the error middleware, so that its line records the status the client got.
   app.use(requestContext(deps.logger));
+  app.use(errorMiddleware());
   app.use(securityHeaders());
   // A request that ends a session or changes an account answers only once this process's cache heard of it.
   app.use(principalBarrier(deps.principals));

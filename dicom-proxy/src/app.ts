@@ -126,8 +126,9 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   // Outermost: it sees the status the error middleware answered; routes are the DICOMweb services, not paths.
   app.use(httpMetrics(deps.metrics, 'dicom-proxy', (ctx) => (ctx.state.service as string | undefined) ?? (['/healthz', '/readyz'].includes(ctx.path) ? ctx.path : 'other')));
-  app.use(errorMiddleware());
+  // The access log sits outside the error middleware, so that its line records the status the client got.
   app.use(requestContext(deps.logger));
+  app.use(errorMiddleware());
   app.use(securityHeaders({ contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'" }));
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
