@@ -10,6 +10,7 @@ import { doctorRoutes } from './doctors/routes.js';
 import { healthRoutes, type Lifecycle } from './health/routes.js';
 import { hospitalRoutes } from './hospitals/routes.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
+import { refuseNul } from '../../common/http/refuse-nul.js';
 import { httpMetrics } from '../../common/metrics.js';
 import { buildOpenApi } from './http/openapi.js';
 import { requestContext } from '../../common/http/request-context.js';
@@ -84,6 +85,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.use(dicomWebGateway(deps));
   app.use(apiCors(deps.config.api.corsOrigins));
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
+  app.use(refuseNul());
   app.use(swaggerUiRouter().routes());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

@@ -2,6 +2,7 @@ import Koa, { type Context, type Next } from 'koa';
 import { BASE_HEADER, BASE_SIGNATURE_HEADER, dicomWebBaseSigned, SERVICE_HEADER } from '../../common/dicomweb-base.js';
 import { dicomWebCors } from '../../common/http/cors.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
+import { refuseNul } from '../../common/http/refuse-nul.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError } from '../../common/orthanc.js';
@@ -145,6 +146,7 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
     await next();
   });
   app.use(dicomWebCors(deps.config.proxy.corsOrigins));
+  app.use(refuseNul());
   app.use(imagingErrors());
   app.use(dicomWeb(deps));
   return app;
