@@ -361,6 +361,9 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       expect(echo.body.total).to.equal(1);
       expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=TOUX`, { token: t })).body.items.map((e: { content: string }) => e.content)).to.deep.equal(['Toux sèche']);
       expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=absent`, { token: t })).body).to.include({ total: 0 });
+      // Words in any order, each anywhere in the entry: as the patient search takes them.
+      const reordered = await client.get(`/api/medical-records?patientId=${patient.id}&q=${encodeURIComponent('NORMAL foie abdominale')}`, { token: t });
+      expect(reordered.body.items.map((e: { title: string }) => e.title)).to.deep.equal(['Échographie abdominale']);
       // Another hospital's doctor finds nothing of this patient.
       const other = await f.hospitalWithStaff();
       expect((await client.get(`/api/medical-records?q=echographie`, { token: other.doctor.token })).body.items).to.deep.equal([]);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
+import { fold } from '../common/search.js';
 import { fixtures, NEW_PASSWORD, randomEmail, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('patients and doctor links', () => {
@@ -156,6 +157,20 @@ describe('patients and doctor links', () => {
       // The relation shows the same way on the patient's own page.
       const linksSeenByA = (await api.get(`/api/patients/${shared.id}/doctors`, { token: a.secretary.token })).body.items as { doctorId: string }[];
       expect(linksSeenByA.map((l) => l.doctorId)).to.not.include(b.doctor.id);
+    });
+
+    it('search ignores case and accents and takes words in any order, as the database and the API fold them alike', async () => {
+      const tag = randomUUID().slice(0, 6);
+      const amelie = await f.createPatient(a.secretary, [a.doctor.id], { firstName: 'Amélie', lastName: `Poulain${tag}` });
+      const herve = await f.createPatient(a.secretary, [a.doctor.id], { firstName: 'Hervé', lastName: `Léger-Œuvray${tag}` });
+      const found = async (q: string) => ((await api.get(`/api/patients?q=${encodeURIComponent(q)}`, { token: a.secretary.token })).body.items as { id: string }[]).map((p) => p.id);
+      for (const q of [`amelie poulain${tag}`, `Poulain${tag} Amélie`, `AMELIE ${tag}`, `poulain${tag}`]) expect(await found(q), q).to.deep.equal([amelie.id]);
+      for (const q of [`herve ${tag}`, `leger-oeuvray${tag}`, `LÉGER ${tag} hervé`]) expect(await found(q), q).to.deep.equal([herve.id]);
+      expect(await found(`amelie leger ${tag}`)).to.deep.equal([]);
+      // The same folding on both sides: the database's function and the API's (records, appointments).
+      const names = ['Amélie', 'ÉLODIE', 'Œuvray', 'Ægir', 'Straße', 'Łukasz', 'Øster', 'Đorđe', 'İlkay', 'Ñúñez', 'Ştefan', 'Hervé Léger'];
+      const { rows } = await testDb().raw('select mediconnect_fold(n) as f from unnest(?::text[]) as n', [names]);
+      expect(rows.map((r: { f: string }) => r.f)).to.deep.equal(names.map(fold));
     });
 
     it('searches by name, identifier and birth date, with pagination and sorting', async () => {

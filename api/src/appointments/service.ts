@@ -13,7 +13,7 @@ import { appointmentMessage } from '../notifications/messages.js';
 import { ensureLink } from '../patients/repository.js';
 import { createSealer, sealedText } from '../medical-records/crypto.js';
 import * as repo from './repository.js';
-import { searchable } from '../db/paging.js';
+import { matchesWords, searchWords } from '../../../common/search.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 
 const MINUTE = 60_000;
@@ -128,10 +128,10 @@ export function createAppointmentService({ db, config }: Deps) {
   return {
     async list(auth: Auth, query: AppointmentListQuery) {
       // Reasons are encrypted: `q` matches the decrypted reason and the names, within the caller's scope (bounded).
-      const needle = query.q ? searchable(query.q) : null;
+      const needle = query.q ? searchWords(query.q) : null;
       const matches = needle
         ? (row: repo.AppointmentRow) =>
-            searchable([readable(row).reason, row.patient_first_name, row.patient_last_name, row.doctor_first_name, row.doctor_last_name].join('\n')).includes(needle)
+            matchesWords([readable(row).reason, row.patient_first_name, row.patient_last_name, row.doctor_first_name, row.doctor_last_name].join('\n'), needle)
         : undefined;
       const page = await repo.listAppointments(db, auth, query, matches);
       return { ...page, items: page.items.map(readable) };

@@ -60,11 +60,6 @@ export async function fetchPage<T>(query: Knex.QueryBuilder, r: PageRequest): Pr
 /** The most rows a free-text search decrypts to filter: narrower filters are asked for beyond it. */
 export const SEARCH_MAX_ROWS = 2000;
 
-/** Lower-case, accents removed: "Échographie" matches "echo". */
-export function searchable(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
 /**
  * A page of the rows that `matches` accepts, for searches on encrypted text the database cannot read:
  * at most {@link SEARCH_MAX_ROWS} candidates are fetched in the page order and filtered here; more

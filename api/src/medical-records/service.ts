@@ -7,7 +7,7 @@ import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from './crypto.js';
 import * as repo from './repository.js';
-import { searchable } from '../db/paging.js';
+import { matchesWords, searchWords } from '../../../common/search.js';
 import { toPersonRef } from '../accounts/people.js';
 import { ENTRY_TYPES, PRESCRIPTION_KEYS, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';
 
@@ -125,11 +125,11 @@ export function createMedicalRecordService({ db, config }: Deps) {
 
     async list(auth: Auth, q: EntryListQuery, meta: RequestMeta) {
       // Entries are encrypted: `q` is matched on their decrypted text, within the caller's scope (bounded).
-      const needle = q.q ? searchable(q.q) : null;
+      const needle = q.q ? searchWords(q.q) : null;
       const matches = needle
         ? (row: repo.EntryRow) => {
             const c = openEntry(row);
-            return searchable([c.title, c.content, ...Object.values(c.prescription ?? {})].join('\n')).includes(needle);
+            return matchesWords([c.title, c.content, ...Object.values(c.prescription ?? {})].join('\n'), needle);
           }
         : undefined;
       const page = await repo.listEntries(db, auth, q, matches);

@@ -1,4 +1,5 @@
 import { applyPatientScope, liveLinks, visibleLinksHospital } from '../../../common/access.js';
+import { searchWords } from '../../../common/search.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
@@ -62,15 +63,15 @@ const SORT_COLUMNS = { lastName: 'u.last_name', firstName: 'u.first_name', birth
 /** Lists the patients in the caller's scope. */
 export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Promise<Page<PatientRow>> {
   const query = scoped(db, auth);
-  if (q.q) {
-    const pattern = likePattern(q.q);
+  // Every word of the query somewhere in the names, identifier or e-mail, case and accents folded, any order.
+  for (const word of searchWords(q.q ?? '')) {
+    const pattern = likePattern(word);
     query.where((w) =>
       w
-        .whereILike('u.first_name', pattern)
-        .orWhereILike('u.last_name', pattern)
-        .orWhereRaw(`(u.first_name || ' ' || u.last_name) ILIKE ?`, [pattern])
-        .orWhereILike('p.identifier', pattern)
-        .orWhereILike('u.email', pattern),
+        .whereRaw('mediconnect_fold(u.first_name) like ?', [pattern])
+        .orWhereRaw('mediconnect_fold(u.last_name) like ?', [pattern])
+        .orWhereRaw('mediconnect_fold(p.identifier) like ?', [pattern])
+        .orWhereRaw('mediconnect_fold(u.email) like ?', [pattern]),
     );
   }
   if (q.birthDate) query.where('p.birth_date', q.birthDate);
