@@ -309,6 +309,21 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
     });
   });
 
+  describe('issue 21: a deactivated hospital does not hold a shared patient', () => {
+    it('its links no longer block the deactivation by the other hospital; while it was active they did', async () => {
+      const sa = await f.superAdmin();
+      const other = await f.hospitalWithStaff();
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      await testDb()('patient_doctor_links').insert({ patient_id: patient.id, doctor_id: other.doctor.id, source: 'secretary', created_by: other.secretary.id });
+      const refused = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } });
+      expect(refused.body.error.code).to.equal('PATIENT_SHARED');
+      expect((await client.patch(`/api/hospitals/${other.hospital.id}`, { token: sa.token, body: { isActive: false } })).status).to.equal(200);
+      const off = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } });
+      expect(off.status, JSON.stringify(off.body)).to.equal(200);
+      expect(off.body.isActive).to.equal(false);
+    });
+  });
+
   describe('10: a hospital is not deleted from under its patients', () => {
     it('refuses (409 HOSPITAL_HAS_PATIENTS) while patients are linked only to its doctors', async () => {
       const sa = await f.superAdmin();

@@ -108,9 +108,14 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
   return query;
 }
 
-/** Whether a live doctor of another live hospital than `hospitalId` follows the patient. */
+/**
+ * Whether an active doctor of another active hospital than `hospitalId` follows the patient. A deactivated
+ * hospital's (or doctor's) links do not count: its staff are locked out and could never release the patient.
+ */
 export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
-  return Boolean(await liveLinks(db).where('l.patient_id', patientId).whereNot('l.hospital_id', hospitalId).first('l.doctor_id'));
+  return Boolean(
+    await liveLinks(db).where('l.patient_id', patientId).whereNot('l.hospital_id', hospitalId).where({ 'h.is_active': true, 'd.is_active': true }).first('l.doctor_id'),
+  );
 }
 
 /** Active doctors of the hospital among the given ids. */
