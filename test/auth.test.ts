@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
@@ -178,10 +179,32 @@ describe('authentication', () => {
       expect((await api.get('/api/auth/me', { token: r2.body.accessToken })).status).to.equal(200);
     });
 
-    it('revokes the whole family when a used refresh token comes back', async () => {
+    it('two tabs refreshing with one token at once both get the same new pair, and the session lives on', async () => {
+      const actor = await f.login(await newDoctor(), 'mediconnect');
+      const [first, second] = await Promise.all([0, 1].map(() => api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } })));
+      expect([first!.status, second!.status]).to.deep.equal([200, 200]);
+      expect(first!.body.refreshToken).to.equal(second!.body.refreshToken);
+      for (const r of [first!, second!]) expect((await api.get('/api/auth/me', { token: r.body.accessToken })).status).to.equal(200);
+      const next = await api.post('/api/auth/refresh', { body: { refreshToken: first!.body.refreshToken } });
+      expect(next.status).to.equal(200);
+      expect(await testDb()('audit_log').where({ action: 'auth.refresh.reused' }).whereRaw(`details->>'userId' = ?`, [actor.id])).to.have.length(0);
+    });
+
+    it('within the grace, a token whose successor was already used is a reuse: the family ends', async () => {
+      const actor = await f.login(await newDoctor(), 'mediconnect');
+      const rotated = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
+      expect((await api.post('/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } })).status).to.equal(200);
+      const reuse = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
+      expect(reuse.status).to.equal(401);
+      expect(reuse.body.error.code).to.equal('REFRESH_TOKEN_REUSED');
+    });
+
+    it('revokes the whole family when a used refresh token comes back after the grace', async () => {
       const actor = await f.login(await newDoctor(), 'mediconnect');
       const rotated = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(rotated.status).to.equal(200);
+      // Rotated longer ago than the grace (the clock moved, not the test's time).
+      await testDb()('refresh_tokens').where({ token_hash: createHash('sha256').update(actor.refreshToken).digest('hex') }).update({ used_at: testDb().raw(`now() - interval '1 minute'`) });
       const reuse = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(reuse.status).to.equal(401);
       expect(reuse.body.error.code).to.equal('REFRESH_TOKEN_REUSED');

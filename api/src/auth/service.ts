@@ -6,6 +6,7 @@ import { recordAudit } from '../../../common/audit.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, tooManyRequests, unauthorized } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
+import { createSealer, sealedText } from '../medical-records/crypto.js';
 import { assertAcceptablePassword } from './passwords.js';
 import type { LoginThrottle } from './throttle.js';
 import type { Auth } from './types.js';
@@ -71,9 +72,13 @@ function canLogIn(row: UserRow): boolean {
   return row.is_active && (row.hospital_id === null || (row.hospital_active === true && row.hospital_deleted_at === null));
 }
 
+/** How long after its rotation a refresh token, presented again, answers the pair it was rotated to. */
+export const REFRESH_GRACE_SECONDS = 20;
+
 /** Authentication use cases: login, refresh rotation, logout, password change. */
 export function createAuthService(deps: Deps, throttle: LoginThrottle) {
   const { db, config, passwords } = deps;
+  const sealed = sealedText(createSealer(config.encryption));
 
   async function issueTokens(trx: Knex.Transaction, user: UserRow, sessionId: string): Promise<TokensDto> {
     const refreshToken = randomBytes(32).toString('base64url');
@@ -82,6 +87,11 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       token_hash: sha256(refreshToken),
       expires_at: new Date(Date.now() + config.auth.refreshTokenTtlSeconds * 1000),
     });
+    return pairWith(user, sessionId, refreshToken);
+  }
+
+  /** A new access token for the session, with this refresh token. */
+  async function pairWith(user: UserRow, sessionId: string, refreshToken: string): Promise<TokensDto> {
     const accessToken = await signAccessToken(
       config.secretKey,
       { userId: user.id, sessionId, role: user.role, hospitalId: user.hospital_id },
@@ -133,16 +143,26 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       });
     },
 
-    /** Rotates a refresh token; presenting an already-used one revokes its whole session. */
+    /**
+     * Rotates a refresh token; presenting an already-used one revokes its whole session — except within
+     * REFRESH_GRACE_SECONDS of its rotation, while the token it was rotated to is unused: two tabs refreshing at
+     * once both get that same pair, and nobody is logged out.
+     */
     async refresh(refreshToken: string, meta: RequestMeta): Promise<TokensDto> {
       const outcome = await db.transaction(async (trx) => {
         const token = await trx('refresh_tokens as rt')
           .join('sessions as s', 's.id', 'rt.session_id')
           .where('rt.token_hash', sha256(refreshToken))
           .forUpdate()
-          .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 's.user_id', 's.revoked_at');
+          .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 'rt.successor_sealed', 's.user_id', 's.revoked_at', trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]));
         if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
         if (token.revoked_at) return { error: unauthorized('SESSION_REVOKED', 'This session has ended; log in again') };
+        if (token.used_at && token.in_grace && token.successor_sealed) {
+          const successor = sealed.open(token.successor_sealed, token.id, 'successor')!;
+          const unused = await trx('refresh_tokens').where({ token_hash: sha256(successor) }).whereNull('used_at').first('id');
+          const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
+          if (unused && user && canLogIn(user)) return { tokens: await pairWith(user, token.session_id, successor) };
+        }
         if (token.used_at) {
           // A used token coming back means it was copied: end the whole family, legitimate holder included.
           await trx('sessions').where({ id: token.session_id }).update({ revoked_at: trx.fn.now(), revoked_reason: 'refresh_token_reuse' });
@@ -160,8 +180,9 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         }
         const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
         if (!user || !canLogIn(user)) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
-        await trx('refresh_tokens').where({ id: token.id }).update({ used_at: trx.fn.now() });
-        return { tokens: await issueTokens(trx, user, token.session_id) };
+        const tokens = await issueTokens(trx, user, token.session_id);
+        await trx('refresh_tokens').where({ id: token.id }).update({ used_at: trx.fn.now(), successor_sealed: sealed.seal(tokens.refreshToken, token.id, 'successor') });
+        return { tokens };
       });
       if ('error' in outcome) throw outcome.error;
       return outcome.tokens;
