@@ -61,11 +61,12 @@ const PRINCIPAL_SQL = `SELECT ${PRINCIPAL_COLUMNS}
 /** Decides whether a login session's account may act now, and builds its principal. */
 export function principalFromRow(row: PrincipalRow | undefined, sessionId: string): { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal) {
   if (!row || row.deleted_at) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token is invalid' };
-  if (row.session_revoked_at) return { ok: false, code: 'SESSION_REVOKED', message: 'This session has ended; log in again' };
+  // A deactivated account (its sessions ended with it) is told so, not only that its session ended.
   if (!row.is_active) return { ok: false, code: 'ACCOUNT_INACTIVE', message: 'This account is deactivated' };
   if (row.hospital_id && (!row.hospital_active || row.hospital_deleted_at)) {
     return { ok: false, code: 'ACCOUNT_INACTIVE', message: 'This account’s hospital is deactivated' };
   }
+  if (row.session_revoked_at) return { ok: false, code: 'SESSION_REVOKED', message: 'This session has ended; log in again' };
   return {
     ok: true,
     principal: {

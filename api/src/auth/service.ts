@@ -156,7 +156,11 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
           .forUpdate()
           .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 'rt.successor_sealed', 's.user_id', 's.revoked_at', trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]));
         if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
-        if (token.revoked_at) return { error: unauthorized('SESSION_REVOKED', 'This session has ended; log in again') };
+        if (token.revoked_at) {
+          const owner: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
+          if (owner && !canLogIn(owner)) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
+          return { error: unauthorized('SESSION_REVOKED', 'This session has ended; log in again') };
+        }
         if (token.used_at && token.in_grace && token.successor_sealed) {
           const successor = sealed.open(token.successor_sealed, token.id, 'successor')!;
           const unused = await trx('refresh_tokens').where({ token_hash: sha256(successor) }).whereNull('used_at').first('id');

@@ -185,13 +185,15 @@ export const MAX_SLOT_WINDOW_DAYS = 62;
 export const SLOT_GRID_MS = 5 * 60_000;
 
 /**
- * The window of a free-slot search: `from` (default now) to `to` (default from + 14 days), refused (null)
- * when longer than {@link MAX_SLOT_WINDOW_DAYS}; offered from the next grid point after now at the earliest.
+ * The window of a free-slot search: `from` (default now) to `to` (default from + 14 days), refused with the
+ * reason when `to` is not after `from` or the window is longer than {@link MAX_SLOT_WINDOW_DAYS}; offered from
+ * the next grid point after now at the earliest.
  */
-export function slotWindow(query: { from?: string; to?: string }, now: number): { from: number; to: number; offeredFrom: number } | null {
+export function slotWindow(query: { from?: string; to?: string }, now: number): { from: number; to: number; offeredFrom: number } | 'EMPTY' | 'TOO_LONG' {
   const from = query.from ? Date.parse(query.from) : now;
   const to = query.to ? Date.parse(query.to) : from + 14 * DAY;
-  if (!(to > from) || to - from > MAX_SLOT_WINDOW_DAYS * DAY) return null;
+  if (!(to > from)) return 'EMPTY';
+  if (to - from > MAX_SLOT_WINDOW_DAYS * DAY) return 'TOO_LONG';
   const earliest = Math.ceil(Math.max(from, now) / SLOT_GRID_MS) * SLOT_GRID_MS;
   return { from, to, offeredFrom: Math.min(earliest, to) };
 }

@@ -67,7 +67,10 @@ export function createAvailabilityService({ db }: Deps) {
       const stored = await loadAvailability(db, doctorId);
       const availability = stored ?? { timezone: 'UTC', weekly: [], exceptions: [] };
       const bounds = slotWindow(window, Date.now());
-      if (!bounds) {
+      if (bounds === 'EMPTY') {
+        throw badRequest('`to` is not after `from`', [{ field: 'to', message: 'Must be after from (default: now)' }]);
+      }
+      if (bounds === 'TOO_LONG') {
         throw badRequest(`The slot window is at most ${MAX_SLOT_WINDOW_DAYS} days`, [{ field: 'to', message: `At most ${MAX_SLOT_WINDOW_DAYS} days after from (default: now)` }]);
       }
       const { from, to, offeredFrom } = bounds;

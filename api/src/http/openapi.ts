@@ -43,6 +43,7 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
   }
   if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
+  if (route.body && ['post', 'put', 'patch'].includes(route.method)) all[415] ??= errorResponse('The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)');
   if (route.representation && (route.method === 'put' || route.method === 'patch')) all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
   const out: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(all)) {

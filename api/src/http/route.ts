@@ -152,9 +152,14 @@ function rejectForbiddenFields(body: unknown, fields: string[]): void {
   }
 }
 
+/** A query without its empty parameters: `?q=&pageSize=`, as every search form sends them, means "not set". */
+function withoutEmpty(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && !(Array.isArray(v) && v.every((x) => x === ''))));
+}
+
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body'): z.output<T> | undefined {
   if (!schema) return undefined;
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(part === 'query' ? withoutEmpty(value as Record<string, unknown>) : value);
   if (result.success) return result.data;
   // A path id that cannot exist names no resource.
   if (part === 'params') throw notFound();
@@ -182,6 +187,10 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
           );
         }
         if (spec.action && !can(auth.role, spec.action)) throw concealed(auth.role, spec.action) ? notFound() : forbidden();
+      }
+      // A body in another format than JSON (text, a form) is refused as such, not as a JSON missing every field.
+      if (spec.body && ['post', 'put', 'patch'].includes(spec.method) && (ctx.request.length || ctx.get('Transfer-Encoding')) && !ctx.is('json', '+json')) {
+        throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
       }
       let requestBody: unknown = ctx.request.body;
       const params = parsePart(spec.params, ctx.params, 'params');

@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import type { ApiClient } from './helpers/client.js';
+import { fixtures, randomEmail, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+
+describe('API consistency: what a client meets at the edges (issue 21, low items)', () => {
+  let f: Fixtures;
+  let api: ApiClient;
+  let h: HospitalWithStaff;
+  before(async () => {
+    f = await fixtures();
+    api = f.api;
+    h = await f.hospitalWithStaff();
+  });
+
+  it('a deactivated doctor’s or patient’s old tokens answer ACCOUNT_INACTIVE (access and refresh), as the README says', async () => {
+    const doctor = await f.login((await f.account('doctor', h.hospital.id, h.admin.token)).email, 'mediconnect');
+    const patient = await f.patient(h.secretary, [h.doctor.id]);
+    expect((await api.patch(`/api/doctors/${doctor.id}`, { token: h.admin.token, body: { isActive: false } })).status).to.equal(200);
+    expect((await api.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } })).status).to.equal(200);
+    for (const who of [doctor, patient]) {
+      const me = await api.get('/api/auth/me', { token: who.token });
+      expect(me.status, who.role).to.equal(401);
+      expect(me.body.error.code, who.role).to.equal('ACCOUNT_INACTIVE');
+      const refreshed = await api.post('/api/auth/refresh', { body: { refreshToken: who.refreshToken } });
+      expect(refreshed.body.error.code, who.role).to.equal('ACCOUNT_INACTIVE');
+    }
+  });
+
+  it('a slot window whose `to` is before `from` says so (not “at most 62 days”)', async () => {
+    const res = await api.get(`/api/doctors/${h.doctor.id}/availability?to=2020-01-01T00:00:00Z`, { token: h.secretary.token });
+    expect(res.status).to.equal(400);
+    expect(res.body.error.message).to.match(/`to` is not after `from`/);
+    expect(res.body.error.details[0].field).to.equal('to');
+  });
+
+  it('a JSON endpoint sent text or a form answers 415, not 400 listing every field', async () => {
+    const body = JSON.stringify({ email: randomEmail('ct'), firstName: 'A', lastName: `B${randomUUID().slice(0, 4)}`, birthDate: '1970-01-01', sex: 'female', doctorIds: [h.doctor.id] });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await api.post('/api/patients', { token: h.secretary.token, rawBody: type === 'text/plain' ? body : 'firstName=A', headers: { 'content-type': type } });
+      expect(res.status, type).to.equal(415);
+      expect(res.body.error.code, type).to.equal('UNSUPPORTED_MEDIA_TYPE');
+    }
+    // JSON, with a charset or under a +json type, is JSON.
+    const json = await api.post('/api/patients', { token: h.secretary.token, rawBody: body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(json.status, JSON.stringify(json.body)).to.equal(201);
+  });
+
+  it('empty query parameters, as search boxes send them, mean “not set”', async () => {
+    for (const path of ['/api/patients?q=&pageSize=', '/api/appointments?q=&status=', '/api/medical-records?q=']) {
+      const res = await api.get(path, { token: h.doctor.token });
+      expect(res.status, `${path} ${JSON.stringify(res.body)}`).to.equal(200);
+    }
+  });
+});
