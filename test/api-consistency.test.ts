@@ -52,4 +52,16 @@ describe('API consistency: what a client meets at the edges (issue 21, low items
       expect(res.status, `${path} ${JSON.stringify(res.body)}`).to.equal(200);
     }
   });
+
+  it('a patient’s doctors say whether each can still care for it: active, inactive (account or hospital), deleted', async () => {
+    const leaving = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+    const gone = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+    const patient = await f.createPatient(h.secretary, [h.doctor.id, leaving.id, gone.id]);
+    expect((await api.patch(`/api/doctors/${leaving.id}`, { token: h.admin.token, body: { isActive: false } })).status).to.equal(200);
+    expect((await api.delete(`/api/doctors/${gone.id}`, { token: h.admin.token })).status).to.equal(204);
+    const links = (await api.get(`/api/patients/${patient.id}/doctors`, { token: h.secretary.token })).body.items as { doctorId: string; doctorStatus: string }[];
+    const status = Object.fromEntries(links.map((l) => [l.doctorId, l.doctorStatus]));
+    expect(status).to.deep.include({ [h.doctor.id]: 'active', [leaving.id]: 'inactive' });
+    expect(status[gone.id]).to.equal('deleted');
+  });
 });

@@ -35,6 +35,7 @@ export interface LinkRow {
   created_by: string | null;
   created_at: Date;
   appointment_id: string | null;
+  doctor_status: 'active' | 'inactive' | 'deleted';
 }
 
 
@@ -103,7 +104,10 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
     .leftJoin('users as cb', 'cb.id', 'l.created_by')
     .where('l.patient_id', patientId)
     .orderBy('l.created_at')
-    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at', 'l.appointment_id');
+    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at', 'l.appointment_id',
+      // Whether the doctor can still care for the patient: its account and its hospital.
+      db.raw(`case when d.deleted_at is not null or h.deleted_at is not null then 'deleted' when d.is_active and h.is_active then 'active' else 'inactive' end as doctor_status`),
+    );
   if (onlyHospitalId) query.where('d.hospital_id', onlyHospitalId);
   return query;
 }

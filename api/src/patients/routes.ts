@@ -42,6 +42,7 @@ function toLinkDto(l: LinkRow) {
     createdBy: toPersonRef(l.created_by, l, 'created_by'),
     createdAt: l.created_at.toISOString(),
     appointmentId: l.appointment_id,
+    doctorStatus: l.doctor_status,
   };
 }
 

@@ -66,6 +66,7 @@ export const linkSchema = z.object({
   appointmentId: z.uuid().nullable().describe('The validated appointment that made the link (source `appointment`)'),
   createdBy: personRefSchema.nullable(),
   createdAt: timestamp,
+  doctorStatus: z.enum(['active', 'inactive', 'deleted']).describe('`inactive`: the doctor or its hospital is deactivated; `deleted`: either was deleted'),
 });
 
 export const patientSchema = z.object({
