@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { ApiClient } from './helpers/client.js';
-import { fixtures, randomEmail, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { ALL_WEEK, fixtures, randomEmail, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('API consistency: what a client meets at the edges (issue 21, low items)', () => {
   let f: Fixtures;
@@ -63,5 +64,25 @@ describe('API consistency: what a client meets at the edges (issue 21, low items
     const status = Object.fromEntries(links.map((l) => [l.doctorId, l.doctorStatus]));
     expect(status).to.deep.include({ [h.doctor.id]: 'active', [leaving.id]: 'inactive' });
     expect(status[gone.id]).to.equal('deleted');
+  });
+
+  it('the same appointment request sent four times at once makes one appointment; the others answer 409 DUPLICATE_REQUEST naming it', async () => {
+    const doctor = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+    expect((await api.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: ALL_WEEK })).status).to.equal(200);
+    const patient = await f.patient(h.secretary, [doctor.id]);
+    const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 5 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO()!;
+    const body = { doctorId: doctor.id, startsAt, durationMinutes: 30, reason: 'Check-up' };
+    const answers = await Promise.all([0, 1, 2, 3].map(() => api.post('/api/appointments', { token: patient.token, body })));
+    const created = answers.filter((a) => a.status === 201);
+    expect(created).to.have.length(1);
+    for (const refused of answers.filter((a) => a.status !== 201)) {
+      expect(refused.status).to.equal(409);
+      expect(refused.body.error.code).to.equal('DUPLICATE_REQUEST');
+    }
+    const mine = (await api.get(`/api/appointments?pageSize=100`, { token: patient.token })).body.items as { id: string }[];
+    expect(mine.map((a) => a.id)).to.deep.equal([created[0]!.body.id]);
+    // Cancelled, the slot may be asked again.
+    expect((await api.post(`/api/appointments/${created[0]!.body.id}/cancel`, { token: patient.token, body: { reason: 'Changed my mind' } })).status).to.equal(200);
+    expect((await api.post('/api/appointments', { token: patient.token, body })).status).to.equal(201);
   });
 });

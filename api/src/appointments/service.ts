@@ -147,6 +147,9 @@ export function createAppointmentService({ db, config }: Deps) {
       assertBookableTime(start, config.appointments.horizonDays);
       const id = await db.transaction(async (trx) => {
         await assertPartiesActive(trx, doctor.id, auth.userId);
+        // The same request twice (a double click, a retry) is one appointment: the second is refused, naming it.
+        const same = await trx('appointments').where({ patient_id: auth.userId, doctor_id: doctor.id, starts_at: new Date(start) }).whereIn('status', ['requested', 'validated']).first('id');
+        if (same) throw conflict('DUPLICATE_REQUEST', 'You already have an appointment request with this doctor at this time', [{ field: 'startsAt', message: `Appointment ${same.id}`, value: same.id }]);
         await assertBookable(trx, doctor.id, start, end);
         const newId = randomUUID();
         const [row] = await trx('appointments')
