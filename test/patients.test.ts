@@ -85,6 +85,22 @@ describe('patients and doctor links', () => {
       expect(withPassword.status).to.equal(400);
     });
 
+    it('a probable duplicate (same names, accents and case aside, and birth date, followed in the hospital) answers 409 POSSIBLE_DUPLICATE naming it, unless confirmed', async () => {
+      const lastName = `Dupont${randomUUID().slice(0, 6)}`;
+      const first = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10' }) });
+      expect(first.status).to.equal(201);
+      const twin = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'JEAN', lastName: lastName.toUpperCase(), birthDate: '1980-02-10' }) });
+      expect(twin.status).to.equal(409);
+      expect(twin.body.error.code).to.equal('POSSIBLE_DUPLICATE');
+      expect(twin.body.error.details[0].value).to.equal(first.body.id);
+      // Another birth date is another person; another hospital does not see this one (no hint of it leaks).
+      expect((await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-11' }) })).status).to.equal(201);
+      expect((await api.post('/api/patients', { token: b.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', doctorIds: [b.doctor.id] }) })).status).to.equal(201);
+      const confirmed = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', confirmNotDuplicate: true }) });
+      expect(confirmed.status).to.equal(201);
+      expect(confirmed.body.id).to.not.equal(first.body.id);
+    });
+
     it('only secretaries create patients (403 for every other role)', async () => {
       const patient = await f.patient(a.secretary, [a.doctor.id]);
       for (const actor of [sa, a.admin, a.doctor, patient]) {

@@ -89,6 +89,15 @@ export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Pro
   return fetchPage<PatientRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
 }
 
+/** A live patient in the caller's scope with the same names (folded) and birth date, if any. */
+export async function probableDuplicate(db: Db, auth: Auth, p: { firstName: string; lastName: string; birthDate: string }): Promise<{ id: string; identifier: string } | undefined> {
+  return scoped(db, auth)
+    .whereRaw('mediconnect_fold(u.first_name) = mediconnect_fold(?)', [p.firstName])
+    .whereRaw('mediconnect_fold(u.last_name) = mediconnect_fold(?)', [p.lastName])
+    .where('p.birth_date', p.birthDate)
+    .first('u.id', 'p.identifier');
+}
+
 /** One patient in the caller's scope; `forUpdate` locks its user row. */
 export async function findPatient(db: Db, auth: Auth, id: string, forUpdate = false): Promise<PatientRow | undefined> {
   const query = prepared(scoped(db, auth).where('u.id', id).first(COLUMNS));

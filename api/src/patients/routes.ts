@@ -81,7 +81,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       body: patientCreateBody,
       responses: {
         201: { description: 'Created', schema: patientDetailSchema },
-        409: { description: 'E-mail already used', schema: errorSchema },
+        409: { description: 'E-mail already used (`EMAIL_ALREADY_EXISTS`), or a probable duplicate (`POSSIBLE_DUPLICATE`, naming it)', schema: errorSchema },
       },
       handler: async ({ auth, body, meta }) => ({ status: 201, body: detail(await service.create(auth, body, meta)) }),
     }),

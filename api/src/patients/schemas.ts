@@ -35,6 +35,10 @@ export const patientCreateBody = z.object({
     .min(1, 'At least one doctor of your hospital is required')
     .max(20)
     .refine((ids) => new Set(ids).size === ids.length, 'Doctor ids must be unique'),
+  confirmNotDuplicate: z
+    .boolean()
+    .optional()
+    .describe('Create it even though a patient of the same names and birth date is already followed in your hospital (else 409 `POSSIBLE_DUPLICATE`)'),
 });
 
 const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: sexInput, phone: phone.nullable(), isActive: z.boolean() };

@@ -24,6 +24,7 @@ export interface CreatePatientInput {
   sex: repo.PatientRow['sex'];
   phone?: string;
   doctorIds: string[];
+  confirmNotDuplicate?: boolean;
 }
 
 function isUniqueViolationOn(err: unknown, constraint: string): boolean {
@@ -65,6 +66,16 @@ export function createPatientService({ db, passwords, config }: Deps) {
 
     async create(auth: Auth, input: CreatePatientInput, meta: RequestMeta) {
       await assertOwnDoctors(auth, input.doctorIds, 'doctorIds');
+      // The same person registered twice splits its record in two: a patient of the same names (case and
+      // accents folded) and birth date followed in this hospital is named, and created only when confirmed.
+      if (!input.confirmNotDuplicate) {
+        const twin = await repo.probableDuplicate(db, auth, input);
+        if (twin) {
+          throw conflict('POSSIBLE_DUPLICATE', 'A patient of the same names and birth date is already followed in your hospital; send confirmNotDuplicate: true if this is another person', [
+            { field: 'confirmNotDuplicate', message: `Patient ${twin.identifier}`, value: twin.id },
+          ]);
+        }
+      }
       const passwordHash = await passwords.hash(DEFAULT_PASSWORD);
       // A random identifier could collide; retrying with a fresh one is cheaper than coordinating a sequence.
       for (let attempt = 0; ; attempt++) {
