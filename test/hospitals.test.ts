@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
-import { twoHospitals, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { DateTime } from 'luxon';
+import { ALL_WEEK, twoHospitals, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('hospitals', () => {
   let f: Fixtures;
@@ -62,15 +63,24 @@ describe('hospitals', () => {
     expect((await api.get(`/api/hospitals/${randomUUID()}`, { token: sa.token })).status).to.equal(404);
   });
 
-  it('staff read their own hospital only; patients may not list hospitals', async () => {
+  it('staff read their own hospital only; a patient the hospitals it is followed or has appointments in', async () => {
     for (const actor of [a.admin, a.doctor, a.secretary]) {
       expect((await api.get(`/api/hospitals/${a.hospital.id}`, { token: actor.token })).status, actor.role).to.equal(200);
       expect((await api.get(`/api/hospitals/${b.hospital.id}`, { token: actor.token })).status, actor.role).to.equal(404);
       const list = await api.get('/api/hospitals', { token: actor.token });
       expect(list.body.items.map((h: { id: string }) => h.id)).to.deep.equal([a.hospital.id]);
     }
-    expect((await api.get('/api/hospitals', { token: patient.token })).status).to.equal(403);
-    expect((await api.get(`/api/hospitals/${a.hospital.id}`, { token: patient.token })).status).to.equal(403);
+    // The patient is followed in A only: A's address and phone, nothing of B.
+    const seen = await api.get('/api/hospitals', { token: patient.token });
+    expect(seen.status).to.equal(200);
+    expect(seen.body.items.map((h: { id: string }) => h.id)).to.deep.equal([a.hospital.id]);
+    expect((await api.get(`/api/hospitals/${a.hospital.id}`, { token: patient.token })).status).to.equal(200);
+    expect((await api.get(`/api/hospitals/${b.hospital.id}`, { token: patient.token })).status).to.equal(404);
+    // An appointment request in B makes B one of its hospitals too.
+    expect((await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+    const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 4 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!;
+    expect((await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' } })).status).to.equal(201);
+    expect((await api.get(`/api/hospitals/${b.hospital.id}`, { token: patient.token })).status).to.equal(200);
   });
 
   it('only the super admin creates, changes and deletes hospitals', async () => {

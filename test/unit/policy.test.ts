@@ -23,6 +23,7 @@ const TABLE: [Action, Outcome[]][] = [
   ['patient.link', [403, 403, 403, 'allow', 403]],
   ['modality.manage', [403, 'allow', 403, 403, 403]],
   ['hospital.create', ['allow', 403, 403, 403, 403]],
+  ['hospital.list', ['allow', 'allow', 'allow', 'allow', 'allow']],
   ['doctor.create', [403, 'allow', 403, 403, 403]],
 ];
 

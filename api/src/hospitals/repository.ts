@@ -9,13 +9,21 @@ import type { HospitalDto, HospitalPatch } from './schemas.js';
 type Db = Knex | Knex.Transaction;
 
 /**
- * Row scope of hospitals: the super admin sees every live hospital, staff only their own, patients none.
- * Every read below starts from it, so no handler can forget it.
+ * Row scope of hospitals: the super admin sees every live hospital, staff only their own, a patient those
+ * whose doctors follow it or where it has appointments. Every read below starts from it, so no handler can
+ * forget it.
  */
 function scoped(db: Db, auth: Auth): QueryBuilder<HospitalModel> {
   const query = HospitalModel.query(db).whereNull('deleted_at');
   if (auth.role === 'super_admin') return query;
   if (auth.hospitalId && ['hospital_admin', 'doctor', 'secretary'].includes(auth.role)) return query.where('id', auth.hospitalId);
+  if (auth.role === 'patient') {
+    return query.where((w) =>
+      w
+        .whereIn('id', db('patient_doctor_links').where('patient_id', auth.userId).select('hospital_id'))
+        .orWhereIn('id', db('appointments').where('patient_id', auth.userId).select('hospital_id')),
+    );
+  }
   return query.whereRaw('false');
 }
 

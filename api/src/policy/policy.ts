@@ -33,6 +33,8 @@ export const GRANTS = {
     'appointment.complete',
   ],
   patient: [
+    // Only the hospitals it has doctors or appointments in (row scope): where to go, and whom to call.
+    'hospital.list', 'hospital.read',
     'doctor.directory', 'patient.list', 'patient.read', 'availability.read',
     'appointment.list', 'appointment.read', 'appointment.create', 'appointment.cancel', 'appointment.reschedule',
     'medicalRecord.read', 'accessLog.read',
