@@ -41,6 +41,19 @@ describe('health, documentation and error shape', () => {
       expect(res.body.paths, path).to.have.property(path);
     }
     expect(res.body.paths['/api/hospitals'].post.requestBody.content['application/json'].schema.required).to.include('name');
+    // Named resources a generated client turns into types, referenced where they are answered.
+    const schemas = res.body.components.schemas as Record<string, unknown>;
+    for (const name of ['Error', 'Hospital', 'Patient', 'PatientDetail', 'PatientDoctorLink', 'Appointment', 'MedicalRecordEntry', 'Study', 'Series', 'Modality', 'User', 'Tokens']) {
+      expect(schemas, name).to.have.property(name);
+    }
+    expect(res.body.paths['/api/patients/{id}'].get.responses['200'].content['application/json'].schema).to.deep.equal({ $ref: '#/components/schemas/PatientDetail' });
+    const text = JSON.stringify(res.body);
+    expect(text).to.not.include('"#/$defs/');
+    for (const [, ref] of text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) expect(schemas, `$ref ${ref}`).to.have.property(ref!);
+    // Versions: ETag on reads, If-Match on writes.
+    expect(res.body.paths['/api/patients/{id}'].get.responses['200'].headers).to.have.property('ETag');
+    expect(res.body.paths['/api/patients/{id}'].patch.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).to.include('header:If-Match');
+    expect(res.body.paths['/api/patients/{id}'].patch.responses).to.have.property('412');
   });
 
   it('serves Swagger UI with its assets', async () => {

@@ -66,6 +66,12 @@ export const ERROR_MESSAGES: Record<string, Record<Locale, string>> = {
   SESSION_REVOKED: { en: 'This session has ended; log in again', fr: 'Cette session est terminée ; reconnectez-vous' },
   SHARE_INVALID: { en: 'The share link has been revoked or has expired', fr: 'Le lien de partage a été révoqué ou a expiré' },
   SLOT_TAKEN: { en: 'The doctor already has an appointment at that time', fr: 'Le médecin a déjà un rendez-vous à cette heure' },
+  DUPLICATE_REQUEST: { en: 'You already have an appointment request with this doctor at this time', fr: 'Vous avez déjà une demande de rendez-vous avec ce médecin à cette heure' },
+  POSSIBLE_DUPLICATE: {
+    en: 'A patient of the same names and birth date is already followed in your hospital; send confirmNotDuplicate: true if this is another person',
+    fr: 'Un patient de mêmes nom, prénom et date de naissance est déjà suivi dans votre hôpital ; envoyez confirmNotDuplicate: true s’il s’agit d’une autre personne',
+  },
+  INVALID_CHARACTER: { en: 'The request holds a NUL character, which no text may hold', fr: 'La requête contient un caractère NUL, qu’aucun texte ne peut contenir' },
   STOW_NOT_AVAILABLE: { en: 'Storing through DICOMweb is not available; use the upload', fr: 'L’envoi par DICOMweb n’est pas disponible ; utilisez le téléversement' },
   TOKEN_EXPIRED: { en: 'The access token has expired', fr: 'Le jeton d’accès a expiré' },
   TOO_LARGE: { en: 'Too large', fr: 'Trop volumineux' },

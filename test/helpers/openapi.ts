@@ -1,15 +1,23 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 
-type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+type Doc = {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  components?: { schemas?: Record<string, object> };
+};
+
+/** A schema whose references to `components.schemas` point into its own `$defs` (Ajv compiles one schema at a time). */
+const local = (schema: object): object => JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"#/$defs/'));
 
 /** Checks responses against the API's own OpenAPI document, so the document cannot drift from the code. */
 export class OpenApiChecker {
   private readonly ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly templates: { regex: RegExp; path: string }[];
+  private readonly defs: object;
 
   constructor(private readonly doc: Doc) {
+    this.defs = local(doc.components?.schemas ?? {});
     this.templates = Object.keys(doc.paths).map((path) => ({
       path,
       regex: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`),
@@ -41,7 +49,7 @@ export class OpenApiChecker {
     const key = `${method} ${template.path} ${status}`;
     let validate = this.compiled.get(key);
     if (!validate) {
-      validate = this.ajv.compile(schema);
+      validate = this.ajv.compile({ ...local(schema), $defs: this.defs });
       this.compiled.set(key, validate);
     }
     if (!validate(body)) {

@@ -1,22 +1,35 @@
 import { z } from 'zod';
 import { rolesFor } from '../policy/policy.js';
+import { registerComponents } from './components.js';
+import { errorSchema } from './error-schema.js';
 import type { AnyRoute, ResponseSpec } from './route.js';
 
-/** The error body every failure uses. */
-export const errorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown()), z.null()]),
-  }),
-});
+export { errorSchema };
 
 type JsonSchema = Record<string, unknown>;
 
+/** The named schemas met while converting (`components.schemas`), filled by {@link jsonSchema}. */
+let components: Record<string, JsonSchema> = {};
+
+/**
+ * A zod schema as JSON Schema; the named ones it holds (api/src/http/components.ts) go to `components.schemas`
+ * and are referenced. A named schema that reads differently as input (defaults, transforms) is named `…Input`.
+ */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   delete out.$schema;
-  return out;
+  const defs = (out.$defs ?? {}) as Record<string, JsonSchema>;
+  delete out.$defs;
+  const renamed = new Map<string, string>();
+  for (const [id, def] of Object.entries(defs)) {
+    const known = components[id];
+    const name = !known || JSON.stringify(known) === JSON.stringify(def) || io === 'output' ? id : `${id}Input`;
+    renamed.set(id, name);
+  }
+  const relink = (value: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => JSON.stringify(`#/components/schemas/${renamed.get(id) ?? id}`))) as JsonSchema;
+  for (const [id, def] of Object.entries(defs)) components[renamed.get(id)!] ??= relink(def);
+  return relink(out);
 }
 
 function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
@@ -45,7 +58,7 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
   if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
   if (route.body && ['post', 'put', 'patch'].includes(route.method)) all[415] ??= errorResponse('The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)');
   if (route.representation && (route.method === 'put' || route.method === 'patch')) all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
-  const out: Record<string, unknown> = {};
+  const out: Record<string, Record<string, unknown>> = {};
   for (const [status, spec] of Object.entries(all)) {
     out[status] = spec.contentType
       ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string', format: 'binary' } } } }
@@ -54,11 +67,19 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
         : { description: spec.description };
   }
   out.default = { description: 'Unexpected error', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
+  // The version a later PUT or PATCH names in If-Match.
+  if (route.representation && route.method !== 'delete' && out['200']) {
+    out['200'].headers = { ETag: { description: 'The version of the resource; send it back as `If-Match`', schema: { type: 'string' } } };
+  }
   return out;
 }
 
 /** Builds the OpenAPI 3.1 document from the same route specs that validate requests. */
 export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string }): JsonSchema {
+  registerComponents();
+  components = {};
+  // Responses first: a resource's name is its output form; an input differing from it gets `…Input`.
+  for (const route of routes) responsesOf(route);
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const roles = route.action ? rolesFor(route.action) : null;
@@ -81,7 +102,13 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
       ...(description ? { description } : {}),
       tags: [route.tag],
       security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
-      parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
+      parameters: [
+        ...parametersOf(route.params, 'path'),
+        ...parametersOf(route.query, 'query'),
+        ...(route.representation && (route.method === 'put' || route.method === 'patch')
+          ? [{ name: 'If-Match', in: 'header', required: false, description: 'The `ETag` the resource was read with: a write based on an older version answers 412', schema: { type: 'string' } }]
+          : []),
+      ],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
         : {}),
@@ -95,7 +122,7 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
     openapi: '3.1.0',
     info,
     servers: [{ url: '/' }],
-    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };
 }
