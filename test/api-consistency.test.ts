@@ -85,4 +85,27 @@ describe('API consistency: what a client meets at the edges (issue 21, low items
     expect((await api.post(`/api/appointments/${created[0]!.body.id}/cancel`, { token: patient.token, body: { reason: 'Changed my mind' } })).status).to.equal(200);
     expect((await api.post('/api/appointments', { token: patient.token, body })).status).to.equal(201);
   });
+
+  it('in French: field messages, every answer’s Content-Language, and the automatic reasons of notifications', async () => {
+    const secretary = h.secretary;
+    expect((await api.patch('/api/auth/me', { token: secretary.token, body: { locale: 'fr' } })).status).to.equal(200);
+    const me = await api.get('/api/auth/me', { token: secretary.token });
+    expect(me.headers.get('content-language')).to.equal('fr');
+    const bad = await api.post('/api/patients', { token: secretary.token, body: { email: 'not-an-email', firstName: 'A', lastName: 'B', birthDate: '1970-01-01', sex: 'female', doctorIds: [h.doctor.id] } });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error.details.find((d: { field: string }) => d.field === 'email').message).to.equal('Adresse e-mail invalide');
+    expect(bad.headers.get('content-language')).to.equal('fr');
+    // A French patient is told, in French, why its appointment with a departing doctor ended.
+    const doctor = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
+    expect((await api.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: ALL_WEEK })).status).to.equal(200);
+    const patient = await f.patient(secretary, [doctor.id]);
+    expect((await api.patch('/api/auth/me', { token: patient.token, body: { locale: 'fr' } })).status).to.equal(200);
+    const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 6 }).set({ hour: 11, minute: 0, second: 0, millisecond: 0 }).toISO()!;
+    expect((await api.post('/api/appointments', { token: patient.token, body: { doctorId: doctor.id, startsAt, durationMinutes: 30, reason: 'Contrôle' } })).status).to.equal(201);
+    expect((await api.patch(`/api/doctors/${doctor.id}`, { token: h.admin.token, body: { isActive: false } })).status).to.equal(200);
+    const told = (await api.get('/api/notifications?pageSize=100', { token: patient.token })).body.items as { type: string; body: string; data: { reason?: string } }[];
+    const cancelled = told.find((n) => n.type === 'appointment.cancelled')!;
+    expect(cancelled.body).to.include('n’exerce plus dans cet hôpital');
+    expect(cancelled.data.reason).to.include('n’exerce plus');
+  });
 });

@@ -35,6 +35,8 @@ export function errorMiddleware() {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
+      // Every answer says its language (the account's, else Accept-Language), not only errors.
+      if (!ctx.response.get('Content-Language')) ctx.set('Content-Language', localeOf(ctx));
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
       }

@@ -10,9 +10,9 @@ import { cancelAppointmentsOf } from '../appointments/service.js';
 import { hospitalExists } from '../hospitals/repository.js';
 import * as repo from './repository.js';
 import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
+import { AUTOMATIC_REASONS } from '../notifications/messages.js';
 
 /** Why a doctor's appointments were cancelled when it was deactivated or deleted. */
-const DOCTOR_LEFT = 'The doctor is no longer available at this hospital; please book with another doctor.';
 
 const NOUN: Record<StaffRole, string> = { hospital_admin: 'Hospital admin', doctor: 'Doctor', secretary: 'Secretary' };
 
@@ -95,7 +95,7 @@ export function createAccountService({ db, passwords, config }: Deps) {
           if (!patch.isActive) {
             await repo.revokeSessions(trx, id, 'account_deactivated');
             await endShares(trx, { createdBy: id }, auth.userId);
-            if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
+            if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, AUTOMATIC_REASONS.doctorLeft, auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'account.reactivated' : 'account.deactivated', details: { role } });
         }
@@ -110,7 +110,7 @@ export function createAccountService({ db, passwords, config }: Deps) {
         await repo.softDeleteAccount(trx, id);
         await repo.revokeSessions(trx, id, 'account_deleted');
         await endShares(trx, { createdBy: id }, auth.userId);
-        if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, DOCTOR_LEFT, auth, meta);
+        if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, AUTOMATIC_REASONS.doctorLeft, auth, meta);
         await recordAudit(trx, meta, { actor: auth, action: 'account.deleted', targetType: 'user', targetId: id, hospitalId: before.hospital_id, details: { role } });
       });
     },

@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
-import { appointmentMessage } from '../notifications/messages.js';
+import { appointmentMessage, type LocalizedText } from '../notifications/messages.js';
 import { ensureLink } from '../patients/repository.js';
 import { createSealer, sealedText } from '../medical-records/crypto.js';
 import * as repo from './repository.js';
@@ -268,7 +268,7 @@ export type LeavingParty = { doctorId: string } | { patientId: string } | { hosp
  * with `reason`, in the caller's transaction; the patient, the hospital's secretaries and (when linked or
  * validated) the doctor are notified, and each cancellation is audited. Reactivation restores none.
  */
-export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: string, auth: Auth, meta: RequestMeta): Promise<number> {
+export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: LocalizedText, auth: Auth, meta: RequestMeta): Promise<number> {
   const { seal } = sealedText(createSealer(config.encryption));
   const rows: (Pick<repo.AppointmentRow, 'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'> & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
     .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
@@ -288,7 +288,7 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
   for (const row of rows) {
     await trx('appointments')
       .where({ id: row.id })
-      .update({ status: 'cancelled', status_reason: seal(reason, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      .update({ status: 'cancelled', status_reason: seal(reason.en, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
     await recordAudit(trx, meta, {
       actor: auth,
       action: 'appointment.cancelled',
@@ -309,8 +309,8 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       ),
       (locale) => ({
         type: 'appointment.cancelled',
-        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason }, locale),
-        data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason },
+        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason: reason[locale] }, locale),
+        data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason: reason[locale] },
       }),
     );
   }

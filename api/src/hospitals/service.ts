@@ -7,6 +7,7 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import * as repo from './repository.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
+import { AUTOMATIC_REASONS } from '../notifications/messages.js';
 
 /** Hospital use cases; every write and its audit entry share one transaction. */
 export function createHospitalService({ db, config }: Deps) {
@@ -36,7 +37,7 @@ export function createHospitalService({ db, config }: Deps) {
         if (patch.isActive !== undefined && patch.isActive !== before.isActive) {
           if (!patch.isActive) {
             await endShares(trx, { hospitalId: id }, auth.userId);
-            await cancelAppointmentsOf(trx, config, { hospitalId: id }, 'The hospital no longer takes appointments; please book at another hospital.', auth, meta);
+            await cancelAppointmentsOf(trx, config, { hospitalId: id }, AUTOMATIC_REASONS.hospitalClosed, auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'hospital.reactivated' : 'hospital.deactivated' });
         }

@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Auth } from '../auth/types.js';
 import { can, concealed, type Action } from '../policy/policy.js';
 import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
+import { localeOf, type Locale } from '../../../common/http/messages.js';
 import { compareWrite, etagOf, type Representation } from './representation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -114,13 +115,26 @@ export function replaceAndUpdate<A extends AuthMode, P extends z.ZodType, PutB e
 }
 
 /** Turns zod issues into the `details` array of a 400 answer. */
-export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
+const ZOD_MESSAGES = { en: z.locales.en().localeError, fr: z.locales.fr().localeError };
+const textOf = (m: unknown) => (typeof m === 'string' ? m : ((m as { message?: string } | undefined)?.message ?? null));
+
+/** An issue's message in the caller's language: zod's own ones translated; our specific ones stay as written. */
+function issueMessage(issue: z.core.$ZodIssue, locale: Locale): string {
+  if (locale === 'en') return issue.message;
+  const raw = { ...issue, input: undefined } as unknown as Parameters<typeof ZOD_MESSAGES.en>[0];
+  if (textOf(ZOD_MESSAGES.en(raw)) !== issue.message) return issue.message;
+  const translated = textOf(ZOD_MESSAGES[locale](raw));
+  return translated ? translated.charAt(0).toUpperCase() + translated.slice(1) : issue.message;
+}
+
+/** The fields a validation error names, with messages in the caller's language. */
+export function issuesToDetails(error: z.ZodError, locale: Locale = 'en'): ErrorDetail[] {
   return error.issues.flatMap((issue): ErrorDetail[] => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'Unknown field', code: issue.code }));
+      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: locale === 'fr' ? 'Champ inconnu' : 'Unknown field', code: issue.code }));
     }
-    return [{ field: base || undefined, message: issue.message, code: issue.code }];
+    return [{ field: base || undefined, message: issueMessage(issue, locale), code: issue.code }];
   });
 }
 
@@ -157,13 +171,13 @@ function withoutEmpty(query: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && !(Array.isArray(v) && v.every((x) => x === ''))));
 }
 
-function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body'): z.output<T> | undefined {
+function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body', locale: Locale = 'en'): z.output<T> | undefined {
   if (!schema) return undefined;
   const result = schema.safeParse(part === 'query' ? withoutEmpty(value as Record<string, unknown>) : value);
   if (result.success) return result.data;
   // A path id that cannot exist names no resource.
   if (part === 'params') throw notFound();
-  throw badRequest(part === 'query' ? 'Invalid query parameters' : 'Invalid request body', issuesToDetails(result.error));
+  throw badRequest(part === 'query' ? 'Invalid query parameters' : 'Invalid request body', issuesToDetails(result.error, locale));
 }
 
 /** Converts `/a/{id}` to the router's `/a/:id`. */
@@ -194,7 +208,8 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
       }
       let requestBody: unknown = ctx.request.body;
       const params = parsePart(spec.params, ctx.params, 'params');
-      const query = parsePart(spec.query, ctx.query, 'query');
+      const locale = localeOf(ctx);
+      const query = parsePart(spec.query, ctx.query, 'query', locale);
       if (!spec.acceptsPasswords) rejectPasswordFields(requestBody);
       const volatile = spec.representation?.volatile ?? [];
       if (spec.representation && (spec.method === 'put' || spec.method === 'patch')) {
@@ -212,7 +227,7 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
         }
       }
       rejectForbiddenFields(requestBody, spec.forbiddenFields ?? []);
-      const body = parsePart(spec.body, requestBody ?? {}, 'body');
+      const body = parsePart(spec.body, requestBody ?? {}, 'body', locale);
       const result = await spec.handler({ params, query, body, auth, meta: ctx.state.meta, ctx });
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
       ctx.status = result.status ?? 200;

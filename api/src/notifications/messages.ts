@@ -15,6 +15,30 @@ export interface AppointmentFacts {
   reason?: string | null;
 }
 
+/** A text the service writes itself, in each language an account may choose. */
+export type LocalizedText = Record<Locale, string>;
+
+/** Why appointments end without anybody writing a reason: stored in English, told in each reader's language. */
+export const AUTOMATIC_REASONS = {
+  doctorLeft: {
+    en: 'The doctor is no longer available at this hospital; please book with another doctor.',
+    fr: 'Le médecin n’exerce plus dans cet hôpital ; prenez rendez-vous avec un autre médecin.',
+  },
+  doctorUnlinked: {
+    en: 'The doctor no longer follows this patient; please book with one of the patient’s doctors.',
+    fr: 'Le médecin ne suit plus ce patient ; prenez rendez-vous avec l’un de ses médecins.',
+  },
+  hospitalClosed: {
+    en: 'The hospital no longer takes appointments; please book at another hospital.',
+    fr: 'L’hôpital ne prend plus de rendez-vous ; prenez rendez-vous dans un autre hôpital.',
+  },
+  patientDeactivated: { en: 'The patient’s account was deactivated.', fr: 'Le compte du patient a été désactivé.' },
+  expired: {
+    en: 'The request was not validated before its time; please request another appointment.',
+    fr: 'La demande n’a pas été validée à temps ; demandez un autre rendez-vous.',
+  },
+} satisfies Record<string, LocalizedText>;
+
 /** The appointment events a person is told about. */
 export type AppointmentEvent = 'requested' | 'validated' | 'cancelled' | 'completed' | 'no_show' | 'rescheduled' | 'reminder' | 'expired';
 

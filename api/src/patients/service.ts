@@ -4,7 +4,7 @@ import { liveLinks, visibleLinksHospital } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
-import { unlinkedMessage } from '../notifications/messages.js';
+import { AUTOMATIC_REASONS, unlinkedMessage } from '../notifications/messages.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../auth/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -32,8 +32,6 @@ function isUniqueViolationOn(err: unknown, constraint: string): boolean {
 }
 
 
-/** Why a doctor's future appointments with a patient end when the link between them is removed. */
-const DOCTOR_UNLINKED = 'The doctor no longer follows this patient; please book with one of the patient’s doctors.';
 
 /** Patient accounts and their doctor links. */
 export function createPatientService({ db, passwords, config }: Deps) {
@@ -140,7 +138,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
             // The patient's own links and every link to its studies.
             await endShares(trx, { createdBy: id }, auth.userId);
             await endShares(trx, { patientId: id }, auth.userId);
-            await cancelAppointmentsOf(trx, config, { patientId: id }, 'The patient’s account was deactivated.', auth, meta);
+            await cancelAppointmentsOf(trx, config, { patientId: id }, AUTOMATIC_REASONS.patientDeactivated, auth, meta);
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'patient.reactivated' : 'patient.deactivated' });
         }
@@ -177,7 +175,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
         }
         await trx('patient_doctor_links').where({ id: link.id }).delete();
         // The doctor can no longer see this patient's appointments with it: they end, as when a doctor leaves.
-        await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, DOCTOR_UNLINKED, auth, meta);
+        await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, AUTOMATIC_REASONS.doctorUnlinked, auth, meta);
         const studies = trx('dicom_studies').where({ patient_id: id }).select('study_instance_uid');
         await trx('viewer_sessions').where({ user_id: doctorId }).whereIn('study_instance_uid', studies).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
         await trx('study_shares').where({ created_by: doctorId, patient_id: id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });

@@ -2,10 +2,9 @@ import type { Knex } from 'knex';
 import type { Config } from '../../../common/config.js';
 import { formatInZone } from '../availability/intervals.js';
 import { notify } from '../notifications/service.js';
-import { appointmentMessage } from '../notifications/messages.js';
+import { appointmentMessage, AUTOMATIC_REASONS } from '../notifications/messages.js';
 import { createSealer, sealedText } from '../medical-records/crypto.js';
 
-const EXPIRED = 'The request was not validated before its time; please request another appointment.';
 
 /** Who and where, for the messages (the queries join patient p, doctor d and hospital h). */
 interface Names {
@@ -88,12 +87,12 @@ export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' 
     for (const a of stale) {
       await trx('appointments')
         .where({ id: a.id })
-        .update({ status: 'cancelled', status_reason: seal(EXPIRED, a.id, 'status_reason'), status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+        .update({ status: 'cancelled', status_reason: seal(AUTOMATIC_REASONS.expired.en, a.id, 'status_reason'), status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
       await notify(trx, config, [a.patient_id], (locale) => ({
         type: 'appointment.cancelled',
         ...appointmentMessage('expired', facts(a), locale),
-        data: { appointmentId: a.id, status: 'cancelled', startsAt: when, reason: EXPIRED },
+        data: { appointmentId: a.id, status: 'cancelled', startsAt: when, reason: AUTOMATIC_REASONS.expired[locale] },
       }));
     }
     return stale.length;
