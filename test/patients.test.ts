@@ -101,6 +101,22 @@ describe('patients and doctor links', () => {
       expect(confirmed.body.id).to.not.equal(first.body.id);
     });
 
+    it('a patient without an e-mail address (a newborn, an elderly patient) is registered, and logs in once one is added', async () => {
+      const { email: _none, ...withoutEmail } = body();
+      const created = await api.post('/api/patients', { token: a.secretary.token, body: withoutEmail });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      expect(created.body.email).to.equal(null);
+      expect((await api.get(`/api/patients/${created.body.id}`, { token: a.doctor.token })).body.email).to.equal(null);
+      const email = randomEmail('later');
+      const added = await api.patch(`/api/patients/${created.body.id}`, { token: a.secretary.token, body: { email } });
+      expect(added.status, JSON.stringify(added.body)).to.equal(200);
+      const login = await api.post('/api/auth/login', { body: { email, password: 'mediconnect' } });
+      expect(login.status).to.equal(200);
+      expect(login.body.user.mustChangePassword).to.equal(true);
+      // Staff accounts still need one.
+      expect((await testDb()('users').where({ id: a.doctor.id }).update({ email: null }).catch((e: { constraint?: string }) => e.constraint))).to.equal('users_email_required_for_staff');
+    });
+
     it('only secretaries create patients (403 for every other role)', async () => {
       const patient = await f.patient(a.secretary, [a.doctor.id]);
       for (const actor of [sa, a.admin, a.doctor, patient]) {

@@ -27,7 +27,7 @@ export async function notify(
 ): Promise<void> {
   const recipients = [...new Set(userIds)];
   if (recipients.length === 0) return;
-  const users: { id: string; email: string; locale: Locale | null; live: boolean }[] = await trx('users')
+  const users: { id: string; email: string | null; locale: Locale | null; live: boolean }[] = await trx('users')
     .whereIn('id', recipients)
     .select('id', 'email', 'locale', trx.raw('(is_active and deleted_at is null) as live'));
   const localeOf = new Map(users.map((u) => [u.id, u.locale ?? 'en']));
@@ -36,7 +36,8 @@ export async function notify(
     .insert(recipients.map((userId) => ({ user_id: userId, type: message(userId).type, title: message(userId).title, body: message(userId).body, data: JSON.stringify(message(userId).data) })))
     .returning(['id', 'user_id']);
   if (!config.smtp) return;
-  const emailOf = new Map(users.filter((u) => u.live).map((u) => [u.id, u.email]));
+  // A patient may have no e-mail address: it is told in the application only.
+  const emailOf = new Map(users.filter((u) => u.live && u.email).map((u) => [u.id, u.email]));
   const mails = rows
     .filter((r) => emailOf.has(r.user_id))
     .map((r) => {

@@ -13,7 +13,7 @@ type Db = Knex | Knex.Transaction;
 export interface PatientRow {
   id: string;
   identifier: string;
-  email: string;
+  email: string | null;
   first_name: string;
   last_name: string;
   birth_date: string;

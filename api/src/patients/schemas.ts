@@ -24,7 +24,7 @@ const birthDate = z.iso
   .refine((d) => d >= '1880-01-01', 'Must be after 1880');
 
 export const patientCreateBody = z.object({
-  email: emailInput,
+  email: emailInput.optional().describe('Optional: a patient without one is registered and cannot log in until one is added'),
   firstName: name,
   lastName: name,
   birthDate,
@@ -41,7 +41,7 @@ export const patientCreateBody = z.object({
     .describe('Create it even though a patient of the same names and birth date is already followed in your hospital (else 409 `POSSIBLE_DUPLICATE`)'),
 });
 
-const editable = { email: emailInput, firstName: name, lastName: name, birthDate, sex: sexInput, phone: phone.nullable(), isActive: z.boolean() };
+const editable = { email: emailInput.nullable(), firstName: name, lastName: name, birthDate, sex: sexInput, phone: phone.nullable(), isActive: z.boolean() };
 
 /** PUT replaces the demographics (phone defaults to none); the identifier never changes. */
 export const patientPutBody = z.object({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
@@ -76,7 +76,7 @@ export const linkSchema = z.object({
 export const patientSchema = z.object({
   id: z.uuid(),
   identifier: z.string().describe('Unique, immutable; the DICOM PatientID'),
-  email: z.string(),
+  email: z.string().nullable().describe('Null: no e-mail yet, so no login'),
   firstName: z.string(),
   lastName: z.string(),
   birthDate: z.string(),

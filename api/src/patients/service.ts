@@ -17,7 +17,7 @@ import type { PatientListQuery, PatientPatch } from './schemas.js';
 
 /** Input of a patient creation by a secretary. */
 export interface CreatePatientInput {
-  email: string;
+  email?: string;
   firstName: string;
   lastName: string;
   birthDate: string;
@@ -81,7 +81,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
           const id = await db.transaction(async (trx) => {
             const [user] = await trx('users')
               .insert({
-                email: input.email,
+                email: input.email ?? null,
                 password_hash: passwordHash,
                 role: 'patient',
                 first_name: input.firstName,
