@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { ApiClient } from './helpers/client.js';
+import { testDb } from './helpers/db.js';
 import { ALL_WEEK, fixtures, randomEmail, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 
 describe('API consistency: what a client meets at the edges (issue 21, low items)', () => {
@@ -107,5 +108,26 @@ describe('API consistency: what a client meets at the edges (issue 21, low items
     const cancelled = told.find((n) => n.type === 'appointment.cancelled')!;
     expect(cancelled.body).to.include('n’exerce plus dans cet hôpital');
     expect(cancelled.data.reason).to.include('n’exerce plus');
+  });
+
+  it('list filters narrow what the caller sees and never reveal another hospital’s relations (doctorId, patientId, q)', async () => {
+    const other = await f.hospitalWithStaff();
+    for (const d of [h.doctor, other.doctor]) expect((await api.put(`/api/doctors/${d.id}/availability`, { token: d.token, body: ALL_WEEK })).status).to.equal(200);
+    // Followed in both hospitals; an appointment in each.
+    const shared = await f.patient(h.secretary, [h.doctor.id]);
+    await testDb()('patient_doctor_links').insert({ patient_id: shared.id, doctor_id: other.doctor.id, source: 'secretary', created_by: other.secretary.id });
+    const when = (days: number) => DateTime.now().setZone('Europe/Paris').plus({ days }).set({ hour: 14, minute: 0, second: 0, millisecond: 0 }).toISO()!;
+    const mine = (await api.post('/api/appointments', { token: shared.token, body: { doctorId: h.doctor.id, startsAt: when(7), durationMinutes: 30, reason: 'Ici' } })).body;
+    const theirs = (await api.post('/api/appointments', { token: shared.token, body: { doctorId: other.doctor.id, startsAt: when(8), durationMinutes: 30, reason: 'Ailleurs' } })).body;
+    const ids = async (path: string, token: string) => ((await api.get(path, { token })).body.items as { id: string }[]).map((i) => i.id);
+    for (const who of [h.secretary, h.doctor]) {
+      expect(await ids(`/api/appointments?pageSize=100&doctorId=${other.doctor.id}`, who.token), who.role).to.deep.equal([]);
+      const ofPatient = await ids(`/api/appointments?pageSize=100&patientId=${shared.id}`, who.token);
+      expect(ofPatient, who.role).to.include(mine.id).and.not.include(theirs.id);
+      expect(await ids(`/api/appointments?pageSize=100&q=Ailleurs`, who.token), who.role).to.not.include(theirs.id);
+      expect(await ids(`/api/patients?pageSize=100&doctorId=${other.doctor.id}`, who.token), who.role).to.not.include(shared.id);
+    }
+    // The patient, whose relations they all are, sees both.
+    expect(await ids('/api/appointments?pageSize=100', shared.token)).to.include.members([mine.id, theirs.id]);
   });
 });

@@ -47,7 +47,7 @@ describe('one query per page: the same items, order and totals as count-then-pag
     const base = DateTime.now().setZone('Europe/Paris').plus({ days: 3 }).set({ hour: 8, minute: 0, second: 0, millisecond: 0 });
     for (let i = 0; i < PATIENTS; i++) {
       // Same last names in pairs, so that the tie-breaker decides the order.
-      const p = await f.createPatient(h.secretary, [h.doctor.id], { lastName: `Same${Math.floor(i / 2)}` });
+      const p = await f.createPatient(h.secretary, [h.doctor.id], { lastName: `Same${Math.floor(i / 2)}`, confirmNotDuplicate: true });
       for (let e = 0; e < i % 3; e++) {
         expect((await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: `N${e}`, content: 'x', recordedAt: '2026-01-01T10:00:00Z' } })).status).to.equal(201);
       }

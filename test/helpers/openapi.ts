@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 
@@ -37,6 +38,14 @@ export class OpenApiChecker {
     if (!operation) {
       if (status === 404 || status === 405) return;
       throw new Error(`${method} ${template.path}: method not in the OpenAPI document (status ${status})`);
+    }
+    // Every 2xx-4xx a route answers is declared by its status: `default` stands for unexpected 5xx only.
+    if (status < 500 && !operation.responses[String(status)]) {
+      if (process.env.OPENAPI_UNDECLARED_LOG) {
+        appendFileSync(process.env.OPENAPI_UNDECLARED_LOG, `${method.toLowerCase()} ${template.path} ${status}\n`);
+      } else {
+        throw new Error(`${method} ${template.path}: status ${status} is answered but not declared in the OpenAPI document`);
+      }
     }
     const response = operation.responses[String(status)] ?? operation.responses.default;
     if (!response) throw new Error(`${method} ${template.path}: status ${status} is not documented`);

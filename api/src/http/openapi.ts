@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rolesFor } from '../policy/policy.js';
+import { CONCEALED, rolesFor } from '../policy/policy.js';
 import { registerComponents } from './components.js';
 import { errorSchema } from './error-schema.js';
 import type { AnyRoute, ResponseSpec } from './route.js';
@@ -56,6 +56,10 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
   }
   if (route.params) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
+  // A patient named in the query or the body may be outside the caller's scope; a role the action is concealed
+  // from gets 404, as if nothing were there.
+  const names = (schema: unknown) => schema instanceof z.ZodObject && 'patientId' in schema.shape;
+  if (names(route.query) || names(route.body) || (route.action && CONCEALED[route.action]?.length)) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
   if (route.body && ['post', 'put', 'patch'].includes(route.method)) all[415] ??= errorResponse('The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)');
   if (route.representation && (route.method === 'put' || route.method === 'patch')) all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
   const out: Record<string, Record<string, unknown>> = {};
