@@ -50,7 +50,8 @@ const errorResponse = (description: string): ResponseSpec => ({ description, sch
 
 function responsesOf(route: AnyRoute): Record<string, unknown> {
   const all: Record<number, ResponseSpec> = { ...route.responses };
-  if (route.params || route.query || route.body || route.rawBody) all[400] ??= errorResponse('Invalid input; `details` lists the fields');
+  // Every route refuses a NUL character anywhere in the request (common/http/refuse-nul.ts).
+  all[400] ??= errorResponse(route.params || route.query || route.body || route.rawBody ? 'Invalid input; `details` lists the fields' : 'A NUL character in the request (`INVALID_CHARACTER`)');
   if (route.auth !== 'public') {
     all[401] ??= errorResponse('Missing, invalid or expired token, revoked session, or inactive account');
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
@@ -79,7 +80,7 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
 }
 
 /** Builds the OpenAPI 3.1 document from the same route specs that validate requests. */
-export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string }): JsonSchema {
+export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string; license?: { name: string } }): JsonSchema {
   registerComponents();
   components = {};
   // Responses first: a resource's name is its output form; an input differing from it gets `…Input`.
@@ -124,7 +125,8 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
   }
   return {
     openapi: '3.1.0',
-    info,
+    // The package is private: its document says so (a generated client's users see it).
+    info: { license: { name: 'Proprietary (MediConnect)', identifier: 'LicenseRef-MediConnect-Proprietary' }, ...info },
     servers: [{ url: '/' }],
     components: { schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
