@@ -63,7 +63,8 @@ export async function startGate(config: Config, options: { port?: number; host?:
           if (typeof found === 'string') {
             associations.inc({ result: `refused_${found}` });
             log.warn({ callingAe: rq.callingAe, peer: peer.address, why: found }, 'association refused');
-            void audit({ actor: null, action: 'dicom.association_refused', targetType: 'modality', details: { callingAe: rq.callingAe, why: found } });
+            // Written before the device hears the refusal: what it was told is on record.
+            await audit({ actor: null, action: 'dicom.association_refused', targetType: 'modality', details: { callingAe: rq.callingAe, why: found } });
             return false;
           }
           associations.inc({ result: 'accepted' });
@@ -79,7 +80,7 @@ export async function startGate(config: Config, options: { port?: number; host?:
             instances.inc({ result: 'refused', code: outcome.code });
             // The reason, never the identifiers: they may name a patient.
             log.warn({ callingAe: device!.aeTitle, code: outcome.code, reason: outcome.comment }, 'instance refused');
-            void audit({ actor: null, action: 'dicom.push_refused', targetType: 'modality', targetId: device!.id, hospitalId: device!.hospitalId, details: { aeTitle: device!.aeTitle, code: outcome.code, reason: outcome.comment } });
+            await audit({ actor: null, action: 'dicom.push_refused', targetType: 'modality', targetId: device!.id, hospitalId: device!.hospitalId, details: { aeTitle: device!.aeTitle, code: outcome.code, reason: outcome.comment } });
           } else {
             counts.stored++;
             instances.inc({ result: 'stored', code: '' });
