@@ -8,7 +8,7 @@ const aeTitle = z
   .min(1)
   .max(16)
   .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'Printable ASCII without backslash')
-  .describe('DICOM Application Entity title of the device (unique)');
+  .describe('DICOM Application Entity title of the device (unique, compared without case)');
 const host = z
   .string()
   .trim()
