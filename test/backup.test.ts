@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
@@ -39,6 +39,10 @@ describe('backup and restore (issue 11)', function () {
     const manifest = await backup(from, dir);
     expect(manifest.missing).to.deep.equal([]);
     expect(manifest.objects).to.be.at.least(2);
+    // Patient names and images: the owner alone reads them (folders 0700, files 0600), dumps included.
+    const modes = [dir, ...readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f))].map((f) => [f, statSync(f).mode & 0o777] as const);
+    expect(modes.filter(([, m]) => m & 0o077), 'group- or world-accessible').to.deep.equal([]);
+    expect(modes.some(([f]) => f.endsWith('clinical.dump'))).to.equal(true);
 
     // A fresh installation: new databases (clinical and Orthanc index), a new bucket, a new Orthanc.
     const suffix = randomUUID().slice(0, 8);

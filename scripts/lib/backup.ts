@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { objectStore, type StorageLocation } from './object-store.js';
@@ -45,7 +45,18 @@ export const indexDb = (l: DataLocation) => l.orthancIndexDatabase ?? `${l.db.da
  * so the copy is consistent with the dumps; one deleted meanwhile is listed as missing.
  */
 export async function backup(from: DataLocation, dir: string): Promise<Manifest> {
-  mkdirSync(path.join(dir, 'objects'), { recursive: true });
+  // A backup holds patient names and every image: readable by its owner only (pg_dump inherits the umask).
+  const umask = process.umask(0o077);
+  try {
+    return await backupPrivately(from, dir);
+  } finally {
+    process.umask(umask);
+  }
+}
+
+async function backupPrivately(from: DataLocation, dir: string): Promise<Manifest> {
+  mkdirSync(path.join(dir, 'objects'), { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const env = pgEnv(from);
   run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, 'orthanc-index.dump'), indexDb(from)], env);
   run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, 'clinical.dump'), from.db.database], env);
@@ -69,12 +80,12 @@ export async function backup(from: DataLocation, dir: string): Promise<Manifest>
       continue;
     }
     const file = path.join(dir, 'objects', key);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, body);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, body, { mode: 0o600 });
     manifest.objects++;
     manifest.bytes += body.length;
   }
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2), { mode: 0o600 });
   return manifest;
 }
 
