@@ -1,9 +1,10 @@
 // `npm run backup -- <dir> [--storage-dir <dir>]`: the clinical database, Orthanc's index and every image
 // object, consistent with each other, from the installation the environment describes (.env variables).
 import { backup, locationFromEnv } from './lib/backup.js';
-import { loadOperatorEnv } from './lib/operator-env.js';
+import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
 
 // The configuration npm start runs with: .env, then the embedded stack's .data/secrets.json.
+helpIfAsked('npm run backup -- <dir> [--storage-dir <images directory, when not in S3>]');
 loadOperatorEnv();
 
 const [dir] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--storage-dir');

@@ -6,9 +6,10 @@ import { erasePatient } from '../api/src/patients/erase.js';
 import { loadConfig } from '../common/config.js';
 import { createKnex } from '../common/db.js';
 import { OrthancClient } from '../common/orthanc.js';
-import { loadOperatorEnv } from './lib/operator-env.js';
+import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
 
 // The configuration npm start runs with: .env, then the embedded stack's .data/secrets.json.
+helpIfAsked('npm run erase-patient -- <patientId> <identifier (confirmation)>');
 loadOperatorEnv();
 
 const [patientId, identifier] = process.argv.slice(2);

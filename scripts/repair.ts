@@ -6,9 +6,10 @@ import { loadConfig } from '../common/config.js';
 import { OrthancClient } from '../common/orthanc.js';
 import { locationFromEnv } from './lib/backup.js';
 import { repair } from './lib/repair.js';
-import { loadOperatorEnv } from './lib/operator-env.js';
+import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
 
 // The configuration npm start runs with: .env, then the embedded stack's .data/secrets.json.
+helpIfAsked('npm run repair -- [--dry-run] [--grace-minutes N] [--storage-dir <dir>]');
 loadOperatorEnv();
 
 const args = process.argv.slice(2);

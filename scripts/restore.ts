@@ -1,9 +1,10 @@
 // `npm run restore -- <dir> [--storage-dir <dir>]`: restores a backup into the installation the environment
 // describes, whose databases must not exist yet (or be empty); the bucket or directory is created if needed.
 import { locationFromEnv, restore } from './lib/backup.js';
-import { loadOperatorEnv } from './lib/operator-env.js';
+import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
 
 // The configuration npm start runs with: .env, then the embedded stack's .data/secrets.json.
+helpIfAsked('npm run restore -- <dir> [--storage-dir <images directory, when not in S3>]');
 loadOperatorEnv();
 
 const [dir] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--storage-dir');

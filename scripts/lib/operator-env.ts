@@ -35,3 +35,20 @@ export function loadOperatorEnv(root = process.cwd()): { envFile: string | null;
   }
   return { envFile: hasEnv ? envFile : null, secretsFile };
 }
+
+/** What every operator command reads, for its `--help`. */
+const READS = `Configuration (the environment, then .env, then .data/secrets.json for the embedded stack; docs/operations.md):
+  DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME        the clinical database (embedded: 127.0.0.1:54329, mediconnect)
+  ORTHANC_INDEX_DATABASE                                  Orthanc's index database (default <DB_NAME>_orthanc)
+  ORTHANC_URL, ORTHANC_USERNAME, ORTHANC_PASSWORD         Orthanc's REST API (embedded: 127.0.0.1:8042)
+  MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY,
+  MINIO_BUCKET_NAME, MINIO_SECURE                         the image bucket (else MEDICONNECT_STORAGE_DIR / --storage-dir)
+  SECRET_KEY, ENCRYPTION_KEYS                             keys (embedded: .data/secrets.json)
+  MEDICONNECT_DATA_DIR                                    where the embedded stack's data lives (default .data)`;
+
+/** Prints the usage and what the command reads, and exits, when `--help` (or `-h`) was asked. */
+export function helpIfAsked(usage: string): void {
+  if (!process.argv.slice(2).some((a) => a === '--help' || a === '-h')) return;
+  console.log(`usage: ${usage}\n\n${READS}`);
+  process.exit(0);
+}
