@@ -16,3 +16,12 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
   return applied;
 }
+
+/**
+ * Undoes the last batch of migrations (what one start or `db:migrate` applied at once) with their `down()`;
+ * returns their names, newest first. A `down()` cannot bring back data its `up()` transformed.
+ */
+export async function rollbackLastBatch(knex: Knex): Promise<string[]> {
+  const [, undone] = (await knex.migrate.rollback(migrationConfig)) as [number, string[]];
+  return undone;
+}
