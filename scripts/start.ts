@@ -132,7 +132,7 @@ MediConnect is running.
   OHIF Viewer    ${viewer.url}/viewer?StudyInstanceUIDs=…&token=… (open one via POST /api/dicom/studies/{id}/viewer-sessions)
   PostgreSQL     ${config.db.host}:${config.db.port}/${config.db.name}${embedded ? ` (embedded, data in ${path.join(dataDir, 'postgres')})` : ''}
   DICOM devices  C-STORE to ${config.gate.host}:${config.gate.port}, AET ${config.gate.aeTitle} (the device gate; register each device: POST /api/modalities)
-  Orthanc        ${config.orthanc.url} (loopback only, user ${config.orthanc.username}; no DICOM port of its own)
+  Orthanc        ${config.orthanc.url} (answers loopback clients only, user ${config.orthanc.username}; no DICOM port of its own)
   Images         ${config.s3 ? `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint}` : embeddedOrthanc ? `directory ${path.join(dataDir, 'dicom')}` : 'as configured in your Orthanc'}
   Migrations     ${applied ? `applied ${applied}` : 'up to date'}
   Super admin    ${config.superAdminEmail} / mediconnect${superAdminCreated ? ' (just created)' : ''} — change the password at first login
