@@ -1,7 +1,7 @@
 // `npm start`: the embedded local stack. Installs missing system packages, runs PostgreSQL under .data/
 // (unless DB_HOST points to a server of your own), migrates, seeds, and serves the API. Ctrl-C stops it all.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { spawn } from 'node:child_process';
@@ -12,17 +12,17 @@ import { migrationsService, postgresService, startStack, type ServiceDefinition 
 import { ensureSystemPackages } from './lib/system-packages.js';
 import { supervise, type Supervised } from './lib/supervisor.js';
 import { SERVICE_NODE_FLAGS } from './lib/service-flags.js';
+import { embeddedStack, loadDotEnv, localDataDir, savedSecrets, secretsFile, type LocalSecrets } from './lib/local-stack.js';
 
 const root = process.cwd();
 // MEDICONNECT_DATA_DIR lets the test suite run this script without touching the developer's .data/.
-const dataDir = path.resolve(process.env.MEDICONNECT_DATA_DIR || path.join(root, '.data'));
+const dataDir = localDataDir(root);
 
-if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
+loadDotEnv(root);
 
 // Secrets the local stack needs are generated once and kept in .data/, never in the repository.
-function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENCRYPTION_KEYS: string; ORTHANC_PASSWORD: string } {
-  const file = path.join(dataDir, 'secrets.json');
-  const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+function localSecrets(): LocalSecrets {
+  const saved = savedSecrets(dataDir);
   const secrets = {
     SECRET_KEY: saved.SECRET_KEY ?? randomBytes(48).toString('base64url'),
     EMBEDDED_DB_PASSWORD: saved.EMBEDDED_DB_PASSWORD ?? randomBytes(24).toString('base64url'),
@@ -30,7 +30,7 @@ function localSecrets(): { SECRET_KEY: string; EMBEDDED_DB_PASSWORD: string; ENC
     ENCRYPTION_KEYS: saved.ENCRYPTION_KEYS ?? `local1:${randomBytes(32).toString('base64')}`,
     ORTHANC_PASSWORD: saved.ORTHANC_PASSWORD ?? randomBytes(18).toString('base64url'),
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  writeFileSync(secretsFile(dataDir), JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
 
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const secrets = localSecrets();
   const embedded = !process.env.DB_HOST;
   const embeddedOrthanc = !process.env.ORTHANC_URL;
+  const embeddedSettings = embeddedStack(process.env, dataDir);
   const baseEnv = {
     ...process.env,
     SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY,
@@ -49,10 +50,10 @@ async function main(): Promise<void> {
       ? [
           postgresService({
             dataDir: path.join(dataDir, 'postgres'),
-            port: Number(process.env.DB_PORT || 54329),
-            user: process.env.DB_USER || 'mediconnect',
+            port: embeddedSettings.db.port,
+            user: embeddedSettings.db.user,
             password: secrets.EMBEDDED_DB_PASSWORD,
-            database: process.env.DB_NAME || 'mediconnect',
+            database: embeddedSettings.db.database,
           }),
         ]
       : []),
@@ -61,11 +62,12 @@ async function main(): Promise<void> {
       ? [
           orthancService({
             dataDir: path.join(dataDir, 'orthanc'),
-            httpPort: Number(process.env.ORTHANC_HTTP_PORT || 8042),
+            httpPort: embeddedSettings.orthanc.httpPort,
             stableAge: 10,
             // S3/MinIO when MINIO_ENDPOINT is set, otherwise the local directory .data/dicom.
             storage: process.env.MINIO_ENDPOINT ? 's3' : 'local',
-            storageDir: path.join(dataDir, 'dicom'),
+            storageDir: embeddedSettings.storageDir,
+            username: embeddedSettings.orthanc.username,
             password: secrets.ORTHANC_PASSWORD,
             supervise: true,
           }),
