@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { followedByHospital } from '../../common/access.js';
 import { holdersOf, uidHeldElsewhere } from '../../common/dicom/ownership.js';
 import { part10Header } from '../../common/dicom/part10.js';
+import { rejectionIn } from '../../common/dicom/rejected.js';
 import { writeReceipt } from '../../common/dicom/receipts.js';
 import { DicomRejected, drain, patientIdentity, rewritePatient, type FoundHeader, type PatientIdentity } from '../../common/dicom/rewrite.js';
 import { OrthancError, orthancInstanceId, OrthancUnavailableError, type OrthancClient } from '../../common/orthanc.js';
@@ -118,9 +119,8 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
       await drain(rewritten.output).catch(() => undefined);
       await drain(instance.dataset).catch(() => undefined);
       // A structural fault found while the dataset streamed to Orthanc: the transfer was cut, nothing stored.
-      for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-        if (e instanceof DicomRejected) return { status: statusOf(e.code), comment: e.message, code: e.code, bytes };
-      }
+      const rejected = rejectionIn(err);
+      if (rejected) return { status: statusOf(rejected.code), comment: rejected.message, code: rejected.code, bytes };
       if (err instanceof OrthancError && err.status === 400) return { status: STATUS.CANNOT_UNDERSTAND, comment: 'The imaging store could not read this instance', code: 'INVALID_DICOM', bytes };
       if (err instanceof OrthancUnavailableError || err instanceof OrthancError) return { status: STATUS.OUT_OF_RESOURCES, comment: 'The imaging store is unavailable; retry', code: 'IMAGING_UNAVAILABLE', bytes };
       throw err;

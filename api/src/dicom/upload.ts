@@ -10,6 +10,7 @@ import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { DicomRejected, drain, patientIdentity, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
 import { uidHeldElsewhere } from '../../../common/dicom/ownership.js';
+import { rejectionIn } from '../../../common/dicom/rejected.js';
 import { forgetEarlierPush } from '../../../common/dicom/receipts.js';
 
 /** One file of an upload that was stored. */
@@ -88,12 +89,6 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   // (DICOMweb retrieves by UID): refused, as at the device gate. Study and series answers are kept for
   // the upload's other files, which share them.
   const holders = new Map<string, Promise<string[]>>();
-
-  /** The DicomRejected behind an error (fetch wraps a failing request body in its `cause`). */
-  function rejectionIn(err: unknown): DicomRejected | null {
-    for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) if (e instanceof DicomRejected) return e;
-    return null;
-  }
 
   async function storeOne(stream: AsyncIterable<Buffer>, file: string): Promise<void> {
     const who = await resolvePatient();
