@@ -8,31 +8,35 @@ export { errorSchema };
 
 type JsonSchema = Record<string, unknown>;
 
-/** The named schemas met while converting (`components.schemas`), filled by {@link jsonSchema}. */
-let components: Record<string, JsonSchema> = {};
+/** Converts zod schemas to JSON Schema for one document, collecting the named ones it meets. */
+type Convert = ((schema: z.ZodType, io: 'input' | 'output') => JsonSchema) & { components: Record<string, JsonSchema> };
 
 /**
- * A zod schema as JSON Schema; the named ones it holds (api/src/http/components.ts) go to `components.schemas`
- * and are referenced. A named schema that reads differently as input (defaults, transforms) is named `…Input`.
+ * A converter for one document: the named schemas (api/src/http/components.ts) a converted schema holds go to
+ * `components` and are referenced. A named schema that reads differently as input (defaults, transforms) is
+ * named `…Input`; convert responses first, so that the plain name is the output form.
  */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
-  delete out.$schema;
-  const defs = (out.$defs ?? {}) as Record<string, JsonSchema>;
-  delete out.$defs;
-  const renamed = new Map<string, string>();
-  for (const [id, def] of Object.entries(defs)) {
-    const known = components[id];
-    const name = !known || JSON.stringify(known) === JSON.stringify(def) || io === 'output' ? id : `${id}Input`;
-    renamed.set(id, name);
-  }
-  const relink = (value: JsonSchema): JsonSchema =>
-    JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => JSON.stringify(`#/components/schemas/${renamed.get(id) ?? id}`))) as JsonSchema;
-  for (const [id, def] of Object.entries(defs)) components[renamed.get(id)!] ??= relink(def);
-  return relink(out);
+function converter(): Convert {
+  const components: Record<string, JsonSchema> = {};
+  const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+    const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+    delete out.$schema;
+    const defs = (out.$defs ?? {}) as Record<string, JsonSchema>;
+    delete out.$defs;
+    const renamed = new Map<string, string>();
+    for (const [id, def] of Object.entries(defs)) {
+      const known = components[id];
+      renamed.set(id, !known || JSON.stringify(known) === JSON.stringify(def) || io === 'output' ? id : `${id}Input`);
+    }
+    const relink = (value: JsonSchema): JsonSchema =>
+      JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => JSON.stringify(`#/components/schemas/${renamed.get(id) ?? id}`))) as JsonSchema;
+    for (const [id, def] of Object.entries(defs)) components[renamed.get(id)!] ??= relink(def);
+    return relink(out);
+  };
+  return Object.assign(convert, { components });
 }
 
-function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
+function parametersOf(jsonSchema: Convert, schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
   if (!schema) return [];
   const object = jsonSchema(schema, 'input');
   const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
@@ -48,7 +52,7 @@ function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query')
 
 const errorResponse = (description: string): ResponseSpec => ({ description, schema: errorSchema });
 
-function responsesOf(route: AnyRoute): Record<string, unknown> {
+function responsesOf(jsonSchema: Convert, route: AnyRoute): Record<string, unknown> {
   const all: Record<number, ResponseSpec> = { ...route.responses };
   // Every route refuses a NUL character anywhere in the request (common/http/refuse-nul.ts).
   all[400] ??= errorResponse(route.params || route.query || route.body || route.rawBody ? 'Invalid input; `details` lists the fields' : 'A NUL character in the request (`INVALID_CHARACTER`)');
@@ -82,9 +86,9 @@ function responsesOf(route: AnyRoute): Record<string, unknown> {
 /** Builds the OpenAPI 3.1 document from the same route specs that validate requests. */
 export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string; license?: { name: string } }): JsonSchema {
   registerComponents();
-  components = {};
+  const jsonSchema = converter();
   // Responses first: a resource's name is its output form; an input differing from it gets `…Input`.
-  for (const route of routes) responsesOf(route);
+  const responses = new Map(routes.map((route) => [route, responsesOf(jsonSchema, route)]));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const roles = route.action ? rolesFor(route.action) : null;
@@ -108,8 +112,8 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
       tags: [route.tag],
       security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
       parameters: [
-        ...parametersOf(route.params, 'path'),
-        ...parametersOf(route.query, 'query'),
+        ...parametersOf(jsonSchema, route.params, 'path'),
+        ...parametersOf(jsonSchema, route.query, 'query'),
         ...(route.representation && (route.method === 'put' || route.method === 'patch')
           ? [{ name: 'If-Match', in: 'header', required: false, description: 'The `ETag` the resource was read with: a write based on an older version answers 412', schema: { type: 'string' } }]
           : []),
@@ -120,7 +124,7 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
       ...(route.rawBody
         ? { requestBody: { required: true, description: route.rawBody.description, content: { [route.rawBody.contentType]: { schema: route.rawBody.schema } } } }
         : {}),
-      responses: responsesOf(route),
+      responses: responses.get(route),
     };
   }
   return {
@@ -128,7 +132,7 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
     // The package is private: its document says so (a generated client's users see it).
     info: { license: { name: 'Proprietary (MediConnect)', identifier: 'LicenseRef-MediConnect-Proprietary' }, ...info },
     servers: [{ url: '/' }],
-    components: { schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: Object.fromEntries(Object.entries(jsonSchema.components).sort(([a], [b]) => a.localeCompare(b))), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };
 }
