@@ -11,6 +11,7 @@ import { parseCommand } from '../dicom-gate/src/dimse.js';
 import { encodePData, parseAssociateRq, PDU, PduError, PduReader } from '../dicom-gate/src/pdu.js';
 import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
 import { newUid, synthDicom } from './helpers/dicom.js';
+import { associateRq as buildAssociateRq } from './helpers/scu.js';
 
 /** pydicom's view of a Part-10 file: SOP Instance UID and a hash of the pixel data. */
 function pydicomView(file: Buffer): { sop: string; pixels: string } {
@@ -21,22 +22,9 @@ print(json.dumps({"sop": str(d.SOPInstanceUID), "pixels": hashlib.sha256(px.valu
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: file, maxBuffer: 1 << 26 }).toString());
 }
 
-/** An A-ASSOCIATE-RQ as dcmtk builds one, with `contexts` presentation contexts. */
-function associateRq(callingAe: string, contexts: number): Buffer {
-  const item = (type: number, value: Buffer) => Buffer.concat([Buffer.from([type, 0]), Buffer.from([value.length >> 8, value.length & 0xff]), value]);
-  const fixed = Buffer.alloc(68);
-  fixed.writeUInt16BE(1, 0);
-  fixed.write('MEDICONNECT'.padEnd(16), 4, 'latin1');
-  fixed.write(callingAe.padEnd(16), 20, 'latin1');
-  const ctx = Array.from({ length: contexts }, (_, i) =>
-    item(0x20, Buffer.concat([Buffer.from([2 * i + 1, 0, 0, 0]), item(0x30, Buffer.from('1.2.840.10008.1.1')), item(0x40, Buffer.from('1.2.840.10008.1.2'))])),
-  );
-  const body = Buffer.concat([fixed, item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')), ...ctx, item(0x50, Buffer.concat([item(0x51, Buffer.from([0, 0, 0x40, 0]))]))]);
-  const header = Buffer.alloc(6);
-  header[0] = PDU.ASSOCIATE_RQ;
-  header.writeUInt32BE(body.length, 2);
-  return Buffer.concat([header, body]);
-}
+/** An A-ASSOCIATE-RQ with `contexts` Verification contexts (implicit little endian). */
+const associateRq = (callingAe: string, contexts: number) =>
+  buildAssociateRq(callingAe, Array.from({ length: contexts }, (_, i) => ({ id: 2 * i + 1, sopClassUid: '1.2.840.10008.1.1', transferSyntax: '1.2.840.10008.1.2' })));
 
 /** Sends raw bytes and resolves with what came back once the server closed (or after 5 s). */
 function raw(port: number, bytes: Buffer): Promise<{ received: Buffer; closed: boolean }> {

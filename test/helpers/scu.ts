@@ -34,7 +34,8 @@ const item = (type: number, value: Buffer) => {
   return Buffer.concat([header, value]);
 };
 
-function associateRq(callingAe: string, contexts: { id: number; sopClassUid: string; transferSyntax: string }[]): Buffer {
+/** An A-ASSOCIATE-RQ proposing one abstract syntax and one transfer syntax per context, as dcmtk lays it out. */
+export function associateRq(callingAe: string, contexts: { id: number; sopClassUid: string; transferSyntax: string }[]): Buffer {
   const fixed = Buffer.alloc(68);
   fixed.writeUInt16BE(1, 0);
   fixed.write('MEDICONNECT'.padEnd(16), 4, 'latin1');
