@@ -156,16 +156,17 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
           .forUpdate()
           .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 'rt.successor_sealed', 's.user_id', 's.revoked_at', trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]));
         if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
+        // The account, read once: whether it may still log in decides several answers below.
+        const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
+        const live = user && canLogIn(user) ? user : null;
         if (token.revoked_at) {
-          const owner: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
-          if (owner && !canLogIn(owner)) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
+          if (user && !live) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
           return { error: unauthorized('SESSION_REVOKED', 'This session has ended; log in again') };
         }
-        if (token.used_at && token.in_grace && token.successor_sealed) {
+        if (token.used_at && token.in_grace && token.successor_sealed && live) {
           const successor = sealed.open(token.successor_sealed, token.id, 'successor')!;
           const unused = await trx('refresh_tokens').where({ token_hash: sha256(successor) }).whereNull('used_at').first('id');
-          const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
-          if (unused && user && canLogIn(user)) return { tokens: await pairWith(user, token.session_id, successor) };
+          if (unused) return { tokens: await pairWith(live, token.session_id, successor) };
         }
         if (token.used_at) {
           // A used token coming back means it was copied: end the whole family, legitimate holder included.
@@ -182,9 +183,8 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         if (token.expires_at.getTime() <= Date.now()) {
           return { error: unauthorized('REFRESH_TOKEN_EXPIRED', 'The refresh token has expired; log in again') };
         }
-        const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
-        if (!user || !canLogIn(user)) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
-        const tokens = await issueTokens(trx, user, token.session_id);
+        if (!live) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
+        const tokens = await issueTokens(trx, live, token.session_id);
         await trx('refresh_tokens').where({ id: token.id }).update({ used_at: trx.fn.now(), successor_sealed: sealed.seal(tokens.refreshToken, token.id, 'successor') });
         return { tokens };
       });
