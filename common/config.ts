@@ -228,6 +228,13 @@ function apiUrls(host: string, port: number, publicUrl: string | undefined, dico
 /** A comma-separated list of origins, trimmed, without trailing slashes. */
 const origins = (list: string) => list.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
 
+/** Parses an `ENCRYPTION_KEYS` value on its own (the restore command checks a backup's keys with it). */
+export function parseEncryptionKeys(value: string): ReadonlyMap<string, Buffer> {
+  const parsed = envSchema.shape.ENCRYPTION_KEYS.safeParse(value);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `ENCRYPTION_KEYS: ${i.message}`));
+  return parsed.data;
+}
+
 /** Parses the environment once; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings in .env files mean "not set", so the defaults apply.

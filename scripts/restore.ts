@@ -1,17 +1,49 @@
-// `npm run restore -- <dir> [--storage-dir <dir>]`: restores a backup into the installation the environment
-// describes, whose databases must not exist yet (or be empty); the bucket or directory is created if needed.
-import { locationFromEnv, restore } from './lib/backup.js';
-import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
+// `npm run restore -- <dir> [--into-fresh] [--force] [--check-keys] [--storage-dir <dir>]`: restores a backup into
+// the installation the configuration describes (.env, then .data/secrets.json). The services are stopped first;
+// for npm start's embedded stack the command starts (or creates) its PostgreSQL itself.
+import { parseEncryptionKeys } from '../common/config.js';
+import { compareKeys, describeKeyProblems, fingerprints } from '../common/key-registry.js';
+import { locationFromEnv, readManifest, restore, RestoreRefused } from './lib/backup.js';
+import { helpIfAsked, loadOperatorEnv, withEmbeddedDatabase } from './lib/operator-env.js';
 
-// The configuration npm start runs with: .env, then the embedded stack's .data/secrets.json.
-helpIfAsked('npm run restore -- <dir> [--storage-dir <images directory, when not in S3>]');
-loadOperatorEnv();
+const USAGE = `npm run restore -- <dir> [--into-fresh] [--force] [--check-keys] [--storage-dir <images directory, when not in S3>]
+  --into-fresh   replace the databases a first start created (nothing but the schema and the super admin)
+  --force        replace databases holding clinical data too, and restore even when the keys do not match
+  --check-keys   only compare the backup's key fingerprints with the configured ENCRYPTION_KEYS`;
+helpIfAsked(USAGE);
+const loaded = loadOperatorEnv();
 
-const [dir] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--storage-dir');
-const storageDir = process.argv.includes('--storage-dir') ? process.argv[process.argv.indexOf('--storage-dir') + 1] : undefined;
+const args = process.argv.slice(2);
+const [dir] = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--storage-dir');
+const storageDir = args.includes('--storage-dir') ? args[args.indexOf('--storage-dir') + 1] : undefined;
 if (!dir) {
-  console.error('usage: npm run restore -- <dir> [--storage-dir <images directory, when not in S3>]');
+  console.error(`usage: ${USAGE}`);
   process.exit(2);
 }
-const manifest = await restore(dir, locationFromEnv(process.env, storageDir));
-console.log(`Restored the backup of ${manifest.createdAt}: 2 databases, ${manifest.objects} objects.`);
+const keys = process.env.ENCRYPTION_KEYS ? parseEncryptionKeys(process.env.ENCRYPTION_KEYS) : undefined;
+
+if (args.includes('--check-keys')) {
+  const recorded = readManifest(dir).keys;
+  if (!recorded) console.log('This backup records no key fingerprints (taken before they were recorded).');
+  else console.log(`Keys of this backup: ${Object.entries(recorded).map(([id, f]) => `${id} ${f}`).join(', ') || 'none'}`);
+  if (!keys) {
+    console.log('ENCRYPTION_KEYS is not configured here: nothing to compare with.');
+    process.exit(recorded ? 1 : 0);
+  }
+  console.log(`Configured keys:    ${Object.entries(fingerprints(keys)).map(([id, f]) => `${id} ${f}`).join(', ')}`);
+  const problems = recorded ? compareKeys(recorded, keys) : [];
+  console.log(problems.length ? describeKeyProblems(problems, 'this backup') : 'The configured keys open this backup.');
+  process.exit(problems.length ? 1 : 0);
+}
+if (!keys) console.warn('ENCRYPTION_KEYS is not configured: the backup\'s keys cannot be checked before restoring.');
+
+try {
+  const manifest = await withEmbeddedDatabase(loaded, () =>
+    restore(dir, locationFromEnv(process.env, storageDir), { intoFresh: args.includes('--into-fresh'), force: args.includes('--force'), ...(keys ? { keys } : {}) }),
+  );
+  console.log(`Restored the backup of ${manifest.createdAt}: 2 databases, ${manifest.objects} objects.`);
+} catch (err) {
+  if (!(err instanceof RestoreRefused)) throw err;
+  console.error(`Restore refused, nothing changed: ${err.message}`);
+  process.exit(1);
+}

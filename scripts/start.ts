@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
+import { createKnex } from '../common/db.js';
+import { checkAndRecordKeys, KeyMismatchError } from '../common/key-registry.js';
 import { spawn } from 'node:child_process';
 import { ensureOhifDist } from './lib/ohif.js';
 import { waitForTcp } from './lib/gate.js';
@@ -79,6 +81,9 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig({ ...baseEnv, ...stack.env });
+    // Keys that cannot open the data: said once, here, rather than by an API restarting in a loop.
+    const db = createKnex(config);
+    await checkAndRecordKeys(db, config.encryption.keys).finally(() => db.destroy());
   } catch (err) {
     await stack.stop();
     throw err;
@@ -164,6 +169,6 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof KeyMismatchError ? err.message : err);
   process.exit(1);
 });

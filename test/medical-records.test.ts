@@ -217,7 +217,25 @@ describe('medical records', () => {
         expect(history.body.items.map((v: { entry: { title: string } }) => v.entry.title)).to.deep.equal(['before rotation', 'after rotation']);
       } finally {
         await rotated.stop();
+        // test2 sealed only this test's entry: retired as docs/operations.md says, so later APIs (test1 only) start.
+        await testDb()('encryption_keys').where({ key_id: 'test2' }).delete();
       }
+    });
+
+    it('refuses to start with a key whose bytes differ from the one the database recorded, or without a recorded key, naming it', async () => {
+      const lost = `test1:${randomBytes(32).toString('base64')}`;
+      const refusal = (env: Record<string, string>) => startTestApi(env).then(async (api) => void (await api.stop()), (err: Error) => err);
+      let refused = await refusal({ ENCRYPTION_KEYS: lost });
+      expect(refused?.name).to.equal('KeyMismatchError');
+      expect(refused?.message).to.match(/^ENCRYPTION_KEY_MISMATCH: .*\n.*key "test1" in ENCRYPTION_KEYS has fingerprint [0-9a-f]{16}, but the data .* fingerprint [0-9a-f]{16}/);
+      expect(refused?.message).to.include('secrets.json');
+      // The key under another id: test1 is recorded but no longer configured.
+      refused = await refusal({ ENCRYPTION_KEYS: `other:${process.env.ENCRYPTION_KEYS!.split(':')[1]}` });
+      expect(refused?.message).to.match(/key "test1" \(fingerprint [0-9a-f]{16}\) sealed data .* ENCRYPTION_KEYS has no key "test1"/);
+      // Nothing was recorded by the refused starts: the right keys still start.
+      expect((await testDb()('encryption_keys').select('key_id')).map((r) => r.key_id)).to.deep.equal(['test1']);
+      const right = await startTestApi({});
+      await right.stop();
     });
   });
 

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,32 +12,10 @@ import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { Fixtures } from './helpers/fixtures.js';
-import { spawnGroup, stopAfterTest, stopStarted } from './helpers/processes.js';
+import { exited, npmStartEnv, spawnTs, stopAfterTest, waitFor } from './helpers/processes.js';
 import { stopLeftovers } from '../scripts/lib/stack.js';
 import { listProcesses } from '../scripts/lib/processes.js';
 import { testConfig } from './helpers/server.js';
-
-/**
- * Spawns a TypeScript entry point in its own process group, collects its output, and stops the group
- * (and all it started) when the test ends, whatever its outcome.
- */
-function spawnTs(script: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  let out = '';
-  const child = spawnGroup(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  stopAfterTest(() => stopStarted(child));
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { child, output: () => out };
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, output: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; output:\n${output().slice(-2000)}`);
-}
 
 /** The pid of the child of `parent` running `script` (throws when there is none, unless `required` is false). */
 function childPid(parent: number, script: string, required = true): number {
@@ -103,7 +80,6 @@ function uploadStreamed(url: string, token: string, patientId: string, files: Bu
   });
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('processes', () => {
   it('the API process drains and exits 0 on SIGTERM', async () => {
@@ -127,33 +103,8 @@ describe('processes', () => {
     // then the PostgreSQL and Orthanc a killed `npm start` leaves behind on purpose, then the data.
     stopAfterTest(() => rmSync(dataDir, { recursive: true, force: true }));
     stopAfterTest(() => stopLeftovers(dataDir));
-    const [dbPort, apiPort, orthancPort, dicomPort, proxyPort, viewerPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-    const env: Record<string, string> = {
-      MEDICONNECT_DATA_DIR: dataDir,
-      DB_PORT: String(dbPort),
-      API_PORT: String(apiPort),
-      DB_HOST: '',
-      ORTHANC_URL: '',
-      ORTHANC_PASSWORD: '',
-      ORTHANC_HTTP_PORT: String(orthancPort),
-      DICOM_PORT: String(dicomPort),
-      DICOM_HOST: '127.0.0.1',
-      DICOM_PROXY_PORT: String(proxyPort),
-      VIEWER_PORT: String(viewerPort),
-      OHIF_VIEWER_URL: `http://127.0.0.1:${viewerPort}/viewer`,
-      DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`,
-      MINIO_ENDPOINT: '',
-      MINIO_ACCESS_KEY: '',
-      MINIO_SECRET_KEY: '',
-      DB_PASSWORD: '',
-      DB_NAME: '',
-      DB_USER: '',
-      SECRET_KEY: '',
-      ENCRYPTION_KEYS: '',
-      SUPERADMIN_EMAIL: 'chief@start.test',
-      BCRYPT_ROUNDS: '4',
-      LOG_LEVEL: 'warn',
-    };
+    const { env, ports } = await npmStartEnv(dataDir, 'chief@start.test');
+    const { api: apiPort, orthanc: orthancPort, dicom: dicomPort, proxy: proxyPort, viewer: viewerPort } = ports;
     const base = `http://127.0.0.1:${apiPort}`;
     let run = spawnTs('scripts/start.ts', env);
     await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'npm start', run.output);

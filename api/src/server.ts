@@ -13,6 +13,7 @@ import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
 import { startScheduler } from './workers/scheduler.js';
+import { checkAndRecordKeys } from '../../common/key-registry.js';
 
 /** The API's series, with the values read from the database when Prometheus scrapes. */
 export function apiMetrics(db: Knex) {
@@ -35,6 +36,13 @@ export interface RunningApi {
 export async function startApi(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.logLevel, 'api');
   const db = createKnex(config, {}, logger);
+  // Keys that cannot open this database's clinical text: refuse to serve rather than answer every read 500.
+  try {
+    await checkAndRecordKeys(db, config.encryption.keys);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   const metrics = apiMetrics(db);
   const orthanc = new OrthancClient(config.orthanc);
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);

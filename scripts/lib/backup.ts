@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { objectStore, type StorageLocation } from './object-store.js';
 import { findPostgresBin } from './postgres.js';
+import { compareKeys, describeKeyProblems } from '../../common/key-registry.js';
 
 /** Where a MediConnect installation keeps its data: the clinical database, Orthanc's index, the images. */
 export interface DataLocation {
@@ -23,6 +24,11 @@ export interface Manifest {
   bytes: number;
   /** Keys the database named but the store no longer held (deleted while the backup ran). */
   missing: string[];
+  /**
+   * Fingerprints of the encryption keys the backed-up data was sealed with (never the keys: those are kept apart,
+   * e.g. `.data/secrets.json`). Absent from backups taken before keys were recorded.
+   */
+  keys?: Record<string, string>;
 }
 
 const bin = (name: string) => {
@@ -65,13 +71,15 @@ async function backupPrivately(from: DataLocation, dir: string): Promise<Manifes
   const client = new pg.Client({ ...from.db });
   await client.connect();
   let keys: string[];
+  let sealedWith: Record<string, string>;
   try {
     keys = (await client.query<{ object_key: string }>('select distinct object_key from orthanc_storage_keys where object_key is not null order by 1')).rows.map((r) => r.object_key);
+    sealedWith = Object.fromEntries((await client.query<{ key_id: string; fingerprint: string }>('select key_id, fingerprint from encryption_keys order by 1')).rows.map((r) => [r.key_id, r.fingerprint]));
   } finally {
     await client.end();
   }
   const store = objectStore(from.storage);
-  const manifest: Manifest = { createdAt: new Date().toISOString(), clinicalDump: 'clinical.dump', orthancIndexDump: 'orthanc-index.dump', objects: 0, bytes: 0, missing: [] };
+  const manifest: Manifest = { createdAt: new Date().toISOString(), clinicalDump: 'clinical.dump', orthancIndexDump: 'orthanc-index.dump', objects: 0, bytes: 0, missing: [], keys: sealedWith };
   for (const key of keys) {
     // Keys are written by our storage plugin from sanitised segments: they never leave the objects folder.
     const body = await store.get(key);
@@ -97,18 +105,69 @@ function filesUnder(root: string): string[] {
     .map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 }
 
+/** The manifest of a backup folder. */
+export const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+
+/** Why a restore did not start: a database in the way, or keys that would not open the restored data. */
+export class RestoreRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreRefused';
+  }
+}
+
+/** What a restore may replace, and the keys the restored data must open with. */
+export interface RestoreOptions {
+  /**
+   * Replace the databases a first start created (migrated schema, the seeded super admin): dropped and created
+   * again. A database holding clinical data (hospitals, patients, records, studies, Orthanc resources) is still
+   * refused unless `force`.
+   */
+  intoFresh?: boolean;
+  /** Replace even databases holding clinical data, and restore even when the keys do not match. */
+  force?: boolean;
+  /** The configured encryption keys: the backup's recorded fingerprints must match them. */
+  keys?: ReadonlyMap<string, Buffer>;
+}
+
+/** What the first start of an installation writes; anything beyond it is clinical data a restore must not drop. */
+const CLINICAL_CONTENT = `select
+    (select count(*) from hospitals) as hospitals,
+    (select count(*) from users where role <> 'super_admin') as accounts,
+    (select count(*) from patients) as patients,
+    (select count(*) from medical_record_entries) as records,
+    (select count(*) from dicom_studies) as studies`;
+
+/** What a database holds that a restore would lose: an empty list for an empty or freshly migrated one. */
+async function clinicalContent(client: pg.Client, orthancIndex: boolean): Promise<string[]> {
+  const tables = (await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n;
+  if (Number(tables) === 0) return [];
+  let counts: Record<string, string>;
+  if (!orthancIndex) counts = await client.query(CLINICAL_CONTENT).then((r) => r.rows[0], () => ({ 'tables of another application': String(tables) }));
+  else if ((await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'resources'")).rowCount) counts = (await client.query('select count(*) as "Orthanc resources" from resources')).rows[0];
+  else counts = { 'tables of another application': String(tables) };
+  return Object.entries(counts).filter(([, n]) => Number(n) > 0).map(([what, n]) => `${n} ${what}`);
+}
+
 /**
- * Restores a backup into an installation whose databases do not exist yet (or are empty) and whose bucket
- * or directory may be new: creates both databases, restores the dumps, puts back every object.
+ * Restores a backup into an installation: creates both databases, restores the dumps, puts back every object.
+ * A database that exists must be empty, or (with `intoFresh`) hold nothing but what a first start wrote; no other
+ * session may be connected to it (the services are stopped first). With `keys`, the backup's recorded key
+ * fingerprints are checked first: restoring data the configured keys cannot open is refused before anything changes.
  */
-export async function restore(dir: string, to: DataLocation): Promise<Manifest> {
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+export async function restore(dir: string, to: DataLocation, options: RestoreOptions = {}): Promise<Manifest> {
+  const manifest = readManifest(dir);
+  if (options.keys && manifest.keys) {
+    const problems = compareKeys(manifest.keys, options.keys);
+    if (problems.length > 0 && !options.force) throw new RestoreRefused(describeKeyProblems(problems, 'this backup'));
+  }
   const admin = new pg.Client({ ...to.db, database: 'postgres' });
   await admin.connect();
   try {
-    for (const database of [to.db.database, indexDb(to)]) {
+    for (const [database, orthancIndex] of [[to.db.database, false], [indexDb(to), true]] as const) {
       const exists = (await admin.query('select 1 from pg_database where datname = $1', [database])).rowCount;
-      if (!exists) await admin.query(`create database "${database.replace(/"/g, '""')}"`);
+      if (exists) await clearForRestore(admin, to, database, orthancIndex, options);
+      await admin.query(`create database "${database.replace(/"/g, '""')}"`);
     }
   } finally {
     await admin.end();
@@ -121,6 +180,30 @@ export async function restore(dir: string, to: DataLocation): Promise<Manifest> 
   const objects = path.join(dir, 'objects');
   for (const key of filesUnder(objects)) await store.put(key.split(path.sep).join('/'), readFileSync(path.join(objects, key)));
   return manifest;
+}
+
+/** Drops an existing database a restore replaces, after checking that nothing would be lost and nobody uses it. */
+async function clearForRestore(admin: pg.Client, to: DataLocation, database: string, orthancIndex: boolean, options: RestoreOptions): Promise<void> {
+  const client = new pg.Client({ ...to.db, database });
+  await client.connect();
+  let content: string[];
+  try {
+    content = await clinicalContent(client, orthancIndex);
+    const tables = Number((await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n);
+    if (tables > 0 && !options.intoFresh) {
+      throw new RestoreRefused(`database "${database}" already exists and is not empty (a first start migrated it): restore with --into-fresh to replace it`);
+    }
+  } finally {
+    await client.end();
+  }
+  if (content.length > 0 && !options.force) {
+    throw new RestoreRefused(`database "${database}" holds data a restore would lose (${content.join(', ')}): refused; --force replaces it anyway`);
+  }
+  const others = Number((await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database])).rows[0]!.n);
+  if (others > 0) {
+    throw new RestoreRefused(`database "${database}" has ${others} open connection(s): stop npm start (or the API, proxy, gate and Orthanc) before restoring`);
+  }
+  await admin.query(`drop database "${database.replace(/"/g, '""')}"`);
 }
 
 /** An installation as the environment describes it (the variables of `.env` / docker-compose.yml). */

@@ -3,13 +3,16 @@
 // `.data/secrets.json`. Values already in the environment win. Without this, each command failed until the
 // operator exported variables the docs did not list (issue 22).
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { embeddedStack, loadDotEnv, localDataDir, savedSecrets, secretsFile } from './local-stack.js';
+import { clusterRunning, initCluster, startCluster, stopCluster } from './postgres.js';
+import { ensureSystemPackages, POSTGRESQL } from './system-packages.js';
 
 /** Fills `process.env` as `npm start` would (see scripts/start.ts); returns where each part came from. */
-export function loadOperatorEnv(root = process.cwd()): { envFile: string | null; secretsFile: string | null } {
+export function loadOperatorEnv(root = process.cwd()): { envFile: string | null; secretsFile: string | null; embeddedDb: boolean } {
   const envFile = loadDotEnv(root);
   const dataDir = localDataDir(root);
-  if (!existsSync(secretsFile(dataDir))) return { envFile, secretsFile: null };
+  if (!existsSync(secretsFile(dataDir))) return { envFile, secretsFile: null, embeddedDb: false };
   const secrets = savedSecrets(dataDir);
   const set = (name: string, value: string | number | undefined) => {
     if (!process.env[name] && value !== undefined && value !== '') process.env[name] = String(value);
@@ -18,7 +21,8 @@ export function loadOperatorEnv(root = process.cwd()): { envFile: string | null;
   set('ENCRYPTION_KEYS', secrets.ENCRYPTION_KEYS);
   // The embedded PostgreSQL and Orthanc, as npm start runs them.
   const embedded = embeddedStack(process.env, dataDir);
-  if (!process.env.DB_HOST) {
+  const embeddedDb = !process.env.DB_HOST;
+  if (embeddedDb) {
     set('DB_HOST', embedded.db.host);
     set('DB_PORT', embedded.db.port);
     set('DB_USER', embedded.db.user);
@@ -31,7 +35,7 @@ export function loadOperatorEnv(root = process.cwd()): { envFile: string | null;
     set('ORTHANC_PASSWORD', secrets.ORTHANC_PASSWORD);
     if (!process.env.MINIO_ENDPOINT) set('MEDICONNECT_STORAGE_DIR', embedded.storageDir);
   }
-  return { envFile, secretsFile: secretsFile(dataDir) };
+  return { envFile, secretsFile: secretsFile(dataDir), embeddedDb };
 }
 
 /** What every operator command reads, for its `--help`. */
@@ -49,4 +53,33 @@ export function helpIfAsked(usage: string): void {
   if (!process.argv.slice(2).some((a) => a === '--help' || a === '-h')) return;
   console.log(`usage: ${usage}\n\n${READS}`);
   process.exit(0);
+}
+
+/**
+ * Runs `work` with the embedded PostgreSQL of `npm start` serving: started for the command when it is not running
+ * (created first when `.data/postgres` does not exist yet, e.g. restoring onto a machine that lost `.data`), and
+ * stopped again after. A database of one's own (`DB_HOST` in the environment or `.env`) is used as it is.
+ */
+export async function withEmbeddedDatabase<T>(loaded: { embeddedDb: boolean }, work: () => Promise<T>, root = process.cwd()): Promise<T> {
+  if (!loaded.embeddedDb) return work();
+  const dataDir = localDataDir(root);
+  const embedded = embeddedStack(process.env, dataDir);
+  const cluster = {
+    dataDir: path.join(dataDir, 'postgres'),
+    port: embedded.db.port,
+    user: embedded.db.user,
+    password: process.env.DB_PASSWORD ?? '',
+    database: embedded.db.database,
+    logFile: path.join(dataDir, 'postgresql.log'),
+  };
+  if (clusterRunning(cluster.dataDir)) return work();
+  ensureSystemPackages([POSTGRESQL]);
+  if (initCluster(cluster)) console.log(`Created the embedded PostgreSQL in ${cluster.dataDir}.`);
+  console.log('Starting the embedded PostgreSQL for this command (npm start is not running)…');
+  startCluster(cluster);
+  try {
+    return await work();
+  } finally {
+    stopCluster(cluster.dataDir);
+  }
 }
