@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { ROLES, type Role } from './roles.js';
 
 const ISSUER = 'mediconnect';
@@ -84,3 +84,10 @@ export async function verifyAccessToken(
     return { ok: false, reason: err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
   }
 }
+
+/**
+ * What is stored of an opaque token (refresh token, viewer session, share link): an HMAC keyed with `SECRET_KEY`,
+ * never the token. A new `SECRET_KEY` matches none of them, so rotating it ends every session derived from the old
+ * key — refresh tokens, viewer sessions, share links — as it ends the access tokens it signed.
+ */
+export const tokenDigest = (secret: string, token: string): string => createHmac('sha256', secret).update(`mediconnect:token:${token}`).digest('hex');

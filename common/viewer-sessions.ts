@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { preparedQuery } from './db.js';
+import { tokenDigest } from './tokens.js';
 import { PRINCIPAL_COLUMNS, principalFromRow, type Principal, type PrincipalRow } from './principal.js';
 
 /** Viewer-session tokens start with this prefix, so the proxy tells them from access tokens at a glance. */
@@ -13,14 +14,11 @@ export const SHARE_TOKEN_PREFIX = 'sh_';
 /** Whether a token is one of the viewer's (session, study-list session or share link), not an access token. */
 export const isViewerToken = (token: string) => [VIEWER_TOKEN_PREFIX, VIEWER_LIST_TOKEN_PREFIX, SHARE_TOKEN_PREFIX].some((p) => token.startsWith(p));
 
-/** A new random token with the given prefix, and the hash that is stored. */
-export function newViewerToken(prefix: string = VIEWER_TOKEN_PREFIX): { token: string; hash: string } {
+/** A new random token with the given prefix, and the digest that is stored ({@link tokenDigest}, bound to `secret`). */
+export function newViewerToken(secret: string, prefix: string = VIEWER_TOKEN_PREFIX): { token: string; hash: string } {
   const token = `${prefix}${randomBytes(32).toString('base64url')}`;
-  return { token, hash: hashViewerToken(token) };
+  return { token, hash: tokenDigest(secret, token) };
 }
-
-/** Only a SHA-256 of a viewer token is ever stored. */
-export const hashViewerToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** A live viewer session: who holds it, the login session it belongs to, and the one study it opens (null: its study list). */
 export interface ResolvedViewerSession {
@@ -33,7 +31,7 @@ export interface ResolvedViewerSession {
 }
 
 /**
- * The principal and study behind a viewer token (by its {@link hashViewerToken}), if the viewer session is live (not expired, not ended)
+ * The principal and study behind a viewer token (by its {@link tokenDigest}), if the viewer session is live (not expired, not ended)
  * and so is the login session that opened it (not logged out, account and hospital active). The caller
  * must still check the owner's access to the study.
  */
@@ -64,7 +62,7 @@ export interface ResolvedShare {
 }
 
 /**
- * The share behind a share token (by its {@link hashViewerToken}), if it is live (not expired, not revoked) and its creator's account and
+ * The share behind a share token (by its {@link tokenDigest}), if it is live (not expired, not revoked) and its creator's account and
  * hospital are active. Logging out does not end a share; losing access to the study does (checked by the caller).
  */
 export async function resolveShareToken(db: Knex, tokenHash: string): Promise<ResolvedShare | null> {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
+import { tokenDigest } from '../common/tokens.js';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { fixtures, NEW_PASSWORD, randomEmail, type Fixtures } from './helpers/fixtures.js';
@@ -204,7 +204,7 @@ describe('authentication', () => {
       const rotated = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(rotated.status).to.equal(200);
       // Rotated longer ago than the grace (the clock moved, not the test's time).
-      await testDb()('refresh_tokens').where({ token_hash: createHash('sha256').update(actor.refreshToken).digest('hex') }).update({ used_at: testDb().raw(`now() - interval '1 minute'`) });
+      await testDb()('refresh_tokens').where({ token_hash: tokenDigest(process.env.SECRET_KEY!, actor.refreshToken) }).update({ used_at: testDb().raw(`now() - interval '1 minute'`) });
       const reuse = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(reuse.status).to.equal(401);
       expect(reuse.body.error.code).to.equal('REFRESH_TOKEN_REUSED');

@@ -2,11 +2,13 @@ import { expect } from 'chai';
 import { createLogger } from '../common/logger.js';
 import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
 import { freePort } from '../scripts/lib/ports.js';
-import type { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-import { testConfig } from './helpers/server.js';
+import { startTestApi, testConfig } from './helpers/server.js';
+import { ApiClient } from './helpers/client.js';
+import { stopAfterTest } from './helpers/processes.js';
+import { randomBytes } from 'node:crypto';
 
 describe('viewer sessions', () => {
   let f: Fixtures;
@@ -54,6 +56,40 @@ describe('viewer sessions', () => {
     expect((await viaProxy(token, `/studies/${studies[1]!.uid}/metadata`)).status).to.equal(404);
     expect(await (await viaProxy(token, `/studies?StudyInstanceUID=${studies[1]!.uid}`)).json()).to.deep.equal([]);
     await api.delete(`/api/viewer-sessions/${res.body.id}`, { token: h.doctor.token });
+  });
+
+  it('rotating SECRET_KEY ends every session derived from it: refresh tokens, viewer sessions, share links (issue 22)', async () => {
+    const login = await api.post('/api/auth/login', { body: { email: h.doctor.email, password: h.doctor.password } });
+    const { accessToken, refreshToken } = login.body as { accessToken: string; refreshToken: string };
+    const opened = (await api.post(`/api/dicom/studies/${studies[3]!.id}/viewer-sessions`, { token: accessToken })).body as { id: string; token: string };
+    const viewer = opened.token;
+    // The limit test below counts this doctor's live sessions.
+    stopAfterTest(async () => void (await api.delete(`/api/viewer-sessions/${opened.id}`, { token: accessToken })));
+    const share = (await api.post(`/api/dicom/studies/${studies[3]!.id}/shares`, { token: accessToken, body: {} })).body.token as string;
+    const metadata = `/studies/${studies[3]!.uid}/metadata`;
+    // The deployment restarted with a new key: an API and a proxy of their own on the same database.
+    const secret = { SECRET_KEY: randomBytes(48).toString('base64url') };
+    const rotatedApi = await startTestApi(secret);
+    stopAfterTest(() => rotatedApi.stop());
+    const port = await freePort();
+    const rotatedBase = `http://127.0.0.1:${port}/dicom-web`;
+    const rotatedProxy = await startProxy(testConfig({ ...secret, DICOM_WEB_URL: rotatedBase }), { port, logger: createLogger('silent', 'rotated-proxy') });
+    stopAfterTest(() => rotatedProxy.stop());
+    const rotated = new ApiClient(rotatedApi.url);
+    const refreshed = await rotated.post('/api/auth/refresh', { body: { refreshToken } });
+    expect([refreshed.status, refreshed.body.error?.code]).to.deep.equal([401, 'INVALID_REFRESH_TOKEN']);
+    expect((await rotated.get('/api/auth/me', { token: accessToken })).status).to.equal(401);
+    const through = async (token: string) => {
+      const res = await fetch(`${rotatedBase}${metadata}`, { headers: { accept: 'application/dicom+json', authorization: `Bearer ${token}` } });
+      return [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
+    };
+    expect(await through(viewer)).to.deep.equal([401, 'VIEWER_SESSION_INVALID']);
+    expect(await through(share)).to.deep.equal([401, 'SHARE_INVALID']);
+    expect(await through(accessToken)).to.deep.equal([401, 'INVALID_TOKEN']);
+    // The same tokens under the key that issued them still work: what ended them is the key, nothing else.
+    expect((await viaProxy(viewer, metadata)).status).to.equal(200);
+    expect((await viaProxy(share, metadata)).status).to.equal(200);
+    expect((await api.post('/api/auth/refresh', { body: { refreshToken } })).status).to.equal(200);
   });
 
   it('the patient opens its own studies; others get 404', async () => {

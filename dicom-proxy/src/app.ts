@@ -6,8 +6,8 @@ import { refuseNul } from '../../common/http/refuse-nul.js';
 import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError } from '../../common/orthanc.js';
-import { verifyAccessToken } from '../../common/tokens.js';
-import { hashViewerToken, isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
+import { tokenDigest, verifyAccessToken } from '../../common/tokens.js';
+import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import type { Caller, ProxyDeps } from './context.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
@@ -41,7 +41,7 @@ function publicRoot(ctx: Context, deps: ProxyDeps): string {
 async function authenticate(deps: ProxyDeps, token: string, root: string, pathToken: boolean): Promise<Caller> {
   const from = `${deps.config.orthanc.url}/dicom-web`;
   if (isViewerToken(token)) {
-    const tokenHash = hashViewerToken(token);
+    const tokenHash = tokenDigest(deps.config.secretKey, token);
     const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
     if (token.startsWith(SHARE_TOKEN_PREFIX)) {
       const share = await deps.principals.loadToken(tokenHash, () => resolveShareToken(deps.db, tokenHash));

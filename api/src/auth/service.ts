@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { signAccessToken } from '../../../common/tokens.js';
+import { signAccessToken, tokenDigest } from '../../../common/tokens.js';
 import type { Role } from '../../../common/roles.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { Deps } from '../deps.js';
@@ -59,7 +59,6 @@ function toUserDto(row: UserRow): UserDto {
   };
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 function liveUsers(db: Knex | Knex.Transaction) {
   return db('users as u')
@@ -84,7 +83,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     const refreshToken = randomBytes(32).toString('base64url');
     await trx('refresh_tokens').insert({
       session_id: sessionId,
-      token_hash: sha256(refreshToken),
+      token_hash: tokenDigest(config.secretKey, refreshToken),
       expires_at: new Date(Date.now() + config.auth.refreshTokenTtlSeconds * 1000),
     });
     return pairWith(user, sessionId, refreshToken);
@@ -152,7 +151,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       const outcome = await db.transaction(async (trx) => {
         const token = await trx('refresh_tokens as rt')
           .join('sessions as s', 's.id', 'rt.session_id')
-          .where('rt.token_hash', sha256(refreshToken))
+          .where('rt.token_hash', tokenDigest(config.secretKey, refreshToken))
           .forUpdate()
           .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 'rt.successor_sealed', 's.user_id', 's.revoked_at', trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]));
         if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
@@ -165,7 +164,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         }
         if (token.used_at && token.in_grace && token.successor_sealed && live) {
           const successor = sealed.open(token.successor_sealed, token.id, 'successor')!;
-          const unused = await trx('refresh_tokens').where({ token_hash: sha256(successor) }).whereNull('used_at').first('id');
+          const unused = await trx('refresh_tokens').where({ token_hash: tokenDigest(config.secretKey, successor) }).whereNull('used_at').first('id');
           if (unused) return { tokens: await pairWith(live, token.session_id, successor) };
         }
         if (token.used_at) {

@@ -48,7 +48,7 @@ export function createShareService({ db, config }: Deps) {
 
   return {
     async create(auth: Auth, studyId: string, input: { expiresInHours: number; recipientEmail?: string; note?: string }, meta: RequestMeta) {
-      const { token, hash } = newViewerToken(SHARE_TOKEN_PREFIX);
+      const { token, hash } = newViewerToken(config.secretKey, SHARE_TOKEN_PREFIX);
       const result = await db.transaction(async (trx) => {
         // The study row is locked: two concurrent shares cannot both be the 20th.
         const study = await findStudy(trx, auth, studyId, true);

@@ -35,7 +35,7 @@ export function createViewerSessionService({ db, config }: Deps) {
     async open(auth: Auth, studyId: string | null, meta: RequestMeta) {
       const study = studyId ? await findStudy(db, auth, studyId) : null;
       if (studyId && !study) throw notFound('Study');
-      const { token, hash } = newViewerToken(study ? undefined : VIEWER_LIST_TOKEN_PREFIX);
+      const { token, hash } = newViewerToken(config.secretKey, study ? undefined : VIEWER_LIST_TOKEN_PREFIX);
       const row: SessionRow = await db.transaction(async (trx) => {
         // One creation at a time per user, so the limit holds under concurrent requests.
         await trx('users').where({ id: auth.userId }).forUpdate().first('id');
