@@ -65,6 +65,8 @@ const envSchema = z.object({
   ENCRYPTION_ACTIVE_KEY_ID: z.string().min(1).optional(),
 
   ORTHANC_URL: z.url().default('http://127.0.0.1:8042'),
+  // How long Orthanc may keep a call waiting before it is answered 503 (a frozen or overloaded Orthanc).
+  ORTHANC_TIMEOUT_SECONDS: positiveInt.max(3600).default(30),
   ORTHANC_USERNAME: z.string().min(1).default('mediconnect'),
   ORTHANC_PASSWORD: z.string().default(''),
   DICOM_HOST: z.string().min(1).default('0.0.0.0'),
@@ -142,7 +144,7 @@ export interface Config {
   upload: { maxFileBytes: number; maxZipRatio: number };
   /** Keys for clinical data at rest; new data uses `activeKeyId`, old data keeps the key it names. */
   encryption: { keys: ReadonlyMap<string, Buffer>; activeKeyId: string };
-  orthanc: { url: string; username: string; password: string };
+  orthanc: { url: string; username: string; password: string; timeoutMs: number };
   /** The device gate: the DICOM port devices push to (its AE title), its `/metrics` port (unset: not served), and how many connections it holds at once. */
   gate: { host: string; port: number; aeTitle: string; metricsPort: number | null; maxAssociations: number };
   /** The authorizing DICOMweb proxy: where it listens, and the public base URL clients (OHIF) use. */
@@ -289,7 +291,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       corsOrigins: origins(e.DICOM_PROXY_CORS_ORIGINS),
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
-    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD },
+    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, timeoutMs: e.ORTHANC_TIMEOUT_SECONDS * 1000 },
     gate: { host: e.DICOM_HOST, port: e.DICOM_PORT, aeTitle: e.DICOM_AET, metricsPort: e.DICOM_GATE_METRICS_PORT ?? null, maxAssociations: e.DICOM_MAX_ASSOCIATIONS },
     s3: e.MINIO_ENDPOINT
       ? {

@@ -3,7 +3,6 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Readable as NodeReadable } from 'node:stream';
 
 /** Orthanc answered with an error status. */
 export class OrthancError extends Error {
@@ -65,12 +64,28 @@ export interface OrthancStatistics {
   UncompressedSize: string;
 }
 
+/** Orthanc accepted the connection but did not answer in time (frozen, overloaded): treated as unreachable. */
+export class OrthancTimeoutError extends Error {
+  constructor(readonly path: string, readonly timeoutMs: number) {
+    super(`Orthanc did not answer ${path} within ${timeoutMs / 1000} s`);
+    this.name = 'OrthancTimeoutError';
+  }
+}
+
 /** Connection settings of the Orthanc REST API. */
 export interface OrthancSettings {
   url: string;
   username: string;
   password: string;
+  /**
+   * How long Orthanc may take to answer (`ORTHANC_TIMEOUT_SECONDS`): until the response headers, to read a small
+   * JSON answer, or to take the next bytes of a file being stored. Past it the call fails as unreachable (503).
+   */
+  timeoutMs?: number;
 }
+
+/** The default of {@link OrthancSettings.timeoutMs}. */
+export const ORTHANC_TIMEOUT_MS = 30_000;
 
 /** How long an idle connection to Orthanc is kept: below Orthanc's own 1 s, so it never closes one we reuse. */
 const IDLE_MS = 500;
@@ -99,9 +114,19 @@ export class OrthancClient {
   /** Told the latency of every request (until response headers), for metrics: operation = first path segment. */
   observe: ((operation: string, seconds: number, outcome: 'ok' | 'error' | 'unreachable') => void) | null = null;
 
+  private readonly timeoutMs: number;
+
   constructor(private readonly settings: OrthancSettings) {
     this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
     this.agent = keepAliveAgent(settings.url.startsWith('https:') ? https.Agent : http.Agent);
+    this.timeoutMs = settings.timeoutMs ?? ORTHANC_TIMEOUT_MS;
+  }
+
+  /** A signal that aborts after the timeout (joined with the caller's), and the function that disarms it. */
+  private deadline(path: string, signal?: AbortSignal | null): { signal: AbortSignal; clear: () => void } {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new OrthancTimeoutError(path, this.timeoutMs)), this.timeoutMs);
+    return { signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal, clear: () => clearTimeout(timer) };
   }
 
   /**
@@ -114,10 +139,14 @@ export class OrthancClient {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const req = transport.request(url, { method: options.method ?? 'GET', agent: this.agent, headers: { ...options.headers, authorization: this.auth }, signal: options.signal }, (res) => {
+        // Until the headers only: past them the body follows the client's pace, which may pause it for long.
+        clearTimeout(timer);
         this.timed(path, started, (res.statusCode ?? 500) < 500 ? 'ok' : 'error');
         resolve(res);
       });
+      const timer = setTimeout(() => req.destroy(new OrthancTimeoutError(path, this.timeoutMs)), this.timeoutMs);
       req.on('error', (err) => {
+        clearTimeout(timer);
         this.timed(path, started, 'unreachable');
         reject(new OrthancUnavailableError(path, err));
       });
@@ -125,16 +154,36 @@ export class OrthancClient {
     });
   }
 
-  /** A raw request; throws OrthancUnavailableError when Orthanc cannot be reached. */
-  async fetch(path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
+  /**
+   * A raw request; throws OrthancUnavailableError when Orthanc cannot be reached or sends no response headers within
+   * the timeout (the body is the caller's to read: a ZIP may take long; {@link text} bounds small ones).
+   */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const started = performance.now();
+    const deadline = this.deadline(path, init.signal);
     try {
-      const res = await fetch(`${this.settings.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
+      const res = await fetch(`${this.settings.url}${path}`, { ...init, signal: deadline.signal, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
       this.timed(path, started, res.status < 500 ? 'ok' : 'error');
       return res;
     } catch (err) {
       this.timed(path, started, 'unreachable');
-      throw new OrthancUnavailableError(path, err);
+      throw new OrthancUnavailableError(path, deadline.signal.reason instanceof OrthancTimeoutError ? deadline.signal.reason : err);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** A request whose whole (small) answer is read within the timeout: status and text. */
+  async text(path: string, init: RequestInit = {}): Promise<{ status: number; ok: boolean; text: string }> {
+    const whole = this.deadline(path, init.signal);
+    try {
+      const res = await this.fetch(path, { ...init, signal: whole.signal });
+      return { status: res.status, ok: res.ok, text: await res.text() };
+    } catch (err) {
+      if (err instanceof OrthancUnavailableError) throw err;
+      throw new OrthancUnavailableError(path, whole.signal.reason instanceof OrthancTimeoutError ? whole.signal.reason : err);
+    } finally {
+      whole.clear();
     }
   }
 
@@ -143,9 +192,9 @@ export class OrthancClient {
   }
 
   private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const res = await this.fetch(path, init);
-    if (!res.ok) throw new OrthancError(res.status, await res.text(), path);
-    return (await res.json()) as T;
+    const res = await this.text(path, init);
+    if (!res.ok) throw new OrthancError(res.status, res.text, path);
+    return JSON.parse(res.text) as T;
   }
 
   /** Orthanc's /system: version and name; used as a health check. */
@@ -153,17 +202,70 @@ export class OrthancClient {
     return this.json('/system');
   }
 
-  /** Stores one DICOM file, streamed from `body` (never buffered here). */
-  async storeInstance(body: Readable, signal?: AbortSignal): Promise<StoredInstance> {
-    const res = await this.fetch('/instances', {
-      method: 'POST',
-      headers: { 'content-type': 'application/dicom' },
-      body: NodeReadable.toWeb(body) as ReadableStream,
-      duplex: 'half',
-      signal,
+  /**
+   * Stores one DICOM file, streamed from `body` (never buffered here). The body comes at its sender's pace, so the
+   * timeout runs only while Orthanc is the one waited for: a chunk it does not take, or its answer once all is sent.
+   */
+  storeInstance(body: Readable, signal?: AbortSignal): Promise<StoredInstance> {
+    const path = '/instances';
+    const url = new URL(`${this.settings.url}${path}`);
+    const transport = url.protocol === 'https:' ? https : http;
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const fail = (err: unknown) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        this.timed(path, started, 'unreachable');
+        body.off('data', write);
+        reject(err instanceof OrthancError ? err : new OrthancUnavailableError(path, err));
+      };
+      const waitForOrthanc = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => req.destroy(new OrthancTimeoutError(path, this.timeoutMs)), this.timeoutMs);
+      };
+      const req = transport.request(url, { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/dicom', authorization: this.auth }, signal }, (res) => {
+        waitForOrthanc();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 500;
+          this.timed(path, started, status < 500 ? 'ok' : 'error');
+          if (status < 200 || status >= 300) return reject(new OrthancError(status, text, path));
+          try {
+            resolve(JSON.parse(text) as StoredInstance);
+          } catch {
+            reject(new OrthancError(status, text, path));
+          }
+        });
+      });
+      req.on('error', fail);
+      const write = (chunk: Buffer) => {
+        if (req.write(chunk)) return;
+        body.pause();
+        waitForOrthanc();
+        req.once('drain', () => {
+          clearTimeout(timer);
+          body.resume();
+        });
+      };
+      body.on('data', write);
+      body.once('end', () => {
+        req.end();
+        waitForOrthanc();
+      });
+      body.once('error', (err) => {
+        req.destroy();
+        fail(err);
+      });
     });
-    if (!res.ok) throw new OrthancError(res.status, await res.text(), '/instances');
-    return (await res.json()) as StoredInstance;
   }
 
   /** One page of the change feed after `since`. */

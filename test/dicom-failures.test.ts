@@ -15,13 +15,15 @@ import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { stopAfterTest } from './helpers/processes.js';
-import { startTestApi } from './helpers/server.js';
+import { startTestApi, testConfig } from './helpers/server.js';
+import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
+import { createLogger } from '../common/logger.js';
 import type { RunningApi } from '../api/src/server.js';
 
 const tmpRoot = () => mkdtempSync(path.join(os.tmpdir(), 'extra-'));
 
 /** Another Orthanc of our own (local directory or a given S3), with its own index database. */
-async function extraOrthanc(name: string, storage: 'local' | 's3', env: Record<string, string> = {}): Promise<{ service: StartedService; storageDir: string; client: OrthancClient }> {
+async function extraOrthanc(name: string, storage: 'local' | 's3', env: Record<string, string> = {}): Promise<{ service: StartedService; storageDir: string; client: OrthancClient; pid: () => number }> {
   const dir = tmpRoot();
   const storageDir = path.join(dir, 'dicom');
   const service = await orthancService({
@@ -33,7 +35,7 @@ async function extraOrthanc(name: string, storage: 'local' | 's3', env: Record<s
     indexDatabase: `${process.env.DB_NAME}_orthanc_${name}`,
   }).start({ ...(process.env as Record<string, string>), ...env });
   const client = new OrthancClient({ url: service.env.ORTHANC_URL!, username: service.env.ORTHANC_USERNAME!, password: service.env.ORTHANC_PASSWORD! });
-  return { service, storageDir, client };
+  return { service, storageDir, client, pid: () => Number(readFileSync(path.join(dir, 'orthanc', 'orthanc.pid'), 'utf8')) };
 }
 
 function apiFor(service: StartedService, extra: Record<string, string> = {}): Promise<RunningApi> {
@@ -129,6 +131,60 @@ describe('imaging store: storage back-ends and failures', function () {
       expect(await testDb()('dicom_studies').where({ id: study.id }).first()).to.not.equal(undefined);
       const download = await fetch(`${api.url}/api/dicom/studies/${study.id}/download`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
       expect(download.status).to.equal(503);
+    });
+  });
+
+  describe('a frozen Orthanc (SIGSTOP): every call has a timeout (ORTHANC_TIMEOUT_SECONDS)', () => {
+    let frozen: Awaited<ReturnType<typeof extraOrthanc>>;
+    let api: RunningApi;
+    let proxy: RunningProxy;
+    const ids = { study: '', studyUid: newUid(), seriesUid: newUid(), sopUid: newUid() };
+    const timeout = { ORTHANC_TIMEOUT_SECONDS: '2', MINIO_ENDPOINT: '', MINIO_ACCESS_KEY: '', MINIO_SECRET_KEY: '' };
+    before(async () => {
+      frozen = await extraOrthanc('frozen', 'local');
+      api = await apiFor(frozen.service, timeout);
+      const port = await freePort();
+      const orthanc = { ORTHANC_URL: frozen.service.env.ORTHANC_URL!, ORTHANC_USERNAME: frozen.service.env.ORTHANC_USERNAME!, ORTHANC_PASSWORD: frozen.service.env.ORTHANC_PASSWORD! };
+      proxy = await startProxy(testConfig({ ...orthanc, ...timeout, DICOM_WEB_URL: `http://127.0.0.1:${port}/dicom-web` }), { port, logger: createLogger('silent', 'frozen-proxy') });
+      const res = await upload(api.url, h.doctor.token, patient.id, [{ name: 'before.dcm', data: synthDicom({ patientId: 'FZ', studyUid: ids.studyUid, seriesUid: ids.seriesUid, sopUid: ids.sopUid }) }]);
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      ids.study = res.body.studies[0].id;
+    });
+    after(async () => {
+      // A stopped process ignores SIGTERM until continued: resumed first, whatever the tests did.
+      if (frozen) process.kill(frozen.pid(), 'SIGCONT');
+      await proxy?.stop();
+      await api?.stop();
+      await frozen?.service.stop();
+    });
+
+    it('uploads, image reads, queries, downloads and deletes answer 503 IMAGING_UNAVAILABLE instead of hanging; after it resumes, the same upload succeeds', async () => {
+      process.kill(frozen.pid(), 'SIGSTOP');
+      stopAfterTest(() => void process.kill(frozen.pid(), 'SIGCONT'));
+      // A small file: sent whole, then no answer. A large one (8 MB): Orthanc stops taking its bytes.
+      const small = { name: 'small.dcm', data: synthDicom({ patientId: 'FZ', studyUid: newUid(), seriesUid: newUid() }) };
+      const large = { name: 'large.dcm', data: synthDicom({ patientId: 'FZ', studyUid: newUid(), seriesUid: newUid(), rows: 2048, columns: 2048 }) };
+      expect(large.data.length).to.be.greaterThan(8_000_000);
+      for (const file of [small, large]) {
+        const res = await upload(api.url, h.doctor.token, patient.id, [file]);
+        expect([res.status, res.body.error?.code, res.body.error?.details], file.name).to.deep.equal([503, 'IMAGING_UNAVAILABLE', { stored: [] }]);
+      }
+      const viaProxy = (p: string, accept: string) => fetch(`${proxy.url}/dicom-web${p}`, { headers: { authorization: `Bearer ${h.doctor.token}`, accept } });
+      const frame = await viaProxy(`/studies/${ids.studyUid}/series/${ids.seriesUid}/instances/${ids.sopUid}/frames/1`, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+      expect([frame.status, ((await frame.json()) as { error: { code: string } }).error.code]).to.deep.equal([503, 'IMAGING_UNAVAILABLE']);
+      const qido = await viaProxy(`/studies/${ids.studyUid}/series`, 'application/dicom+json');
+      expect([qido.status, ((await qido.json()) as { error: { code: string } }).error.code]).to.deep.equal([503, 'IMAGING_UNAVAILABLE']);
+      const download = await fetch(`${api.url}/api/dicom/studies/${ids.study}/download`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
+      expect([download.status, ((await download.json()) as { error: { code: string } }).error.code]).to.deep.equal([503, 'IMAGING_UNAVAILABLE']);
+      const removal = await new ApiClient(api.url).delete(`/api/dicom/studies/${ids.study}`, { token: h.doctor.token });
+      expect([removal.status, removal.body.error.code]).to.deep.equal([503, 'IMAGING_UNAVAILABLE']);
+      expect(await testDb()('dicom_studies').where({ id: ids.study }).first()).to.not.equal(undefined);
+
+      process.kill(frozen.pid(), 'SIGCONT');
+      // Resumed: the same files again (the small one may have been stored meanwhile: Orthanc read it before it froze).
+      const retry = await upload(api.url, h.doctor.token, patient.id, [small, large]);
+      expect(retry.status, JSON.stringify(retry.body)).to.equal(201);
+      expect(retry.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['small.dcm', 'large.dcm']);
     });
   });
 

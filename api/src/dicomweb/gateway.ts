@@ -46,8 +46,16 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
     }
     const url = `${config.proxy.internalUrl}/dicom-web${target}${ctx.querystring ? `?${ctx.querystring}` : ''}`;
     const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(url, { method: ctx.method, headers }, resolve);
-      req.on('error', reject);
+      const req = http.request(url, { method: ctx.method, headers }, (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      });
+      // The proxy answers 503 itself once Orthanc's timeout passes; this bounds a proxy that does not answer at all.
+      const timer = setTimeout(() => req.destroy(new Error('the DICOMweb proxy did not answer')), config.orthanc.timeoutMs + 5_000);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       ctx.req.once('close', () => req.destroy());
       req.end();
     }).catch((err: Error) => {
