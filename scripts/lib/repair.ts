@@ -20,6 +20,8 @@ export interface RepairReport {
   metadataDropped: number;
   /** Device-gate receipts of instances Orthanc does not hold (deleted since, or a push that failed after its receipt). */
   receiptsDropped: number;
+  /** Studies whose size or instance count differed from what Orthanc holds (e.g. files sent again after a crash). */
+  sizesCorrected: number;
 }
 
 const BATCH = 500;
@@ -32,7 +34,7 @@ const BATCH = 500;
  * orphan). Idempotent; safe while the services run.
  */
 export async function repair(location: DataLocation, orthanc: OrthancClient, options: { graceSeconds: number; dryRun?: boolean }): Promise<RepairReport> {
-  const report: RepairReport = { dryRun: options.dryRun ?? false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0, receiptsDropped: 0 };
+  const report: RepairReport = { dryRun: options.dryRun ?? false, orphanKeys: 0, orphanObjects: 0, studiesIndexed: 0, studiesRefreshed: 0, metadataDropped: 0, receiptsDropped: 0, sizesCorrected: 0 };
   const apply = !report.dryRun;
   const clinical = new pg.Client({ ...location.db });
   const index = new pg.Client({ ...location.db, database: indexDb(location) });
@@ -123,6 +125,36 @@ export async function repair(location: DataLocation, orthanc: OrthancClient, opt
       const gone = rows.map((r) => r.orthanc_instance_id).filter((id) => !present.has(id));
       report.receiptsDropped += gone.length;
       if (apply && gone.length) await clinical.query('delete from dicom_gate_receipts where orthanc_instance_id = any($1::text[])', [gone]);
+    }
+
+    // 7. Sizes and instance counts: an upload indexes without sizes (they cost Orthanc a pass over every file) and
+    //    leaves them to the indexer; files sent again after a crash can leave a study's size behind. Orthanc's index
+    //    gives both per study in one query; a study that differs is refreshed from Orthanc's own statistics.
+    for (let after = ''; ; ) {
+      const rows = (await clinical.query<{ orthanc_id: string; size_bytes: string; number_of_instances: number }>(
+        'select orthanc_id, size_bytes, number_of_instances from dicom_studies where orthanc_id > $1 and updated_at < $2 order by orthanc_id limit $3',
+        [after, cutoff, BATCH],
+      )).rows;
+      if (rows.length === 0) break;
+      after = rows.at(-1)!.orthanc_id;
+      const held = new Map(
+        (await index.query<{ publicid: string; disk: string; instances: string }>(
+          `select st.publicid, coalesce(sum(a.compressedsize), 0) as disk, count(distinct i.internalid) as instances
+             from resources st
+             left join resources se on se.parentid = st.internalid
+             left join resources i on i.parentid = se.internalid
+             left join attachedfiles a on a.id = i.internalid
+            where st.publicid = any($1::text[])
+            group by st.publicid`,
+          [rows.map((r) => r.orthanc_id)],
+        )).rows.map((r) => [r.publicid, r]),
+      );
+      for (const r of rows) {
+        const h = held.get(r.orthanc_id);
+        if (!h || (Number(h.disk) === Number(r.size_bytes) && Number(h.instances) === r.number_of_instances)) continue;
+        report.sizesCorrected++;
+        if (apply) await refreshStudy(knex, orthanc, r.orthanc_id, null);
+      }
     }
     return report;
   } finally {
