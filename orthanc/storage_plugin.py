@@ -56,9 +56,16 @@ class LocalStore:
 
     def put(self, key, data):
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        # Write then rename: a crash never leaves a half-written instance under its final name.
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        # Write then rename: a crash never leaves a half-written instance under its final name. A deletion may
+        # remove the emptied folder between makedirs and mkstemp: make it again once.
+        for attempt in (1, 2):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -75,10 +82,20 @@ class LocalStore:
             return f.read()
 
     def delete(self, key):
+        path = self._path(key)
         try:
-            os.unlink(self._path(key))
+            os.unlink(path)
         except FileNotFoundError:
             pass
+        # Folders are named by the patient's identifier and the study and series UIDs: once empty they go too
+        # (an erasure must not leave them), up to the storage root.
+        folder = os.path.dirname(path)
+        while folder.startswith(self.root + os.sep):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
 
 
 class S3Store:

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { OrthancClient } from '../common/orthanc.js';
+import { erasePatient } from '../api/src/patients/erase.js';
 import { gateService } from '../scripts/lib/gate.js';
 import { orthancService } from '../scripts/lib/orthanc.js';
 import { freePort } from '../scripts/lib/ports.js';
@@ -84,6 +85,19 @@ describe('imaging store: storage back-ends and failures', function () {
       const presign = await new ApiClient(api.url).get(`/api/dicom/studies/${res.body.studies[0].id}/presigned-urls`, { token: h.doctor.token });
       expect(presign.status).to.equal(409);
       expect(presign.body.error.code).to.equal('S3_NOT_CONFIGURED');
+    });
+
+    it('an erasure leaves no folder named by the patient’s identifier or its UIDs; another patient’s folders stay', async () => {
+      const [gone, kept] = [await f.patient(h.secretary, [h.doctor.id]), await f.patient(h.secretary, [h.doctor.id])];
+      for (const p of [gone, kept]) {
+        const res = await upload(api.url, h.doctor.token, p.id, [0, 1].map((i) => ({ name: `${i}.dcm`, data: synthDicom({ patientId: 'ER', studyUid: newUid(), seriesUid: newUid() }) })));
+        expect(res.status).to.equal(201);
+      }
+      expect(existsSync(path.join(local.storageDir, 'patients', gone.identifier))).to.equal(true);
+      const report = await erasePatient(testDb(), local.client, gone.id, gone.identifier, { requestId: 'test', ip: '127.0.0.1', userAgent: null });
+      expect(report.objectsLeft).to.equal(0);
+      expect(existsSync(path.join(local.storageDir, 'patients', gone.identifier)), 'the identifier’s folder').to.equal(false);
+      expect(filesUnder(path.join(local.storageDir, 'patients', kept.identifier))).to.have.length(2);
     });
 
     it('answers 503 when Orthanc stops during an upload, and indexes nothing half-way', async () => {

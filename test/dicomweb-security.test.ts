@@ -347,7 +347,9 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     await get(p1.token, '/studies');
     await new Promise((r) => setTimeout(r, 50));
     const text = logLines.join('');
-    expect(text).to.include('/t/[redacted]/studies');
+    expect(text).to.include('/t/[redacted]/studies/[uid]/series');
+    // DICOM UIDs name a patient's images everywhere they are held: no log line keeps them (issue 22, erasure).
+    expect(text).to.not.include(all('p1')[0]);
     expect(text).to.not.include(session.token);
     expect(text).to.not.include(p1.token);
   });

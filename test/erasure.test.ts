@@ -32,6 +32,11 @@ describe('erasure on request (issue 11)', function () {
     const key = `patients/${patient.identifier}/studies/${studyUid}/series/${seriesUid}/${sop}.dcm`;
     expect(existsSync(s3ObjectFile(key))).to.equal(true);
 
+    // A failed login counted under its address: erased with it.
+    expect((await f.api.post('/api/auth/login', { body: { email: patient.email, password: 'not-the-password' } })).status).to.equal(401);
+    const [failure] = await testDb()('login_failures').where({ kind: 'account', key: patient.email.toLowerCase() });
+    expect(failure).to.not.equal(undefined);
+
     // The identifier must confirm the target.
     let refused = false;
     await erasePatient(testDb(), testOrthanc(), patient.id, other.identifier, { requestId: 'test', ip: '127.0.0.1', userAgent: null }).catch(() => (refused = true));
@@ -51,6 +56,13 @@ describe('erasure on request (issue 11)', function () {
     expect(account.email).to.match(/@erased\.invalid$/);
     expect((await f.api.post('/api/auth/login', { body: { email: patient.email, password: patient.password } })).status).to.equal(401);
     expect(await testDb()('audit_log').where({ action: 'patient.erased', target_id: patient.id })).to.have.length(1);
+    // Its logins: closed, with neither address nor browser, and no refresh token left; no failed-login trace.
+    const sessions = await testDb()('sessions').where({ user_id: patient.id });
+    expect(report.sessions).to.equal(sessions.length).and.to.be.at.least(1);
+    expect(sessions.map((s: { ip: string | null; user_agent: string | null; revoked_reason: string }) => [s.ip, s.user_agent, s.revoked_reason])).to.deep.equal(sessions.map(() => [null, null, 'erased']));
+    expect(await testDb()('refresh_tokens').whereIn('session_id', sessions.map((s: { id: string }) => s.id))).to.deep.equal([]);
+    // (The login tried above after the erasure counts a new failure, under an address no account has any more.)
+    expect(await testDb()('login_failures').where({ id: failure.id })).to.deep.equal([]);
     // The other patient keeps everything.
     expect((await f.api.get(`/api/dicom/studies/${kept.body.studies[0].id}`, { token: h.doctor.token })).status).to.equal(200);
     expect((await f.api.get(`/api/patients/${other.id}`, { token: h.secretary.token })).status).to.equal(200);

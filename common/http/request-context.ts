@@ -13,10 +13,12 @@ export interface RequestMeta {
 
 /**
  * A path safe to log: viewer tokens travel as a path segment (`/t/{token}/…`), so that segment is
- * replaced. Query strings are never logged (they may carry `?token=` or patient filters).
+ * replaced, and so are DICOM UIDs (`/studies/1.2.840…`): they identify a patient's images in every system that holds
+ * them, and a log line cannot be erased with the patient. Query strings are never logged (they may carry `?token=` or
+ * patient filters).
  */
 export function loggablePath(path: string): string {
-  return path.replace(/\/t\/[^/]*/g, '/t/[redacted]');
+  return path.replace(/\/t\/[^/]*/g, '/t/[redacted]').replace(/\/\d+(?:\.\d+)+(?=\/|$)/g, '/[uid]');
 }
 
 /** Assigns a request id (kept from X-Request-Id when sane), a child logger, and logs one line per request. */
@@ -32,7 +34,7 @@ export function requestContext(logger: Logger) {
     try {
       await next();
     } finally {
-      // Paths carry only ids (and redacted tokens), never patient data, so they are safe to log.
+      // Paths carry only our own ids (tokens and DICOM UIDs redacted), never patient data, so they are safe to log.
       ctx.state.log.info(
         {
           method: ctx.method,

@@ -13,6 +13,8 @@ export interface ErasureReport {
   recordEntries: number;
   appointments: number;
   notifications: number;
+  /** Login sessions closed and stripped of their address and browser, with their refresh tokens deleted. */
+  sessions: number;
   objectsLeft: number;
 }
 
@@ -24,7 +26,7 @@ export interface ErasureReport {
  * content). Audited as `patient.erased`. Irreversible: the caller confirms with the patient's identifier.
  */
 export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: string, confirmIdentifier: string, meta: RequestMeta): Promise<ErasureReport> {
-  const patient = await db('patients').where({ user_id: patientId }).first('identifier');
+  const patient = await db('patients as p').join('users as u', 'u.id', 'p.user_id').where({ 'p.user_id': patientId }).first('p.identifier', 'u.email');
   if (!patient) throw new Error(`No patient ${patientId}`);
   if (patient.identifier !== confirmIdentifier) throw new Error('The confirmation does not match the patient’s identifier: nothing was erased');
 
@@ -57,7 +59,14 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
     const appointments = await trx('appointments').whereIn('id', appointmentIds).delete();
     await trx('patient_doctor_links').where({ patient_id: patientId }).delete();
     await trx('viewer_sessions').where({ user_id: patientId }).delete();
-    await trx('sessions').where({ user_id: patientId }).update({ revoked_at: trx.fn.now(), revoked_reason: 'erased', ip: null, user_agent: null });
+    // Its logins: where from and with what browser (kept closed rows, since the audit trail names their ids).
+    await trx('refresh_tokens').whereIn('session_id', trx('sessions').where({ user_id: patientId }).select('id')).delete();
+    const sessions = await trx('sessions').where({ user_id: patientId }).update({ revoked_at: trx.fn.now(), revoked_reason: 'erased', ip: null, user_agent: null });
+    if (patient.email) {
+      // Failed logins counted under its address, and mail to it still waiting (not tied to a notification).
+      await trx('login_failures').where({ kind: 'account', key: String(patient.email).toLowerCase() }).delete();
+      await trx('email_outbox').whereRaw('lower(to_address) = lower(?)', [patient.email]).delete();
+    }
     await trx('users')
       .where({ id: patientId })
       .update({
@@ -81,6 +90,6 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
       patientId,
       details: { by: 'operator command', orthancPatients: orthancPatients.length, studies, recordEntries, notifications },
     });
-    return { patientId, identifier: patient.identifier, orthancPatients: orthancPatients.length, studies, recordEntries, appointments, notifications, objectsLeft: Number(n) };
+    return { patientId, identifier: patient.identifier, orthancPatients: orthancPatients.length, studies, recordEntries, appointments, notifications, sessions, objectsLeft: Number(n) };
   });
 }
