@@ -9,7 +9,8 @@ import { helpIfAsked, loadOperatorEnv, withEmbeddedDatabase } from './lib/operat
 const USAGE = `npm run restore -- <dir> [--into-fresh] [--force] [--check-keys] [--storage-dir <images directory, when not in S3>]
   --into-fresh   replace the databases a first start created (nothing but the schema and the super admin)
   --force        replace databases holding clinical data too, and restore even when the keys do not match
-  --check-keys   only compare the backup's key fingerprints with the configured ENCRYPTION_KEYS`;
+  --check-keys   only compare the backup's key fingerprints with the configured ENCRYPTION_KEYS
+  An encrypted backup (npm run backup -- --encrypt) needs BACKUP_PASSPHRASE.`;
 helpIfAsked(USAGE);
 const loaded = loadOperatorEnv();
 
@@ -39,7 +40,12 @@ if (!keys) console.warn('ENCRYPTION_KEYS is not configured: the backup\'s keys c
 
 try {
   const manifest = await withEmbeddedDatabase(loaded, () =>
-    restore(dir, locationFromEnv(process.env, storageDir), { intoFresh: args.includes('--into-fresh'), force: args.includes('--force'), ...(keys ? { keys } : {}) }),
+    restore(dir, locationFromEnv(process.env, storageDir), {
+      intoFresh: args.includes('--into-fresh'),
+      force: args.includes('--force'),
+      ...(keys ? { keys } : {}),
+      ...(process.env.BACKUP_PASSPHRASE ? { passphrase: process.env.BACKUP_PASSPHRASE } : {}),
+    }),
   );
   console.log(`Restored the backup of ${manifest.createdAt}: 2 databases, ${manifest.objects} objects.`);
 } catch (err) {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { objectStore } from '../scripts/lib/object-store.js';
 import path from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { startProxy } from '../dicom-proxy/src/server.js';
@@ -31,6 +33,62 @@ describe('backup and restore (issue 11)', function () {
     const res = await upload(f.api.baseUrl, h.doctor.token, patient.id, files);
     expect(res.status).to.equal(201);
     study.id = res.body.studies[0].id;
+  });
+
+  it('an encrypted backup (--encrypt) holds nothing in clear, refuses a wrong passphrase or a changed file before touching anything, and restores whole', async () => {
+    const dir = mkdtempSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 'sealed-'));
+    const from = locationFromEnv(process.env);
+    const passphrase = 'correct horse battery staple';
+    const manifest = await backup(from, dir, { passphrase });
+    expect(manifest.encryption).to.include({ cipher: 'aes-256-gcm', kdf: 'scrypt' });
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(dir, f)).isFile()).sort();
+    expect(files.filter((f) => !f.startsWith('objects/'))).to.deep.equal(['clinical.dump.enc', 'manifest.json', 'objects.index.enc', 'orthanc-index.dump.enc']);
+    // Object files are named by a hash: their keys name the patient and the UIDs.
+    expect(files.filter((f) => f.startsWith('objects/')).every((f) => /^objects\/[0-9a-f]{64}$/.test(f))).to.equal(true);
+    expect(files.filter((f) => f.startsWith('objects/')).length).to.equal(manifest.objects);
+    for (const file of files) {
+      const bytes = readFileSync(path.join(dir, file));
+      for (const clear of ['PGDMP', 'DICM', patient.identifier, study.uid, 'Penicillin']) expect(bytes.includes(clear), `${clear} in ${file}`).to.equal(false);
+    }
+    const suffix = randomUUID().slice(0, 8);
+    const database = `${process.env.DB_NAME}_sealed_${suffix}`;
+    const to: DataLocation = { db: { ...from.db, database }, storage: 's3' in from.storage ? { s3: { ...from.storage.s3, bucket: `sealed-${suffix}` } } : { directory: path.join(dir, 'restored') } };
+    const exists = async () => {
+      const admin = new pg.Client({ ...from.db, database: 'postgres' });
+      await admin.connect();
+      try {
+        return (await admin.query('select 1 from pg_database where datname = $1', [database])).rowCount === 1;
+      } finally {
+        await admin.end();
+      }
+    };
+    const refusal = (options: Parameters<typeof restore>[2]) => restore(dir, to, options).then(() => null, (err: Error) => err);
+    expect((await refusal({}))?.message).to.match(/encrypted: set BACKUP_PASSPHRASE/);
+    expect((await refusal({ passphrase: 'not the passphrase' }))?.message).to.match(/not the one this backup was encrypted with/);
+    // One byte changed in the middle of the clinical dump: refused, nothing created.
+    const dumpFile = path.join(dir, 'clinical.dump.enc');
+    const dump = readFileSync(dumpFile);
+    dump[Math.floor(dump.length / 2)]! ^= 1;
+    writeFileSync(dumpFile, dump);
+    expect((await refusal({ passphrase }))?.name).to.equal('RestoreRefused');
+    expect(await exists(), 'a database created by a refused restore').to.equal(false);
+    dump[Math.floor(dump.length / 2)]! ^= 1;
+    writeFileSync(dumpFile, dump);
+
+    await restore(dir, to, { passphrase });
+    const restored = new pg.Client({ ...from.db, database });
+    await restored.connect();
+    try {
+      expect((await restored.query('select patient_id from medical_record_entries where id = $1', [entryId])).rows).to.deep.equal([{ patient_id: patient.id }]);
+      expect((await restored.query('select number_of_instances from dicom_studies where study_instance_uid = $1', [study.uid])).rows).to.deep.equal([{ number_of_instances: 2 }]);
+    } finally {
+      await restored.end();
+    }
+    // Every object, byte for byte.
+    const [source, target] = [objectStore(from.storage), objectStore(to.storage)];
+    for await (const page of source.list(100)) {
+      for (const o of page.filter((o) => o.key.includes(study.uid))) expect((await target.get(o.key))?.equals((await source.get(o.key))!), o.key).to.equal(true);
+    }
   });
 
   it('backs up the databases and the images, restores them into a fresh database, bucket and Orthanc: accounts, links, records and images are back and viewable', async () => {

@@ -1,6 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { backupKey, newBackupKey, open, openFileTo, seal, sealStreamTo, type BackupEncryption } from './backup-crypto.js';
 import pg from 'pg';
 import { objectStore, type StorageLocation } from './object-store.js';
 import { findPostgresBin } from './postgres.js';
@@ -29,6 +32,12 @@ export interface Manifest {
    * e.g. `.data/secrets.json`). Absent from backups taken before keys were recorded.
    */
   keys?: Record<string, string>;
+  /**
+   * Present when the backup is encrypted (`--encrypt`): how its key is derived from the passphrase. Its dumps are
+   * `*.dump.enc`, its objects are named by the SHA-256 of their key (keys name patients and UIDs) and listed in the
+   * sealed `objects.index.enc`; `missing` then holds those hashes.
+   */
+  encryption?: BackupEncryption;
 }
 
 const bin = (name: string) => {
@@ -50,22 +59,40 @@ export const indexDb = (l: DataLocation) => l.orthancIndexDatabase ?? `${l.db.da
  * the index names has its storage key), then every object those keys name. Objects are immutable once written,
  * so the copy is consistent with the dumps; one deleted meanwhile is listed as missing.
  */
-export async function backup(from: DataLocation, dir: string): Promise<Manifest> {
+export async function backup(from: DataLocation, dir: string, options: { passphrase?: string } = {}): Promise<Manifest> {
   // A backup holds patient names and every image: readable by its owner only (pg_dump inherits the umask).
   const umask = process.umask(0o077);
   try {
-    return await backupPrivately(from, dir);
+    return await backupPrivately(from, dir, options.passphrase ? newBackupKey(options.passphrase) : null);
   } finally {
     process.umask(umask);
   }
 }
 
-async function backupPrivately(from: DataLocation, dir: string): Promise<Manifest> {
+/** Runs pg_dump into a sealed file: the clear dump never touches the disk. */
+async function sealedDump(database: string, env: Record<string, string>, key: Buffer, file: string): Promise<void> {
+  const child = spawn(bin('pg_dump'), ['-Fc', database], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  await sealStreamTo(key, child.stdout, file);
+  if ((await exited) !== 0) throw new Error(`pg_dump failed: ${stderr}`);
+}
+
+const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+
+async function backupPrivately(from: DataLocation, dir: string, sealing: { key: Buffer; params: BackupEncryption } | null): Promise<Manifest> {
   mkdirSync(path.join(dir, 'objects'), { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const env = pgEnv(from);
-  run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, 'orthanc-index.dump'), indexDb(from)], env);
-  run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, 'clinical.dump'), from.db.database], env);
+  const dumps = sealing ? { orthancIndexDump: 'orthanc-index.dump.enc', clinicalDump: 'clinical.dump.enc' } : { orthancIndexDump: 'orthanc-index.dump', clinicalDump: 'clinical.dump' };
+  if (sealing) {
+    await sealedDump(indexDb(from), env, sealing.key, path.join(dir, dumps.orthancIndexDump));
+    await sealedDump(from.db.database, env, sealing.key, path.join(dir, dumps.clinicalDump));
+  } else {
+    run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, dumps.orthancIndexDump), indexDb(from)], env);
+    run(bin('pg_dump'), ['-Fc', '-f', path.join(dir, dumps.clinicalDump), from.db.database], env);
+  }
   // The keys as the dump has them: read from the dump itself would need a restore, so read them now; keys
   // written after the dump are harmless extras.
   const client = new pg.Client({ ...from.db });
@@ -79,20 +106,27 @@ async function backupPrivately(from: DataLocation, dir: string): Promise<Manifes
     await client.end();
   }
   const store = objectStore(from.storage);
-  const manifest: Manifest = { createdAt: new Date().toISOString(), clinicalDump: 'clinical.dump', orthancIndexDump: 'orthanc-index.dump', objects: 0, bytes: 0, missing: [], keys: sealedWith };
+  const manifest: Manifest = { createdAt: new Date().toISOString(), ...dumps, objects: 0, bytes: 0, missing: [], keys: sealedWith, ...(sealing ? { encryption: sealing.params } : {}) };
+  const index: Record<string, string> = {};
   for (const key of keys) {
     // Keys are written by our storage plugin from sanitised segments: they never leave the objects folder.
     const body = await store.get(key);
     if (!body) {
-      manifest.missing.push(key);
+      manifest.missing.push(sealing ? hashOf(key) : key);
       continue;
     }
-    const file = path.join(dir, 'objects', key);
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, body, { mode: 0o600 });
+    if (sealing) {
+      index[hashOf(key)] = key;
+      writeFileSync(path.join(dir, 'objects', hashOf(key)), seal(sealing.key, body), { mode: 0o600 });
+    } else {
+      const file = path.join(dir, 'objects', key);
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, body, { mode: 0o600 });
+    }
     manifest.objects++;
     manifest.bytes += body.length;
   }
+  if (sealing) writeFileSync(path.join(dir, 'objects.index.enc'), seal(sealing.key, Buffer.from(JSON.stringify(index))), { mode: 0o600 });
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2), { mode: 0o600 });
   return manifest;
 }
@@ -128,6 +162,8 @@ export interface RestoreOptions {
   force?: boolean;
   /** The configured encryption keys: the backup's recorded fingerprints must match them. */
   keys?: ReadonlyMap<string, Buffer>;
+  /** The passphrase of an encrypted backup (`BACKUP_PASSPHRASE`). */
+  passphrase?: string;
 }
 
 /** What the first start of an installation writes; anything beyond it is clinical data a restore must not drop. */
@@ -161,6 +197,31 @@ export async function restore(dir: string, to: DataLocation, options: RestoreOpt
     const problems = compareKeys(manifest.keys, options.keys);
     if (problems.length > 0 && !options.force) throw new RestoreRefused(describeKeyProblems(problems, 'this backup'));
   }
+  if (!manifest.encryption) return restorePlain(dir, manifest, to, options, { orthancIndex: path.join(dir, manifest.orthancIndexDump), clinical: path.join(dir, manifest.clinicalDump) }, null);
+  if (!options.passphrase) throw new RestoreRefused('This backup is encrypted: set BACKUP_PASSPHRASE to the passphrase it was made with');
+  let key: Buffer;
+  try {
+    key = backupKey(options.passphrase, manifest.encryption);
+  } catch (err) {
+    throw new RestoreRefused((err as Error).message);
+  }
+  // The dumps are opened (and authenticated) into a private folder before any database is touched.
+  const clear = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-restore-'));
+  try {
+    const dumps = { orthancIndex: path.join(clear, 'orthanc-index.dump'), clinical: path.join(clear, 'clinical.dump') };
+    try {
+      await openFileTo(key, path.join(dir, manifest.orthancIndexDump), dumps.orthancIndex);
+      await openFileTo(key, path.join(dir, manifest.clinicalDump), dumps.clinical);
+    } catch (err) {
+      throw new RestoreRefused((err as Error).message);
+    }
+    return await restorePlain(dir, manifest, to, options, dumps, key);
+  } finally {
+    rmSync(clear, { recursive: true, force: true });
+  }
+}
+
+async function restorePlain(dir: string, manifest: Manifest, to: DataLocation, options: RestoreOptions, dumps: { orthancIndex: string; clinical: string }, key: Buffer | null): Promise<Manifest> {
   const admin = new pg.Client({ ...to.db, database: 'postgres' });
   await admin.connect();
   try {
@@ -173,12 +234,17 @@ export async function restore(dir: string, to: DataLocation, options: RestoreOpt
     await admin.end();
   }
   const env = pgEnv(to);
-  run(bin('pg_restore'), ['--no-owner', '--exit-on-error', '-d', indexDb(to), path.join(dir, manifest.orthancIndexDump)], env);
-  run(bin('pg_restore'), ['--no-owner', '--exit-on-error', '-d', to.db.database, path.join(dir, manifest.clinicalDump)], env);
+  run(bin('pg_restore'), ['--no-owner', '--exit-on-error', '-d', indexDb(to), dumps.orthancIndex], env);
+  run(bin('pg_restore'), ['--no-owner', '--exit-on-error', '-d', to.db.database, dumps.clinical], env);
   const store = objectStore(to.storage);
   await store.createBucket();
   const objects = path.join(dir, 'objects');
-  for (const key of filesUnder(objects)) await store.put(key.split(path.sep).join('/'), readFileSync(path.join(objects, key)));
+  if (key) {
+    const index = JSON.parse(open(key, readFileSync(path.join(dir, 'objects.index.enc'))).toString('utf8')) as Record<string, string>;
+    for (const [name, objectKey] of Object.entries(index)) await store.put(objectKey, open(key, readFileSync(path.join(objects, name))));
+  } else {
+    for (const objectKey of filesUnder(objects)) await store.put(objectKey.split(path.sep).join('/'), readFileSync(path.join(objects, objectKey)));
+  }
   return manifest;
 }
 

@@ -46,7 +46,8 @@ const READS = `Configuration (the environment, then .env, then .data/secrets.jso
   MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY,
   MINIO_BUCKET_NAME, MINIO_SECURE                         the image bucket (else MEDICONNECT_STORAGE_DIR / --storage-dir)
   SECRET_KEY, ENCRYPTION_KEYS                             keys (embedded: .data/secrets.json)
-  MEDICONNECT_DATA_DIR                                    where the embedded stack's data lives (default .data)`;
+  MEDICONNECT_DATA_DIR                                    where the embedded stack's data lives (default .data)
+  BACKUP_PASSPHRASE                                       backup --encrypt / restore of an encrypted backup (≥ 12 characters)`;
 
 /** Prints the usage and what the command reads, and exits, when `--help` (or `-h`) was asked. */
 export function helpIfAsked(usage: string): void {
