@@ -1,7 +1,7 @@
 // `npm start`: the embedded local stack. Installs missing system packages, runs PostgreSQL under .data/
 // (unless DB_HOST points to a server of your own), migrates, seeds, and serves the API. Ctrl-C stops it all.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { createKnex } from '../common/db.js';
@@ -14,7 +14,7 @@ import { migrationsService, postgresService, startStack, type ServiceDefinition 
 import { ensureSystemPackages } from './lib/system-packages.js';
 import { supervise, type Supervised } from './lib/supervisor.js';
 import { SERVICE_NODE_FLAGS } from './lib/service-flags.js';
-import { embeddedStack, loadDotEnv, localDataDir, savedSecrets, secretsFile, type LocalSecrets } from './lib/local-stack.js';
+import { embeddedStack, loadDotEnv, localDataDir, localS3File, savedSecrets, secretsFile, type LocalSecrets } from './lib/local-stack.js';
 
 const root = process.cwd();
 // MEDICONNECT_DATA_DIR lets the test suite run this script without touching the developer's .data/.
@@ -42,12 +42,19 @@ async function main(): Promise<void> {
   const embedded = !process.env.DB_HOST;
   const embeddedOrthanc = !process.env.ORTHANC_URL;
   const embeddedSettings = embeddedStack(process.env, dataDir);
+  // `npm run start:s3` (`npm start -- --local-s3`): images in an S3 bucket served locally by s3rver, to try the S3
+  // mode without MinIO. Operator commands find it through .data/local-s3.json.
+  const localS3 = process.argv.includes('--local-s3');
+  if (localS3 && process.env.MINIO_ENDPOINT) throw new ConfigError(['--local-s3: MINIO_ENDPOINT is set too; use one or the other']);
+  const s3 = localS3 ? await localS3Service(dataDir) : null;
+  if (!localS3) rmSync(localS3File(dataDir), { force: true });
   const baseEnv = {
     ...process.env,
     SECRET_KEY: process.env.SECRET_KEY || secrets.SECRET_KEY,
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || secrets.ENCRYPTION_KEYS,
   };
   const services: ServiceDefinition[] = [
+    ...(s3 ? [s3] : []),
     ...(embedded
       ? [
           postgresService({
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
             httpPort: embeddedSettings.orthanc.httpPort,
             stableAge: 10,
             // S3/MinIO when MINIO_ENDPOINT is set, otherwise the local directory .data/dicom.
-            storage: process.env.MINIO_ENDPOINT ? 's3' : 'local',
+            storage: process.env.MINIO_ENDPOINT || s3 ? 's3' : 'local',
             storageDir: embeddedSettings.storageDir,
             username: embeddedSettings.orthanc.username,
             password: secrets.ORTHANC_PASSWORD,
@@ -155,6 +162,14 @@ Press Ctrl-C to stop.`);
       process.exit(0);
     });
   }
+}
+
+/** The local S3 server of `--local-s3` (s3rver, a development dependency: imported only when asked for). */
+async function localS3Service(data: string): Promise<ServiceDefinition> {
+  const { s3Service } = await import('./lib/s3.js');
+  const settings = { port: Number(process.env.LOCAL_S3_PORT || 9000), bucket: 'medical-images' };
+  writeFileSync(localS3File(data), JSON.stringify(settings, null, 2), { mode: 0o600 });
+  return s3Service({ directory: path.join(data, 's3'), ...settings });
 }
 
 /** Resolves once `url` answers 2xx; rejects after `timeoutMs`. */

@@ -118,6 +118,15 @@ describe('operations drill (issue 22): backup, lose .data, fresh start, restore'
     after.forEach((b, i) => expect(b.equals(before[i]!), `frame of instance ${i}`).to.equal(true));
     await stop(run);
 
+    // The embedded PostgreSQL alone, as docs/operations.md has the operator run it (e.g. to rotate its password).
+    expect((await command('scripts/embedded-db.ts', ['status'])).code).to.equal(3);
+    expect((await command('scripts/embedded-db.ts', ['start'])).code).to.equal(0);
+    stopAfterTest(async () => void (await command('scripts/embedded-db.ts', ['stop'])));
+    const psql = await command('scripts/embedded-db.ts', ['psql', '-At', '-c', 'select count(*) from patients']);
+    expect([psql.code, psql.output.trim()]).to.deep.equal([0, '1']);
+    expect((await command('scripts/embedded-db.ts', ['stop'])).code).to.equal(0);
+    expect((await command('scripts/embedded-db.ts', ['status'])).code).to.equal(3);
+
     // A database holding clinical data is never replaced by --into-fresh alone.
     const holding = await command('scripts/restore.ts', [backupDir, '--into-fresh']);
     expect(holding.code, holding.output).to.equal(1);

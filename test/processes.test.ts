@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createKnex } from '../common/db.js';
 import { seedSuperAdmin } from '../db/seeds/super-admin.js';
 import { freePort } from '../scripts/lib/ports.js';
+import { objectStore } from '../scripts/lib/object-store.js';
 import { waitForTcp } from '../scripts/lib/gate.js';
 import { OrthancClient } from '../common/orthanc.js';
 import { ApiClient } from './helpers/client.js';
@@ -205,6 +206,38 @@ describe('processes', () => {
     let orthancDown = false;
     await fetch(`http://127.0.0.1:${orthancPort}/system`).catch(() => (orthancDown = true));
     expect(orthancDown).to.equal(true);
+  });
+
+  it('npm run start:s3 keeps the images in a local S3 bucket (s3rver), and the operator commands find it', async function () {
+    this.timeout(180_000);
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-s3-'));
+    stopAfterTest(() => rmSync(dataDir, { recursive: true, force: true }));
+    stopAfterTest(() => stopLeftovers(dataDir));
+    const { env, ports } = await npmStartEnv(dataDir, 'chief@s3.test');
+    const s3Port = await freePort();
+    const run = spawnTs('scripts/start.ts', { ...env, LOCAL_S3_PORT: String(s3Port) }, ['--local-s3']);
+    await waitFor(() => run.output().includes('Press Ctrl-C to stop.'), 'npm run start:s3', run.output, 120_000);
+    expect(run.output()).to.include(`Images         S3 bucket medical-images at 127.0.0.1:${s3Port}`);
+    const base = `http://127.0.0.1:${ports.api}`;
+    const f = new Fixtures(new ApiClient(base), 'chief@s3.test');
+    const clinic = await f.hospitalWithStaff();
+    const patient = await f.patient(clinic.secretary, [clinic.doctor.id]);
+    const [studyUid, seriesUid, sopUid] = [newUid(), newUid(), newUid()];
+    const res = await upload(base, clinic.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'S3', studyUid, seriesUid, sopUid }) }]);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    // The object is in the bucket, under the patient's path; nothing in the local images directory.
+    const bucket = objectStore({ s3: { endpoint: `127.0.0.1:${s3Port}`, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket: 'medical-images', secure: false } });
+    const key = `patients/${patient.identifier}/studies/${studyUid}/series/${seriesUid}/${sopUid}.dcm`;
+    expect((await bucket.get(key))?.subarray(128, 132).toString()).to.equal('DICM');
+    expect(existsSync(path.join(dataDir, 'dicom', 'patients'))).to.equal(false);
+    // An operator command reads the same bucket (.data/local-s3.json) while npm start runs.
+    const backupDir = path.join(dataDir, 'backup');
+    const backedUp = spawnTs('scripts/backup.ts', env, [backupDir]);
+    expect(await new Promise((resolve) => backedUp.child.once('close', resolve)), backedUp.output()).to.equal(0);
+    expect(existsSync(path.join(backupDir, 'objects', key))).to.equal(true);
+    const done = exited(run.child);
+    run.child.kill('SIGINT');
+    expect(await done).to.equal(0);
   });
 
   it('the seed creates the super admin once, even when run concurrently', async () => {

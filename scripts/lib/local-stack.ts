@@ -17,6 +17,15 @@ export const localDataDir = (root: string): string => path.resolve(process.env.M
 /** The secrets file of a data directory. */
 export const secretsFile = (dataDir: string): string => path.join(dataDir, 'secrets.json');
 
+/** Where `npm start -- --local-s3` writes its S3 server's port and bucket, for the operator commands. */
+export const localS3File = (dataDir: string): string => path.join(dataDir, 'local-s3.json');
+
+/** The local S3 server `npm start -- --local-s3` runs (s3rver: fixed credentials, no signature checks), if any. */
+export function localS3(dataDir: string): { port: number; bucket: string } | null {
+  const file = localS3File(dataDir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { port: number; bucket: string }) : null;
+}
+
 /** The secrets saved in a data directory (none when it has none yet). */
 export function savedSecrets(dataDir: string): Partial<LocalSecrets> {
   const file = secretsFile(dataDir);

@@ -4,7 +4,7 @@
 // operator exported variables the docs did not list (issue 22).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { embeddedStack, loadDotEnv, localDataDir, savedSecrets, secretsFile } from './local-stack.js';
+import { embeddedStack, loadDotEnv, localDataDir, localS3, savedSecrets, secretsFile } from './local-stack.js';
 import { clusterRunning, initCluster, startCluster, stopCluster } from './postgres.js';
 import { ensureSystemPackages, POSTGRESQL } from './system-packages.js';
 
@@ -28,6 +28,13 @@ export function loadOperatorEnv(root = process.cwd()): { envFile: string | null;
     set('DB_USER', embedded.db.user);
     set('DB_NAME', embedded.db.database);
     set('DB_PASSWORD', secrets.EMBEDDED_DB_PASSWORD);
+  }
+  const s3 = localS3(dataDir);
+  if (s3 && !process.env.MINIO_ENDPOINT) {
+    set('MINIO_ENDPOINT', `127.0.0.1:${s3.port}`);
+    set('MINIO_ACCESS_KEY', 'S3RVER');
+    set('MINIO_SECRET_KEY', 'S3RVER');
+    set('MINIO_BUCKET_NAME', s3.bucket);
   }
   if (!process.env.ORTHANC_URL) {
     set('ORTHANC_URL', `http://127.0.0.1:${embedded.orthanc.httpPort}`);

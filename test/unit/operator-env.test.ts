@@ -49,7 +49,7 @@ describe('operator commands read the configuration npm start runs with (.env, th
   });
 
   it('every operator command answers --help with its usage and what it reads, touching nothing', () => {
-    for (const [script, usage] of [['backup', 'npm run backup'], ['restore', 'npm run restore'], ['repair', 'npm run repair'], ['erase-patient', 'npm run erase-patient'], ['db', 'npm run db:migrate']]) {
+    for (const [script, usage] of [['backup', 'npm run backup'], ['restore', 'npm run restore'], ['repair', 'npm run repair'], ['erase-patient', 'npm run erase-patient'], ['db', 'npm run db:migrate'], ['embedded-db', 'npm run db:embedded']]) {
       const res = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--help'], { cwd: process.cwd(), env: { PATH: process.env.PATH! }, encoding: 'utf8' });
       expect(res.status, `${script}: ${res.stderr}`).to.equal(0);
       expect(res.stdout, script).to.include(`usage: ${usage}`).and.include('DB_PASSWORD').and.include('.data/secrets.json');
