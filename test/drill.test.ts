@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stopLeftovers } from '../scripts/lib/stack.js';
@@ -126,6 +126,16 @@ describe('operations drill (issue 22): backup, lose .data, fresh start, restore'
     expect([psql.code, psql.output.trim()]).to.deep.equal([0, '1']);
     expect((await command('scripts/embedded-db.ts', ['stop'])).code).to.equal(0);
     expect((await command('scripts/embedded-db.ts', ['status'])).code).to.equal(3);
+
+    // A wrong embedded database password (an edited secrets.json) fails the start clearly and leaves no PostgreSQL running.
+    const secretsFile = path.join(dataDir, 'secrets.json');
+    const kept = readFileSync(secretsFile, 'utf8');
+    writeFileSync(secretsFile, JSON.stringify({ ...JSON.parse(kept), EMBEDDED_DB_PASSWORD: 'not-the-password' }));
+    const failed = spawnTs('scripts/start.ts', env);
+    expect(await exited(failed.child)).to.equal(1);
+    expect(failed.output()).to.include('password authentication failed');
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL left running').to.equal(false);
+    writeFileSync(secretsFile, kept);
 
     // A database holding clinical data is never replaced by --into-fresh alone.
     const holding = await command('scripts/restore.ts', [backupDir, '--into-fresh']);

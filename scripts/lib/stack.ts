@@ -68,7 +68,13 @@ export function postgresService(o: { dataDir: string; port: number; user: string
         stopCluster(o.dataDir);
       }
       startCluster(cluster);
-      await ensureDatabase(cluster);
+      try {
+        await ensureDatabase(cluster);
+      } catch (err) {
+        // E.g. a password that is not the cluster's: the start fails, and leaves no server running behind it.
+        stopCluster(o.dataDir);
+        throw err;
+      }
       return {
         name: 'postgresql',
         env: { DB_HOST: '127.0.0.1', DB_PORT: String(o.port), DB_USER: o.user, DB_PASSWORD: o.password, DB_NAME: o.database },
