@@ -69,3 +69,38 @@ export async function checkAndRecordKeys(db: Knex, keys: ReadonlyMap<string, Buf
   const after = compareKeys(await recordedKeys(db), keys);
   if (after.length > 0) throw new KeyMismatchError(after);
 }
+
+/** Where a running process's key check stands: `/readyz` is not ready until the keys are verified. */
+export interface KeyWatch {
+  verified: boolean;
+  /** The mismatch found after start (the database was unreachable at start), or null. */
+  problem: string | null;
+  stop: () => void;
+}
+
+/**
+ * Checks the keys at start: a mismatch refuses the start ({@link KeyMismatchError}); a database that does not answer
+ * yet does not (an outage at start heals like any other), and the check is retried every `retryMs` until it answers.
+ */
+export async function guardKeys(db: Knex, keys: ReadonlyMap<string, Buffer>, logger: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void }, retryMs = 2_000): Promise<KeyWatch> {
+  let timer: NodeJS.Timeout | undefined;
+  const watch: KeyWatch = { verified: false, problem: null, stop: () => clearTimeout(timer) };
+  const attempt = async (first: boolean): Promise<void> => {
+    try {
+      await checkAndRecordKeys(db, keys);
+      watch.verified = true;
+    } catch (err) {
+      if (err instanceof KeyMismatchError) {
+        if (first) throw err;
+        watch.problem = err.message;
+        logger.error({ keys: err.problems.map((p) => p.keyId) }, err.message);
+        return;
+      }
+      if (first) logger.warn({ err: (err as Error).message }, 'encryption keys not verified yet (database unreachable); retrying');
+      timer = setTimeout(() => void attempt(false), retryMs);
+      timer.unref();
+    }
+  };
+  await attempt(true);
+  return watch;
+}

@@ -4,7 +4,9 @@ import { DateTime } from 'luxon';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { ALL_WEEK, fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-import { startTestApi } from './helpers/server.js';
+import { startTestApi, testConfig } from './helpers/server.js';
+import { createKnex } from '../common/db.js';
+import { guardKeys } from '../common/key-registry.js';
 
 const RX = { medication: 'Amoxicillin', dosage: '500 mg', route: 'oral', frequency: 'three times a day', duration: '7 days' };
 
@@ -236,6 +238,23 @@ describe('medical records', () => {
       expect((await testDb()('encryption_keys').select('key_id')).map((r) => r.key_id)).to.deep.equal(['test1']);
       const right = await startTestApi({});
       await right.stop();
+    });
+
+    it('an API started while the database is down starts, is not ready until its keys are checked, and retries the check', async () => {
+      const silent = { warn: () => undefined, error: () => undefined };
+      const down = createKnex(testConfig({ DB_PORT: '1' }), { pool: { min: 0, max: 1 } });
+      try {
+        const watch = await guardKeys(down, testConfig().encryption.keys, silent, 50);
+        expect(watch).to.include({ verified: false, problem: null });
+        watch.stop();
+      } finally {
+        await down.destroy();
+      }
+      // Against the database: verified at once; a mismatch refuses the start.
+      const watch = await guardKeys(testDb(), testConfig().encryption.keys, silent);
+      expect(watch).to.include({ verified: true, problem: null });
+      const other = new Map([['test1', randomBytes(32)]]);
+      expect(await guardKeys(testDb(), other, silent).then(() => null, (err: Error) => err.name)).to.equal('KeyMismatchError');
     });
   });
 

@@ -13,7 +13,7 @@ import { createPasswords } from './auth/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
 import { startScheduler } from './workers/scheduler.js';
-import { checkAndRecordKeys } from '../../common/key-registry.js';
+import { guardKeys } from '../../common/key-registry.js';
 
 /** The API's series, with the values read from the database when Prometheus scrapes. */
 export function apiMetrics(db: Knex) {
@@ -37,8 +37,9 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const logger = options.logger ?? createLogger(config.logLevel, 'api');
   const db = createKnex(config, {}, logger);
   // Keys that cannot open this database's clinical text: refuse to serve rather than answer every read 500.
+  let keys;
   try {
-    await checkAndRecordKeys(db, config.encryption.keys);
+    keys = await guardKeys(db, config.encryption.keys, logger);
   } catch (err) {
     await db.destroy();
     throw err;
@@ -53,7 +54,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   watchPrincipalWrites(db);
   await listener.start();
   const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds), orthanc, metrics, principals };
-  const lifecycle: Lifecycle = { shuttingDown: false };
+  const lifecycle: Lifecycle = { shuttingDown: false, keys };
   const app = createApp(deps, lifecycle);
   const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;
   // Orthanc's modality list follows the registry; Orthanc down now is fine: each change pushes again.
@@ -70,6 +71,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const stop = () =>
     (stopping ??= (async () => {
       lifecycle.shuttingDown = true;
+      keys.stop();
       await scheduler?.stop();
       await metricsServer?.stop();
       await new Promise<void>((resolve) => {

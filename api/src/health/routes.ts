@@ -3,12 +3,15 @@ import type { Deps } from '../deps.js';
 import { serviceUnavailable } from '../../../common/http/errors.js';
 import { errorSchema } from '../http/openapi.js';
 import { route, type AnyRoute } from '../http/route.js';
+import type { KeyWatch } from '../../../common/key-registry.js';
 
 /** Process lifecycle shared with the server, so readiness turns false as soon as shutdown begins. */
 export interface Lifecycle {
   shuttingDown: boolean;
   /** Requests being handled now: a stop waits for them before closing the database pool. */
   inFlight?: number;
+  /** The encryption key check (absent in apps built without a server, e.g. some tests). */
+  keys?: KeyWatch;
 }
 
 /** Liveness (`/healthz`) and readiness (`/readyz`: the database answers) probes. */
@@ -48,6 +51,8 @@ export function healthRoutes({ db, orthanc, config }: Deps, lifecycle: Lifecycle
         } catch {
           throw serviceUnavailable('The database is unreachable');
         }
+        if (lifecycle.keys?.problem) throw serviceUnavailable(lifecycle.keys.problem);
+        if (lifecycle.keys && !lifecycle.keys.verified) throw serviceUnavailable('The encryption keys are not verified yet');
         const within2s = (check: Promise<boolean>) => Promise.race([check, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref())]);
         const [orthancOk, proxyOk] = await Promise.all([
           within2s(orthanc.system().then(() => true, () => false)),
