@@ -26,7 +26,8 @@ interface Figures {
 /** autocannon against one path; refuses a run with any error or non-2xx answer. */
 async function load(url: string, token: string | null, duration: number): Promise<Figures> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration, headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (result.errors || result.timeouts || result.non2xx) throw new Error(`${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers`);
+  if (result.errors || result.timeouts || result.non2xx)
+    throw new Error(`${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
   const db = createKnex(config, { pool: { min: 0, max: 2 } });
   const world = await seedScale(db, config, { hospitals: 1, patientsPerHospital: 50, entriesPerPatient: 10, studies: 20 }, 'api');
   const doctor = await db('users').where({ email: world.doctorEmail }).first('id', 'hospital_id');
-  const patients = (await db('patient_doctor_links').where({ doctor_id: doctor.id }).orderBy('patient_id').select('patient_id')).map((r: { patient_id: string }) => r.patient_id);
+  const patients = (await db('patient_doctor_links').where({ doctor_id: doctor.id }).orderBy('patient_id').select('patient_id')).map(
+    (r: { patient_id: string }) => r.patient_id,
+  );
   const { seal } = sealedText(createSealer(config.encryption));
   const day = 86_400_000;
   const start = Date.UTC(new Date().getUTCFullYear() + 1, 0, 5, 8);
@@ -44,25 +47,57 @@ async function main(): Promise<void> {
     patients.slice(0, 40).map((patientId, i) => {
       const id = randomUUID();
       const startsAt = new Date(start + Math.floor(i / 8) * day + (i % 8) * 3_600_000);
-      return { id, patient_id: patientId, doctor_id: doctor.id, hospital_id: doctor.hospital_id, starts_at: startsAt, ends_at: new Date(startsAt.getTime() + 1_800_000), reason: seal(`Check ${i}`, id, 'reason'), requested_by: patientId, status: i % 2 ? 'validated' : 'requested' };
+      return {
+        id,
+        patient_id: patientId,
+        doctor_id: doctor.id,
+        hospital_id: doctor.hospital_id,
+        starts_at: startsAt,
+        ends_at: new Date(startsAt.getTime() + 1_800_000),
+        reason: seal(`Check ${i}`, id, 'reason'),
+        requested_by: patientId,
+        status: i % 2 ? 'validated' : 'requested',
+      };
     }),
   );
   await db.destroy();
 
   const port = await freePort();
-  const env = { ...bench.env, API_HOST: '127.0.0.1', API_PORT: String(port), SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  const env = {
+    ...bench.env,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    SCHEDULER_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  };
   // BENCH_API_FLAGS replaces the services' V8 flags (e.g. "--max-semi-space-size=16"); BENCH_API_PROF writes a CPU profile.
   const profile = process.env.BENCH_API_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_API_PROF] : [];
   // Measured as in production: compiled JavaScript (as bench:upload).
-  const child = spawn(process.execPath, [...(process.env.BENCH_API_FLAGS?.split(' ').filter(Boolean) ?? SERVICE_NODE_FLAGS), ...profile, buildApiForBench()], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_API_FLAGS?.split(' ').filter(Boolean) ?? SERVICE_NODE_FLAGS), ...profile, buildApiForBench()],
+    { env, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (let i = 0; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) {
+    for (
+      let i = 0;
+      !(await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
       if (i > 300) throw new Error('the API did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
     const login = async (email: string) => {
-      const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: world.password }) });
+      const res = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: world.password }),
+      });
       if (!res.ok) throw new Error(`login ${res.status}`);
       return ((await res.json()) as { accessToken: string }).accessToken;
     };
@@ -92,15 +127,21 @@ async function main(): Promise<void> {
       figures.set(name, await load(`${url}${path}`, token, SECONDS));
     }
     const base = figures.get('/healthz')!;
-    console.log(`\nAPI fast path: ${CONNECTIONS} connections, ${SECONDS} s each, loopback, one API process (targets: lists ≥ 0.15 × /healthz, p99 < 25 ms)`);
-    console.log(`  ${'endpoint'.padEnd(24)} ${'bytes'.padStart(7)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'× healthz'.padStart(10)}  target`);
+    console.log(
+      `\nAPI fast path: ${CONNECTIONS} connections, ${SECONDS} s each, loopback, one API process (targets: lists ≥ 0.15 × /healthz, p99 < 25 ms)`,
+    );
+    console.log(
+      `  ${'endpoint'.padEnd(24)} ${'bytes'.padStart(7)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'× healthz'.padStart(10)}  target`,
+    );
     for (const [name, , token] of endpoints) {
       const f = figures.get(name);
       if (!f) continue;
       const share = f.rps / base.rps;
       const list = token !== null && name !== '/api/auth/me';
       const verdict = list ? (share >= 0.15 && f.p99 < 25 ? 'met' : 'NOT met') : '';
-      console.log(`  ${name.padEnd(24)} ${String(bytes.get(name)).padStart(7)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${share.toFixed(2).padStart(10)}  ${verdict}`);
+      console.log(
+        `  ${name.padEnd(24)} ${String(bytes.get(name)).padStart(7)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${share.toFixed(2).padStart(10)}  ${verdict}`,
+      );
     }
     if (!only || only.test('slots')) await slotSearch(url, secretary, doctor.id);
   } finally {
@@ -122,13 +163,23 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  */
 async function slotSearch(url: string, token: string, doctorId: string): Promise<void> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const weekly = [1, 2, 3, 4, 5, 6, 7].flatMap((weekday) => Array.from({ length: weekday === 1 ? 16 : 14 }, (_, i) => ({ weekday, start: `${String(4 + i).padStart(2, '0')}:00`, end: `${String(4 + i).padStart(2, '0')}:30` })));
+  const weekly = [1, 2, 3, 4, 5, 6, 7].flatMap((weekday) =>
+    Array.from({ length: weekday === 1 ? 16 : 14 }, (_, i) => ({
+      weekday,
+      start: `${String(4 + i).padStart(2, '0')}:00`,
+      end: `${String(4 + i).padStart(2, '0')}:30`,
+    })),
+  );
   const firstDay = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
   const exceptions = Array.from({ length: 500 }, (_, i) => {
     const from = firstDay + Math.floor(i / 10) * 86_400_000 + (4 + (i % 10)) * 3_600_000 + 600_000;
     return { from: new Date(from).toISOString(), to: new Date(from + 300_000).toISOString() };
   });
-  const set = await fetch(`${url}/api/doctors/${doctorId}/availability`, { method: 'PUT', headers, body: JSON.stringify({ timezone: 'Europe/Paris', weekly, exceptions }) });
+  const set = await fetch(`${url}/api/doctors/${doctorId}/availability`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ timezone: 'Europe/Paris', weekly, exceptions }),
+  });
   if (!set.ok) throw new Error(`availability: ${set.status}`);
   const search = `${url}/api/doctors/${doctorId}/availability?to=${encodeURIComponent(new Date(Date.now() + 62 * 86_400_000 - 60_000).toISOString())}`;
   const timed = async (target: string, auth: boolean) => {
@@ -147,7 +198,9 @@ async function slotSearch(url: string, token: string, doctorId: string): Promise
   while (running) during.push(await timed(`${url}/healthz`, false));
   const searches = await load;
   console.log(`\nWorst-case slot search (100 weekly entries, 500 exceptions, 62 days): alone median ${median(alone).toFixed(0)} ms;`);
-  console.log(`  20 at once: slowest ${Math.max(...searches).toFixed(0)} ms; /healthz during them (${during.length} probes) median ${median(during).toFixed(0)} ms, slowest ${Math.max(...during).toFixed(0)} ms (target: median < 50 ms)`);
+  console.log(
+    `  20 at once: slowest ${Math.max(...searches).toFixed(0)} ms; /healthz during them (${during.length} probes) median ${median(during).toFixed(0)} ms, slowest ${Math.max(...during).toFixed(0)} ms (target: median < 50 ms)`,
+  );
 }
 
 runBench(main);

@@ -39,11 +39,23 @@ export async function startBenchStack(stableAge: number, options: { referenceDic
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-'));
   process.env.SECRET_KEY = randomBytes(48).toString('base64url');
   process.env.ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`;
-  const base: Record<string, string> = { ...(process.env as Record<string, string>), BCRYPT_ROUNDS: '4', SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn' };
+  const base: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    BCRYPT_ROUNDS: '4',
+    SCHEDULER_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+  };
   const stack = await startStack([
     postgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), user: 'mediconnect', password: 'bench', database: 'bench' }),
     migrationsService(base),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge, storage: 'local', storageDir: path.join(tmp, 'dicom'), ...options }),
+    orthancService({
+      dataDir: path.join(tmp, 'orthanc'),
+      httpPort: await freePort(),
+      stableAge,
+      storage: 'local',
+      storageDir: path.join(tmp, 'dicom'),
+      ...options,
+    }),
   ]);
   Object.assign(process.env, stack.env);
   return {
@@ -58,10 +70,26 @@ export async function startBenchStack(stableAge: number, options: { referenceDic
 
 /** The proxy as a child process (`node dicom-proxy/src/server.ts`), once it answers /healthz. */
 async function spawnProxy(env: Record<string, string>, port: number): Promise<Pick<RunningProxy, 'url' | 'stop'>> {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(process.env.BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROXY_PROF] : []), '--import', 'tsx', 'dicom-proxy/src/server.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...SERVICE_NODE_FLAGS,
+      ...(process.env.BENCH_PROXY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROXY_PROF] : []),
+      '--import',
+      'tsx',
+      'dicom-proxy/src/server.ts',
+    ],
+    { env, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -39,8 +39,15 @@ async function main(): Promise<void> {
     for (let i = 0; i < PATIENTS; i++) {
       const p = await f.patient(clinic.secretary, [clinic.doctor.id]);
       const study = { uid: newUid(), series: newUid(), sop: newUid() };
-      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: p.identifier, studyUid: study.uid, seriesUid: study.series, sopUid: study.sop, rows: 64, columns: 64 })]));
-      await f.api.post('/api/medical-records', { token: clinic.doctor.token, body: { patientId: p.id, type: 'note', title: `Note ${i}`, content: 'Seen' } });
+      await orthanc.storeInstance(
+        Readable.from([
+          synthDicom({ patientId: p.identifier, studyUid: study.uid, seriesUid: study.series, sopUid: study.sop, rows: 64, columns: 64 }),
+        ]),
+      );
+      await f.api.post('/api/medical-records', {
+        token: clinic.doctor.token,
+        body: { patientId: p.id, type: 'note', title: `Note ${i}`, content: 'Seen' },
+      });
       people.push({ id: p.id, email: p.email, token: p.token, study });
     }
     while ((await runIndexerTick(api.deps.db, orthanc, undefined, 50)) > 0);
@@ -73,7 +80,11 @@ async function main(): Promise<void> {
         switch (i % 4) {
           case 0:
             await timed('login', async () => {
-              const res = await fetch(`${api.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: me.email, password: NEW_PASSWORD }) });
+              const res = await fetch(`${api.url}/api/auth/login`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ email: me.email, password: NEW_PASSWORD }),
+              });
               if (res.ok) me.token = ((await res.json()) as { accessToken: string }).accessToken;
               else return `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`;
               return true;
@@ -97,10 +108,16 @@ async function main(): Promise<void> {
             break;
           default:
             await timed('frame', async () => {
-              const mine = await fetch(`${proxy.url}/dicom-web/studies/${me.study.uid}/series/${me.study.series}/instances/${me.study.sop}/frames/1`, { headers: { authorization: `Bearer ${me.token}`, accept: FRAME } });
+              const mine = await fetch(
+                `${proxy.url}/dicom-web/studies/${me.study.uid}/series/${me.study.series}/instances/${me.study.sop}/frames/1`,
+                { headers: { authorization: `Bearer ${me.token}`, accept: FRAME } },
+              );
               await mine.arrayBuffer();
               // Someone else's frame must be refused.
-              const theirs = await fetch(`${proxy.url}/dicom-web/studies/${other.study.uid}/series/${other.study.series}/instances/${other.study.sop}/frames/1`, { headers: { authorization: `Bearer ${me.token}`, accept: FRAME } });
+              const theirs = await fetch(
+                `${proxy.url}/dicom-web/studies/${other.study.uid}/series/${other.study.series}/instances/${other.study.sop}/frames/1`,
+                { headers: { authorization: `Bearer ${me.token}`, accept: FRAME } },
+              );
               await theirs.arrayBuffer();
               if (theirs.status === 200) leaks++;
               return mine.status === 200 && theirs.status === 404 ? true : `${mine.status}/${theirs.status}`;
@@ -112,11 +129,15 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: USERS }, (_, n) => user(n)));
     const seconds = (Date.now() - started) / 1000;
     const total = Object.values(latencies).reduce((n, l) => n + l.length, 0);
-    console.log(`\nload benchmark: ${USERS} concurrent users for ${seconds.toFixed(0)} s, ${PATIENTS} patients (API in the bench process, proxy in its own)`);
+    console.log(
+      `\nload benchmark: ${USERS} concurrent users for ${seconds.toFixed(0)} s, ${PATIENTS} patients (API in the bench process, proxy in its own)`,
+    );
     console.log(`  ${total} operations, ${(total / seconds).toFixed(0)} ops/s; errors ${errors}; leaks between patients ${leaks}`);
     for (const [op, l] of Object.entries(latencies)) {
       const sorted = [...l].sort((a, b) => a - b);
-      console.log(`  ${op.padEnd(8)} ${String(l.length).padStart(7)} ops  p50 ${percentile(sorted, 50).toFixed(0)} ms  p99 ${percentile(sorted, 99).toFixed(0)} ms`);
+      console.log(
+        `  ${op.padEnd(8)} ${String(l.length).padStart(7)} ops  p50 ${percentile(sorted, 50).toFixed(0)} ms  p99 ${percentile(sorted, 99).toFixed(0)} ms`,
+      );
     }
     if (errors > 0) console.log(`  errors by cause: ${JSON.stringify(why)}`);
     if (leaks > 0) throw new Error(`${leaks} answers carried another patient's data`);

@@ -21,12 +21,21 @@ async function main(): Promise<void> {
     const orthanc = new OrthancClient(config.orthanc);
     const [study, series] = [newUid(), newUid()];
     for (let i = 0; i < SLICES; i++) {
-      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: patient.identifier, studyUid: study, seriesUid: series, instanceNumber: i + 1, rows: 512, columns: 512 })]));
+      await orthanc.storeInstance(
+        Readable.from([
+          synthDicom({ patientId: patient.identifier, studyUid: study, seriesUid: series, instanceNumber: i + 1, rows: 512, columns: 512 }),
+        ]),
+      );
     }
     // The proxy reads ownership from the study index: index what was pushed straight to Orthanc.
     await runIndexerTick(api.deps.db, orthanc);
     for (;;) {
-      const found = await (await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: series }, Expand: true }) })).json();
+      const found = await (
+        await orthanc.fetch('/tools/find', {
+          method: 'POST',
+          body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: series }, Expand: true }),
+        })
+      ).json();
       if (found[0]?.IsStable) break;
       await new Promise((r) => setTimeout(r, 250));
     }

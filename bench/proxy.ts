@@ -52,7 +52,11 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
 }
 
 /** Fetches every URL once with `clients` concurrent workers; returns the wall time and each latency. */
-async function fetchAll(urls: string[], headers: Record<string, string>, clients: number): Promise<{ seconds: number; latencies: number[] }> {
+async function fetchAll(
+  urls: string[],
+  headers: Record<string, string>,
+  clients: number,
+): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
   let next = 0;
   const started = process.hrtime.bigint();
@@ -74,7 +78,10 @@ async function main(): Promise<void> {
   const servers = await startBenchServers(2, { proxyProcess: true });
   const { config, api, proxy } = servers;
   const viewer = await startViewer(config, { distDir: ensureOhifDist(), port: await freePort() });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-web-security'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-web-security'],
+  });
   try {
     const f = new Fixtures(new ApiClient(api.url));
     const clinic = await f.hospitalWithStaff();
@@ -88,7 +95,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < SLICES; i++) {
       const sop = newUid();
       sops.push(sop);
-      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: patient.identifier, studyUid: study, seriesUid: series, sopUid: sop, instanceNumber: i + 1, rows: 512, columns: 512 })]));
+      await orthanc.storeInstance(
+        Readable.from([
+          synthDicom({
+            patientId: patient.identifier,
+            studyUid: study,
+            seriesUid: series,
+            sopUid: sop,
+            instanceNumber: i + 1,
+            rows: 512,
+            columns: 512,
+          }),
+        ]),
+      );
     }
     await runIndexerTick(api.deps.db, orthanc);
     const framePath = (sop: string) => `/studies/${study}/series/${series}/instances/${sop}/frames/1`;
@@ -101,9 +120,17 @@ async function main(): Promise<void> {
     const gzipHeaders = { accept: FRAME_ACCEPT, authorization: orthancAuth, 'accept-encoding': 'gzip' };
     await fetchAll(viaProxy.slice(0, 20), proxyHeaders, CLIENTS);
     await fetchAll(direct.slice(0, 20), directHeaders, CLIENTS);
-    const runs = { proxy: { seconds: 0, latencies: [] as number[] }, direct: { seconds: 0, latencies: [] as number[] }, gzip: { seconds: 0, latencies: [] as number[] } };
+    const runs = {
+      proxy: { seconds: 0, latencies: [] as number[] },
+      direct: { seconds: 0, latencies: [] as number[] },
+      gzip: { seconds: 0, latencies: [] as number[] },
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, urls, headers] of [['direct', direct, directHeaders], ['gzip', direct, gzipHeaders], ['proxy', viaProxy, proxyHeaders]] as const) {
+      for (const [name, urls, headers] of [
+        ['direct', direct, directHeaders],
+        ['gzip', direct, gzipHeaders],
+        ['proxy', viaProxy, proxyHeaders],
+      ] as const) {
         const r = await fetchAll(urls, headers, CLIENTS);
         runs[name].seconds += r.seconds;
         runs[name].latencies.push(...r.latencies);
@@ -119,7 +146,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < 50; i++) patients.push(await f.createPatient(clinic.secretary, [doctor.id]));
     for (let i = 0; i < QIDO_STUDIES; i++) {
       const owner = patients[i % patients.length]!;
-      await orthanc.storeInstance(Readable.from([synthDicom({ patientId: owner.identifier, studyUid: newUid(), seriesUid: newUid(), rows: 16, columns: 16, studyDate: `2025${String((i % 12) + 1).padStart(2, '0')}15` })]));
+      await orthanc.storeInstance(
+        Readable.from([
+          synthDicom({
+            patientId: owner.identifier,
+            studyUid: newUid(),
+            seriesUid: newUid(),
+            rows: 16,
+            columns: 16,
+            studyDate: `2025${String((i % 12) + 1).padStart(2, '0')}15`,
+          }),
+        ]),
+      );
     }
     while ((await runIndexerTick(api.deps.db, orthanc, undefined, 50)) > 0);
     const qidoUrl = `${proxy.url}/dicom-web/studies?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060`;
@@ -134,7 +172,10 @@ async function main(): Promise<void> {
     qidoTimes.sort((x, y) => x - y);
 
     // 3. OHIF time to first image: the same viewer, its DICOMweb roots pointed at the proxy or at Orthanc.
-    const session = await f.api.post(`/api/dicom/studies/${(await f.api.get(`/api/dicom/studies?q=${study}`, { token: clinic.doctor.token })).body.items[0].id}/viewer-sessions`, { token: clinic.doctor.token });
+    const session = await f.api.post(
+      `/api/dicom/studies/${(await f.api.get(`/api/dicom/studies?q=${study}`, { token: clinic.doctor.token })).body.items[0].id}/viewer-sessions`,
+      { token: clinic.doctor.token },
+    );
     const original = await (await fetch(`${viewer.url}/app-config.js`)).text();
     const directConfig = original
       .replace(/var qidoRoot = [^;]+;/, `var qidoRoot = ${JSON.stringify(`${config.orthanc.url}/dicom-web`)};`)
@@ -143,7 +184,12 @@ async function main(): Promise<void> {
     const studyId = session.body.studyId as string;
     const share = await f.api.post(`/api/dicom/studies/${studyId}/shares`, { token: clinic.doctor.token, body: { expiresInHours: 1 } });
     const list = await f.api.post('/api/viewer-sessions', { token: clinic.doctor.token, body: {} });
-    const tokens = { session: session.body.token as string, share: share.body.token as string, list: list.body.token as string, direct: session.body.token as string };
+    const tokens = {
+      session: session.body.token as string,
+      share: share.body.token as string,
+      list: list.body.token as string,
+      direct: session.body.token as string,
+    };
     type Route = keyof typeof tokens;
     const firstImage = async (route: Route, then?: (page: Page) => Promise<void>): Promise<number> => {
       const viaOrthanc = route === 'direct';
@@ -175,7 +221,8 @@ async function main(): Promise<void> {
     };
     for (const route of ['session', 'direct', 'share', 'list'] as const) await firstImage(route);
     const ohif: Record<Route, number[]> = { session: [], direct: [], share: [], list: [] };
-    for (let i = 0; i < 3; i++) for (const route of ['direct', 'session', 'share', 'list'] as const) ohif[route].push(await firstImage(route));
+    for (let i = 0; i < 3; i++)
+      for (const route of ['direct', 'session', 'share', 'list'] as const) ohif[route].push(await firstImage(route));
     // MPR of the whole series: from the click on the layout to three planes painted.
     const mpr: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -202,13 +249,25 @@ async function main(): Promise<void> {
 
     console.log(`\nDICOMweb proxy benchmark (2-core machine, local storage)`);
     console.log(`  frames, ${SLICES} slices of 512×512×16 bit, ${CLIENTS} concurrent clients, ${ROUNDS} rounds each:`);
-    console.log(`    straight from Orthanc : ${fps(runs.direct).toFixed(0)} frames/s, p50 ${percentile(dSorted, 50).toFixed(1)} ms, p99 ${percentile(dSorted, 99).toFixed(1)} ms`);
-    console.log(`    Orthanc, gzip-encoded : ${fps(runs.gzip).toFixed(0)} frames/s, p50 ${percentile(gSorted, 50).toFixed(1)} ms, p99 ${percentile(gSorted, 99).toFixed(1)} ms (what passing its encoding through would cost)`);
-    console.log(`    through the proxy     : ${fps(runs.proxy).toFixed(0)} frames/s, p50 ${percentile(pSorted, 50).toFixed(1)} ms, p99 ${percentile(pSorted, 99).toFixed(1)} ms`);
-    console.log(`    ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms (target < 5 ms)`);
-    console.log(`  QIDO /studies?limit=101, doctor with ${QIDO_STUDIES} studies: p50 ${percentile(qidoTimes, 50).toFixed(1)} ms, p99 ${percentile(qidoTimes, 99).toFixed(1)} ms (target p50 < 20 ms)`);
+    console.log(
+      `    straight from Orthanc : ${fps(runs.direct).toFixed(0)} frames/s, p50 ${percentile(dSorted, 50).toFixed(1)} ms, p99 ${percentile(dSorted, 99).toFixed(1)} ms`,
+    );
+    console.log(
+      `    Orthanc, gzip-encoded : ${fps(runs.gzip).toFixed(0)} frames/s, p50 ${percentile(gSorted, 50).toFixed(1)} ms, p99 ${percentile(gSorted, 99).toFixed(1)} ms (what passing its encoding through would cost)`,
+    );
+    console.log(
+      `    through the proxy     : ${fps(runs.proxy).toFixed(0)} frames/s, p50 ${percentile(pSorted, 50).toFixed(1)} ms, p99 ${percentile(pSorted, 99).toFixed(1)} ms`,
+    );
+    console.log(
+      `    ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms (target < 5 ms)`,
+    );
+    console.log(
+      `  QIDO /studies?limit=101, doctor with ${QIDO_STUDIES} studies: p50 ${percentile(qidoTimes, 50).toFixed(1)} ms, p99 ${percentile(qidoTimes, 99).toFixed(1)} ms (target p50 < 20 ms)`,
+    );
     const ratio = (route: Route) => (median(ohif[route]) / median(ohif.direct)).toFixed(2);
-    console.log(`  OHIF time to first image (median of 3), straight at Orthanc ${median(ohif.direct)} ms; through the proxy (target ≤ 1.1 × Orthanc):`);
+    console.log(
+      `  OHIF time to first image (median of 3), straight at Orthanc ${median(ohif.direct)} ms; through the proxy (target ≤ 1.1 × Orthanc):`,
+    );
     console.log(`    one-study viewer session : ${median(ohif.session)} ms, ratio ${ratio('session')}`);
     console.log(`    share link               : ${median(ohif.share)} ms, ratio ${ratio('share')}`);
     console.log(`    study-list session       : ${median(ohif.list)} ms, ratio ${ratio('list')}`);

@@ -25,11 +25,20 @@ async function main(): Promise<void> {
     // The measured hospital: 1,000 patients (half of a "large" hospital), 10 entries each, 200 studies.
     const small = await seedScale(db, config, { hospitals: 1, patientsPerHospital: 1000, entriesPerPatient: 10, studies: 200 }, 'measured');
     const login = async (email: string) => {
-      const res = await fetch(`${api.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: small.password }) });
+      const res = await fetch(`${api.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: small.password }),
+      });
       return ((await res.json()) as { accessToken: string }).accessToken;
     };
     const [secretary, doctor] = [await login(small.secretaryEmail), await login(small.doctorEmail)];
-    const onePatient = (await db('patient_doctor_links as l').join('users as d', 'd.id', 'l.doctor_id').where('d.email', small.doctorEmail).first('l.patient_id')).patient_id as string;
+    const onePatient = (
+      await db('patient_doctor_links as l')
+        .join('users as d', 'd.id', 'l.doctor_id')
+        .where('d.email', small.doctorEmail)
+        .first('l.patient_id')
+    ).patient_id as string;
     const endpoints: [string, string, string][] = [
       ['patients, page 1', '/api/patients?pageSize=20', secretary],
       ['patients, last page', '/api/patients?pageSize=20&page=50', secretary],
@@ -57,22 +66,36 @@ async function main(): Promise<void> {
     };
     const before = await measure();
     const t = Date.now();
-    await seedScale(db, config, { hospitals: HOSPITALS - 1, patientsPerHospital: PER_HOSPITAL, entriesPerPatient: 10, studies: 10_000 - 200 }, 'others');
+    await seedScale(
+      db,
+      config,
+      { hospitals: HOSPITALS - 1, patientsPerHospital: PER_HOSPITAL, entriesPerPatient: 10, studies: 10_000 - 200 },
+      'others',
+    );
     const [{ patients }] = (await db('patients').count({ patients: '*' })) as [{ patients: string }];
     const [{ entries }] = (await db('medical_record_entries').count({ entries: '*' })) as [{ entries: string }];
     const [{ studies }] = (await db('dicom_studies').count({ studies: '*' })) as [{ studies: string }];
     console.log(`seeded ${patients} patients, ${entries} record entries, ${studies} studies in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     const after = await measure();
 
-    console.log(`\nscale benchmark: one hospital of 1,000 patients, alone and among ${patients} patients (${REQUESTS} sequential requests each)`);
+    console.log(
+      `\nscale benchmark: one hospital of 1,000 patients, alone and among ${patients} patients (${REQUESTS} sequential requests each)`,
+    );
     console.log(`  ${'endpoint'.padEnd(24)} ${'alone p50/p99'.padEnd(16)} ${'at scale p50/p99'.padEnd(18)} p99 ratio (target ≤ 2)`);
     for (const [name] of endpoints) {
       const [a, b] = [before[name]!, after[name]!];
-      console.log(`  ${name.padEnd(24)} ${`${a.p50.toFixed(1)}/${a.p99.toFixed(1)} ms`.padEnd(16)} ${`${b.p50.toFixed(1)}/${b.p99.toFixed(1)} ms`.padEnd(18)} ${(b.p99 / a.p99).toFixed(2)}`);
+      console.log(
+        `  ${name.padEnd(24)} ${`${a.p50.toFixed(1)}/${a.p99.toFixed(1)} ms`.padEnd(16)} ${`${b.p50.toFixed(1)}/${b.p99.toFixed(1)} ms`.padEnd(18)} ${(b.p99 / a.p99).toFixed(2)}`,
+      );
     }
     // The plans, for the documentation of the indexes they use.
-    const entryPlan = await db.raw(`EXPLAIN SELECT id FROM medical_record_entries WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC LIMIT 20`, [onePatient]);
-    console.log(`  plan of one patient's record entries:\n${(entryPlan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+    const entryPlan = await db.raw(
+      `EXPLAIN SELECT id FROM medical_record_entries WHERE patient_id = ? AND deleted_at IS NULL ORDER BY recorded_at DESC LIMIT 20`,
+      [onePatient],
+    );
+    console.log(
+      `  plan of one patient's record entries:\n${(entryPlan.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`,
+    );
     // The statements the API runs (page and total in one), captured as they are sent, then analysed.
     const analyse = async (what: string, table: string, path: string, token: string) => {
       let captured: { sql: string; bindings: Knex.RawBinding[] } | null = null;
@@ -85,7 +108,9 @@ async function main(): Promise<void> {
       if (!captured) return;
       const { sql, bindings } = captured as { sql: string; bindings: Knex.RawBinding[] };
       const analyzed = await db.raw(`EXPLAIN ANALYZE ${sql.replace(/\$\d+/g, '?')}`, bindings);
-      console.log(`  plan of ${what} (one statement: page and total):\n${(analyzed.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+      console.log(
+        `  plan of ${what} (one statement: page and total):\n${(analyzed.rows as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`,
+      );
     };
     await analyse("a secretary's patient list", 'users', '/api/patients?pageSize=20', secretary);
     await analyse("a doctor's entries across its patients", 'medical_record_entries', '/api/medical-records?pageSize=20', doctor);

@@ -41,11 +41,19 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mediconnect-bench-files-'));
   const apiPort = await freePort();
   // Measured as in production: compiled JavaScript, the services' V8 flags.
-  const api = spawn(process.execPath, [...SERVICE_NODE_FLAGS, buildApiForBench()], { env: { ...bench.env, API_PORT: String(apiPort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const api = spawn(process.execPath, [...SERVICE_NODE_FLAGS, buildApiForBench()], {
+    env: { ...bench.env, API_PORT: String(apiPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   try {
     const url = `http://127.0.0.1:${apiPort}`;
     for (let i = 0; ; i++) {
-      if (await fetch(`${url}/readyz`).then((r) => r.ok).catch(() => false)) break;
+      if (
+        await fetch(`${url}/readyz`)
+          .then((r) => r.ok)
+          .catch(() => false)
+      )
+        break;
       if (i > 150 || api.exitCode !== null) throw new Error('the API did not start');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -57,7 +65,11 @@ async function main(): Promise<void> {
     const direct = makeSet(path.join(tmp, 'direct'), count);
     const viaApi = makeSet(path.join(tmp, 'api'), count);
     const bytes = direct.reduce((n, file) => n + statSync(file).size, 0);
-    const orthanc = new OrthancClient({ url: bench.env.ORTHANC_URL!, username: bench.env.ORTHANC_USERNAME!, password: bench.env.ORTHANC_PASSWORD! });
+    const orthanc = new OrthancClient({
+      url: bench.env.ORTHANC_URL!,
+      username: bench.env.ORTHANC_USERNAME!,
+      password: bench.env.ORTHANC_PASSWORD!,
+    });
 
     const idleRss = peakRssMb(api.pid!);
     // Interleaved batches, so that Orthanc's growing index weighs on both paths alike.
@@ -66,7 +78,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < count; i += BATCH) {
       let t = process.hrtime.bigint();
       for (const file of direct.slice(i, i + BATCH)) {
-        const res = await orthanc.fetch('/instances', { method: 'POST', body: await openAsBlob(file), headers: { 'content-type': 'application/dicom' } });
+        const res = await orthanc.fetch('/instances', {
+          method: 'POST',
+          body: await openAsBlob(file),
+          headers: { 'content-type': 'application/dicom' },
+        });
         if (!res.ok) throw new Error(`direct upload failed: ${res.status}`);
         await res.arrayBuffer();
       }
@@ -75,9 +91,14 @@ async function main(): Promise<void> {
       const form = new FormData();
       form.append('patientId', patient.id);
       for (const file of viaApi.slice(i, i + BATCH)) form.append('files', await openAsBlob(file), path.basename(file));
-      const res = await fetch(`${url}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${clinic.doctor.token}` }, body: form });
+      const res = await fetch(`${url}/api/dicom/studies/upload_dicom/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clinic.doctor.token}` },
+        body: form,
+      });
       const body = await res.json();
-      if (res.status !== 201 || body.refused.length > 0) throw new Error(`API upload failed: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      if (res.status !== 201 || body.refused.length > 0)
+        throw new Error(`API upload failed: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
       apiNs += process.hrtime.bigint() - t;
     }
     const directSeconds = Number(directNs) / 1e9;
@@ -89,17 +110,25 @@ async function main(): Promise<void> {
     console.log(`  direct to Orthanc /instances : ${directSeconds.toFixed(1)} s  ${directRate.toFixed(1)} MB/s`);
     console.log(`  through the API (multipart)  : ${apiSeconds.toFixed(1)} s  ${apiRate.toFixed(1)} MB/s`);
     console.log(`  ratio API / direct           : ${(apiRate / directRate).toFixed(2)}  (target ≥ 0.8)`);
-    console.log(`  API peak RSS                 : ${peakRssMb(api.pid!).toFixed(0)} MB  (target < 200 MB; ${idleRss.toFixed(0)} MB before the uploads)`);
+    console.log(
+      `  API peak RSS                 : ${peakRssMb(api.pid!).toFixed(0)} MB  (target < 200 MB; ${idleRss.toFixed(0)} MB before the uploads)`,
+    );
 
     // C-STORE: through the gate (compiled, the services' flags) from a registered modality, and straight into
     // Orthanc's own DICOM server, with the same volume of new files each way, alternately.
     const gatePort = await freePort();
-    const gate = spawn(process.execPath, [...SERVICE_NODE_FLAGS, benchGateEntry()], { env: { ...bench.env, DICOM_HOST: '127.0.0.1', DICOM_PORT: String(gatePort) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const gate = spawn(process.execPath, [...SERVICE_NODE_FLAGS, benchGateEntry()], {
+      env: { ...bench.env, DICOM_HOST: '127.0.0.1', DICOM_PORT: String(gatePort) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     try {
       await waitForTcp('127.0.0.1', gatePort, 30_000, () => gate.exitCode === null);
       const cstoreCount = Number(process.env.BENCH_CSTORE_FILES ?? 500);
       const aeTitle = 'BENCHCT';
-      const registered = await f.api.post('/api/modalities', { token: clinic.admin.token, body: { aeTitle, host: '127.0.0.1', port: 104 } });
+      const registered = await f.api.post('/api/modalities', {
+        token: clinic.admin.token,
+        body: { aeTitle, host: '127.0.0.1', port: 104 },
+      });
       if (registered.status !== 201) throw new Error(`could not register the modality: ${JSON.stringify(registered.body)}`);
       const gateIdle = peakRssMb(gate.pid!);
       const push = (dir: string, port: number) => {
@@ -122,12 +151,16 @@ async function main(): Promise<void> {
       const stored = ((await (await orthanc.fetch('/statistics')).json()) as { CountInstances: number }).CountInstances;
       const gateRate = pushedMb / gateSeconds;
       const referenceRate = pushedMb / referenceSeconds;
-      console.log(`\nC-STORE (${pushedMb.toFixed(0)} MB each way, ${cstoreCount} files of ${FILE_KB} KB, storescu, one association per half)`);
+      console.log(
+        `\nC-STORE (${pushedMb.toFixed(0)} MB each way, ${cstoreCount} files of ${FILE_KB} KB, storescu, one association per half)`,
+      );
       console.log(`  HTTP upload through the API   : ${apiRate.toFixed(1)} MB/s  (above)`);
       console.log(`  straight into Orthanc (DICOM) : ${referenceSeconds.toFixed(1)} s  ${referenceRate.toFixed(1)} MB/s`);
       console.log(`  through the device gate       : ${gateSeconds.toFixed(1)} s  ${gateRate.toFixed(1)} MB/s`);
       console.log(`  ratio gate / straight         : ${(gateRate / referenceRate).toFixed(2)}  (target ≥ 0.8)`);
-      console.log(`  gate peak RSS                 : ${peakRssMb(gate.pid!).toFixed(0)} MB  (target < 200 MB; ${gateIdle.toFixed(0)} MB before the pushes)`);
+      console.log(
+        `  gate peak RSS                 : ${peakRssMb(gate.pid!).toFixed(0)} MB  (target < 200 MB; ${gateIdle.toFixed(0)} MB before the pushes)`,
+      );
       console.log(`  instances in Orthanc          : ${stored}`);
     } finally {
       gate.kill('SIGTERM');

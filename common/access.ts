@@ -28,7 +28,9 @@ export type PatientScope = 'medical' | 'administrative';
 export function whereLinkedTo(query: Knex.QueryBuilder, doctorId: string, patientColumn: string): Knex.QueryBuilder {
   // A semi-join from the doctor's links (index on doctor_id), so lists start from its patients rather than from
   // every row of the table (bench:scale).
-  return query.whereIn(patientColumn, (q) => q.select('l_scope.patient_id').from('patient_doctor_links as l_scope').where('l_scope.doctor_id', doctorId));
+  return query.whereIn(patientColumn, (q) =>
+    q.select('l_scope.patient_id').from('patient_doctor_links as l_scope').where('l_scope.doctor_id', doctorId),
+  );
 }
 
 /**
@@ -49,7 +51,12 @@ export function applyPatientScope(query: Knex.QueryBuilder, who: Who, patientCol
   if (who.role === 'secretary' && scope === 'administrative') {
     // Links carry their doctor's hospital (set by the database): one index range whose size follows the
     // hospital's, not the whole database's (bench:scale; a join through the doctors scanned every link).
-    return query.whereIn(patientColumn, (q) => q.select('l_scope.patient_id').from('patient_doctor_links as l_scope').where('l_scope.hospital_id', who.hospitalId ?? null));
+    return query.whereIn(patientColumn, (q) =>
+      q
+        .select('l_scope.patient_id')
+        .from('patient_doctor_links as l_scope')
+        .where('l_scope.hospital_id', who.hospitalId ?? null),
+    );
   }
   return query.whereRaw('false');
 }

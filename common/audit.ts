@@ -74,7 +74,18 @@ export type AuditAction =
 export interface AuditEvent {
   actor: Pick<Principal, 'userId' | 'role'> | null;
   action: AuditAction;
-  targetType?: 'user' | 'hospital' | 'session' | 'patient' | 'appointment' | 'medical_record' | 'dicom_study' | 'dicom_series' | 'dicom_report' | 'viewer_session' | 'modality';
+  targetType?:
+    | 'user'
+    | 'hospital'
+    | 'session'
+    | 'patient'
+    | 'appointment'
+    | 'medical_record'
+    | 'dicom_study'
+    | 'dicom_series'
+    | 'dicom_report'
+    | 'viewer_session'
+    | 'modality';
   /** The patient whose data the event touches (drives the patient's access log). */
   patientId?: string | null;
   targetId?: string | null;
@@ -132,7 +143,14 @@ export async function recordListRead(
   await recordAudits(
     db,
     meta,
-    [...shown].map(([patientId, ids]) => ({ actor, action, targetType: 'patient', targetId: patientId, patientId, details: { [detailsKey]: ids } })),
+    [...shown].map(([patientId, ids]) => ({
+      actor,
+      action,
+      targetType: 'patient',
+      targetId: patientId,
+      patientId,
+      details: { [detailsKey]: ids },
+    })),
   );
 }
 
@@ -190,7 +208,8 @@ export class AuditAppender {
     try {
       while (this.queue.length > 0) {
         let take = 0;
-        for (let count = 0; take < this.queue.length && (take === 0 || count + this.queue[take]!.rows.length <= MAX_BATCH); take++) count += this.queue[take]!.rows.length;
+        for (let count = 0; take < this.queue.length && (take === 0 || count + this.queue[take]!.rows.length <= MAX_BATCH); take++)
+          count += this.queue[take]!.rows.length;
         const batch = this.queue.splice(0, take);
         try {
           await this.write(batch.flatMap((p) => p.rows));

@@ -43,7 +43,11 @@ const envSchema = z.object({
   INDEXER_INTERVAL_SECONDS: positiveInt.default(5),
   UPLOAD_MAX_FILE_MB: positiveInt.max(1024 * 1024).default(2048),
   UPLOAD_MAX_ZIP_RATIO: positiveInt.max(100_000).default(100),
-  REMINDER_HOURS_BEFORE: z.coerce.number().positive().max(24 * 14).default(24),
+  REMINDER_HOURS_BEFORE: z.coerce
+    .number()
+    .positive()
+    .max(24 * 14)
+    .default(24),
   APPOINTMENT_HORIZON_DAYS: positiveInt.max(3660).default(730),
 
   ENCRYPTION_KEYS: z
@@ -51,7 +55,10 @@ const envSchema = z.object({
     .min(1, 'ENCRYPTION_KEYS is required: "keyId:base64-of-32-bytes[,keyId:…]"')
     .transform((v, ctx) => {
       const keys = new Map<string, Buffer>();
-      for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const [id, b64] = part.split(':');
         const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
         if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
@@ -163,7 +170,15 @@ export interface Config {
   /** Viewer sessions: where OHIF lives, how long a session lasts, how many one user may hold at once. */
   viewer: { url: string; ttlSeconds: number; maxSessions: number };
   /** Null when images are stored in a local directory rather than S3/MinIO. */
-  s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string; secure: boolean; region: string; presignTtlSeconds: number } | null;
+  s3: {
+    endpoint: string;
+    accessKey: string;
+    secretKey: string;
+    bucket: string;
+    secure: boolean;
+    region: string;
+    presignTtlSeconds: number;
+  } | null;
   /** Null when no SMTP server is configured: notifications then stay in the API only. */
   smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null; from: string } | null;
 }
@@ -220,15 +235,31 @@ export function dicomWebRoots(url: string): { qidoRoot: string; wadoRoot: string
  * The API's public address (API_PUBLIC_URL, else its own host and port, a wildcard host read as loopback)
  * and the WADO root of its DICOMweb endpoints: DICOM_WEB_URL's when that names the API's `/api/dicom`.
  */
-function apiUrls(host: string, port: number, publicUrl: string | undefined, dicomWebUrl: string, rest: { trustProxy: boolean; corsOrigins: string[] }): Config['api'] {
+function apiUrls(
+  host: string,
+  port: number,
+  publicUrl: string | undefined,
+  dicomWebUrl: string,
+  rest: { trustProxy: boolean; corsOrigins: string[] },
+): Config['api'] {
   const own = `http://${['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const base = (publicUrl ?? own).replace(/\/$/, '');
   const dicomWeb = dicomWebUrl.replace(/\/$/, '');
-  return { host, port, ...rest, publicUrl: base, dicomWebWadoRoot: /\/api\/dicom$/.test(dicomWeb) ? dicomWebRoots(dicomWeb).wadoRoot : `${base}/api/dicom/wado` };
+  return {
+    host,
+    port,
+    ...rest,
+    publicUrl: base,
+    dicomWebWadoRoot: /\/api\/dicom$/.test(dicomWeb) ? dicomWebRoots(dicomWeb).wadoRoot : `${base}/api/dicom/wado`,
+  };
 }
 
 /** A comma-separated list of origins, trimmed, without trailing slashes. */
-const origins = (list: string) => list.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+const origins = (list: string) =>
+  list
+    .split(',')
+    .map((o) => o.trim().replace(/\/$/, ''))
+    .filter(Boolean);
 
 /** Parses an `ENCRYPTION_KEYS` value on its own (the restore command checks a backup's keys with it). */
 export function parseEncryptionKeys(value: string): ReadonlyMap<string, Buffer> {
@@ -261,8 +292,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
     secretKey: e.SECRET_KEY,
     db: { name: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, host: e.DB_HOST, port: e.DB_PORT, poolMax: e.DB_POOL_MAX },
-    api: apiUrls(e.API_HOST, e.API_PORT, e.API_PUBLIC_URL, e.DICOM_WEB_URL, { trustProxy: e.TRUST_PROXY, corsOrigins: origins(e.API_CORS_ORIGINS) }),
-    metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT ?? null, proxyPort: e.DICOM_PROXY_METRICS_PORT ?? null, allow: origins(e.METRICS_ALLOW) },
+    api: apiUrls(e.API_HOST, e.API_PORT, e.API_PUBLIC_URL, e.DICOM_WEB_URL, {
+      trustProxy: e.TRUST_PROXY,
+      corsOrigins: origins(e.API_CORS_ORIGINS),
+    }),
+    metrics: {
+      host: e.METRICS_HOST,
+      apiPort: e.METRICS_PORT ?? null,
+      proxyPort: e.DICOM_PROXY_METRICS_PORT ?? null,
+      allow: origins(e.METRICS_ALLOW),
+    },
     superAdminEmail: e.SUPERADMIN_EMAIL.toLowerCase(),
     auth: {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -287,12 +326,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.DICOM_PROXY_PORT,
       publicUrl: e.DICOM_WEB_URL.replace(/\/$/, ''),
       ...dicomWebRoots(e.DICOM_WEB_URL),
-      internalUrl: (e.DICOM_PROXY_INTERNAL_URL ?? `http://${['0.0.0.0', '::'].includes(e.DICOM_PROXY_HOST) ? '127.0.0.1' : e.DICOM_PROXY_HOST}:${e.DICOM_PROXY_PORT}`).replace(/\/$/, ''),
+      internalUrl: (
+        e.DICOM_PROXY_INTERNAL_URL ??
+        `http://${['0.0.0.0', '::'].includes(e.DICOM_PROXY_HOST) ? '127.0.0.1' : e.DICOM_PROXY_HOST}:${e.DICOM_PROXY_PORT}`
+      ).replace(/\/$/, ''),
       corsOrigins: origins(e.DICOM_PROXY_CORS_ORIGINS),
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
-    orthanc: { url: e.ORTHANC_URL.replace(/\/$/, ''), username: e.ORTHANC_USERNAME, password: e.ORTHANC_PASSWORD, timeoutMs: e.ORTHANC_TIMEOUT_SECONDS * 1000 },
-    gate: { host: e.DICOM_HOST, port: e.DICOM_PORT, aeTitle: e.DICOM_AET, metricsPort: e.DICOM_GATE_METRICS_PORT ?? null, maxAssociations: e.DICOM_MAX_ASSOCIATIONS },
+    orthanc: {
+      url: e.ORTHANC_URL.replace(/\/$/, ''),
+      username: e.ORTHANC_USERNAME,
+      password: e.ORTHANC_PASSWORD,
+      timeoutMs: e.ORTHANC_TIMEOUT_SECONDS * 1000,
+    },
+    gate: {
+      host: e.DICOM_HOST,
+      port: e.DICOM_PORT,
+      aeTitle: e.DICOM_AET,
+      metricsPort: e.DICOM_GATE_METRICS_PORT ?? null,
+      maxAssociations: e.DICOM_MAX_ASSOCIATIONS,
+    },
     s3: e.MINIO_ENDPOINT
       ? {
           endpoint: e.MINIO_ENDPOINT,
@@ -305,7 +358,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : null,
     smtp: e.SMTP_HOST
-      ? { host: e.SMTP_HOST, port: e.SMTP_PORT, secure: e.SMTP_SECURE, user: e.SMTP_USER ?? null, password: e.SMTP_PASSWORD ?? null, from: e.SMTP_FROM }
+      ? {
+          host: e.SMTP_HOST,
+          port: e.SMTP_PORT,
+          secure: e.SMTP_SECURE,
+          user: e.SMTP_USER ?? null,
+          password: e.SMTP_PASSWORD ?? null,
+          from: e.SMTP_FROM,
+        }
       : null,
   });
 }

@@ -26,8 +26,19 @@ export function parseTimestamptz(v: string): Date | number | null {
   // The offset: ±HH or ±HH:MM at the end; the fraction: 0 to 6 digits after the seconds.
   const isSign = (i: number) => v[i] === '+' || v[i] === '-';
   const sign = isSign(n - 6) && v[n - 3] === ':' ? n - 6 : isSign(n - 3) ? n - 3 : -1;
-  if (sign < 19 || sign > 26 || v[4] !== '-' || v[7] !== '-' || v[10] !== ' ' || v[13] !== ':' || v[16] !== ':' || (sign > 19 && (v[19] !== '.' || sign === 20))) return parseTimestamptzSlowly(v);
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, sign + 1, sign + 2]) if (!isDigit(v, i)) return parseTimestamptzSlowly(v);
+  if (
+    sign < 19 ||
+    sign > 26 ||
+    v[4] !== '-' ||
+    v[7] !== '-' ||
+    v[10] !== ' ' ||
+    v[13] !== ':' ||
+    v[16] !== ':' ||
+    (sign > 19 && (v[19] !== '.' || sign === 20))
+  )
+    return parseTimestamptzSlowly(v);
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, sign + 1, sign + 2])
+    if (!isDigit(v, i)) return parseTimestamptzSlowly(v);
   for (let i = 20; i < sign; i++) if (!isDigit(v, i)) return parseTimestamptzSlowly(v);
   if (sign === n - 6 && !(isDigit(v, n - 2) && isDigit(v, n - 1))) return parseTimestamptzSlowly(v);
   const millis = Date.parse(`${v.slice(0, 10)}T${v.slice(11, sign)}${sign === n - 3 ? `${v.slice(sign)}:00` : v.slice(sign)}`);
@@ -70,7 +81,10 @@ export function prepared<Q extends Knex.QueryBuilder>(query: Q): Q {
     if (client.transacting || (compiled.method !== 'select' && compiled.method !== 'first')) return viaKnex(onFulfilled, onRejected);
     const { sql, bindings } = compiled.toNative();
     const shape = (rows: unknown[]) => (compiled.method === 'first' ? rows[0] : rows);
-    return runNamed(client, sql, bindings, { __knexQueryUid: compiled.__knexQueryUid, method: compiled.method }, shape, query).then(onFulfilled, onRejected);
+    return runNamed(client, sql, bindings, { __knexQueryUid: compiled.__knexQueryUid, method: compiled.method }, shape, query).then(
+      onFulfilled,
+      onRejected,
+    );
   };
   return Object.assign(query, { then });
 }
@@ -82,7 +96,13 @@ type KnexClient = {
   releaseConnection(connection: PgConnection): Promise<unknown>;
   emit(event: string, ...args: unknown[]): boolean;
 };
-type Compiled = { sql: string; bindings: unknown[]; method: string; __knexQueryUid: string; toNative(): { sql: string; bindings: unknown[] } };
+type Compiled = {
+  sql: string;
+  bindings: unknown[];
+  method: string;
+  __knexQueryUid: string;
+  toNative(): { sql: string; bindings: unknown[] };
+};
 
 /**
  * Runs a text as a named statement on a pooled connection and emits knex's `query`, `query-response` and
@@ -182,5 +202,11 @@ export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.C
  * is derived from the text), on the hot path of every request.
  */
 export async function preparedQuery<T>(db: Knex, sql: string, values: unknown[]): Promise<T[]> {
-  return (await runNamed(db.client as unknown as KnexClient, sql, values, { __knexQueryUid: randomUUID(), method: 'raw' }, (rows) => rows)) as T[];
+  return (await runNamed(
+    db.client as unknown as KnexClient,
+    sql,
+    values,
+    { __knexQueryUid: randomUUID(), method: 'raw' },
+    (rows) => rows,
+  )) as T[];
 }

@@ -12,7 +12,8 @@ export const SERVICE_HEADER = 'x-mediconnect-dicomweb-service';
  * under the API's own origin. The proxy accepts another root only when it carries this HMAC, made with
  * the SECRET_KEY both processes share.
  */
-export const signDicomWebBase = (secret: string, base: string) => createHmac('sha256', secret).update(`dicomweb-base:${base}`).digest('base64url');
+export const signDicomWebBase = (secret: string, base: string) =>
+  createHmac('sha256', secret).update(`dicomweb-base:${base}`).digest('base64url');
 
 /** Whether `signature` is the HMAC of `base`. */
 export function dicomWebBaseSigned(secret: string, base: string, signature: string): boolean {

@@ -5,7 +5,8 @@ import { createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
 
 /** A one-way fingerprint of a key (HMAC of a fixed label): tells keys apart without revealing them. */
-export const keyFingerprint = (key: Buffer): string => createHmac('sha256', key).update('mediconnect:encryption-key-fingerprint').digest('hex').slice(0, 16);
+export const keyFingerprint = (key: Buffer): string =>
+  createHmac('sha256', key).update('mediconnect:encryption-key-fingerprint').digest('hex').slice(0, 16);
 
 /** A key the database records that the configuration lacks or holds with other bytes. */
 export interface KeyProblem {
@@ -16,7 +17,8 @@ export interface KeyProblem {
 }
 
 /** The fingerprints of a set of keys, by id. */
-export const fingerprints = (keys: ReadonlyMap<string, Buffer>): Record<string, string> => Object.fromEntries([...keys].map(([id, key]) => [id, keyFingerprint(key)]));
+export const fingerprints = (keys: ReadonlyMap<string, Buffer>): Record<string, string> =>
+  Object.fromEntries([...keys].map(([id, key]) => [id, keyFingerprint(key)]));
 
 /** Compares recorded fingerprints with configured keys: every recorded key must be configured, with the same bytes. */
 export function compareKeys(recorded: Record<string, string>, keys: ReadonlyMap<string, Buffer>): KeyProblem[] {
@@ -82,7 +84,12 @@ export interface KeyWatch {
  * Checks the keys at start: a mismatch refuses the start ({@link KeyMismatchError}); a database that does not answer
  * yet does not (an outage at start heals like any other), and the check is retried every `retryMs` until it answers.
  */
-export async function guardKeys(db: Knex, keys: ReadonlyMap<string, Buffer>, logger: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void }, retryMs = 2_000): Promise<KeyWatch> {
+export async function guardKeys(
+  db: Knex,
+  keys: ReadonlyMap<string, Buffer>,
+  logger: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void },
+  retryMs = 2_000,
+): Promise<KeyWatch> {
   let timer: NodeJS.Timeout | undefined;
   const watch: KeyWatch = { verified: false, problem: null, stop: () => clearTimeout(timer) };
   const attempt = async (first: boolean): Promise<void> => {

@@ -55,14 +55,22 @@ export class DbListener {
     const connect = async (): Promise<void> => {
       if (this.stopped) return;
       const { db } = this.config;
-      const client = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.name, application_name: `${APPLICATION}${this.name}` });
+      const client = new pg.Client({
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        password: db.password,
+        database: db.name,
+        application_name: `${APPLICATION}${this.name}`,
+      });
       let gone = false;
       const lost = (err: Error) => {
         if (gone) return;
         gone = true;
         if (this.client === client) this.client = null;
         this.reset();
-        if (!this.stopped) this.logger.warn({ err: err.message, listener: this.name }, 'database listener lost; caches off until it reconnects');
+        if (!this.stopped)
+          this.logger.warn({ err: err.message, listener: this.name }, 'database listener lost; caches off until it reconnects');
         client.end().catch(() => undefined);
         if (!this.stopped) setTimeout(() => void connect().catch(() => undefined), this.retryMs).unref();
       };
@@ -100,7 +108,12 @@ export class DbListener {
     const marker = randomUUID();
     let timer: NodeJS.Timeout | undefined;
     const settled = new Promise<void>((resolve) => {
-      const state = { heard: false, acks: 0, peers: Number.POSITIVE_INFINITY, check: () => state.heard && state.acks >= state.peers && resolve() };
+      const state = {
+        heard: false,
+        acks: 0,
+        peers: Number.POSITIVE_INFINITY,
+        check: () => state.heard && state.acks >= state.peers && resolve(),
+      };
       this.syncs.set(marker, state);
       timer = setTimeout(resolve, timeoutMs);
     });

@@ -33,7 +33,12 @@ export function createMetrics(service: 'api' | 'dicom-proxy' | 'dicom-gate', col
   const registers = [registry];
   const metrics: ServiceMetrics = {
     registry,
-    requests: new Counter({ name: 'mediconnect_http_requests_total', help: 'HTTP requests answered, by route template and status', labelNames: ['service', 'route', 'method', 'status'], registers }),
+    requests: new Counter({
+      name: 'mediconnect_http_requests_total',
+      help: 'HTTP requests answered, by route template and status',
+      labelNames: ['service', 'route', 'method', 'status'],
+      registers,
+    }),
     duration: new Histogram({
       name: 'mediconnect_http_request_duration_seconds',
       help: 'HTTP request latency, by route template and status',
@@ -41,11 +46,31 @@ export function createMetrics(service: 'api' | 'dicom-proxy' | 'dicom-gate', col
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    denials: new Counter({ name: 'mediconnect_authorization_denials_total', help: 'Requests refused for authentication (401) or authorization (403)', labelNames: ['service', 'status'], registers }),
-    cacheLookups: new Counter({ name: 'mediconnect_cache_lookups_total', help: 'Cache lookups by cache and result (hit or miss)', labelNames: ['cache', 'result'], registers }),
+    denials: new Counter({
+      name: 'mediconnect_authorization_denials_total',
+      help: 'Requests refused for authentication (401) or authorization (403)',
+      labelNames: ['service', 'status'],
+      registers,
+    }),
+    cacheLookups: new Counter({
+      name: 'mediconnect_cache_lookups_total',
+      help: 'Cache lookups by cache and result (hit or miss)',
+      labelNames: ['cache', 'result'],
+      registers,
+    }),
     uploadBytes: new Counter({ name: 'mediconnect_upload_bytes_total', help: 'Bytes received by DICOM uploads', registers }),
-    uploadFailures: new Counter({ name: 'mediconnect_upload_failures_total', help: 'DICOM uploads that failed as a whole, by error code', labelNames: ['code'], registers }),
-    uploadRefusedFiles: new Counter({ name: 'mediconnect_upload_refused_files_total', help: 'Uploaded files refused, by code', labelNames: ['code'], registers }),
+    uploadFailures: new Counter({
+      name: 'mediconnect_upload_failures_total',
+      help: 'DICOM uploads that failed as a whole, by error code',
+      labelNames: ['code'],
+      registers,
+    }),
+    uploadRefusedFiles: new Counter({
+      name: 'mediconnect_upload_refused_files_total',
+      help: 'Uploaded files refused, by code',
+      labelNames: ['code'],
+      registers,
+    }),
     orthancDuration: new Histogram({
       name: 'mediconnect_orthanc_request_duration_seconds',
       help: 'Latency of requests to Orthanc, by operation and outcome (ok, error, unreachable)',
@@ -60,7 +85,11 @@ export function createMetrics(service: 'api' | 'dicom-proxy' | 'dicom-gate', col
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,
     }),
-    indexerLag: new Gauge({ name: 'mediconnect_indexer_lag_changes', help: 'Changes in Orthanc’s feed not yet indexed (last seen on a tick)', registers }),
+    indexerLag: new Gauge({
+      name: 'mediconnect_indexer_lag_changes',
+      help: 'Changes in Orthanc’s feed not yet indexed (last seen on a tick)',
+      registers,
+    }),
   };
   const scrape = (name: string, help: string, read?: () => Promise<number>) => {
     if (!read) return;
@@ -112,10 +141,15 @@ export function addressAllowed(address: string | undefined, allow: string[]): bo
 }
 
 /** Serves `/metrics` on its own port, to the allowed addresses only (others get 404, as if nothing were there). */
-export async function startMetricsServer(metrics: ServiceMetrics, o: { host: string; port: number; allow: string[]; logger?: Logger }): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
+export async function startMetricsServer(
+  metrics: ServiceMetrics,
+  o: { host: string; port: number; allow: string[]; logger?: Logger },
+): Promise<{ server: Server; url: string; stop: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics' || !addressAllowed(req.socket.remoteAddress, o.allow)) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Not found', details: null } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Not found', details: null } }));
       return;
     }
     metrics.registry.metrics().then(

@@ -18,7 +18,10 @@ export class OrthancError extends Error {
 
 /** Orthanc could not be reached at all (stopped, network). */
 export class OrthancUnavailableError extends Error {
-  constructor(readonly path: string, cause: unknown) {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
     super(`Orthanc is unreachable (${path})`, { cause });
     this.name = 'OrthancUnavailableError';
   }
@@ -66,7 +69,10 @@ export interface OrthancStatistics {
 
 /** Orthanc accepted the connection but did not answer in time (frozen, overloaded): treated as unreachable. */
 export class OrthancTimeoutError extends Error {
-  constructor(readonly path: string, readonly timeoutMs: number) {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number,
+  ) {
     super(`Orthanc did not answer ${path} within ${timeoutMs / 1000} s`);
     this.name = 'OrthancTimeoutError';
   }
@@ -133,17 +139,29 @@ export class OrthancClient {
    * A GET or HEAD answered as Node's raw response: bytes exactly as Orthanc sent them (no decoding, no
    * web-stream layer), for pass-through of images. Throws OrthancUnavailableError when unreachable.
    */
-  stream(path: string, options: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<http.IncomingMessage> {
+  stream(
+    path: string,
+    options: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<http.IncomingMessage> {
     const url = new URL(`${this.settings.url}${path}`);
     const transport = url.protocol === 'https:' ? https : http;
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method: options.method ?? 'GET', agent: this.agent, headers: { ...options.headers, authorization: this.auth }, signal: options.signal }, (res) => {
-        // Until the headers only: past them the body follows the client's pace, which may pause it for long.
-        clearTimeout(timer);
-        this.timed(path, started, (res.statusCode ?? 500) < 500 ? 'ok' : 'error');
-        resolve(res);
-      });
+      const req = transport.request(
+        url,
+        {
+          method: options.method ?? 'GET',
+          agent: this.agent,
+          headers: { ...options.headers, authorization: this.auth },
+          signal: options.signal,
+        },
+        (res) => {
+          // Until the headers only: past them the body follows the client's pace, which may pause it for long.
+          clearTimeout(timer);
+          this.timed(path, started, (res.statusCode ?? 500) < 500 ? 'ok' : 'error');
+          resolve(res);
+        },
+      );
       const timer = setTimeout(() => req.destroy(new OrthancTimeoutError(path, this.timeoutMs)), this.timeoutMs);
       req.on('error', (err) => {
         clearTimeout(timer);
@@ -162,7 +180,11 @@ export class OrthancClient {
     const started = performance.now();
     const deadline = this.deadline(path, init.signal);
     try {
-      const res = await fetch(`${this.settings.url}${path}`, { ...init, signal: deadline.signal, headers: { ...(init.headers as Record<string, string>), authorization: this.auth } });
+      const res = await fetch(`${this.settings.url}${path}`, {
+        ...init,
+        signal: deadline.signal,
+        headers: { ...(init.headers as Record<string, string>), authorization: this.auth },
+      });
       this.timed(path, started, res.status < 500 ? 'ok' : 'error');
       return res;
     } catch (err) {
@@ -226,26 +248,30 @@ export class OrthancClient {
         clearTimeout(timer);
         timer = setTimeout(() => req.destroy(new OrthancTimeoutError(path, this.timeoutMs)), this.timeoutMs);
       };
-      const req = transport.request(url, { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/dicom', authorization: this.auth }, signal }, (res) => {
-        waitForOrthanc();
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
-        res.on('end', () => {
-          clearTimeout(timer);
-          if (settled) return;
-          settled = true;
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 500;
-          this.timed(path, started, status < 500 ? 'ok' : 'error');
-          if (status < 200 || status >= 300) return reject(new OrthancError(status, text, path));
-          try {
-            resolve(JSON.parse(text) as StoredInstance);
-          } catch {
-            reject(new OrthancError(status, text, path));
-          }
-        });
-      });
+      const req = transport.request(
+        url,
+        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/dicom', authorization: this.auth }, signal },
+        (res) => {
+          waitForOrthanc();
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', fail);
+          res.on('end', () => {
+            clearTimeout(timer);
+            if (settled) return;
+            settled = true;
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 500;
+            this.timed(path, started, status < 500 ? 'ok' : 'error');
+            if (status < 200 || status >= 300) return reject(new OrthancError(status, text, path));
+            try {
+              resolve(JSON.parse(text) as StoredInstance);
+            } catch {
+              reject(new OrthancError(status, text, path));
+            }
+          });
+        },
+      );
       req.on('error', fail);
       const write = (chunk: Buffer) => {
         if (req.write(chunk)) return;

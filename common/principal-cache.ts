@@ -57,12 +57,17 @@ export class PrincipalCache {
   /** The principal of verified claims: from the cache when fresh, else from the database. */
   async load(claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<Found> {
     let refusal: Found | null = null;
-    const principal = await this.remember(this.entries, claims.sessionId, (p) => p.userId === claims.userId, async () => {
-      const found = await loadPrincipal(this.db, claims);
-      if (found.ok) return found.principal;
-      refusal = found;
-      return null;
-    });
+    const principal = await this.remember(
+      this.entries,
+      claims.sessionId,
+      (p) => p.userId === claims.userId,
+      async () => {
+        const found = await loadPrincipal(this.db, claims);
+        if (found.ok) return found.principal;
+        refusal = found;
+        return null;
+      },
+    );
     return principal ? { ok: true, principal } : refusal!;
   }
 
@@ -79,7 +84,12 @@ export class PrincipalCache {
    * One lookup in one of the maps: a fresh, still-`valid` entry answers; otherwise `resolve` does, and its answer
    * is kept only while listening and if no change arrived meanwhile (the generation). Nothing is kept for null.
    */
-  private async remember<V>(map: Map<string, { at: number; value: V }>, key: string, valid: (value: V) => boolean, resolve: () => Promise<V | null>): Promise<V | null> {
+  private async remember<V>(
+    map: Map<string, { at: number; value: V }>,
+    key: string,
+    valid: (value: V) => boolean,
+    resolve: () => Promise<V | null>,
+  ): Promise<V | null> {
     const hit = map.get(key);
     if (hit && Date.now() - hit.at < this.ttlMs && valid(hit.value)) {
       this.onLookup?.('hit');
@@ -114,7 +124,10 @@ export class PrincipalCache {
     const known = ['s', 'u', 'h', 'v', 'k'].includes(kind);
     const concerns = (principal: Principal, sessionId: string | null) =>
       // An unknown kind (a newer release's trigger) drops everything: never keep what might have changed.
-      !known || (kind === 's' && sessionId === id) || (kind === 'u' && principal.userId === id) || (kind === 'h' && principal.hospitalId === id);
+      !known ||
+      (kind === 's' && sessionId === id) ||
+      (kind === 'u' && principal.userId === id) ||
+      (kind === 'h' && principal.hospitalId === id);
     if (kind === 's') this.entries.delete(id);
     else for (const [sessionId, entry] of this.entries) if (concerns(entry.value, sessionId)) this.entries.delete(sessionId);
     for (const [hash, { value }] of this.tokens) {

@@ -28,7 +28,10 @@ export interface PrincipalRefusal {
  * deactivation, deletion and logout take effect at once in the API and the DICOMweb proxy alike
  * (through the PrincipalCache of principal-cache.ts, which NOTIFY keeps exact).
  */
-export async function loadPrincipal(db: Knex, claims: Pick<AccessClaims, 'userId' | 'sessionId'>): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
+export async function loadPrincipal(
+  db: Knex,
+  claims: Pick<AccessClaims, 'userId' | 'sessionId'>,
+): Promise<{ ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal)> {
   const [row] = await preparedQuery<PrincipalRow>(db, PRINCIPAL_SQL, [claims.sessionId, claims.userId]);
   return principalFromRow(row, claims.sessionId);
 }
@@ -59,7 +62,10 @@ const PRINCIPAL_SQL = `SELECT ${PRINCIPAL_COLUMNS}
   WHERE s.id = $1 AND u.id = $2`;
 
 /** Decides whether a login session's account may act now, and builds its principal. */
-export function principalFromRow(row: PrincipalRow | undefined, sessionId: string): { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal) {
+export function principalFromRow(
+  row: PrincipalRow | undefined,
+  sessionId: string,
+): { ok: true; principal: Principal } | ({ ok: false } & PrincipalRefusal) {
   if (!row || row.deleted_at) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token is invalid' };
   // A deactivated account (its sessions ended with it) is told so, not only that its session ended.
   if (!row.is_active) return { ok: false, code: 'ACCOUNT_INACTIVE', message: 'This account is deactivated' };

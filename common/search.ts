@@ -4,13 +4,20 @@
 import { FOLD_FROM, FOLD_TO } from '../db/migrations/20261205200000_search_fold.js';
 
 const FOLD = new Map([...FOLD_FROM].map((c, i) => [c, FOLD_TO[i]!]));
-const LIGATURES: [RegExp, string][] = [[/[Œœ]/g, 'oe'], [/[Ææ]/g, 'ae'], [/ß/g, 'ss']];
+const LIGATURES: [RegExp, string][] = [
+  [/[Œœ]/g, 'oe'],
+  [/[Ææ]/g, 'ae'],
+  [/ß/g, 'ss'],
+];
 
 /** Lower-case, accents removed, as `mediconnect_fold` does: "Amélie Œuvray" → "amelie oeuvray". */
 export function fold(text: string): string {
   let out = text;
   for (const [re, to] of LIGATURES) out = out.replace(re, to);
-  out = [...out].map((c) => FOLD.get(c) ?? c).join('').toLowerCase();
+  out = [...out]
+    .map((c) => FOLD.get(c) ?? c)
+    .join('')
+    .toLowerCase();
   // Letters outside the table (other scripts' accents) still lose their combining marks.
   return out.normalize('NFD').replace(/\p{M}/gu, '');
 }

@@ -90,4 +90,5 @@ export async function verifyAccessToken(
  * never the token. A new `SECRET_KEY` matches none of them, so rotating it ends every session derived from the old
  * key — refresh tokens, viewer sessions, share links — as it ends the access tokens it signed.
  */
-export const tokenDigest = (secret: string, token: string): string => createHmac('sha256', secret).update(`mediconnect:token:${token}`).digest('hex');
+export const tokenDigest = (secret: string, token: string): string =>
+  createHmac('sha256', secret).update(`mediconnect:token:${token}`).digest('hex');

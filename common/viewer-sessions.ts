@@ -12,7 +12,8 @@ export const VIEWER_LIST_TOKEN_PREFIX = 'vl_';
 export const SHARE_TOKEN_PREFIX = 'sh_';
 
 /** Whether a token is one of the viewer's (session, study-list session or share link), not an access token. */
-export const isViewerToken = (token: string) => [VIEWER_TOKEN_PREFIX, VIEWER_LIST_TOKEN_PREFIX, SHARE_TOKEN_PREFIX].some((p) => token.startsWith(p));
+export const isViewerToken = (token: string) =>
+  [VIEWER_TOKEN_PREFIX, VIEWER_LIST_TOKEN_PREFIX, SHARE_TOKEN_PREFIX].some((p) => token.startsWith(p));
 
 /** A new random token with the given prefix, and the digest that is stored ({@link tokenDigest}, bound to `secret`). */
 export function newViewerToken(secret: string, prefix: string = VIEWER_TOKEN_PREFIX): { token: string; hash: string } {
@@ -36,10 +37,20 @@ export interface ResolvedViewerSession {
  * must still check the owner's access to the study.
  */
 export async function resolveViewerToken(db: Knex, tokenHash: string): Promise<ResolvedViewerSession | null> {
-  const [row] = await preparedQuery<PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null; expires_at: Date }>(db, VIEWER_SQL, [tokenHash]);
+  const [row] = await preparedQuery<
+    PrincipalRow & { viewer_session_id: string; session_id: string; study_instance_uid: string | null; expires_at: Date }
+  >(db, VIEWER_SQL, [tokenHash]);
   if (!row) return null;
   const login = principalFromRow(row, row.session_id);
-  return login.ok ? { id: row.viewer_session_id, principal: login.principal, sessionId: row.session_id, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;
+  return login.ok
+    ? {
+        id: row.viewer_session_id,
+        principal: login.principal,
+        sessionId: row.session_id,
+        studyInstanceUid: row.study_instance_uid,
+        expiresAt: row.expires_at,
+      }
+    : null;
 }
 
 // The viewer session, its login session, account and hospital in one statement: it runs on every frame.
@@ -66,10 +77,14 @@ export interface ResolvedShare {
  * hospital are active. Logging out does not end a share; losing access to the study does (checked by the caller).
  */
 export async function resolveShareToken(db: Knex, tokenHash: string): Promise<ResolvedShare | null> {
-  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string; expires_at: Date }>(db, SHARE_SQL, [tokenHash]);
+  const [row] = await preparedQuery<PrincipalRow & { share_id: string; study_instance_uid: string; expires_at: Date }>(db, SHARE_SQL, [
+    tokenHash,
+  ]);
   if (!row) return null;
   const owner = principalFromRow(row, row.share_id);
-  return owner.ok ? { id: row.share_id, principal: owner.principal, sessionId: null, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at } : null;
+  return owner.ok
+    ? { id: row.share_id, principal: owner.principal, sessionId: null, studyInstanceUid: row.study_instance_uid, expiresAt: row.expires_at }
+    : null;
 }
 
 const SHARE_SQL = `SELECT sh.id AS share_id, sh.study_instance_uid, sh.expires_at, ${PRINCIPAL_COLUMNS.replace('s.revoked_at AS session_revoked_at', 'NULL::timestamptz AS session_revoked_at')}

@@ -19,7 +19,9 @@ if (!dir) {
 }
 const passphrase = process.argv.includes('--encrypt') ? passphraseFromEnv() : undefined;
 const manifest = await withEmbeddedDatabase(loaded, () => backup(locationFromEnv(process.env, storageDir), dir, { passphrase }));
-console.log(`Backed up into ${dir}${passphrase ? ', encrypted' : ''}: 2 database dumps, ${manifest.objects} objects (${(manifest.bytes / 1024 / 1024).toFixed(1)} MB)${manifest.missing.length ? `, ${manifest.missing.length} missing` : ''}.`);
+console.log(
+  `Backed up into ${dir}${passphrase ? ', encrypted' : ''}: 2 database dumps, ${manifest.objects} objects (${(manifest.bytes / 1024 / 1024).toFixed(1)} MB)${manifest.missing.length ? `, ${manifest.missing.length} missing` : ''}.`,
+);
 const keys = Object.entries(manifest.keys ?? {});
 console.log(
   `The encryption keys are not in the backup. It opens only with ${keys.map(([id, f]) => `key ${id} (fingerprint ${f})`).join(', ') || 'the keys configured now'}:` +

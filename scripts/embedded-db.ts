@@ -34,7 +34,9 @@ switch (command) {
     if (running) console.log('The embedded PostgreSQL is already running.');
     else {
       startCluster(cluster);
-      console.log(`The embedded PostgreSQL runs on 127.0.0.1:${cluster.port} (log: ${cluster.logFile}); stop it with npm run db:embedded -- stop before npm start.`);
+      console.log(
+        `The embedded PostgreSQL runs on 127.0.0.1:${cluster.port} (log: ${cluster.logFile}); stop it with npm run db:embedded -- stop before npm start.`,
+      );
     }
     break;
   case 'stop':
@@ -47,10 +49,14 @@ switch (command) {
     break;
   case 'psql': {
     const psql = findPostgresBin() ? path.join(findPostgresBin()!, 'psql') : 'psql';
-    const result = spawnSync(psql, ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', cluster.user, cluster.database, ...process.argv.slice(3)], {
-      stdio: 'inherit',
-      env: { ...process.env, PGPASSWORD: cluster.password },
-    });
+    const result = spawnSync(
+      psql,
+      ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', cluster.user, cluster.database, ...process.argv.slice(3)],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, PGPASSWORD: cluster.password },
+      },
+    );
     process.exitCode = result.status ?? 1;
     break;
   }

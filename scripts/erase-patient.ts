@@ -20,7 +20,11 @@ if (!patientId || !identifier) {
 const config = loadConfig();
 const db = createKnex(config);
 try {
-  const report = await erasePatient(db, new OrthancClient(config.orthanc), patientId, identifier, { requestId: `erasure-${randomUUID()}`, ip: 'operator', userAgent: 'npm run erase-patient' });
+  const report = await erasePatient(db, new OrthancClient(config.orthanc), patientId, identifier, {
+    requestId: `erasure-${randomUUID()}`,
+    ip: 'operator',
+    userAgent: 'npm run erase-patient',
+  });
   console.log(JSON.stringify(report, null, 2));
   if (report.objectsLeft > 0) process.exitCode = 1;
 } finally {

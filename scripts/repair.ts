@@ -20,5 +20,8 @@ if (!Number.isFinite(graceMinutes) || graceMinutes < 0) {
   process.exit(2);
 }
 const config = loadConfig();
-const report = await repair(locationFromEnv(process.env, option('--storage-dir')), new OrthancClient(config.orthanc), { graceSeconds: graceMinutes * 60, dryRun: args.includes('--dry-run') });
+const report = await repair(locationFromEnv(process.env, option('--storage-dir')), new OrthancClient(config.orthanc), {
+  graceSeconds: graceMinutes * 60,
+  dryRun: args.includes('--dry-run'),
+});
 console.log(JSON.stringify(report, null, 2));

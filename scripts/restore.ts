@@ -26,17 +26,28 @@ const keys = process.env.ENCRYPTION_KEYS ? parseEncryptionKeys(process.env.ENCRY
 if (args.includes('--check-keys')) {
   const recorded = readManifest(dir).keys;
   if (!recorded) console.log('This backup records no key fingerprints (taken before they were recorded).');
-  else console.log(`Keys of this backup: ${Object.entries(recorded).map(([id, f]) => `${id} ${f}`).join(', ') || 'none'}`);
+  else
+    console.log(
+      `Keys of this backup: ${
+        Object.entries(recorded)
+          .map(([id, f]) => `${id} ${f}`)
+          .join(', ') || 'none'
+      }`,
+    );
   if (!keys) {
     console.log('ENCRYPTION_KEYS is not configured here: nothing to compare with.');
     process.exit(recorded ? 1 : 0);
   }
-  console.log(`Configured keys:    ${Object.entries(fingerprints(keys)).map(([id, f]) => `${id} ${f}`).join(', ')}`);
+  console.log(
+    `Configured keys:    ${Object.entries(fingerprints(keys))
+      .map(([id, f]) => `${id} ${f}`)
+      .join(', ')}`,
+  );
   const problems = recorded ? compareKeys(recorded, keys) : [];
   console.log(problems.length ? describeKeyProblems(problems, 'this backup') : 'The configured keys open this backup.');
   process.exit(problems.length ? 1 : 0);
 }
-if (!keys) console.warn('ENCRYPTION_KEYS is not configured: the backup\'s keys cannot be checked before restoring.');
+if (!keys) console.warn("ENCRYPTION_KEYS is not configured: the backup's keys cannot be checked before restoring.");
 
 try {
   const manifest = await withEmbeddedDatabase(loaded, () =>

@@ -99,7 +99,9 @@ async function main(): Promise<void> {
   const superAdminCreated = stack.env.MEDICONNECT_SUPERADMIN_CREATED === 'true';
   // The API, the DICOMweb proxy and the viewer run as separate, supervised processes: a crash of one
   // is logged and restarted with backoff, and never takes the others down.
-  const childEnv: Record<string, string> = Object.fromEntries(Object.entries({ ...baseEnv, ...stack.env }).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const childEnv: Record<string, string> = Object.fromEntries(
+    Object.entries({ ...baseEnv, ...stack.env }).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const viewerPort = Number(process.env.VIEWER_PORT || 3000);
   const local = (host: string) => (['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host);
   const api = { url: `http://${local(config.api.host)}:${config.api.port}` };
@@ -110,17 +112,30 @@ async function main(): Promise<void> {
     supervise({
       name,
       spawn: () =>
-        spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', '--import', path.join(root, 'scripts/lib/exit-with-parent.mjs'), path.join(root, script)], {
-          cwd: root,
-          env: { ...childEnv, ...extraEnv },
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        }),
+        spawn(
+          process.execPath,
+          [
+            ...SERVICE_NODE_FLAGS,
+            '--import',
+            'tsx',
+            '--import',
+            path.join(root, 'scripts/lib/exit-with-parent.mjs'),
+            path.join(root, script),
+          ],
+          {
+            cwd: root,
+            env: { ...childEnv, ...extraEnv },
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          },
+        ),
       ready,
     });
   const children = [
     node('api', 'api/src/server.ts', {}, () => waitForHttp(`${api.url}/healthz`, 60_000)),
     node('dicom-proxy', 'dicom-proxy/src/server.ts', {}, () => waitForHttp(`${proxy.url}/healthz`, 60_000)),
-    node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, () => waitForHttp(`${viewer.url}/app-config.js`, 60_000)),
+    node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, () =>
+      waitForHttp(`${viewer.url}/app-config.js`, 60_000),
+    ),
     // Devices push here; Orthanc's own DICOM server is off.
     node('dicom-gate', 'dicom-gate/src/server.ts', {}, () => waitForTcp(gate.host, gate.port, 60_000)),
   ];
@@ -176,7 +191,10 @@ async function localS3Service(data: string): Promise<ServiceDefinition> {
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }

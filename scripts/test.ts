@@ -65,10 +65,22 @@ async function main(): Promise<number> {
   };
   // Adding a service the tests need is one more entry here; each receives the environment of those before it.
   const services: ServiceDefinition[] = [
-    postgresService({ dataDir: path.join(tmp, 'postgres'), port: await freePort(), user: 'mediconnect', password: randomBytes(16).toString('hex'), database: 'mediconnect_test' }),
+    postgresService({
+      dataDir: path.join(tmp, 'postgres'),
+      port: await freePort(),
+      user: 'mediconnect',
+      password: randomBytes(16).toString('hex'),
+      database: 'mediconnect_test',
+    }),
     migrationsService(baseEnv),
     s3Service({ directory: path.join(tmp, 's3'), port: await freePort(), bucket: 'medical-images' }),
-    orthancService({ dataDir: path.join(tmp, 'orthanc'), httpPort: await freePort(), stableAge: 1, storage: 's3', storageDir: path.join(tmp, 'dicom') }),
+    orthancService({
+      dataDir: path.join(tmp, 'orthanc'),
+      httpPort: await freePort(),
+      stableAge: 1,
+      storage: 's3',
+      storageDir: path.join(tmp, 'dicom'),
+    }),
     gateService({ port: await freePort(), baseEnv, logFile: path.join(tmp, 'dicom-gate.log') }),
   ];
   ensureSystemPackages([...services.flatMap((s) => s.requirements), TEST_TOOLS]);
@@ -82,7 +94,10 @@ async function main(): Promise<number> {
   let code = 1;
   try {
     const env: Record<string, string> = { ...baseEnv, ...stack.env };
-    const mocha = spawn(process.execPath, ['--import', 'tsx', path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], { stdio: 'inherit', env });
+    const mocha = spawn(process.execPath, ['--import', 'tsx', path.resolve('node_modules/mocha/bin/mocha.js'), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env,
+    });
     const stopMocha = () => mocha.kill('SIGINT');
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stopMocha);
     code = await new Promise<number>((resolve) => mocha.on('exit', (exitCode) => resolve(exitCode ?? 1)));

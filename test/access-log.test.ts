@@ -9,7 +9,10 @@ import { testConfig } from './helpers/server.js';
 /** A logger whose lines the test reads. */
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) as unknown as Logger;
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  ) as unknown as Logger;
   return { logger, lines };
 }
 
@@ -20,8 +23,14 @@ describe('access log: each request’s line records the status the client receiv
   const proxyLog = capturingLogger();
   before(async () => {
     const [apiPort, proxyPort] = [await freePort(), await freePort()];
-    proxy = await startProxy(testConfig({ DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` }), { port: proxyPort, logger: proxyLog.logger });
-    api = await startApi(testConfig({ API_PORT: String(apiPort), DICOM_PROXY_INTERNAL_URL: proxy.url }), { port: apiPort, logger: apiLog.logger });
+    proxy = await startProxy(testConfig({ DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web` }), {
+      port: proxyPort,
+      logger: proxyLog.logger,
+    });
+    api = await startApi(testConfig({ API_PORT: String(apiPort), DICOM_PROXY_INTERNAL_URL: proxy.url }), {
+      port: apiPort,
+      logger: apiLog.logger,
+    });
   });
   after(async () => {
     await api?.stop();
@@ -29,7 +38,8 @@ describe('access log: each request’s line records the status the client receiv
   });
 
   /** The status the access log wrote for the request that got this X-Request-Id. */
-  const logged = (lines: Record<string, unknown>[], requestId: string | null) => lines.find((l) => l.msg === 'request' && l.reqId === requestId)?.status;
+  const logged = (lines: Record<string, unknown>[], requestId: string | null) =>
+    lines.find((l) => l.msg === 'request' && l.reqId === requestId)?.status;
 
   it('API: 200, 400, 401 and 404 are logged as answered', async () => {
     const cases: [string, RequestInit, number][] = [
@@ -48,7 +58,10 @@ describe('access log: each request’s line records the status the client receiv
   });
 
   it('proxy: 401 and 404 are logged as answered', async () => {
-    for (const [path, status] of [['/dicom-web/studies', 401], ['/nothing-here', 404]] as const) {
+    for (const [path, status] of [
+      ['/dicom-web/studies', 401],
+      ['/nothing-here', 404],
+    ] as const) {
       const res = await fetch(`${proxy.url}${path}`);
       await res.arrayBuffer();
       expect(res.status, path).to.equal(status);

@@ -15,9 +15,18 @@ describe('hospital admins (super admin only)', () => {
 
   it('creates an admin bound to the given hospital, with the default password', async () => {
     const email = randomEmail('Admin').toUpperCase();
-    const res = await api.post('/api/hospital-admins', { token: sa.token, body: { email, firstName: 'Ada', lastName: 'Admin', hospitalId: a.hospital.id } });
+    const res = await api.post('/api/hospital-admins', {
+      token: sa.token,
+      body: { email, firstName: 'Ada', lastName: 'Admin', hospitalId: a.hospital.id },
+    });
     expect(res.status).to.equal(201);
-    expect(res.body).to.include({ email: email.toLowerCase(), role: 'hospital_admin', hospitalId: a.hospital.id, isActive: true, mustChangePassword: true });
+    expect(res.body).to.include({
+      email: email.toLowerCase(),
+      role: 'hospital_admin',
+      hospitalId: a.hospital.id,
+      isActive: true,
+      mustChangePassword: true,
+    });
     expect(res.body).to.not.have.property('password');
     const login = await api.post('/api/auth/login', { body: { email, password: 'mediconnect' } });
     expect(login.status).to.equal(200);
@@ -25,16 +34,25 @@ describe('hospital admins (super admin only)', () => {
   });
 
   it('requires an existing hospitalId', async () => {
-    const missing = await api.post('/api/hospital-admins', { token: sa.token, body: { email: randomEmail('adm'), firstName: 'A', lastName: 'B' } });
+    const missing = await api.post('/api/hospital-admins', {
+      token: sa.token,
+      body: { email: randomEmail('adm'), firstName: 'A', lastName: 'B' },
+    });
     expect(missing.status).to.equal(400);
     expect(missing.body.error.details.map((d: { field: string }) => d.field)).to.include('hospitalId');
-    const unknown = await api.post('/api/hospital-admins', { token: sa.token, body: { email: randomEmail('adm'), firstName: 'A', lastName: 'B', hospitalId: randomUUID() } });
+    const unknown = await api.post('/api/hospital-admins', {
+      token: sa.token,
+      body: { email: randomEmail('adm'), firstName: 'A', lastName: 'B', hospitalId: randomUUID() },
+    });
     expect(unknown.status).to.equal(400);
     expect(unknown.body.error.details[0].field).to.equal('hospitalId');
   });
 
   it('refuses a duplicate e-mail (any case) with 409', async () => {
-    const res = await api.post('/api/hospital-admins', { token: sa.token, body: { email: a.doctor.email.toUpperCase(), firstName: 'A', lastName: 'B', hospitalId: a.hospital.id } });
+    const res = await api.post('/api/hospital-admins', {
+      token: sa.token,
+      body: { email: a.doctor.email.toUpperCase(), firstName: 'A', lastName: 'B', hospitalId: a.hospital.id },
+    });
     expect(res.status).to.equal(409);
     expect(res.body.error.code).to.equal('EMAIL_ALREADY_EXISTS');
   });
@@ -45,13 +63,20 @@ describe('hospital admins (super admin only)', () => {
     expect(list.body.items.map((x: { id: string }) => x.id)).to.include.members([created.id, b.admin.id]);
     expect(list.body.items.every((x: { hospitalId: string }) => x.hospitalId === b.hospital.id)).to.equal(true);
     expect((await api.get(`/api/hospital-admins/${created.id}`, { token: sa.token })).body.email).to.equal(created.email);
-    const renamed = await api.patch(`/api/hospital-admins/${created.id}`, { token: sa.token, body: { firstName: 'Renamed', phone: '+33 6 00 00 00 00' } });
+    const renamed = await api.patch(`/api/hospital-admins/${created.id}`, {
+      token: sa.token,
+      body: { firstName: 'Renamed', phone: '+33 6 00 00 00 00' },
+    });
     expect(renamed.body).to.include({ firstName: 'Renamed', phone: '+33 6 00 00 00 00' });
     const actor = await f.activate(created.email);
-    expect((await api.patch(`/api/hospital-admins/${created.id}`, { token: sa.token, body: { isActive: false } })).body.isActive).to.equal(false);
+    expect((await api.patch(`/api/hospital-admins/${created.id}`, { token: sa.token, body: { isActive: false } })).body.isActive).to.equal(
+      false,
+    );
     expect((await api.get('/api/secretaries', { token: actor.token })).status).to.equal(401);
     expect((await api.post('/api/auth/login', { body: { email: created.email, password: NEW_PASSWORD } })).status).to.equal(401);
-    expect((await api.patch(`/api/hospital-admins/${created.id}`, { token: sa.token, body: { isActive: true } })).body.isActive).to.equal(true);
+    expect((await api.patch(`/api/hospital-admins/${created.id}`, { token: sa.token, body: { isActive: true } })).body.isActive).to.equal(
+      true,
+    );
     const back = await f.login(created.email, NEW_PASSWORD);
     expect((await api.get('/api/secretaries', { token: back.token })).status).to.equal(200);
     expect((await api.delete(`/api/hospital-admins/${created.id}`, { token: sa.token })).status).to.equal(204);
@@ -60,14 +85,23 @@ describe('hospital admins (super admin only)', () => {
     expect((await api.get('/api/secretaries', { token: back.token })).status).to.equal(401);
     // The audit trail that names the deleted account stays.
     const actions = (await testDb()('audit_log').where({ target_id: created.id }).orderBy('id')).map((r) => r.action);
-    expect(actions).to.include.members(['account.created', 'account.updated', 'account.deactivated', 'account.reactivated', 'account.deleted']);
+    expect(actions).to.include.members([
+      'account.created',
+      'account.updated',
+      'account.deactivated',
+      'account.reactivated',
+      'account.deleted',
+    ]);
     expect(await testDb()('users').where({ id: created.id }).first()).to.include({ is_active: false });
   });
 
   it('frees the e-mail of a deleted account for a new one', async () => {
     const created = await f.account('hospital_admin', b.hospital.id);
     await api.delete(`/api/hospital-admins/${created.id}`, { token: sa.token });
-    const again = await api.post('/api/hospital-admins', { token: sa.token, body: { email: created.email, firstName: 'New', lastName: 'One', hospitalId: b.hospital.id } });
+    const again = await api.post('/api/hospital-admins', {
+      token: sa.token,
+      body: { email: created.email, firstName: 'New', lastName: 'One', hospitalId: b.hospital.id },
+    });
     expect(again.status).to.equal(201);
     expect(again.body.id).to.not.equal(created.id);
   });
@@ -78,7 +112,10 @@ describe('hospital admins (super admin only)', () => {
     expect((await api.get(`/api/hospital-admins/${b.admin.id}`, { token: sa.token })).body.hospitalId).to.equal(b.hospital.id);
     // Below the API, the database refuses it too.
     let refused = false;
-    await testDb()('users').where({ id: b.admin.id }).update({ hospital_id: a.hospital.id }).catch(() => (refused = true));
+    await testDb()('users')
+      .where({ id: b.admin.id })
+      .update({ hospital_id: a.hospital.id })
+      .catch(() => (refused = true));
     expect(refused).to.equal(true);
   });
 
@@ -97,9 +134,14 @@ describe('hospital admins (super admin only)', () => {
     for (const actor of [a.admin, a.doctor, a.secretary, patient]) {
       expect((await api.get('/api/hospital-admins', { token: actor.token })).status, actor.role).to.equal(403);
       expect((await api.get(`/api/hospital-admins/${a.admin.id}`, { token: actor.token })).status, actor.role).to.equal(403);
-      const create = await api.post('/api/hospital-admins', { token: actor.token, body: { email: randomEmail('x'), firstName: 'A', lastName: 'B', hospitalId: a.hospital.id } });
+      const create = await api.post('/api/hospital-admins', {
+        token: actor.token,
+        body: { email: randomEmail('x'), firstName: 'A', lastName: 'B', hospitalId: a.hospital.id },
+      });
       expect(create.status, actor.role).to.equal(403);
-      expect((await api.patch(`/api/hospital-admins/${a.admin.id}`, { token: actor.token, body: { firstName: 'X' } })).status).to.equal(403);
+      expect((await api.patch(`/api/hospital-admins/${a.admin.id}`, { token: actor.token, body: { firstName: 'X' } })).status).to.equal(
+        403,
+      );
       expect((await api.delete(`/api/hospital-admins/${a.admin.id}`, { token: actor.token })).status).to.equal(403);
     }
   });
@@ -114,7 +156,10 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
   let patient: Actor;
   before(async () => ({ f, api, sa, a, b, patient } = await twoHospitals()));
 
-  for (const [path, role] of [['/api/doctors', 'doctor'], ['/api/secretaries', 'secretary']] as const) {
+  for (const [path, role] of [
+    ['/api/doctors', 'doctor'],
+    ['/api/secretaries', 'secretary'],
+  ] as const) {
     describe(path, () => {
       const body = (extra: Record<string, unknown> = {}) => ({
         email: randomEmail(role),
@@ -127,7 +172,13 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
       it('a hospital admin creates accounts in its own hospital, taken from the admin', async () => {
         const res = await api.post(path, { token: a.admin.token, body: body() });
         expect(res.status).to.equal(201);
-        expect(res.body).to.include({ role, hospitalId: a.hospital.id, hospitalName: a.hospital.name, mustChangePassword: true, isActive: true });
+        expect(res.body).to.include({
+          role,
+          hospitalId: a.hospital.id,
+          hospitalName: a.hospital.name,
+          mustChangePassword: true,
+          isActive: true,
+        });
         if (role === 'doctor') expect(res.body.specialty).to.equal('Cardiology');
         const same = await api.post(path, { token: a.admin.token, body: body({ hospitalId: a.hospital.id }) });
         expect(same.status).to.equal(201);
@@ -160,7 +211,9 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
         const target = role === 'doctor' ? a.doctor : a.secretary;
         for (const actor of [sa, a.doctor, a.secretary, patient]) {
           expect((await api.post(path, { token: actor.token, body: body() })).status, actor.role).to.equal(403);
-          expect((await api.patch(`${path}/${target.id}`, { token: actor.token, body: { firstName: 'X' } })).status, actor.role).to.equal(403);
+          expect((await api.patch(`${path}/${target.id}`, { token: actor.token, body: { firstName: 'X' } })).status, actor.role).to.equal(
+            403,
+          );
           expect((await api.delete(`${path}/${target.id}`, { token: actor.token })).status, actor.role).to.equal(403);
         }
       });
@@ -197,11 +250,19 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
 
       it('no endpoint sets another account’s password; the old one keeps working', async () => {
         const target = role === 'doctor' ? a.doctor : a.secretary;
-        for (const [actor, field] of [[a.admin, 'password'], [sa, 'password'], [a.admin, 'newPassword'], [a.admin, 'passwordHash']] as const) {
+        for (const [actor, field] of [
+          [a.admin, 'password'],
+          [sa, 'password'],
+          [a.admin, 'newPassword'],
+          [a.admin, 'passwordHash'],
+        ] as const) {
           const res = await api.patch(`${path}/${target.id}`, { token: actor.token, body: { [field]: 'Stolen-Pass-123' } });
           expect(res.status, `${actor.role} ${field}`).to.be.oneOf([400, 403]);
         }
-        const put = await api.put(`${path}/${target.id}`, { token: a.admin.token, body: body({ email: target.email, password: 'Stolen-Pass-123' }) });
+        const put = await api.put(`${path}/${target.id}`, {
+          token: a.admin.token,
+          body: body({ email: target.email, password: 'Stolen-Pass-123' }),
+        });
         expect(put.status).to.equal(400);
         const create = await api.post(path, { token: a.admin.token, body: body({ password: 'Chosen-Pass-123' }) });
         expect(create.status).to.equal(400);
@@ -268,7 +329,8 @@ describe('doctors and secretaries (hospital admins of their hospital)', () => {
 
     it('searches by name and specialty and sorts', async () => {
       const tag = randomUUID().slice(0, 6);
-      for (const last of ['Bbb', 'Aaa']) await f.account('doctor', a.hospital.id, a.admin.token, { lastName: `${last}${tag}`, specialty: 'Neurology' });
+      for (const last of ['Bbb', 'Aaa'])
+        await f.account('doctor', a.hospital.id, a.admin.token, { lastName: `${last}${tag}`, specialty: 'Neurology' });
       const res = await api.get(`/api/doctors?q=${tag}&sort=lastName`, { token: patient.token });
       expect(res.body.items.map((d: { lastName: string }) => d.lastName)).to.deep.equal([`Aaa${tag}`, `Bbb${tag}`]);
       const desc = await api.get(`/api/doctors?q=${tag}&sort=-lastName`, { token: patient.token });

@@ -24,7 +24,8 @@ describe('appointments', () => {
     f = await fixtures();
     api = f.api;
     [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
-    for (const h of [a, b]) expect((await api.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+    for (const h of [a, b])
+      expect((await api.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
     // First linked to hospital A's doctor only.
     patient = await f.patient(a.secretary, [a.doctor.id]);
   });
@@ -47,9 +48,15 @@ describe('appointments', () => {
 
     it('keeps reasons encrypted at rest', async () => {
       const secret = `Chest pain ${randomUUID()}`;
-      const res = await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt: at(nextDay(), 9), durationMinutes: 30, reason: secret } });
+      const res = await api.post('/api/appointments', {
+        token: patient.token,
+        body: { doctorId: b.doctor.id, startsAt: at(nextDay(), 9), durationMinutes: 30, reason: secret },
+      });
       expect(res.body.reason).to.equal(secret);
-      const cancelled = await api.post(`/api/appointments/${res.body.id}/cancel`, { token: patient.token, body: { reason: `Better ${secret}` } });
+      const cancelled = await api.post(`/api/appointments/${res.body.id}/cancel`, {
+        token: patient.token,
+        body: { reason: `Better ${secret}` },
+      });
       expect(cancelled.body.statusReason).to.equal(`Better ${secret}`);
       const row = await testDb()('appointments').where({ id: res.body.id }).first();
       expect(JSON.stringify(row)).to.not.include(secret);
@@ -63,7 +70,10 @@ describe('appointments', () => {
       expect(outside.body.error.code).to.equal('OUTSIDE_AVAILABILITY');
       expect((await request(patient, b.doctor.id, DateTime.now().minus({ hours: 1 }).toISO()!)).status).to.equal(400);
       expect((await request(patient, randomUUID(), at(nextDay(), 9))).status).to.equal(400);
-      const bad = await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt: 'tomorrow', reason: '' } });
+      const bad = await api.post('/api/appointments', {
+        token: patient.token,
+        body: { doctorId: b.doctor.id, startsAt: 'tomorrow', reason: '' },
+      });
       expect(bad.status).to.equal(400);
       expect(bad.body.error.details.map((d: { field: string }) => d.field)).to.include.members(['startsAt', 'reason']);
     });
@@ -113,7 +123,10 @@ describe('appointments', () => {
       expect(overlap.status).to.equal(409);
       expect(overlap.body.error.code).to.equal('SLOT_TAKEN');
       expect((await request(other, b.doctor.id, at(d, 14, 30))).status).to.equal(201);
-      const slots = await api.get(`/api/doctors/${b.doctor.id}/availability?from=${encodeURIComponent(at(d, 13))}&to=${encodeURIComponent(at(d, 16))}`, { token: other.token });
+      const slots = await api.get(
+        `/api/doctors/${b.doctor.id}/availability?from=${encodeURIComponent(at(d, 13))}&to=${encodeURIComponent(at(d, 16))}`,
+        { token: other.token },
+      );
       expect(slots.body.slots).to.have.length(2);
     });
 
@@ -131,7 +144,9 @@ describe('appointments', () => {
         expect(results.map((r) => r.status).sort(), `round ${round}`).to.deep.equal([200, 409]);
         expect(results.find((r) => r.status === 409)!.body.error.code).to.equal('SLOT_TAKEN');
       }
-      const validated = await testDb()('appointments').where({ doctor_id: b.doctor.id, status: 'validated' }).whereBetween('starts_at', [new Date(at(d, 0)), new Date(at(d, 23))]);
+      const validated = await testDb()('appointments')
+        .where({ doctor_id: b.doctor.id, status: 'validated' })
+        .whereBetween('starts_at', [new Date(at(d, 0)), new Date(at(d, 23))]);
       expect(validated).to.have.length(3);
     });
   });
@@ -139,13 +154,19 @@ describe('appointments', () => {
   describe('cancel, reschedule, complete', () => {
     it('the patient cancels its own request with a reason; other hospitals get 404, doctors 403', async () => {
       const appt = (await request(patient, b.doctor.id, at(nextDay(), 9))).body;
-      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: a.secretary.token, body: { reason: 'x' } })).status).to.equal(404);
-      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: b.doctor.token, body: { reason: 'x' } })).status).to.equal(403);
+      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: a.secretary.token, body: { reason: 'x' } })).status).to.equal(
+        404,
+      );
+      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: b.doctor.token, body: { reason: 'x' } })).status).to.equal(
+        403,
+      );
       expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: patient.token, body: { reason: '' } })).status).to.equal(400);
       const res = await api.post(`/api/appointments/${appt.id}/cancel`, { token: patient.token, body: { reason: 'Feeling better' } });
       expect(res.status).to.equal(200);
       expect(res.body).to.include({ status: 'cancelled', statusReason: 'Feeling better' });
-      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: patient.token, body: { reason: 'again' } })).status).to.equal(409);
+      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: patient.token, body: { reason: 'again' } })).status).to.equal(
+        409,
+      );
       const other = await f.patient(b.secretary, [b.doctor.id]);
       expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: other.token, body: { reason: 'x' } })).status).to.equal(404);
     });
@@ -154,13 +175,18 @@ describe('appointments', () => {
       const d = nextDay();
       const appt = (await request(patient, b.doctor.id, at(d, 11))).body;
       await api.post(`/api/appointments/${appt.id}/validate`, { token: b.secretary.token });
-      expect((await api.post(`/api/appointments/${appt.id}/cancel`, { token: b.secretary.token, body: { reason: 'Doctor away' } })).body.status).to.equal('cancelled');
+      expect(
+        (await api.post(`/api/appointments/${appt.id}/cancel`, { token: b.secretary.token, body: { reason: 'Doctor away' } })).body.status,
+      ).to.equal('cancelled');
       expect((await request(patient, b.doctor.id, at(d, 11))).status).to.equal(201);
     });
 
     it('the patient reschedules while requested only; the secretary any time before it starts', async () => {
       const appt = (await request(patient, b.doctor.id, at(nextDay(), 9))).body;
-      const moved = await api.post(`/api/appointments/${appt.id}/reschedule`, { token: patient.token, body: { startsAt: at(day, 15), durationMinutes: 45 } });
+      const moved = await api.post(`/api/appointments/${appt.id}/reschedule`, {
+        token: patient.token,
+        body: { startsAt: at(day, 15), durationMinutes: 45 },
+      });
       expect(moved.status).to.equal(200);
       expect(moved.body.durationMinutes).to.equal(45);
       expect(Date.parse(moved.body.startsAt)).to.equal(Date.parse(at(day, 15)));
@@ -168,10 +194,15 @@ describe('appointments', () => {
       const refused = await api.post(`/api/appointments/${appt.id}/reschedule`, { token: patient.token, body: { startsAt: at(day, 16) } });
       expect(refused.status).to.equal(409);
       await testDb()('appointments').where({ id: appt.id }).update({ reminder_sent_at: new Date() });
-      const bySecretary = await api.post(`/api/appointments/${appt.id}/reschedule`, { token: b.secretary.token, body: { startsAt: at(day, 17) } });
+      const bySecretary = await api.post(`/api/appointments/${appt.id}/reschedule`, {
+        token: b.secretary.token,
+        body: { startsAt: at(day, 17) },
+      });
       expect(bySecretary.status).to.equal(200);
       expect(bySecretary.body).to.include({ status: 'validated', reminderSentAt: null, durationMinutes: 45 });
-      expect((await api.post(`/api/appointments/${appt.id}/reschedule`, { token: a.secretary.token, body: { startsAt: at(day, 18) } })).status).to.equal(404);
+      expect(
+        (await api.post(`/api/appointments/${appt.id}/reschedule`, { token: a.secretary.token, body: { startsAt: at(day, 18) } })).status,
+      ).to.equal(404);
     });
 
     it('doctor or secretary mark a started validated appointment completed or missed', async () => {
@@ -181,7 +212,9 @@ describe('appointments', () => {
       expect(early.status).to.equal(409);
       expect(early.body.error.code).to.equal('NOT_STARTED');
       // Time travel: the appointment took place an hour ago.
-      await testDb()('appointments').where({ id: appt.id }).update({ starts_at: new Date(Date.now() - 3_600_000), ends_at: new Date(Date.now() - 1_800_000) });
+      await testDb()('appointments')
+        .where({ id: appt.id })
+        .update({ starts_at: new Date(Date.now() - 3_600_000), ends_at: new Date(Date.now() - 1_800_000) });
       expect((await api.post(`/api/appointments/${appt.id}/complete`, { token: patient.token })).status).to.equal(403);
       expect((await api.post(`/api/appointments/${appt.id}/complete`, { token: a.doctor.token })).status).to.equal(404);
       const done = await api.post(`/api/appointments/${appt.id}/complete`, { token: b.doctor.token });
@@ -190,18 +223,26 @@ describe('appointments', () => {
       expect((await api.post(`/api/appointments/${appt.id}/no-show`, { token: b.secretary.token })).status).to.equal(409);
       const appt2 = (await request(patient, b.doctor.id, at(nextDay(), 9))).body;
       await api.post(`/api/appointments/${appt2.id}/validate`, { token: b.secretary.token });
-      await testDb()('appointments').where({ id: appt2.id }).update({ starts_at: new Date(Date.now() - 3_600_000), ends_at: new Date(Date.now() - 1_800_000) });
+      await testDb()('appointments')
+        .where({ id: appt2.id })
+        .update({ starts_at: new Date(Date.now() - 3_600_000), ends_at: new Date(Date.now() - 1_800_000) });
       expect((await api.post(`/api/appointments/${appt2.id}/no-show`, { token: b.secretary.token })).body.status).to.equal('no_show');
     });
 
     it('serves the seed endpoints with trailing slashes: list, read, PUT, DELETE', async () => {
-      const created = await api.post('/api/appointments/', { token: patient.token, body: { doctorId: b.doctor.id, startsAt: at(nextDay(), 9), durationMinutes: 20, reason: 'Seed' } });
+      const created = await api.post('/api/appointments/', {
+        token: patient.token,
+        body: { doctorId: b.doctor.id, startsAt: at(nextDay(), 9), durationMinutes: 20, reason: 'Seed' },
+      });
       expect(created.status).to.equal(201);
       const list = await api.get('/api/appointments/?status=requested&pageSize=100', { token: patient.token });
       expect(list.body.items.map((x: { id: string }) => x.id)).to.include(created.body.id);
       expect(list.body.items.every((x: { patient: { id: string } }) => x.patient.id === patient.id)).to.equal(true);
       expect((await api.get(`/api/appointments/${created.body.id}/`, { token: patient.token })).status).to.equal(200);
-      const put = await api.put(`/api/appointments/${created.body.id}/`, { token: patient.token, body: { startsAt: at(day, 10), durationMinutes: 30, reason: 'Changed' } });
+      const put = await api.put(`/api/appointments/${created.body.id}/`, {
+        token: patient.token,
+        body: { startsAt: at(day, 10), durationMinutes: 30, reason: 'Changed' },
+      });
       expect(put.status).to.equal(200);
       expect(put.body).to.include({ reason: 'Changed', durationMinutes: 30 });
       expect((await api.delete(`/api/appointments/${created.body.id}/`, { token: patient.token })).status).to.equal(204);
@@ -211,7 +252,10 @@ describe('appointments', () => {
 
     it('lists what each role may see', async () => {
       const appt = (await request(patient, b.doctor.id, at(nextDay(), 9))).body;
-      const ids = async (who: Actor) => (await api.get('/api/appointments?pageSize=100&status=requested', { token: who.token })).body.items.map((x: { id: string }) => x.id);
+      const ids = async (who: Actor) =>
+        (await api.get('/api/appointments?pageSize=100&status=requested', { token: who.token })).body.items.map(
+          (x: { id: string }) => x.id,
+        );
       expect(await ids(patient)).to.include(appt.id);
       expect(await ids(b.secretary)).to.include(appt.id);
       expect(await ids(a.secretary)).to.not.include(appt.id);
@@ -224,13 +268,18 @@ describe('appointments', () => {
       const p = await f.patient(b.secretary, [b.doctor.id]);
       const appt = (await request(p, b.doctor.id, at(nextDay(), 9))).body;
       const forAppt = async (who: Actor) =>
-        (await api.get('/api/notifications?pageSize=100', { token: who.token })).body.items.filter((n: { data: { appointmentId?: string } }) => n.data.appointmentId === appt.id);
+        (await api.get('/api/notifications?pageSize=100', { token: who.token })).body.items.filter(
+          (n: { data: { appointmentId?: string } }) => n.data.appointmentId === appt.id,
+        );
       expect((await forAppt(b.secretary)).map((n: { type: string }) => n.type)).to.deep.equal(['appointment.requested']);
       // Already linked to the patient: the doctor hears of the request too.
       expect((await forAppt(b.doctor)).map((n: { type: string }) => n.type)).to.deep.equal(['appointment.requested']);
       await api.post(`/api/appointments/${appt.id}/validate`, { token: b.secretary.token });
       expect((await forAppt(p)).map((n: { type: string }) => n.type)).to.deep.equal(['appointment.validated']);
-      expect((await forAppt(b.doctor)).map((n: { type: string }) => n.type).sort()).to.deep.equal(['appointment.requested', 'appointment.validated']);
+      expect((await forAppt(b.doctor)).map((n: { type: string }) => n.type).sort()).to.deep.equal([
+        'appointment.requested',
+        'appointment.validated',
+      ]);
       expect((await forAppt(b.secretary)).map((n: { type: string }) => n.type)).to.deep.equal(['appointment.requested']);
     });
 
@@ -245,7 +294,9 @@ describe('appointments', () => {
       expect((await api.post(`/api/notifications/${first.id}/read`, { token: b.doctor.token })).status).to.equal(404);
       const read = await api.post(`/api/notifications/${first.id}/read`, { token: p.token });
       expect(read.body).to.include({ read: true });
-      expect((await api.get('/api/notifications?unread=false', { token: p.token })).body.items.map((n: { id: string }) => n.id)).to.deep.equal([first.id]);
+      expect(
+        (await api.get('/api/notifications?unread=false', { token: p.token })).body.items.map((n: { id: string }) => n.id),
+      ).to.deep.equal([first.id]);
       expect((await api.post('/api/notifications/read-all', { token: p.token })).body.updated).to.equal(1);
       expect((await api.get('/api/notifications', { token: p.token })).body.unreadCount).to.equal(0);
     });

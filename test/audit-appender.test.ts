@@ -54,8 +54,30 @@ describe('audit entries of reads: grouped commits', function () {
     expect(appender.stats.statements).to.be.lessThan(asked.length);
     for (const { m, events } of asked) {
       const rows = await rowsOf([m.requestId]);
-      expect(rows.map((r) => ({ actor: r.actor_id, role: r.actor_role, action: r.action, targetType: r.target_type, targetId: r.target_id, patientId: r.patient_id, hospitalId: r.hospital_id, ip: r.ip, details: r.details }))).to.deep.equal(
-        events.map((e) => ({ actor: h.doctor.id, role: 'doctor', action: e.action, targetType: 'patient', targetId: e.targetId, patientId: e.patientId, hospitalId: e.hospitalId, ip: '10.1.2.3', details: e.details })),
+      expect(
+        rows.map((r) => ({
+          actor: r.actor_id,
+          role: r.actor_role,
+          action: r.action,
+          targetType: r.target_type,
+          targetId: r.target_id,
+          patientId: r.patient_id,
+          hospitalId: r.hospital_id,
+          ip: r.ip,
+          details: r.details,
+        })),
+      ).to.deep.equal(
+        events.map((e) => ({
+          actor: h.doctor.id,
+          role: 'doctor',
+          action: e.action,
+          targetType: 'patient',
+          targetId: e.targetId,
+          patientId: e.patientId,
+          hospitalId: e.hospitalId,
+          ip: '10.1.2.3',
+          details: e.details,
+        })),
       );
     }
   });
@@ -64,7 +86,12 @@ describe('audit entries of reads: grouped commits', function () {
     const appender = new AuditAppender(testDb());
     const good = Array.from({ length: 30 }, () => meta());
     const bad = meta();
-    const event = (userId: string): AuditEvent => ({ actor: { userId, role: 'doctor' }, action: 'medical_record.listed', targetType: 'patient', targetId: 'x' });
+    const event = (userId: string): AuditEvent => ({
+      actor: { userId, role: 'doctor' },
+      action: 'medical_record.listed',
+      targetType: 'patient',
+      targetId: 'x',
+    });
     // Keep one statement in flight so that the next ones queue up behind it and go together.
     const first = appender.append(meta(), [event(h.doctor.id)]);
     const results = await Promise.allSettled([
@@ -106,12 +133,25 @@ describe('audit entries of reads: grouped commits', function () {
 
   it('through the API: concurrent list reads each leave their own entry', async () => {
     const patient = await f.createPatient(h.secretary, [h.doctor.id]);
-    expect((await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: patient.id, type: 'note', title: 'N', content: 'x' } })).status).to.equal(201);
+    expect(
+      (
+        await f.api.post('/api/medical-records', {
+          token: h.doctor.token,
+          body: { patientId: patient.id, type: 'note', title: 'N', content: 'x' },
+        })
+      ).status,
+    ).to.equal(201);
     const ids = Array.from({ length: 25 }, () => randomUUID());
-    const answers = await Promise.all(ids.map((id) => f.api.get(`/api/medical-records?patientId=${patient.id}`, { token: h.doctor.token, headers: { 'x-request-id': id } })));
+    const answers = await Promise.all(
+      ids.map((id) =>
+        f.api.get(`/api/medical-records?patientId=${patient.id}`, { token: h.doctor.token, headers: { 'x-request-id': id } }),
+      ),
+    );
     expect(answers.map((a) => a.status)).to.deep.equal(ids.map(() => 200));
     const rows = await rowsOf(ids);
     expect(rows.map((r) => r.request_id).sort()).to.deep.equal([...ids].sort());
-    expect(new Set(rows.map((r) => `${r.action} ${r.patient_id} ${r.actor_id}`))).to.deep.equal(new Set([`medical_record.listed ${patient.id} ${h.doctor.id}`]));
+    expect(new Set(rows.map((r) => `${r.action} ${r.patient_id} ${r.actor_id}`))).to.deep.equal(
+      new Set([`medical_record.listed ${patient.id} ${h.doctor.id}`]),
+    );
   });
 });

@@ -74,12 +74,19 @@ describe('authentication', () => {
       const me = await api.get('/api/auth/me', { token: actor.token });
       expect(me.status).to.equal(200);
       expect(me.body.user.mustChangePassword).to.equal(true);
-      for (const [method, path] of [['GET', '/api/doctors'], ['GET', `/api/hospitals/${hospitalId}`], ['GET', '/api/secretaries']] as const) {
+      for (const [method, path] of [
+        ['GET', '/api/doctors'],
+        ['GET', `/api/hospitals/${hospitalId}`],
+        ['GET', '/api/secretaries'],
+      ] as const) {
         const res = await api.request(method, path, { token: actor.token });
         expect(res.status, path).to.equal(403);
         expect(res.body.error.code).to.equal('PASSWORD_CHANGE_REQUIRED');
       }
-      const changed = await api.post('/api/auth/change-password', { token: actor.token, body: { currentPassword: 'mediconnect', newPassword: NEW_PASSWORD } });
+      const changed = await api.post('/api/auth/change-password', {
+        token: actor.token,
+        body: { currentPassword: 'mediconnect', newPassword: NEW_PASSWORD },
+      });
       expect(changed.status).to.equal(200);
       expect(changed.body.user.mustChangePassword).to.equal(false);
       expect((await api.get('/api/doctors', { token: actor.token })).status).to.equal(200);
@@ -97,7 +104,10 @@ describe('authentication', () => {
       const email = await newDoctor();
       const actor = await f.login(email, 'mediconnect');
       for (const newPassword of ['short', 'mediconnect', 'MEDICONNECT', email, 'x'.repeat(80)]) {
-        const res = await api.post('/api/auth/change-password', { token: actor.token, body: { currentPassword: 'mediconnect', newPassword } });
+        const res = await api.post('/api/auth/change-password', {
+          token: actor.token,
+          body: { currentPassword: 'mediconnect', newPassword },
+        });
         expect(res.status, newPassword).to.equal(400);
         expect(res.body.error.code).to.equal('WEAK_PASSWORD');
       }
@@ -107,7 +117,10 @@ describe('authentication', () => {
     it('requires the right current password', async () => {
       const email = await newDoctor();
       const actor = await f.login(email, 'mediconnect');
-      const res = await api.post('/api/auth/change-password', { token: actor.token, body: { currentPassword: 'wrong-one!', newPassword: NEW_PASSWORD } });
+      const res = await api.post('/api/auth/change-password', {
+        token: actor.token,
+        body: { currentPassword: 'wrong-one!', newPassword: NEW_PASSWORD },
+      });
       expect(res.status).to.equal(400);
       expect(res.body.error.code).to.equal('INVALID_CURRENT_PASSWORD');
     });
@@ -116,7 +129,10 @@ describe('authentication', () => {
       const email = await newDoctor();
       const first = await f.login(email, 'mediconnect');
       const other = await f.login(email, 'mediconnect');
-      const res = await api.post('/api/auth/change-password', { token: first.token, body: { currentPassword: 'mediconnect', newPassword: NEW_PASSWORD } });
+      const res = await api.post('/api/auth/change-password', {
+        token: first.token,
+        body: { currentPassword: 'mediconnect', newPassword: NEW_PASSWORD },
+      });
       expect(res.status).to.equal(200);
       expect((await api.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(401);
       expect((await api.post('/api/auth/login', { body: { email, password: NEW_PASSWORD } })).status).to.equal(200);
@@ -181,13 +197,17 @@ describe('authentication', () => {
 
     it('two tabs refreshing with one token at once both get the same new pair, and the session lives on', async () => {
       const actor = await f.login(await newDoctor(), 'mediconnect');
-      const [first, second] = await Promise.all([0, 1].map(() => api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } })));
+      const [first, second] = await Promise.all(
+        [0, 1].map(() => api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } })),
+      );
       expect([first!.status, second!.status]).to.deep.equal([200, 200]);
       expect(first!.body.refreshToken).to.equal(second!.body.refreshToken);
       for (const r of [first!, second!]) expect((await api.get('/api/auth/me', { token: r.body.accessToken })).status).to.equal(200);
       const next = await api.post('/api/auth/refresh', { body: { refreshToken: first!.body.refreshToken } });
       expect(next.status).to.equal(200);
-      expect(await testDb()('audit_log').where({ action: 'auth.refresh.reused' }).whereRaw(`details->>'userId' = ?`, [actor.id])).to.have.length(0);
+      expect(
+        await testDb()('audit_log').where({ action: 'auth.refresh.reused' }).whereRaw(`details->>'userId' = ?`, [actor.id]),
+      ).to.have.length(0);
     });
 
     it('within the grace, a token whose successor was already used is a reuse: the family ends', async () => {
@@ -204,7 +224,9 @@ describe('authentication', () => {
       const rotated = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(rotated.status).to.equal(200);
       // Rotated longer ago than the grace (the clock moved, not the test's time).
-      await testDb()('refresh_tokens').where({ token_hash: tokenDigest(process.env.SECRET_KEY!, actor.refreshToken) }).update({ used_at: testDb().raw(`now() - interval '1 minute'`) });
+      await testDb()('refresh_tokens')
+        .where({ token_hash: tokenDigest(process.env.SECRET_KEY!, actor.refreshToken) })
+        .update({ used_at: testDb().raw(`now() - interval '1 minute'`) });
       const reuse = await api.post('/api/auth/refresh', { body: { refreshToken: actor.refreshToken } });
       expect(reuse.status).to.equal(401);
       expect(reuse.body.error.code).to.equal('REFRESH_TOKEN_REUSED');
@@ -212,7 +234,9 @@ describe('authentication', () => {
       const newer = await api.post('/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
       expect(newer.status).to.equal(401);
       expect((await api.get('/api/auth/me', { token: rotated.body.accessToken })).status).to.equal(401);
-      expect(await testDb()('audit_log').where({ action: 'auth.refresh.reused' }).whereRaw(`details->>'userId' = ?`, [actor.id])).to.have.length(1);
+      expect(
+        await testDb()('audit_log').where({ action: 'auth.refresh.reused' }).whereRaw(`details->>'userId' = ?`, [actor.id]),
+      ).to.have.length(1);
     });
 
     it('stores refresh tokens hashed only', async () => {
@@ -254,9 +278,13 @@ describe('authentication', () => {
         expect(lockedGhost.status).to.equal(429);
         expect(locked.body.error.code).to.equal(lockedGhost.body.error.code);
         expect(Number(locked.headers.get('retry-after'))).to.be.greaterThan(0);
-        expect(await testDb()('audit_log').where({ action: 'auth.login.throttled' }).whereRaw(`details->>'email' = ?`, [email])).to.have.length.greaterThan(0);
+        expect(
+          await testDb()('audit_log').where({ action: 'auth.login.throttled' }).whereRaw(`details->>'email' = ?`, [email]),
+        ).to.have.length.greaterThan(0);
         // Other accounts are unaffected.
-        expect((await client.post('/api/auth/login', { body: { email: await newDoctor(), password: 'mediconnect' } })).status).to.equal(200);
+        expect((await client.post('/api/auth/login', { body: { email: await newDoctor(), password: 'mediconnect' } })).status).to.equal(
+          200,
+        );
       } finally {
         await strict.stop();
       }
@@ -267,9 +295,14 @@ describe('authentication', () => {
       try {
         const client = new ApiClient(strict.url);
         const email = await newDoctor();
-        const answers = await Promise.all(Array.from({ length: 20 }, () => client.post('/api/auth/login', { body: { email, password: 'wrong-password' } })));
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () => client.post('/api/auth/login', { body: { email, password: 'wrong-password' } })),
+        );
         const statuses = answers.map((r) => r.status);
-        expect(statuses.filter((s) => s === 401), statuses.join(',')).to.have.length(5);
+        expect(
+          statuses.filter((s) => s === 401),
+          statuses.join(','),
+        ).to.have.length(5);
         expect(statuses.filter((s) => s === 429)).to.have.length(15);
         // The right password, once the account is locked, is refused too.
         expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(429);
@@ -283,7 +316,8 @@ describe('authentication', () => {
       try {
         const client = new ApiClient(strict.url);
         const email = await newDoctor();
-        for (let i = 0; i < 5; i++) expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(200);
+        for (let i = 0; i < 5; i++)
+          expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(200);
         expect((await client.post('/api/auth/login', { body: { email, password: 'wrong-password' } })).status).to.equal(401);
         expect((await client.post('/api/auth/login', { body: { email, password: 'mediconnect' } })).status).to.equal(200);
       } finally {
@@ -311,12 +345,21 @@ describe('authentication', () => {
         const client = new ApiClient(strict.url);
         const attacker = { 'x-forwarded-for': `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` };
         for (let i = 0; i < 4; i++) {
-          const res = await client.post('/api/auth/login', { body: { email: randomEmail('spray'), password: 'wrong-password' }, headers: attacker });
+          const res = await client.post('/api/auth/login', {
+            body: { email: randomEmail('spray'), password: 'wrong-password' },
+            headers: attacker,
+          });
           expect(res.status).to.equal(401);
         }
-        const blocked = await client.post('/api/auth/login', { body: { email: await newDoctor(), password: 'mediconnect' }, headers: attacker });
+        const blocked = await client.post('/api/auth/login', {
+          body: { email: await newDoctor(), password: 'mediconnect' },
+          headers: attacker,
+        });
         expect(blocked.status).to.equal(429);
-        const elsewhere = await client.post('/api/auth/login', { body: { email: await newDoctor(), password: 'mediconnect' }, headers: { 'x-forwarded-for': '10.8.0.1' } });
+        const elsewhere = await client.post('/api/auth/login', {
+          body: { email: await newDoctor(), password: 'mediconnect' },
+          headers: { 'x-forwarded-for': '10.8.0.1' },
+        });
         expect(elsewhere.status).to.equal(200);
       } finally {
         await strict.stop();

@@ -10,11 +10,27 @@ const MON_9_TO_12 = { timezone: 'Europe/Paris', weekly: [{ weekday: 1, start: '0
 describe('availability', () => {
   describe('interval arithmetic (pure)', () => {
     const cases: [string, { start: number; end: number }[], { start: number; end: number }[], { start: number; end: number }[]][] = [
-      ['hole in the middle', [{ start: 0, end: 10 }], [{ start: 3, end: 5 }], [{ start: 0, end: 3 }, { start: 5, end: 10 }]],
+      [
+        'hole in the middle',
+        [{ start: 0, end: 10 }],
+        [{ start: 3, end: 5 }],
+        [
+          { start: 0, end: 3 },
+          { start: 5, end: 10 },
+        ],
+      ],
       ['hole covering all', [{ start: 2, end: 4 }], [{ start: 0, end: 10 }], []],
       ['hole at the edge', [{ start: 0, end: 10 }], [{ start: 8, end: 12 }], [{ start: 0, end: 8 }]],
       ['disjoint hole', [{ start: 0, end: 10 }], [{ start: 10, end: 12 }], [{ start: 0, end: 10 }]],
-      ['overlapping bases merge', [{ start: 0, end: 5 }, { start: 4, end: 8 }], [], [{ start: 0, end: 8 }]],
+      [
+        'overlapping bases merge',
+        [
+          { start: 0, end: 5 },
+          { start: 4, end: 8 },
+        ],
+        [],
+        [{ start: 0, end: 8 }],
+      ],
     ];
     for (const [name, base, holes, expected] of cases) {
       it(name, () => expect(subtractIntervals(base, holes)).to.deep.equal(expected));
@@ -22,10 +38,11 @@ describe('availability', () => {
 
     it('subtracts as a unit-by-unit reference does, on 2,000 generated cases', () => {
       const random = seededRandom(19);
-      const some = (n: number) => Array.from({ length: Math.floor(random() * n) }, () => {
-        const start = Math.floor(random() * 60);
-        return { start, end: start + Math.floor(random() * 12) - 1 };
-      });
+      const some = (n: number) =>
+        Array.from({ length: Math.floor(random() * n) }, () => {
+          const start = Math.floor(random() * 60);
+          return { start, end: start + Math.floor(random() * 12) - 1 };
+        });
       // The reference: which unit [t, t + 1) of 0…80 is in a base interval and in no hole, read back as runs.
       const reference = (base: { start: number; end: number }[], holes: { start: number; end: number }[]) => {
         const runs: { start: number; end: number }[] = [];
@@ -45,23 +62,44 @@ describe('availability', () => {
 
     it('opens the same hours as luxon’s calendar math, DST days included, on 600 generated weeks in 8 zones', () => {
       const random = seededRandom(1905);
-      const zones = ['Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/Sao_Paulo', 'Pacific/Chatham', 'UTC', 'Africa/Casablanca'];
+      const zones = [
+        'Europe/Paris',
+        'America/New_York',
+        'Australia/Lord_Howe',
+        'Asia/Kathmandu',
+        'America/Sao_Paulo',
+        'Pacific/Chatham',
+        'UTC',
+        'Africa/Casablanca',
+      ];
       // Windows around transitions (spring and autumn, both hemispheres) and anywhere else.
-      const starts = ['2027-03-26T00:00:00Z', '2027-10-29T00:00:00Z', '2027-04-02T00:00:00Z', '2027-09-24T00:00:00Z', '2026-11-01T00:00:00Z', '2027-03-12T00:00:00Z'];
+      const starts = [
+        '2027-03-26T00:00:00Z',
+        '2027-10-29T00:00:00Z',
+        '2027-04-02T00:00:00Z',
+        '2027-09-24T00:00:00Z',
+        '2026-11-01T00:00:00Z',
+        '2027-03-12T00:00:00Z',
+      ];
       const hhmm = () => {
         const minutes = Math.floor(random() * 24 * 12) * 5;
         return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
       };
       // The reference: luxon for every time, as openIntervals did before it skipped it on regular days.
       const reference = (a: { timezone: string; weekly: { weekday: number; start: string; end: string }[] }, from: number, to: number) => {
-        const at = (day: DateTime, t: string) => (t === '24:00' ? day.plus({ days: 1 }) : day.set({ hour: Number(t.slice(0, 2)), minute: Number(t.slice(3, 5)) }));
+        const at = (day: DateTime, t: string) =>
+          t === '24:00' ? day.plus({ days: 1 }) : day.set({ hour: Number(t.slice(0, 2)), minute: Number(t.slice(3, 5)) });
         const raw: { start: number; end: number }[] = [];
         let day = DateTime.fromMillis(from, { zone: a.timezone }).startOf('day').minus({ days: 1 });
         const last = DateTime.fromMillis(to, { zone: a.timezone }).startOf('day').plus({ days: 1 });
         for (; day <= last; day = day.plus({ days: 1 })) {
-          for (const w of a.weekly) if (w.weekday === day.weekday) raw.push({ start: at(day, w.start).toMillis(), end: at(day, w.end).toMillis() });
+          for (const w of a.weekly)
+            if (w.weekday === day.weekday) raw.push({ start: at(day, w.start).toMillis(), end: at(day, w.end).toMillis() });
         }
-        return subtractIntervals(raw.map((i) => ({ start: Math.max(i.start, from), end: Math.min(i.end, to) })), []);
+        return subtractIntervals(
+          raw.map((i) => ({ start: Math.max(i.start, from), end: Math.min(i.end, to) })),
+          [],
+        );
       };
       for (let i = 0; i < 600; i++) {
         const weekly = Array.from({ length: 1 + Math.floor(random() * 6) }, () => {
@@ -69,9 +107,14 @@ describe('availability', () => {
           return { weekday: 1 + Math.floor(random() * 7), start: x!, end: y! };
         }).filter((w) => w.start < w.end);
         const availability = { timezone: zones[i % zones.length]!, weekly, exceptions: [] };
-        const from = (i % 3 === 0 ? Date.parse(starts[i % starts.length]!) : Date.parse('2026-01-01T00:00:00Z') + Math.floor(random() * 700) * 86_400_000) + Math.floor(random() * 86_400_000);
+        const from =
+          (i % 3 === 0
+            ? Date.parse(starts[i % starts.length]!)
+            : Date.parse('2026-01-01T00:00:00Z') + Math.floor(random() * 700) * 86_400_000) + Math.floor(random() * 86_400_000);
         const to = from + Math.floor((1 + random() * 20) * 86_400_000);
-        expect(openIntervals(availability, from, to), JSON.stringify({ availability, from, to })).to.deep.equal(reference(availability, from, to));
+        expect(openIntervals(availability, from, to), JSON.stringify({ availability, from, to })).to.deep.equal(
+          reference(availability, from, to),
+        );
       }
     });
 
@@ -98,27 +141,44 @@ describe('availability', () => {
       const put = await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: a.doctor.token, body: MON_9_TO_12 });
       expect(put.status).to.equal(200);
       expect(put.body).to.include({ configured: true, timezone: 'Europe/Paris' });
-      const res = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-01-04T00:00:00Z&to=2027-01-05T00:00:00Z`, { token: patient.token });
+      const res = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-01-04T00:00:00Z&to=2027-01-05T00:00:00Z`, {
+        token: patient.token,
+      });
       expect(res.status).to.equal(200);
       expect(res.body.slots).to.deep.equal([{ startsAt: '2027-01-04T08:00:00.000+01:00', endsAt: '2027-01-04T12:00:00.000+01:00' }]);
-      const summer = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-07-05T00:00:00Z&to=2027-07-06T00:00:00Z`, { token: b.secretary.token });
+      const summer = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-07-05T00:00:00Z&to=2027-07-06T00:00:00Z`, {
+        token: b.secretary.token,
+      });
       expect(summer.body.slots[0].startsAt).to.equal('2027-07-05T08:00:00.000+02:00');
     });
 
     it('exceptions remove their period from the slots', async () => {
-      const body = { ...MON_9_TO_12, exceptions: [{ from: '2027-01-04T09:00:00+01:00', to: '2027-01-04T10:00:00+01:00', reason: 'Staff meeting' }] };
+      const body = {
+        ...MON_9_TO_12,
+        exceptions: [{ from: '2027-01-04T09:00:00+01:00', to: '2027-01-04T10:00:00+01:00', reason: 'Staff meeting' }],
+      };
       expect((await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: a.secretary.token, body })).status).to.equal(200);
-      const res = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-01-04T00:00:00Z&to=2027-01-05T00:00:00Z`, { token: patient.token });
-      expect(res.body.slots.map((s: { startsAt: string }) => s.startsAt)).to.deep.equal(['2027-01-04T08:00:00.000+01:00', '2027-01-04T10:00:00.000+01:00']);
+      const res = await api.get(`/api/doctors/${a.doctor.id}/availability?from=2027-01-04T00:00:00Z&to=2027-01-05T00:00:00Z`, {
+        token: patient.token,
+      });
+      expect(res.body.slots.map((s: { startsAt: string }) => s.startsAt)).to.deep.equal([
+        '2027-01-04T08:00:00.000+01:00',
+        '2027-01-04T10:00:00.000+01:00',
+      ]);
       expect(res.body.exceptions[0]).to.include({ reason: 'Staff meeting', from: '2027-01-04T09:00:00.000+01:00' });
     });
 
     it('only the doctor itself or its hospital’s secretaries may set it', async () => {
       const other = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
       expect((await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: other.token, body: MON_9_TO_12 })).status).to.equal(404);
-      expect((await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: b.secretary.token, body: MON_9_TO_12 })).status).to.equal(404);
+      expect((await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: b.secretary.token, body: MON_9_TO_12 })).status).to.equal(
+        404,
+      );
       for (const actor of [patient, a.admin, await f.superAdmin()]) {
-        expect((await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: actor.token, body: MON_9_TO_12 })).status, actor.role).to.equal(403);
+        expect(
+          (await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: actor.token, body: MON_9_TO_12 })).status,
+          actor.role,
+        ).to.equal(403);
       }
     });
 
@@ -128,7 +188,13 @@ describe('availability', () => {
         { ...MON_9_TO_12, weekly: [{ weekday: 8, start: '08:00', end: '09:00' }] },
         { ...MON_9_TO_12, weekly: [{ weekday: 1, start: '8h', end: '09:00' }] },
         { ...MON_9_TO_12, weekly: [{ weekday: 1, start: '10:00', end: '09:00' }] },
-        { ...MON_9_TO_12, weekly: [{ weekday: 1, start: '08:00', end: '12:00' }, { weekday: 1, start: '11:00', end: '13:00' }] },
+        {
+          ...MON_9_TO_12,
+          weekly: [
+            { weekday: 1, start: '08:00', end: '12:00' },
+            { weekday: 1, start: '11:00', end: '13:00' },
+          ],
+        },
         { ...MON_9_TO_12, exceptions: [{ from: '2027-01-04T10:00:00Z', to: '2027-01-04T09:00:00Z' }] },
       ]) {
         const res = await api.put(`/api/doctors/${a.doctor.id}/availability`, { token: a.doctor.token, body });

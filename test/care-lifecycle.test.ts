@@ -9,7 +9,8 @@ import { ALL_WEEK, Fixtures, type Actor, type HospitalWithStaff } from './helper
 import { startTestApi, testConfig } from './helpers/server.js';
 
 /** A future instant `days` ahead at a local hour in Paris, on a whole minute. */
-const at = (days: number, hour: number, minute = 0) => DateTime.now().setZone('Europe/Paris').plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toISO()!;
+const at = (days: number, hour: number, minute = 0) =>
+  DateTime.now().setZone('Europe/Paris').plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toISO()!;
 
 describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
   this.timeout(60_000);
@@ -51,31 +52,49 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
 
   describe('1 and 11: free slots are bounded, aligned and in the future', () => {
     it('refuses an unbounded window with 400 at once, whichever end is missing', async () => {
-      for (const q of ['to=3000-01-01T00:00:00Z', 'from=2026-01-01T00:00:00Z&to=3000-01-01T00:00:00Z', `from=${encodeURIComponent(DateTime.now().plus({ days: 1 }).toISO()!)}&to=2999-01-01T00:00:00Z`]) {
+      for (const q of [
+        'to=3000-01-01T00:00:00Z',
+        'from=2026-01-01T00:00:00Z&to=3000-01-01T00:00:00Z',
+        `from=${encodeURIComponent(DateTime.now().plus({ days: 1 }).toISO()!)}&to=2999-01-01T00:00:00Z`,
+      ]) {
         const res = await client.get(`/api/doctors/${h.doctor.id}/availability?${q}`, { token: h.secretary.token });
         expect(res.status, q).to.equal(400);
         expect(res.body.error.details[0].field).to.equal('to');
       }
       // `from` alone: 14 days from it, fine.
-      expect((await client.get(`/api/doctors/${h.doctor.id}/availability?from=2026-01-01T00:00:00Z`, { token: h.secretary.token })).status).to.equal(200);
+      expect(
+        (await client.get(`/api/doctors/${h.doctor.id}/availability?from=2026-01-01T00:00:00Z`, { token: h.secretary.token })).status,
+      ).to.equal(200);
     });
 
     it('bounds a worst-case slot search by its window, and /healthz keeps answering during 20 of them at once', async () => {
       // The most a doctor's hours can hold: 100 weekly entries (14 one-hour entries a day, 2 more on Monday)
       // and 500 exceptions, each cutting one hour in two; the search then covers the longest window allowed.
       const doctor = await f.account('doctor', h.hospital.id, h.admin.token);
-      const weekly = [1, 2, 3, 4, 5, 6, 7].flatMap((weekday) => Array.from({ length: weekday === 1 ? 16 : 14 }, (_, i) => ({ weekday, start: `${String(4 + i).padStart(2, '0')}:00`, end: `${String(4 + i).padStart(2, '0')}:30` })));
+      const weekly = [1, 2, 3, 4, 5, 6, 7].flatMap((weekday) =>
+        Array.from({ length: weekday === 1 ? 16 : 14 }, (_, i) => ({
+          weekday,
+          start: `${String(4 + i).padStart(2, '0')}:00`,
+          end: `${String(4 + i).padStart(2, '0')}:30`,
+        })),
+      );
       const firstDay = DateTime.now().setZone('Europe/Paris').plus({ days: 1 }).startOf('day');
       const exceptions = Array.from({ length: 500 }, (_, i) => {
         const start = firstDay.plus({ days: Math.floor(i / 10), hours: 4 + (i % 10), minutes: 10 });
         return { from: start.toISO()!, to: start.plus({ minutes: 5 }).toISO()! };
       });
-      const set = await client.put(`/api/doctors/${doctor.id}/availability`, { token: h.secretary.token, body: { timezone: 'Europe/Paris', weekly, exceptions } });
+      const set = await client.put(`/api/doctors/${doctor.id}/availability`, {
+        token: h.secretary.token,
+        body: { timezone: 'Europe/Paris', weekly, exceptions },
+      });
       expect(set.status, JSON.stringify(set.body).slice(0, 300)).to.equal(200);
       const now = DateTime.now();
       const longest = `/api/doctors/${doctor.id}/availability?to=${encodeURIComponent(now.plus({ days: 62 }).minus({ minutes: 1 }).toISO()!)}`;
       // The work has a bound: a window one minute longer is refused before anything is computed…
-      const tooLong = await client.get(`/api/doctors/${doctor.id}/availability?from=${encodeURIComponent(now.toISO()!)}&to=${encodeURIComponent(now.plus({ days: 62, minutes: 1 }).toISO()!)}`, { token: h.secretary.token });
+      const tooLong = await client.get(
+        `/api/doctors/${doctor.id}/availability?from=${encodeURIComponent(now.toISO()!)}&to=${encodeURIComponent(now.plus({ days: 62, minutes: 1 }).toISO()!)}`,
+        { token: h.secretary.token },
+      );
       expect(tooLong.status).to.equal(400);
       expect(tooLong.body.error.details[0].field).to.equal('to');
       // …and the longest window yields at most one slot per weekly entry and day, plus one per exception.
@@ -94,7 +113,9 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
     });
 
     it('offers only future slots on a 5-minute grid, and the first one offered can be booked', async () => {
-      const res = await client.get(`/api/doctors/${h.doctor.id}/availability?from=2020-01-01T00:00:00Z&to=2020-01-20T00:00:00Z`, { token: h.secretary.token });
+      const res = await client.get(`/api/doctors/${h.doctor.id}/availability?from=2020-01-01T00:00:00Z&to=2020-01-20T00:00:00Z`, {
+        token: h.secretary.token,
+      });
       expect(res.status).to.equal(200);
       expect(res.body.slots).to.deep.equal([]);
       const now = await client.get(`/api/doctors/${h.doctor.id}/availability`, { token: h.secretary.token });
@@ -113,22 +134,32 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       const t = h.doctor.token;
       const before = Number((await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c);
-      const created = await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title: 'Visit', content: 'Stable' } });
+      const created = await client.post('/api/medical-records', {
+        token: t,
+        body: { patientId: patient.id, type: 'note', title: 'Visit', content: 'Stable' },
+      });
       expect(created.status).to.equal(201);
       const id = created.body.id;
       const calls: [string, () => Promise<{ status: number }>][] = [
         ['read', () => client.get(`/api/medical-records/${id}`, { token: t })],
         ['list', () => client.get(`/api/medical-records?patientId=${patient.id}`, { token: t })],
-        ['patch that changes nothing (null prescription on a note)', () => client.patch(`/api/medical-records/${id}`, { token: t, body: { prescription: null } })],
+        [
+          'patch that changes nothing (null prescription on a note)',
+          () => client.patch(`/api/medical-records/${id}`, { token: t, body: { prescription: null } }),
+        ],
         ['patch with the current value', () => client.patch(`/api/medical-records/${id}`, { token: t, body: { title: 'Visit' } })],
         ['patch that changes', () => client.patch(`/api/medical-records/${id}`, { token: t, body: { content: 'Better' } })],
         ['history', () => client.get(`/api/medical-records/${id}/history`, { token: t })],
         ['whole record', () => client.get(`/api/patients/${patient.id}/medical-record`, { token: t })],
       ];
       for (const [what, call] of calls) {
-        const countBefore = Number((await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c);
+        const countBefore = Number(
+          (await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c,
+        );
         expect((await call()).status, what).to.equal(200);
-        const countAfter = Number((await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c);
+        const countAfter = Number(
+          (await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c,
+        );
         expect(countAfter - countBefore, what).to.equal(1);
       }
       const total = Number((await testDb()('audit_log').where({ actor_id: h.doctor.id, patient_id: patient.id }).count({ c: '*' }))[0]!.c);
@@ -254,7 +285,9 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const soon = DateTime.now().plus({ hours: 5 }).set({ second: 0, millisecond: 0 }).toISO()!;
       const appt = (await request(patient, h.doctor.id, soon)).body;
       expect((await client.post(`/api/appointments/${appt.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
-      expect((await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } })).status).to.equal(200);
+      expect((await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } })).status).to.equal(
+        200,
+      );
       expect((await testDb()('appointments').where({ id: appt.id }).first()).status).to.equal('cancelled');
       const m = await messagesOf(appt.id);
       expect(m.notified[h.doctor.id]).to.include('appointment.cancelled');
@@ -270,12 +303,22 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       const startsAt = at(nextDay(), 9);
       const appt = (await request(patient, doctor.id, startsAt)).body;
-      const dayOff = { from: DateTime.fromISO(startsAt).startOf('day').toISO()!, to: DateTime.fromISO(startsAt).endOf('day').set({ millisecond: 0 }).toISO()!, reason: 'Congress' };
-      expect((await client.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: { ...ALL_WEEK, exceptions: [dayOff] } })).status).to.equal(200);
+      const dayOff = {
+        from: DateTime.fromISO(startsAt).startOf('day').toISO()!,
+        to: DateTime.fromISO(startsAt).endOf('day').set({ millisecond: 0 }).toISO()!,
+        reason: 'Congress',
+      };
+      expect(
+        (await client.put(`/api/doctors/${doctor.id}/availability`, { token: doctor.token, body: { ...ALL_WEEK, exceptions: [dayOff] } }))
+          .status,
+      ).to.equal(200);
       const res = await client.post(`/api/appointments/${appt.id}/validate`, { token: h.secretary.token });
       expect(res.status).to.equal(409);
       expect(res.body.error.code).to.equal('OUTSIDE_AVAILABILITY');
-      const moved = await client.post(`/api/appointments/${appt.id}/reschedule`, { token: h.secretary.token, body: { startsAt: DateTime.fromISO(startsAt).plus({ hours: 2 }).toISO()! } });
+      const moved = await client.post(`/api/appointments/${appt.id}/reschedule`, {
+        token: h.secretary.token,
+        body: { startsAt: DateTime.fromISO(startsAt).plus({ hours: 2 }).toISO()! },
+      });
       expect(moved.status).to.equal(409);
     });
 
@@ -289,12 +332,20 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       expect((await messagesOf(a2.id)).notified[h.doctor.id]).to.equal(undefined);
       await client.post(`/api/appointments/${a1.id}/reschedule`, { token: linked.token, body: { startsAt: at(day, 10) } });
       await client.post(`/api/appointments/${a1.id}/cancel`, { token: linked.token, body: { reason: 'Better' } });
-      expect((await messagesOf(a1.id)).notified[h.doctor.id]).to.deep.equal(['appointment.requested', 'appointment.rescheduled', 'appointment.cancelled']);
+      expect((await messagesOf(a1.id)).notified[h.doctor.id]).to.deep.equal([
+        'appointment.requested',
+        'appointment.rescheduled',
+        'appointment.cancelled',
+      ]);
     });
 
     it('books within the horizon only, on whole minutes; nobody cancels an appointment that has started', async () => {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
-      const far = await request(patient, h.doctor.id, DateTime.now().plus({ years: 3 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO()!);
+      const far = await request(
+        patient,
+        h.doctor.id,
+        DateTime.now().plus({ years: 3 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO()!,
+      );
       expect(far.status).to.equal(400);
       expect(far.body.error.code).to.equal('BEYOND_HORIZON');
       const seconds = await request(patient, h.doctor.id, DateTime.fromISO(at(nextDay(), 10)).set({ second: 30 }).toISO()!);
@@ -302,7 +353,9 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       expect(seconds.body.error.details[0].field).to.equal('startsAt');
       const appt = (await request(patient, h.doctor.id, at(nextDay(), 10))).body;
       expect((await client.post(`/api/appointments/${appt.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
-      await testDb()('appointments').where({ id: appt.id }).update({ starts_at: new Date(Date.now() - 60_000), ends_at: new Date(Date.now() + 29 * 60_000) });
+      await testDb()('appointments')
+        .where({ id: appt.id })
+        .update({ starts_at: new Date(Date.now() - 60_000), ends_at: new Date(Date.now() + 29 * 60_000) });
       const late = await client.post(`/api/appointments/${appt.id}/cancel`, { token: h.secretary.token, body: { reason: 'Too late' } });
       expect(late.status).to.equal(409);
       expect(late.body.error.code).to.equal('APPOINTMENT_IN_PAST');
@@ -314,10 +367,17 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const sa = await f.superAdmin();
       const other = await f.hospitalWithStaff();
       const patient = await f.patient(h.secretary, [h.doctor.id]);
-      await testDb()('patient_doctor_links').insert({ patient_id: patient.id, doctor_id: other.doctor.id, source: 'secretary', created_by: other.secretary.id });
+      await testDb()('patient_doctor_links').insert({
+        patient_id: patient.id,
+        doctor_id: other.doctor.id,
+        source: 'secretary',
+        created_by: other.secretary.id,
+      });
       const refused = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } });
       expect(refused.body.error.code).to.equal('PATIENT_SHARED');
-      expect((await client.patch(`/api/hospitals/${other.hospital.id}`, { token: sa.token, body: { isActive: false } })).status).to.equal(200);
+      expect((await client.patch(`/api/hospitals/${other.hospital.id}`, { token: sa.token, body: { isActive: false } })).status).to.equal(
+        200,
+      );
       const off = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { isActive: false } });
       expect(off.status, JSON.stringify(off.body)).to.equal(200);
       expect(off.body.isActive).to.equal(false);
@@ -329,14 +389,23 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const sa = await f.superAdmin();
       const small = await f.hospitalWithStaff();
       const patient = await f.createPatient(small.secretary, [small.doctor.id]);
-      for (const [path, who, by] of [['/api/doctors', small.doctor, small.admin], ['/api/secretaries', small.secretary, small.admin], ['/api/hospital-admins', small.admin, sa]] as const) {
+      for (const [path, who, by] of [
+        ['/api/doctors', small.doctor, small.admin],
+        ['/api/secretaries', small.secretary, small.admin],
+        ['/api/hospital-admins', small.admin, sa],
+      ] as const) {
         expect((await client.delete(`${path}/${who.id}`, { token: by.token })).status, path).to.equal(204);
       }
       const res = await client.delete(`/api/hospitals/${small.hospital.id}`, { token: sa.token });
       expect(res.status).to.equal(409);
       expect(res.body.error.code).to.equal('HOSPITAL_HAS_PATIENTS');
       // Once another hospital's doctor follows the patient, the hospital can go.
-      await testDb()('patient_doctor_links').insert({ patient_id: patient.id, doctor_id: h.doctor.id, source: 'secretary', created_by: h.secretary.id });
+      await testDb()('patient_doctor_links').insert({
+        patient_id: patient.id,
+        doctor_id: h.doctor.id,
+        source: 'secretary',
+        created_by: h.secretary.id,
+      });
       expect((await client.delete(`/api/hospitals/${small.hospital.id}`, { token: sa.token })).status).to.equal(204);
     });
   });
@@ -345,7 +414,12 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
     it('hides links outside the caller’s hospital and refuses a deactivation that would lock another hospital out', async () => {
       const other = await f.hospitalWithStaff();
       const patient = await f.patient(h.secretary, [h.doctor.id]);
-      await testDb()('patient_doctor_links').insert({ patient_id: patient.id, doctor_id: other.doctor.id, source: 'secretary', created_by: other.secretary.id });
+      await testDb()('patient_doctor_links').insert({
+        patient_id: patient.id,
+        doctor_id: other.doctor.id,
+        source: 'secretary',
+        created_by: other.secretary.id,
+      });
       const seenByOther = await client.get(`/api/patients/${patient.id}`, { token: other.secretary.token });
       expect(seenByOther.body.doctors.map((d: { doctorId: string }) => d.doctorId)).to.deep.equal([other.doctor.id]);
       expect(JSON.stringify(seenByOther.body)).to.not.include(h.secretary.id);
@@ -359,7 +433,9 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       expect((await client.get('/api/auth/me', { token: patient.token })).status).to.equal(200);
       // Once it is this hospital's patient alone, its secretary deactivates it.
       await testDb()('patient_doctor_links').where({ patient_id: patient.id, doctor_id: h.doctor.id }).delete();
-      expect((await client.patch(`/api/patients/${patient.id}`, { token: other.secretary.token, body: { isActive: false } })).status).to.equal(200);
+      expect(
+        (await client.patch(`/api/patients/${patient.id}`, { token: other.secretary.token, body: { isActive: false } })).status,
+      ).to.equal(200);
     });
   });
 
@@ -367,24 +443,39 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
     it('finds record entries and appointments by their decrypted words, accents and case ignored, within scope', async () => {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       const t = h.doctor.token;
-      for (const [title, content] of [['Échographie abdominale', 'Foie normal'], ['Consultation', 'Toux sèche'], ['Bilan', 'RAS']]) {
-        expect((await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title, content } })).status).to.equal(201);
+      for (const [title, content] of [
+        ['Échographie abdominale', 'Foie normal'],
+        ['Consultation', 'Toux sèche'],
+        ['Bilan', 'RAS'],
+      ]) {
+        expect(
+          (await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title, content } })).status,
+        ).to.equal(201);
       }
       const echo = await client.get(`/api/medical-records?patientId=${patient.id}&q=echographie`, { token: t });
       expect(echo.status).to.equal(200);
       expect(echo.body.items.map((e: { title: string }) => e.title)).to.deep.equal(['Échographie abdominale']);
       expect(echo.body.total).to.equal(1);
-      expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=TOUX`, { token: t })).body.items.map((e: { content: string }) => e.content)).to.deep.equal(['Toux sèche']);
+      expect(
+        (await client.get(`/api/medical-records?patientId=${patient.id}&q=TOUX`, { token: t })).body.items.map(
+          (e: { content: string }) => e.content,
+        ),
+      ).to.deep.equal(['Toux sèche']);
       expect((await client.get(`/api/medical-records?patientId=${patient.id}&q=absent`, { token: t })).body).to.include({ total: 0 });
       // Words in any order, each anywhere in the entry: as the patient search takes them.
-      const reordered = await client.get(`/api/medical-records?patientId=${patient.id}&q=${encodeURIComponent('NORMAL foie abdominale')}`, { token: t });
+      const reordered = await client.get(`/api/medical-records?patientId=${patient.id}&q=${encodeURIComponent('NORMAL foie abdominale')}`, {
+        token: t,
+      });
       expect(reordered.body.items.map((e: { title: string }) => e.title)).to.deep.equal(['Échographie abdominale']);
       // Another hospital's doctor finds nothing of this patient.
       const other = await f.hospitalWithStaff();
       expect((await client.get(`/api/medical-records?q=echographie`, { token: other.doctor.token })).body.items).to.deep.equal([]);
 
       const secret = `Douleur thoracique ${Date.now()}`;
-      const appt = await client.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: at(nextDay(), 16), durationMinutes: 30, reason: secret } });
+      const appt = await client.post('/api/appointments', {
+        token: patient.token,
+        body: { doctorId: h.doctor.id, startsAt: at(nextDay(), 16), durationMinutes: 30, reason: secret },
+      });
       expect(appt.status).to.equal(201);
       const found = await client.get(`/api/appointments?patientId=${patient.id}&q=thoracique`, { token: h.secretary.token });
       expect(found.body.items.map((a: { id: string }) => a.id)).to.deep.equal([appt.body.id]);
@@ -394,9 +485,16 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
 
   describe('low items', () => {
     it('errors carry the security headers; 405 answers the error envelope with Allow', async () => {
-      const notFound = await fetch(`${api.url}/api/patients/${'0'.repeat(8)}-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${h.secretary.token}` } });
+      const notFound = await fetch(`${api.url}/api/patients/${'0'.repeat(8)}-0000-4000-8000-000000000000`, {
+        headers: { authorization: `Bearer ${h.secretary.token}` },
+      });
       expect(notFound.status).to.equal(404);
-      for (const [name, value] of [['cache-control', 'no-store'], ['x-content-type-options', 'nosniff'], ['x-frame-options', 'DENY']] as const) expect(notFound.headers.get(name), name).to.equal(value);
+      for (const [name, value] of [
+        ['cache-control', 'no-store'],
+        ['x-content-type-options', 'nosniff'],
+        ['x-frame-options', 'DENY'],
+      ] as const)
+        expect(notFound.headers.get(name), name).to.equal(value);
       const wrong = await fetch(`${api.url}/api/auth/login`, { method: 'DELETE' });
       expect(wrong.status).to.equal(405);
       expect(wrong.headers.get('allow')).to.include('POST');
@@ -410,15 +508,24 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       const t = h.doctor.token;
       const rx = { medication: 'Amoxicilline', dosage: '1 g', route: 'oral', frequency: '3/day', duration: '7 days' };
-      const created = await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'prescription', title: 'Angine', content: 'Antibiotique', prescription: rx } });
+      const created = await client.post('/api/medical-records', {
+        token: t,
+        body: { patientId: patient.id, type: 'prescription', title: 'Angine', content: 'Antibiotique', prescription: rx },
+      });
       expect(created.status).to.equal(201);
-      const patched = await client.patch(`/api/medical-records/${created.body.id}`, { token: t, body: { prescription: { dosage: '500 mg' } } });
+      const patched = await client.patch(`/api/medical-records/${created.body.id}`, {
+        token: t,
+        body: { prescription: { dosage: '500 mg' } },
+      });
       expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
       expect(patched.body.prescription).to.deep.equal({ ...rx, dosage: '500 mg' });
       const flat = await client.patch(`/api/medical-records/${created.body.id}`, { token: t, body: { duration: '10 days' } });
       expect(flat.body.prescription).to.deep.equal({ ...rx, dosage: '500 mg', duration: '10 days' });
       for (const recordedAt of ['1700-01-01T00:00:00Z', '2030-01-01T00:00:00Z']) {
-        const res = await client.post('/api/medical-records', { token: t, body: { patientId: patient.id, type: 'note', title: 'T', content: 'C', recordedAt } });
+        const res = await client.post('/api/medical-records', {
+          token: t,
+          body: { patientId: patient.id, type: 'note', title: 'T', content: 'C', recordedAt },
+        });
         expect(res.status, recordedAt).to.equal(400);
         expect(res.body.error.details[0].field).to.equal('recordedAt');
       }
@@ -426,13 +533,17 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
         const res = await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { phone } });
         expect(res.status, phone).to.equal(400);
       }
-      expect((await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { phone: '+33 (0)1 23 45 67 89' } })).status).to.equal(200);
+      expect(
+        (await client.patch(`/api/patients/${patient.id}`, { token: h.secretary.token, body: { phone: '+33 (0)1 23 45 67 89' } })).status,
+      ).to.equal(200);
     });
 
     it('a request whose time passed unvalidated expires, and the patient is told', async () => {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       const appt = (await request(patient, h.doctor.id, at(nextDay(), 8))).body;
-      await testDb()('appointments').where({ id: appt.id }).update({ starts_at: new Date(Date.now() - 60_000), ends_at: new Date(Date.now() + 29 * 60_000) });
+      await testDb()('appointments')
+        .where({ id: appt.id })
+        .update({ starts_at: new Date(Date.now() - 60_000), ends_at: new Date(Date.now() + 29 * 60_000) });
       const { runExpiryTick } = await import('../api/src/workers/reminders.js');
       expect(await runExpiryTick(testDb(), testConfig())).to.be.greaterThan(0);
       const seen = await client.get(`/api/appointments/${appt.id}`, { token: patient.token });
@@ -445,16 +556,22 @@ describe('care workflow: lifecycles, bounds and audit (issue 12)', function () {
 
     it('messages name the people and the hospital, give the local time, and the former time on a move', async () => {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
-      const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: nextDay() }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 });
+      const startsAt = DateTime.now()
+        .setZone('Europe/Paris')
+        .plus({ days: nextDay() })
+        .set({ hour: 9, minute: 30, second: 0, millisecond: 0 });
       const appt = (await request(patient, h.doctor.id, startsAt.toISO()!)).body;
       const moved = startsAt.plus({ hours: 2 });
-      expect((await client.post(`/api/appointments/${appt.id}/reschedule`, { token: patient.token, body: { startsAt: moved.toISO()! } })).status).to.equal(200);
+      expect(
+        (await client.post(`/api/appointments/${appt.id}/reschedule`, { token: patient.token, body: { startsAt: moved.toISO()! } })).status,
+      ).to.equal(200);
       const inbox = await client.get('/api/notifications?pageSize=100', { token: h.secretary.token });
-      const move = inbox.body.items.find((n: { type: string; data: { appointmentId?: string } }) => n.type === 'appointment.rescheduled' && n.data.appointmentId === appt.id);
+      const move = inbox.body.items.find(
+        (n: { type: string; data: { appointmentId?: string } }) => n.type === 'appointment.rescheduled' && n.data.appointmentId === appt.id,
+      );
       // The fixtures name staff "Test <role>".
       expect(move.body).to.include('Dr Test doctor').and.include(h.hospital.name).and.include('09:30').and.include('11:30');
       expect(move.body).to.include(startsAt.setLocale('en-GB').toFormat('d LLLL yyyy'));
     });
   });
-
 });

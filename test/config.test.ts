@@ -15,7 +15,16 @@ describe('configuration', () => {
   });
 
   it('reads the names hospitals use in their .env files', () => {
-    const c = loadConfig({ ENCRYPTION_KEYS: KEYS, SECRET_KEY: SECRET, DEBUG: 'True', DB_NAME: 'medical_db', DB_USER: 'postgres', DB_PASSWORD: 'pw', DB_HOST: 'db', DB_PORT: '6543' });
+    const c = loadConfig({
+      ENCRYPTION_KEYS: KEYS,
+      SECRET_KEY: SECRET,
+      DEBUG: 'True',
+      DB_NAME: 'medical_db',
+      DB_USER: 'postgres',
+      DB_PASSWORD: 'pw',
+      DB_HOST: 'db',
+      DB_PORT: '6543',
+    });
     expect(c.debug).to.equal(true);
     expect(c.logLevel).to.equal('debug');
     expect(c.db).to.include({ name: 'medical_db', user: 'postgres', password: 'pw', host: 'db', port: 6543 });
@@ -33,7 +42,9 @@ describe('configuration', () => {
       expect.fail('should throw');
     } catch (err) {
       expect(err).to.be.instanceOf(ConfigError);
-      expect((err as ConfigError).issues.join('\n')).to.match(/DB_PORT/).and.match(/DEBUG/);
+      expect((err as ConfigError).issues.join('\n'))
+        .to.match(/DB_PORT/)
+        .and.match(/DEBUG/);
     }
   });
 

@@ -31,17 +31,27 @@ function earlyAnswer(url: string, head: string, start: Buffer, more: Buffer): Pr
     let laterWrite: string | null = null;
     let reset: string | null = null;
     socket.on('error', (err: NodeJS.ErrnoException) => (reset = err.code ?? err.message));
-    socket.on('close', () => (answer ? resolve({ ...answer, laterWrite, reset }) : reject(new Error(`no answer (${reset ?? 'closed'}): ${raw.toString('latin1').slice(0, 200)}`))));
+    socket.on('close', () =>
+      answer
+        ? resolve({ ...answer, laterWrite, reset })
+        : reject(new Error(`no answer (${reset ?? 'closed'}): ${raw.toString('latin1').slice(0, 200)}`)),
+    );
     socket.on('data', (chunk: Buffer) => {
       if (answer) return;
       raw = Buffer.concat([raw, chunk]);
       const end = raw.indexOf('\r\n\r\n');
       if (end < 0) return;
       const lines = raw.subarray(0, end).toString('latin1').split('\r\n');
-      const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       const length = Number(headers['content-length']);
       if (raw.length < end + 4 + length) return;
-      answer = { status: Number(lines[0]!.split(' ')[1]), headers, body: JSON.parse(raw.subarray(end + 4, end + 4 + length).toString('utf8')) };
+      answer = {
+        status: Number(lines[0]!.split(' ')[1]),
+        headers,
+        body: JSON.parse(raw.subarray(end + 4, end + 4 + length).toString('utf8')),
+      };
       // The answer is read; the client still had bytes on their way.
       socket.write(more, (err) => {
         laterWrite = err ? ((err as NodeJS.ErrnoException).code ?? err.message) : null;
@@ -70,7 +80,13 @@ describe('answers before the body is read: the client gets the answer, never a r
 
   const boundary = '----mediconnect-early';
   const filePart = (name: string) =>
-    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: application/dicom\r\n\r\n`), synthDicom({ patientId: 'EARLY', studyUid: newUid(), seriesUid: newUid(), rows: 256, columns: 256 }), Buffer.from('\r\n')]);
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: application/dicom\r\n\r\n`,
+      ),
+      synthDicom({ patientId: 'EARLY', studyUid: newUid(), seriesUid: newUid(), rows: 256, columns: 256 }),
+      Buffer.from('\r\n'),
+    ]);
   // A body far larger than what is sent before the answer: the server has unread bytes when it answers.
   const declared = 64 * 1024 * 1024;
   const threeFiles = () => Buffer.concat([filePart('a.dcm'), filePart('b.dcm'), filePart('c.dcm')]);
@@ -85,12 +101,22 @@ describe('answers before the body is read: the client gets the answer, never a r
   }
 
   it('an upload refused at the door (no token): 401, then the connection closes cleanly while the client still sends', async () => {
-    const seen = await earlyAnswer(url, multipartHead('/api/dicom/studies/upload_dicom/', host, null, boundary, declared), threeFiles(), Buffer.alloc(512 * 1024));
+    const seen = await earlyAnswer(
+      url,
+      multipartHead('/api/dicom/studies/upload_dicom/', host, null, boundary, declared),
+      threeFiles(),
+      Buffer.alloc(512 * 1024),
+    );
     expectAnswerThenCleanClose(seen, 401, 'AUTHENTICATION_REQUIRED');
   });
 
   it('an upload refused mid-body (a patient the caller cannot see): 404, then a clean close', async () => {
-    const seen = await earlyAnswer(url, multipartHead(`/api/dicom/studies/upload_dicom/?patientId=${randomUUID()}`, host, h.doctor.token, boundary, declared), threeFiles(), Buffer.alloc(512 * 1024));
+    const seen = await earlyAnswer(
+      url,
+      multipartHead(`/api/dicom/studies/upload_dicom/?patientId=${randomUUID()}`, host, h.doctor.token, boundary, declared),
+      threeFiles(),
+      Buffer.alloc(512 * 1024),
+    );
     expectAnswerThenCleanClose(seen, 404, 'NOT_FOUND');
   });
 

@@ -24,7 +24,10 @@ print(json.dumps({"sop": str(d.SOPInstanceUID), "pixels": hashlib.sha256(px.valu
 
 /** An A-ASSOCIATE-RQ with `contexts` Verification contexts (implicit little endian). */
 const associateRq = (callingAe: string, contexts: number) =>
-  buildAssociateRq(callingAe, Array.from({ length: contexts }, (_, i) => ({ id: 2 * i + 1, sopClassUid: '1.2.840.10008.1.1', transferSyntax: '1.2.840.10008.1.2' })));
+  buildAssociateRq(
+    callingAe,
+    Array.from({ length: contexts }, (_, i) => ({ id: 2 * i + 1, sopClassUid: '1.2.840.10008.1.1', transferSyntax: '1.2.840.10008.1.2' })),
+  );
 
 /** Sends raw bytes and resolves with what came back once the server closed (or after 5 s). */
 function raw(port: number, bytes: Buffer): Promise<{ received: Buffer; closed: boolean }> {
@@ -69,7 +72,15 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'gate-protocol-'));
-    server = net.createServer((socket) => serveAssociation(socket, handlers, { maxPduLength: 65_536, implementationClassUid: '2.25.1', implementationVersionName: 'TEST', idleMs: 10_000, artimMs: 1_000 }));
+    server = net.createServer((socket) =>
+      serveAssociation(socket, handlers, {
+        maxPduLength: 65_536,
+        implementationClassUid: '2.25.1',
+        implementationVersionName: 'TEST',
+        idleMs: 10_000,
+        artimMs: 1_000,
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as net.AddressInfo).port;
   });
@@ -85,7 +96,8 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
   const echo = (aet: string) => run('echoscu', ['-v', '-aet', aet, '-aec', 'MEDICONNECT', '127.0.0.1', String(port)]);
-  const store = (aet: string, files: string[], options: string[] = []) => run('storescu', ['-v', ...options, '-aet', aet, '-aec', 'MEDICONNECT', '127.0.0.1', String(port), ...files]);
+  const store = (aet: string, files: string[], options: string[] = []) =>
+    run('storescu', ['-v', ...options, '-aet', aet, '-aec', 'MEDICONNECT', '127.0.0.1', String(port), ...files]);
 
   it('C-ECHO: a known calling AE title is answered; another is rejected at association', async () => {
     const ok = await echo('GOODDEVICE');
@@ -118,7 +130,10 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
       const got = received[i]!;
       expect(got.sopInstanceUid, file).to.equal(original.sop);
       // The dataset as received, given a meta header, is the same instance with the same pixels.
-      const rebuilt = Buffer.concat([part10Header({ transferSyntax: got.transferSyntax, sopClassUid: got.sopClassUid, sopInstanceUid: got.sopInstanceUid }), got.data]);
+      const rebuilt = Buffer.concat([
+        part10Header({ transferSyntax: got.transferSyntax, sopClassUid: got.sopClassUid, sopInstanceUid: got.sopInstanceUid }),
+        got.data,
+      ]);
       expect(pydicomView(rebuilt), file).to.deep.equal(original);
     }
     expect(received[2]!.data.length).to.be.greaterThan(2048 * 2048 * 2);
@@ -129,11 +144,14 @@ describe('DICOM gate, protocol: one association as dcmtk speaks it, and as an at
     ['a PDU claiming 4 GB', () => Buffer.from([PDU.ASSOCIATE_RQ, 0, 0xff, 0xff, 0xff, 0xf0, 0, 1])],
     ['an association with 200 presentation contexts', () => associateRq('GOODDEVICE', 200)],
     ['data before any association', () => Buffer.concat(encodePData(1, true, Buffer.alloc(20), 0))],
-    ['an item running past its PDU', () => {
-      const rq = associateRq('GOODDEVICE', 1);
-      rq.writeUInt16BE(0xffff, 6 + 68 + 2);
-      return rq;
-    }],
+    [
+      'an item running past its PDU',
+      () => {
+        const rq = associateRq('GOODDEVICE', 1);
+        rq.writeUInt16BE(0xffff, 6 + 68 + 2);
+        return rq;
+      },
+    ],
     ['a control character in the calling AE title', () => associateRq('GOOD\u0001DEVICE', 1)],
   ];
   for (const [what, bytes] of hostile) {

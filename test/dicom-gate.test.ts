@@ -37,13 +37,18 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
   let gate: RunningGate;
   let metricsUrl: string;
   const orthanc = testOrthanc();
-  const storedCopies = async (sop: string) => ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()) as unknown[]).length;
+  const storedCopies = async (sop: string) =>
+    ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()) as unknown[]).length;
 
   before(async () => {
     w = await twoHospitals();
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    gate = await startGate(testConfig({ DICOM_GATE_METRICS_PORT: String(metricsPort) }), { port: 0, host: '127.0.0.1', logger: createLogger('silent', 'gate-test') });
+    gate = await startGate(testConfig({ DICOM_GATE_METRICS_PORT: String(metricsPort) }), {
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger('silent', 'gate-test'),
+    });
   });
   after(() => gate?.stop());
 
@@ -52,7 +57,10 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     const pids = orthancPids();
     expect(pids, 'the test stack’s Orthanc').to.have.length(1);
     const deepSop = newUid();
-    const deep = withElementsBeforePixels(synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: deepSop }), nestedSequence(5000, false));
+    const deep = withElementsBeforePixels(
+      synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: deepSop }),
+      nestedSequence(5000, false),
+    );
     const goodSop = newUid();
     const good = synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: goodSop });
     const pushed = await rawPush(gate.port, aet, [deep, good]);
@@ -61,20 +69,32 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     expect(await storedCopies(goodSop)).to.equal(1);
     expect(orthancPids(), 'Orthanc never restarted').to.deep.equal(pids);
     const again = newUid();
-    expect(await rawPush(gate.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: again })])).to.deep.equal({ accepted: true, statuses: [STATUS.SUCCESS] });
+    expect(
+      await rawPush(gate.port, aet, [
+        synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: again }),
+      ]),
+    ).to.deep.equal({ accepted: true, statuses: [STATUS.SUCCESS] });
     expect(await storedCopies(again)).to.equal(1);
   });
 
   it('an association aborted in the middle of a dataset stores nothing of it; the gate goes on', async () => {
     const aet = await device(w.a.hospital.id);
     const [first, cut] = [newUid(), newUid()];
-    const files = [first, cut].map((sop) => synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: sop, rows: 256, columns: 256 }));
+    const files = [first, cut].map((sop) =>
+      synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: sop, rows: 256, columns: 256 }),
+    );
     const pushed = await rawPush(gate.port, aet, files, { abortAfter: 40_000 });
     expect(pushed.statuses[0]).to.equal(STATUS.SUCCESS);
     expect(await storedCopies(first)).to.equal(1);
     expect(await storedCopies(cut)).to.equal(0);
     const after = newUid();
-    expect((await rawPush(gate.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: after })])).statuses).to.deep.equal([STATUS.SUCCESS]);
+    expect(
+      (
+        await rawPush(gate.port, aet, [
+          synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid(), sopUid: after }),
+        ])
+      ).statuses,
+    ).to.deep.equal([STATUS.SUCCESS]);
   });
 
   it('its patient’s instance gets the whole patient module (ID, name, issuer, birth date, sex), as an upload does; the receipt names Orthanc’s own instance id', async () => {
@@ -86,11 +106,18 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     expect(found!.ID).to.equal(orthancInstanceId(w.patient.identifier, study, series, sop));
     const receipt = await testDb()('dicom_gate_receipts').where({ orthanc_instance_id: found!.ID }).first();
     expect(receipt).to.include({ ae_title: aet, hospital_id: w.a.hospital.id });
-    const row = await testDb()('patients as p').join('users as u', 'u.id', 'p.user_id').where('p.user_id', w.patient.id).first('p.birth_date', 'p.sex', 'u.first_name', 'u.last_name');
+    const row = await testDb()('patients as p')
+      .join('users as u', 'u.id', 'p.user_id')
+      .where('p.user_id', w.patient.id)
+      .first('p.birth_date', 'p.sex', 'u.first_name', 'u.last_name');
     const storedFile = Buffer.from(await (await orthanc.fetch(`/instances/${found!.ID}/file`)).arrayBuffer());
     const tags = dicomTags(storedFile, ['PatientID', 'PatientName', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex']);
     const birth = row.birth_date instanceof Date ? row.birth_date.toISOString().slice(0, 10) : String(row.birth_date);
-    expect(tags).to.include({ PatientID: w.patient.identifier, IssuerOfPatientID: 'MEDICONNECT', PatientBirthDate: birth.replace(/-/g, '') });
+    expect(tags).to.include({
+      PatientID: w.patient.identifier,
+      IssuerOfPatientID: 'MEDICONNECT',
+      PatientBirthDate: birth.replace(/-/g, ''),
+    });
     expect(String(tags.PatientName).toUpperCase()).to.include(String(row.last_name).toUpperCase().slice(0, 3));
     expect(tags.PatientSex).to.equal({ female: 'F', male: 'M', other: 'O', unknown: '' }[row.sex as string]);
     await runIndexerTick(testDb(), orthanc);
@@ -110,10 +137,14 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     const { a, b, patient } = w;
     const owned = { study: newUid(), series: newUid(), sop: newUid() };
     const api = await sharedApi();
-    const res = await upload(api.url, a.doctor.token, patient.id, [{ name: 'owned.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+    const res = await upload(api.url, a.doctor.token, patient.id, [
+      { name: 'owned.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) },
+    ]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     const studyId = res.body.studies[0].id as string;
-    const [id] = ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: owned.sop })).json()) as { ID: string }[]).map((r) => r.ID);
+    const [id] = ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: owned.sop })).json()) as { ID: string }[]).map(
+      (r) => r.ID,
+    );
     const before = Buffer.from(await (await orthanc.fetch(`/instances/${id}/file`)).arrayBuffer());
     const bAet = await device(b.hospital.id);
     const attempts = [
@@ -122,21 +153,35 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
       { patientId: 'WARD-9-0001', studyUid: newUid(), seriesUid: owned.series, sopUid: newUid() },
       { patientId: 'WARD-9-0001', studyUid: newUid(), seriesUid: newUid(), sopUid: owned.sop },
     ];
-    const pushed = await rawPush(gate.port, bAet, attempts.map((t) => synthDicom(t)));
+    const pushed = await rawPush(
+      gate.port,
+      bAet,
+      attempts.map((t) => synthDicom(t)),
+    );
     expect(pushed.statuses).to.deep.equal(attempts.map(() => STATUS.REFUSED_NOT_AUTHORIZED));
     await runIndexerTick(testDb(), orthanc);
     expect((await testDb()('dicom_studies').where({ id: studyId }).first()).patient_id).to.equal(patient.id);
     expect(Buffer.from(await (await orthanc.fetch(`/instances/${id}/file`)).arrayBuffer()).equals(before)).to.equal(true);
     const owner = new ApiClient(api.url);
     expect((await owner.get(`/api/dicom/studies/${studyId}`, { token: patient.token })).status).to.equal(200);
-    expect((await owner.get('/api/dicom/unmatched?pageSize=100', { token: b.doctor.token })).body.items.map((i: { studyInstanceUid: string }) => i.studyInstanceUid)).to.not.include(owned.study);
-    expect((await owner.post(`/api/dicom/unmatched/${studyId}/assign`, { token: b.doctor.token, body: { patientId: patient.id } })).status).to.equal(404);
+    expect(
+      (await owner.get('/api/dicom/unmatched?pageSize=100', { token: b.doctor.token })).body.items.map(
+        (i: { studyInstanceUid: string }) => i.studyInstanceUid,
+      ),
+    ).to.not.include(owned.study);
+    expect(
+      (await owner.post(`/api/dicom/unmatched/${studyId}/assign`, { token: b.doctor.token, body: { patientId: patient.id } })).status,
+    ).to.equal(404);
     expect((await owner.delete(`/api/dicom/unmatched/${studyId}`, { token: b.doctor.token })).status).to.equal(404);
   });
 
   it('holds at most DICOM_MAX_ASSOCIATIONS connections: one more is closed at once and counted; a place freed serves the next push', async () => {
     const metricsPort = await freePort();
-    const small = await startGate(testConfig({ DICOM_MAX_ASSOCIATIONS: '2', DICOM_GATE_METRICS_PORT: String(metricsPort) }), { port: 0, host: '127.0.0.1', logger: createLogger('silent', 'gate-small') });
+    const small = await startGate(testConfig({ DICOM_MAX_ASSOCIATIONS: '2', DICOM_GATE_METRICS_PORT: String(metricsPort) }), {
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger('silent', 'gate-small'),
+    });
     try {
       const connect = () =>
         new Promise<net.Socket>((resolve) => {
@@ -153,7 +198,9 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
       for (const socket of held) socket.destroy();
       const aet = await device(w.a.hospital.id);
       // The held sockets' close reaches the gate asynchronously: the push waits for a free place.
-      let pushed = await rawPush(small.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() })]);
+      let pushed = await rawPush(small.port, aet, [
+        synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() }),
+      ]);
       for (let i = 0; i < 20 && !pushed.accepted; i++) {
         await new Promise((r) => setTimeout(r, 100));
         pushed = await rawPush(small.port, aet, [synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() })]);
@@ -170,7 +217,9 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
     const refusedAt = await rawPush(gate.port, 'NOBODY', [synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() })]);
     expect(refusedAt).to.deep.equal({ accepted: false, statuses: [] });
     const elsewhere = await device(w.a.hospital.id, '10.9.8.7');
-    expect((await rawPush(gate.port, elsewhere, [synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() })])).accepted).to.equal(false);
+    expect(
+      (await rawPush(gate.port, elsewhere, [synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() })])).accepted,
+    ).to.equal(false);
     const text = await (await fetch(metricsUrl)).text();
     expect(text).to.match(/mediconnect_gate_associations_total\{result="refused_unknown_ae_title",service="dicom-gate"\} [1-9]/);
     expect(text).to.match(/mediconnect_gate_associations_total\{result="refused_wrong_host",service="dicom-gate"\} [1-9]/);

@@ -25,11 +25,19 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
 
   const image = () => synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), sopUid: newUid() });
   const instancesOf = async (studyUid: string) =>
-    (await (await testOrthanc().fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: studyUid } }) })).json()) as string[];
+    (await (
+      await testOrthanc().fetch('/tools/find', {
+        method: 'POST',
+        body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: studyUid } }),
+      })
+    ).json()) as string[];
 
   it('a file nested 5,000 sequences deep is refused (MALFORMED, named), alone or among good files; Orthanc stays up', async () => {
     const deepUid = newUid();
-    const deep = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: deepUid, seriesUid: newUid() }), nestedSequence(5000, false));
+    const deep = withElementsBeforePixels(
+      synthDicom({ patientId: 'ANY', studyUid: deepUid, seriesUid: newUid() }),
+      nestedSequence(5000, false),
+    );
     const alone = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'deep.dcm', data: deep }]);
     expect(alone.status).to.equal(400);
     expect(alone.body.error.code).to.equal('NO_DICOM_STORED');
@@ -42,7 +50,9 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     ]);
     expect(mixed.status, JSON.stringify(mixed.body)).to.equal(201);
     expect(mixed.body.stored.map((s: { file: string }) => s.file).sort()).to.deep.equal(['good.dcm', 'good2.dcm']);
-    expect(mixed.body.refused).to.deep.equal([{ file: 'deep.dcm', code: 'MALFORMED', reason: 'Sequences are nested deeper than 32 levels' }]);
+    expect(mixed.body.refused).to.deep.equal([
+      { file: 'deep.dcm', code: 'MALFORMED', reason: 'Sequences are nested deeper than 32 levels' },
+    ]);
     expect(await instancesOf(deepUid)).to.deep.equal([]);
     expect((await testOrthanc().system()).Version).to.be.a('string');
   });
@@ -50,7 +60,10 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
   it('a second StudyInstanceUID out of order is refused before Orthanc could keep the first', async () => {
     const first = newUid();
     const second = Buffer.from(`${newUid()}`.padEnd(64, '\0').slice(0, 64));
-    const twoUids = withElementsBeforePixels(synthDicom({ patientId: 'ANY', studyUid: first, seriesUid: newUid() }), explicitElement(0x0020, 0x000d, 'UI', second));
+    const twoUids = withElementsBeforePixels(
+      synthDicom({ patientId: 'ANY', studyUid: first, seriesUid: newUid() }),
+      explicitElement(0x0020, 0x000d, 'UI', second),
+    );
     const res = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'two-uids.dcm', data: twoUids }]);
     expect(res.status).to.equal(400);
     expect(JSON.stringify(res.body.error.details)).to.include('two-uids.dcm').and.include('out of order');
@@ -61,21 +74,39 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     const f = await fixtures();
     const other = await f.patient(h.secretary, [h.doctor.id]);
     const owned = { study: newUid(), series: newUid(), sop: newUid() };
-    const first = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'owner.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+    const first = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'owner.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) },
+    ]);
     expect(first.status).to.equal(201);
     const attempts = [
-      { name: 'series.dcm', data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: owned.series, sopUid: newUid() }), level: 'Series Instance UID' },
-      { name: 'sop.dcm', data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), sopUid: owned.sop }), level: 'SOP Instance UID' },
-      { name: 'study.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() }), level: 'Study Instance UID' },
+      {
+        name: 'series.dcm',
+        data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: owned.series, sopUid: newUid() }),
+        level: 'Series Instance UID',
+      },
+      {
+        name: 'sop.dcm',
+        data: synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), sopUid: owned.sop }),
+        level: 'SOP Instance UID',
+      },
+      {
+        name: 'study.dcm',
+        data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: newUid(), sopUid: newUid() }),
+        level: 'Study Instance UID',
+      },
     ];
     for (const attempt of attempts) {
       const res = await upload(apiUrl, h.doctor.token, other.id, [{ name: attempt.name, data: attempt.data }]);
       expect(res.status, attempt.name).to.equal(400);
-      expect(res.body.error.details.refused, attempt.name).to.deep.equal([{ file: attempt.name, code: 'UID_CONFLICT', reason: `This ${attempt.level} already belongs to another patient’s images` }]);
+      expect(res.body.error.details.refused, attempt.name).to.deep.equal([
+        { file: attempt.name, code: 'UID_CONFLICT', reason: `This ${attempt.level} already belongs to another patient’s images` },
+      ]);
     }
     expect(await instancesOf(owned.study)).to.have.length(1);
     // The owner adds to its own series and instance freely (the same instance again is idempotent).
-    const again = await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'again.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) }]);
+    const again = await upload(apiUrl, h.doctor.token, patient.id, [
+      { name: 'again.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned.study, seriesUid: owned.series, sopUid: owned.sop }) },
+    ]);
     expect(again.status, JSON.stringify(again.body)).to.equal(201);
   });
 
@@ -115,7 +146,9 @@ describe('imaging intake: hostile files never reach Orthanc', function () {
     expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['good.dcm']);
     expect(await instancesOf(studyUid)).to.deep.equal([]);
     // The API runs in this process here: its memory, before and after, for the record.
-    console.error(`      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`);
+    console.error(
+      `      streamed 512 MB ZIP bomb: RSS of the process serving the API ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after`,
+    );
   });
 
   it('a legacy file without the Part-10 header (a raw implicit-VR dataset) is stored with a proper meta header; garbage stays NOT_DICOM', async () => {
@@ -135,7 +168,16 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
     expect(res.body.refused.map((r: { file: string; code: string }) => [r.file, r.code])).to.deep.equal([['notes.dcm', 'NOT_DICOM']]);
     const stored = Buffer.from(await (await testOrthanc().fetch(`/instances/${res.body.stored[0].instanceId}/file`)).arrayBuffer());
     expect(stored.toString('latin1', 128, 132)).to.equal('DICM');
-    const meta = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.file_meta.TransferSyntaxUID), str(d.file_meta.MediaStorageSOPInstanceUID), str(d.SOPInstanceUID), str(d.PatientID)]))'], { input: stored }).toString());
+    const meta = JSON.parse(
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.file_meta.TransferSyntaxUID), str(d.file_meta.MediaStorageSOPInstanceUID), str(d.SOPInstanceUID), str(d.PatientID)]))',
+        ],
+        { input: stored },
+      ).toString(),
+    );
     expect(meta[0]).to.equal('1.2.840.10008.1.2');
     expect(meta[1]).to.equal(meta[2]);
     expect(meta[3]).to.equal(patient.identifier);
@@ -145,9 +187,14 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
     const small = await startTestApi({ UPLOAD_MAX_FILE_MB: '1' });
     try {
       const big = synthDicom({ patientId: 'ANY', studyUid: newUid(), seriesUid: newUid(), rows: 1024, columns: 1024 });
-      const res = await upload(small.url, h.doctor.token, patient.id, [{ name: 'big.dcm', data: big }, { name: 'small.dcm', data: image() }]);
+      const res = await upload(small.url, h.doctor.token, patient.id, [
+        { name: 'big.dcm', data: big },
+        { name: 'small.dcm', data: image() },
+      ]);
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
-      expect(res.body.refused).to.deep.equal([{ file: 'big.dcm', code: 'TOO_LARGE', reason: 'The file is larger than this server accepts (1 MB)' }]);
+      expect(res.body.refused).to.deep.equal([
+        { file: 'big.dcm', code: 'TOO_LARGE', reason: 'The file is larger than this server accepts (1 MB)' },
+      ]);
       expect(res.body.stored.map((s: { file: string }) => s.file)).to.deep.equal(['small.dcm']);
     } finally {
       await small.stop();
@@ -156,7 +203,18 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
 
   it('corpus: every file of Debian’s pydicom test data, one by one and then all in one request, is stored or refused with a documented code; Orthanc stays up', async function () {
     this.timeout(300_000);
-    const documented = new Set(['NOT_DICOM', 'TRUNCATED', 'MALFORMED', 'UNSUPPORTED', 'WRONG_PATIENT', 'UID_CONFLICT', 'INVALID_DICOM', 'TOO_LARGE', 'INVALID_ZIP', 'UNSAFE_PATH']);
+    const documented = new Set([
+      'NOT_DICOM',
+      'TRUNCATED',
+      'MALFORMED',
+      'UNSUPPORTED',
+      'WRONG_PATIENT',
+      'UID_CONFLICT',
+      'INVALID_DICOM',
+      'TOO_LARGE',
+      'INVALID_ZIP',
+      'UNSAFE_PATH',
+    ]);
     const files = (readdirSync(PYDICOM_TEST_FILES, { recursive: true }) as string[])
       .map((name) => ({ name, full: path.join(PYDICOM_TEST_FILES, name) }))
       .filter((f) => statSync(f.full).isFile())
@@ -177,10 +235,17 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
     expect((await testOrthanc().system()).Version).to.be.a('string');
     // The public files keep their public UIDs: remove them, so other suites can store the same files.
     const f = await fixtures();
-    for (let page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token }); page.body.items.length; page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token })) {
-      for (const study of page.body.items as { id: string }[]) expect((await f.api.delete(`/api/dicom/studies/${study.id}/`, { token: h.doctor.token })).status).to.equal(204);
+    for (
+      let page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token });
+      page.body.items.length;
+      page = await f.api.get(`/api/dicom/studies?patientId=${patient.id}&pageSize=100`, { token: h.doctor.token })
+    ) {
+      for (const study of page.body.items as { id: string }[])
+        expect((await f.api.delete(`/api/dicom/studies/${study.id}/`, { token: h.doctor.token })).status).to.equal(204);
     }
-    console.error(`      corpus of ${files.length} files, one by one: ${JSON.stringify(counts)}; all in one request: ${all.body.stored.length} stored, ${all.body.refused.length} refused`);
+    console.error(
+      `      corpus of ${files.length} files, one by one: ${JSON.stringify(counts)}; all in one request: ${all.body.stored.length} stored, ${all.body.refused.length} refused`,
+    );
   });
 
   it('two uploads racing with one new Study UID for two patients: exactly one wins, the other gets UID_CONFLICT, one copy stays', async () => {
@@ -188,8 +253,13 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
     const rival = await f.patient(h.secretary, [h.doctor.id]);
     for (let round = 0; round < 4; round++) {
       const uid = newUid();
-      const file = (who: string) => [{ name: `${who}.dcm`, data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid(), sopUid: newUid() }) }];
-      const [one, two] = await Promise.all([upload(apiUrl, h.doctor.token, patient.id, file('one')), upload(apiUrl, h.doctor.token, rival.id, file('two'))]);
+      const file = (who: string) => [
+        { name: `${who}.dcm`, data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid(), sopUid: newUid() }) },
+      ];
+      const [one, two] = await Promise.all([
+        upload(apiUrl, h.doctor.token, patient.id, file('one')),
+        upload(apiUrl, h.doctor.token, rival.id, file('two')),
+      ]);
       const statuses = [one.status, two.status].sort();
       expect(statuses, JSON.stringify([one.body, two.body])).to.deep.equal([201, 400]);
       const loser = one.status === 400 ? one : two;
@@ -204,7 +274,13 @@ out = io.BytesIO(); ds.save_as(out, write_like_original=True); sys.stdout.buffer
     const f = await fixtures();
     const rival = await f.patient(h.secretary, [h.doctor.id]);
     const uid = newUid();
-    expect((await upload(apiUrl, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid() }) }])).status).to.equal(201);
+    expect(
+      (
+        await upload(apiUrl, h.doctor.token, patient.id, [
+          { name: 'a.dcm', data: synthDicom({ patientId: 'ANY', studyUid: uid, seriesUid: newUid() }) },
+        ])
+      ).status,
+    ).to.equal(201);
     await testOrthanc().storeInstance(Readable.from([synthDicom({ patientId: rival.identifier, studyUid: uid, seriesUid: newUid() })]));
     const { runIndexerTick } = await import('../api/src/dicom/index-sync.js');
     await runIndexerTick(testDb(), testOrthanc());

@@ -29,9 +29,15 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     p1 = await f.patient(a.secretary, [a.doctor.id]);
     p2 = await f.patient(a.secretary, [a.doctor.id]);
     p3 = await f.patient(b.secretary, [b.doctor.id]);
-    for (const [name, patient, doctor] of [['p1', p1, a.doctor], ['p2', p2, a.doctor], ['p3', p3, b.doctor]] as const) {
+    for (const [name, patient, doctor] of [
+      ['p1', p1, a.doctor],
+      ['p2', p2, a.doctor],
+      ['p3', p3, b.doctor],
+    ] as const) {
       const ids = { study: newUid(), series: newUid(), sop: newUid() };
-      const res = await upload(f.api.baseUrl, doctor.token, patient.id, [{ name: 'x.dcm', data: synthDicom({ patientId: 'ELSEWHERE', studyUid: ids.study, seriesUid: ids.series, sopUid: ids.sop }) }]);
+      const res = await upload(f.api.baseUrl, doctor.token, patient.id, [
+        { name: 'x.dcm', data: synthDicom({ patientId: 'ELSEWHERE', studyUid: ids.study, seriesUid: ids.series, sopUid: ids.sop }) },
+      ]);
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       studies[name] = ids;
     }
@@ -40,7 +46,8 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
 
   const get = (who: Actor | null, path: string, accept = 'application/dicom+json') =>
     fetch(`${base}${path}`, { headers: { accept, ...(who ? { authorization: `Bearer ${who.token}` } : {}) } });
-  const studyUids = async (who: Actor, query = '') => ((await (await get(who, `/studies${query}`)).json()) as DicomJson[]).map((s) => uidOf(s, '0020000D'));
+  const studyUids = async (who: Actor, query = '') =>
+    ((await (await get(who, `/studies${query}`)).json()) as DicomJson[]).map((s) => uidOf(s, '0020000D'));
 
   it('QIDO /studies: a doctor sees its linked patients’ studies only, whatever the filters', async () => {
     const mine = await studyUids(a.doctor);
@@ -66,7 +73,11 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
 
   it('QIDO under a study and WADO answer 404 outside the caller’s patients', async () => {
     const s3 = studies.p3!;
-    for (const path of [`/studies/${s3.study}/series`, `/studies/${s3.study}/metadata`, `/studies/${s3.study}/series/${s3.series}/instances/${s3.sop}`]) {
+    for (const path of [
+      `/studies/${s3.study}/series`,
+      `/studies/${s3.study}/metadata`,
+      `/studies/${s3.study}/series/${s3.series}/instances/${s3.sop}`,
+    ]) {
       expect((await get(a.doctor, path)).status, path).to.equal(404);
       expect((await get(p1, path)).status, path).to.equal(404);
       expect((await get(b.doctor, path)).status, path).to.not.equal(404);
@@ -87,12 +98,20 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     expect(bulk![1]).to.match(new RegExp(`^${base}/studies/${s1.study}/`));
     const pixels = await get(a.doctor, bulk![1]!.slice(base.length), 'multipart/related; type="application/octet-stream"');
     expect(pixels.status).to.equal(200);
-    const file = await get(p1, `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}`, 'multipart/related; type="application/dicom"');
+    const file = await get(
+      p1,
+      `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}`,
+      'multipart/related; type="application/dicom"',
+    );
     expect(file.status).to.equal(200);
     expect(file.headers.get('content-type')).to.match(/^multipart\/related/);
     const bytes = Buffer.from(await file.arrayBuffer());
     expect(bytes.includes(Buffer.from('DICM'))).to.equal(true);
-    const frames = await get(a.doctor, `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}/frames/1`, 'multipart/related; type="application/octet-stream"');
+    const frames = await get(
+      a.doctor,
+      `/studies/${s1.study}/series/${s1.series}/instances/${s1.sop}/frames/1`,
+      'multipart/related; type="application/octet-stream"',
+    );
     expect(frames.status).to.equal(200);
   });
 
@@ -101,7 +120,12 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     const path = `/studies/${s1.study}/series/${s1.series}/metadata`;
     const waitStable = async () => {
       for (let i = 0; i < 60; i++) {
-        const found = await (await testOrthanc().fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: s1.series }, Expand: true }) })).json();
+        const found = await (
+          await testOrthanc().fetch('/tools/find', {
+            method: 'POST',
+            body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: s1.series }, Expand: true }),
+          })
+        ).json();
         if (found[0]?.IsStable) return;
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -118,7 +142,9 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     // The cache never bypasses authorization.
     expect((await get(b.doctor, path)).status).to.equal(404);
     // A new instance changes the series: recomputed once stable again.
-    await upload(f.api.baseUrl, a.doctor.token, p1.id, [{ name: 'more.dcm', data: synthDicom({ patientId: 'X', studyUid: s1.study, seriesUid: s1.series }) }]);
+    await upload(f.api.baseUrl, a.doctor.token, p1.id, [
+      { name: 'more.dcm', data: synthDicom({ patientId: 'X', studyUid: s1.study, seriesUid: s1.series }) },
+    ]);
     await waitStable();
     const third = await get(a.doctor, path);
     expect(third.headers.get('x-mediconnect-cache')).to.equal('miss');
@@ -134,7 +160,10 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     expect((await get(doc, '/studies')).status).to.equal(401);
     expect((await get(a.doctor, '/patients')).status).to.equal(404);
     expect((await get(a.doctor, `/studies/${studies.p1!.study}/../..`)).status).to.equal(404);
-    const del = await fetch(`${base}/studies/${studies.p1!.study}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.doctor.token}` } });
+    const del = await fetch(`${base}/studies/${studies.p1!.study}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${a.doctor.token}` },
+    });
     expect(del.status).to.equal(404);
     const stow = await fetch(`${base}/studies`, { method: 'POST', headers: { authorization: `Bearer ${a.doctor.token}` } });
     expect(stow.status).to.equal(403);
@@ -163,8 +192,12 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
     const doctor = await f.activate((await f.account('doctor', a.hospital.id, a.admin.token)).email);
     const who = { userId: doctor.id, role: 'doctor' as const, hospitalId: a.hospital.id };
     expect(await cache.readable(who, studies.p2!.study)).to.equal(null);
-    await testDb()('patient_doctor_links').insert({ patient_id: p2.id, doctor_id: doctor.id, source: 'secretary', created_by: a.secretary.id });
+    await testDb()('patient_doctor_links').insert({
+      patient_id: p2.id,
+      doctor_id: doctor.id,
+      source: 'secretary',
+      created_by: a.secretary.id,
+    });
     expect((await cache.readable(who, studies.p2!.study))?.identifier).to.equal(p2.identifier);
   });
-
 });

@@ -24,7 +24,7 @@ const SAMPLES: Record<string, string> = {
   'JPEG extended (12-bit)': 'JPGExtended.dcm',
   'JPEG-LS lossless': 'MR_small_jpeg_ls_lossless.dcm',
   'JPEG 2000 lossless': 'MR_small_jp2klossless.dcm',
-  'RLE': 'MR_small_RLE.dcm',
+  RLE: 'MR_small_RLE.dcm',
   'RLE multi-frame RGB': 'SC_rgb_rle_2frame.dcm',
   'RGB uncompressed': 'SC_rgb_small_odd.dcm',
   'multi-frame uncompressed (RT dose)': 'rtdose.dcm',
@@ -61,9 +61,17 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     const clinic = await f.hospitalWithStaff();
     doctor = clinic.doctor;
     const patient = await f.patient(clinic.secretary, [doctor.id]);
-    const files = Object.entries({ ...SAMPLES, 'JPEG lossless (SV1)': '' }).map(([label, name]) => ({ label, file: reUid(name ? sample(name) : jpegLossless()) }));
+    const files = Object.entries({ ...SAMPLES, 'JPEG lossless (SV1)': '' }).map(([label, name]) => ({
+      label,
+      file: reUid(name ? sample(name) : jpegLossless()),
+    }));
     // All in one request, as a browser's drag & drop sends them (twelve small files once deadlocked the upload).
-    const res = await upload(f.api.baseUrl, doctor.token, patient.id, files.map(({ label, file }) => ({ name: `${label}.dcm`, data: file.data })));
+    const res = await upload(
+      f.api.baseUrl,
+      doctor.token,
+      patient.id,
+      files.map(({ label, file }) => ({ name: `${label}.dcm`, data: file.data })),
+    );
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect(res.body.refused, JSON.stringify(res.body.refused)).to.deep.equal([]);
     expect(res.body.stored).to.have.length(files.length);
@@ -72,10 +80,20 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
   after(async () => proxy?.stop());
 
   /** The same request straight to Orthanc and through the proxy (or the API's /api/dicom/wado). */
-  async function bothAt(pathname: string, accept: string, root = base): Promise<{ direct: Response; proxied: Response; directBody: Buffer; proxiedBody: Buffer; root: string }> {
+  async function bothAt(
+    pathname: string,
+    accept: string,
+    root = base,
+  ): Promise<{ direct: Response; proxied: Response; directBody: Buffer; proxiedBody: Buffer; root: string }> {
     const direct = await testOrthanc().fetch(`/dicom-web${pathname}`, { headers: { accept, 'accept-encoding': 'identity' } });
     const proxied = await fetch(`${root}${pathname}`, { headers: { accept, authorization: `Bearer ${doctor.token}` } });
-    return { direct, proxied, directBody: Buffer.from(await direct.arrayBuffer()), proxiedBody: Buffer.from(await proxied.arrayBuffer()), root };
+    return {
+      direct,
+      proxied,
+      directBody: Buffer.from(await direct.arrayBuffer()),
+      proxiedBody: Buffer.from(await proxied.arrayBuffer()),
+      root,
+    };
   }
 
   /** Multipart answers: same parts, same payload bytes, part headers naming the proxy instead of Orthanc. */
@@ -94,7 +112,9 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     expected.forEach((part, i) => {
       const normalised = Object.fromEntries(Object.entries(part.headers).map(([k, v]) => [k, v.split(orthancBase()).join(r.root)]));
       expect(actual[i]!.headers, `${what}: part ${i + 1} headers`).to.deep.equal(normalised);
-      expect(actual[i]!.body.equals(part.body), `${what}: part ${i + 1} bytes (${actual[i]!.body.length} vs ${part.body.length})`).to.equal(true);
+      expect(actual[i]!.body.equals(part.body), `${what}: part ${i + 1} bytes (${actual[i]!.body.length} vs ${part.body.length})`).to.equal(
+        true,
+      );
     });
     return actual.map((p) => p.body);
   }
@@ -103,31 +123,34 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     expect(stored.map((s) => s.label)).to.have.length(Object.keys(SAMPLES).length + 1);
   });
 
-  for (const [via, rootOf] of [['proxy', () => base], ['API /api/dicom/wado', () => apiWado]] as const)
-  for (const label of [...Object.keys(SAMPLES), 'JPEG lossless (SV1)']) {
-    it(`${via}: ${label}: instance, frame 1, a frame list and series metadata equal Orthanc's`, async () => {
-      const root = rootOf();
-      const both = (pathname: string, accept: string) => bothAt(pathname, accept, root);
-      const s = stored.find((x) => x.label === label)!.file;
-      const instance = `/studies/${s.study}/series/${s.series}/instances/${s.sop}`;
-      expectSameMultipart('instance', await both(instance, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
-      // Orthanc serves big-endian frames only transcoded (explicit little endian), as a client then asks.
-      const syntax = s.transferSyntax === '1.2.840.10008.1.2.2' ? '1.2.840.10008.1.2.1' : '*';
-      const frameAccept = `multipart/related; type="application/octet-stream"; transfer-syntax=${syntax}`;
-      const [frame1] = expectSameMultipart('frame 1', await both(`${instance}/frames/1`, frameAccept));
-      if (UNCOMPRESSED.has(s.transferSyntax)) {
-        expect(frame1!.length, 'uncompressed frame size').to.equal((s.rows * s.columns * s.samplesPerPixel * s.bitsAllocated) / 8);
-      } else {
-        expect(frame1!.length).to.be.greaterThan(0);
-      }
-      const list = s.frames > 1 ? [1, 2, Math.min(s.frames, 3)].filter((v, i, a) => a.indexOf(v) === i) : [1];
-      const frames = expectSameMultipart('frame list', await both(`${instance}/frames/${list.join(',')}`, frameAccept));
-      expect(frames).to.have.length(list.length);
-      const meta = await both(`/studies/${s.study}/series/${s.series}/metadata`, 'application/dicom+json');
-      expect(meta.proxied.status).to.equal(200);
-      expect(meta.proxiedBody.toString('utf8')).to.equal(meta.directBody.toString('utf8').split(orthancBase()).join(root));
-    });
-  }
+  for (const [via, rootOf] of [
+    ['proxy', () => base],
+    ['API /api/dicom/wado', () => apiWado],
+  ] as const)
+    for (const label of [...Object.keys(SAMPLES), 'JPEG lossless (SV1)']) {
+      it(`${via}: ${label}: instance, frame 1, a frame list and series metadata equal Orthanc's`, async () => {
+        const root = rootOf();
+        const both = (pathname: string, accept: string) => bothAt(pathname, accept, root);
+        const s = stored.find((x) => x.label === label)!.file;
+        const instance = `/studies/${s.study}/series/${s.series}/instances/${s.sop}`;
+        expectSameMultipart('instance', await both(instance, 'multipart/related; type="application/dicom"; transfer-syntax=*'));
+        // Orthanc serves big-endian frames only transcoded (explicit little endian), as a client then asks.
+        const syntax = s.transferSyntax === '1.2.840.10008.1.2.2' ? '1.2.840.10008.1.2.1' : '*';
+        const frameAccept = `multipart/related; type="application/octet-stream"; transfer-syntax=${syntax}`;
+        const [frame1] = expectSameMultipart('frame 1', await both(`${instance}/frames/1`, frameAccept));
+        if (UNCOMPRESSED.has(s.transferSyntax)) {
+          expect(frame1!.length, 'uncompressed frame size').to.equal((s.rows * s.columns * s.samplesPerPixel * s.bitsAllocated) / 8);
+        } else {
+          expect(frame1!.length).to.be.greaterThan(0);
+        }
+        const list = s.frames > 1 ? [1, 2, Math.min(s.frames, 3)].filter((v, i, a) => a.indexOf(v) === i) : [1];
+        const frames = expectSameMultipart('frame list', await both(`${instance}/frames/${list.join(',')}`, frameAccept));
+        expect(frames).to.have.length(list.length);
+        const meta = await both(`/studies/${s.study}/series/${s.series}/metadata`, 'application/dicom+json');
+        expect(meta.proxied.status).to.equal(200);
+        expect(meta.proxiedBody.toString('utf8')).to.equal(meta.directBody.toString('utf8').split(orthancBase()).join(root));
+      });
+    }
 
   const both = (pathname: string, accept: string) => bothAt(pathname, accept, base);
 
@@ -150,30 +173,42 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
     ];
     for (const [thumb, reference] of cases) {
       const proxied = await fetch(`${base}${thumb}`, { headers: { accept: 'image/jpeg', authorization: `Bearer ${doctor.token}` } });
-      const direct = await testOrthanc().fetch(`/dicom-web${reference}`, { headers: { accept: 'image/jpeg', 'accept-encoding': 'identity' } });
+      const direct = await testOrthanc().fetch(`/dicom-web${reference}`, {
+        headers: { accept: 'image/jpeg', 'accept-encoding': 'identity' },
+      });
       expect(proxied.status, thumb).to.equal(200);
       expect(direct.status, reference).to.equal(200);
       expect(proxied.headers.get('content-type'), thumb).to.equal('image/jpeg');
       expect(Buffer.from(await proxied.arrayBuffer()).equals(Buffer.from(await direct.arrayBuffer())), thumb).to.equal(true);
     }
-    const meta = JSON.parse((await both(`${instance}/metadata`, 'application/dicom+json')).proxiedBody.toString()) as Record<string, { BulkDataURI?: string }>[];
+    const meta = JSON.parse((await both(`${instance}/metadata`, 'application/dicom+json')).proxiedBody.toString()) as Record<
+      string,
+      { BulkDataURI?: string }
+    >[];
     const bulk = meta[0]!['7FE00010']?.BulkDataURI;
     expect(bulk, 'pixel data as a BulkDataURI').to.be.a('string');
     expect(bulk!.startsWith(base)).to.equal(true);
-    expectSameMultipart('bulk data', await both(bulk!.slice(base.length), 'multipart/related; type="application/octet-stream"; transfer-syntax=*'));
+    expectSameMultipart(
+      'bulk data',
+      await both(bulk!.slice(base.length), 'multipart/related; type="application/octet-stream"; transfer-syntax=*'),
+    );
   });
 
   it('a gzip-accepting client gets JSON compressed at the edge; a client that does not, plain', async () => {
     const s = stored[0]!.file;
     const pathname = `/studies/${s.study}/series/${s.series}/instances/${s.sop}/metadata`;
-    const zipped = await fetch(`${base}${pathname}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'gzip', authorization: `Bearer ${doctor.token}` } });
+    const zipped = await fetch(`${base}${pathname}`, {
+      headers: { accept: 'application/dicom+json', 'accept-encoding': 'gzip', authorization: `Bearer ${doctor.token}` },
+    });
     expect(zipped.headers.get('content-encoding')).to.equal('gzip');
     const plain = await new Promise<{ encoding: string | undefined; body: string }>((resolve, reject) => {
-      http.get(`${base}${pathname}`, { headers: { authorization: `Bearer ${doctor.token}` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks).toString() }));
-      }).on('error', reject);
+      http
+        .get(`${base}${pathname}`, { headers: { authorization: `Bearer ${doctor.token}` } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks).toString() }));
+        })
+        .on('error', reject);
     });
     expect(plain.encoding).to.equal(undefined);
     expect(JSON.parse(plain.body)).to.deep.equal(await zipped.json());
@@ -191,7 +226,10 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
       expect(Buffer.from(await res.arrayBuffer()).equals(direct), url).to.equal(true);
       const other = stored[1]!.file;
       const wrongSeries = url.replace(`seriesUID=${s.series}`, `seriesUID=${other.series}`);
-      expect((await fetch(wrongSeries, { headers: { authorization: `Bearer ${doctor.token}` } })).status, 'series of another study').to.equal(404);
+      expect(
+        (await fetch(wrongSeries, { headers: { authorization: `Bearer ${doctor.token}` } })).status,
+        'series of another study',
+      ).to.equal(404);
       const twice = await fetch(`${url}&studyUID=${other.study}`, { headers: { authorization: `Bearer ${doctor.token}` } });
       expect(twice.status, 'studyUID twice').to.equal(400);
       expect((await twice.json()).error.code).to.equal('INVALID_QUERY');
@@ -200,7 +238,9 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
 
   it('QIDO on the API origin names the API’s WADO root; a viewer token in the path works there too', async () => {
     const s = stored[0]!.file;
-    const res = await fetch(`${f().api.baseUrl}/api/dicom/qido/studies?StudyInstanceUID=${s.study}`, { headers: { authorization: `Bearer ${doctor.token}`, accept: 'application/dicom+json' } });
+    const res = await fetch(`${f().api.baseUrl}/api/dicom/qido/studies?StudyInstanceUID=${s.study}`, {
+      headers: { authorization: `Bearer ${doctor.token}`, accept: 'application/dicom+json' },
+    });
     expect(res.status).to.equal(200);
     const rows = (await res.json()) as Record<string, { Value?: string[] }>[];
     expect(rows).to.have.length(1);

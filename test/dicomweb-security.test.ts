@@ -34,7 +34,10 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
   async function store(doctor: Actor, patient: Patient, date: string, modality: string) {
     const ids = { uid: newUid(), series: newUid(), sop: newUid() };
     const res = await upload(f.api.baseUrl, doctor.token, patient.id, [
-      { name: 'x.dcm', data: synthDicom({ patientId: 'ANY', studyUid: ids.uid, seriesUid: ids.series, sopUid: ids.sop, studyDate: date, modality }) },
+      {
+        name: 'x.dcm',
+        data: synthDicom({ patientId: 'ANY', studyUid: ids.uid, seriesUid: ids.series, sopUid: ids.sop, studyDate: date, modality }),
+      },
     ]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return { ...ids, id: res.body.studies[0].id as string };
@@ -55,7 +58,11 @@ describe('DICOMweb security: QIDO that cannot be widened, one ownership truth, t
     p1 = await f.patient(a.secretary, [a.doctor.id]);
     p2 = await f.patient(a.secretary, [a.doctor.id]);
     p3 = await f.patient(b.secretary, [b.doctor.id]);
-    for (const [name, patient, doctor] of [['p1', p1, a.doctor], ['p2', p2, a.doctor], ['p3', p3, b.doctor]] as const) {
+    for (const [name, patient, doctor] of [
+      ['p1', p1, a.doctor],
+      ['p2', p2, a.doctor],
+      ['p3', p3, b.doctor],
+    ] as const) {
       studies[name] = [await store(doctor, patient, '20250110', 'CT'), await store(doctor, patient, '20260115', 'MR')];
     }
   });
@@ -86,18 +93,46 @@ ds.PatientName = "Brainix^Someone"; ds.PatientBirthDate = "19490301"; ds.Patient
 out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     const p4 = await f.patient(a.secretary, [a.doctor.id]);
     const file = execFileSync('/usr/bin/python3', ['-c', script, path.join(PYDICOM_TEST_FILES, 'MR_small.dcm')]);
-    const uids = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.StudyInstanceUID), str(d.SeriesInstanceUID), str(d.SOPInstanceUID)]))'], { input: file }).toString()) as [string, string, string];
+    const uids = JSON.parse(
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([str(d.StudyInstanceUID), str(d.SeriesInstanceUID), str(d.SOPInstanceUID)]))',
+        ],
+        { input: file },
+      ).toString(),
+    ) as [string, string, string];
     const res = await upload(f.api.baseUrl, a.doctor.token, p4.id, [{ name: 'brainix.dcm', data: file }]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     const profile = await testDb()('patients').where({ user_id: p4.id }).first('identifier', 'birth_date', 'sex');
-    const expected = { id: profile.identifier, birthDate: profile.birth_date.replace(/-/g, ''), sex: ({ female: 'F', male: 'M', other: 'O', unknown: '' } as Record<string, string>)[profile.sex] };
-    const pick = (row: DicomJson) => ({ id: String(row['00100020']?.Value?.[0]), birthDate: String(row['00100030']?.Value?.[0] ?? ''), sex: String(row['00100040']?.Value?.[0] ?? '') });
-    const qido = (await (await get(p4.token, `/studies?StudyInstanceUID=${uids[0]}&includefield=00100030&includefield=00100040`)).json()) as DicomJson[];
+    const expected = {
+      id: profile.identifier,
+      birthDate: profile.birth_date.replace(/-/g, ''),
+      sex: ({ female: 'F', male: 'M', other: 'O', unknown: '' } as Record<string, string>)[profile.sex],
+    };
+    const pick = (row: DicomJson) => ({
+      id: String(row['00100020']?.Value?.[0]),
+      birthDate: String(row['00100030']?.Value?.[0] ?? ''),
+      sex: String(row['00100040']?.Value?.[0] ?? ''),
+    });
+    const qido = (await (
+      await get(p4.token, `/studies?StudyInstanceUID=${uids[0]}&includefield=00100030&includefield=00100040`)
+    ).json()) as DicomJson[];
     expect(qido.map(pick)).to.deep.equal([expected]);
     const metadata = (await (await get(p4.token, `/studies/${uids[0]}/series/${uids[1]}/metadata`)).json()) as DicomJson[];
     expect(metadata.map(pick)).to.deep.equal([expected]);
     const stored = Buffer.from(await (await testOrthanc().fetch(`/instances/${res.body.stored[0].instanceId}/file`)).arrayBuffer());
-    const inFile = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps({"id": str(d.PatientID), "birthDate": str(d.PatientBirthDate), "sex": str(d.PatientSex)}))'], { input: stored }).toString());
+    const inFile = JSON.parse(
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import sys, io, json, pydicom; d = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps({"id": str(d.PatientID), "birthDate": str(d.PatientBirthDate), "sex": str(d.PatientSex)}))',
+        ],
+        { input: stored },
+      ).toString(),
+    );
     expect(inFile).to.deep.equal(expected);
   });
 
@@ -106,12 +141,20 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     const rawGet = (url: string, token: string, host: string, accept: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const target = new URL(url);
-        const req = http.get({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, headers: { host, accept, authorization: `Bearer ${token}` } }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode!, body }));
-        });
+        const req = http.get(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: `${target.pathname}${target.search}`,
+            headers: { host, accept, authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        );
         req.on('error', reject);
       });
 
@@ -132,8 +175,19 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     for (const origin of ['proxy', 'API'] as const) {
       it(`${origin}: every includefield form answers 200 with the caller’s studies`, async () => {
         const root = origin === 'proxy' ? base : `${f.api.baseUrl}/api/dicom/qido`;
-        for (const q of ['includefield=all', 'includefield=ALL', 'includefield=00081030', 'includefield=StudyDescription', 'includefield=00081030,00080061', 'includefield=StudyDescription&includefield=ModalitiesInStudy', 'includefield=00100030&includefield=all', 'includefield=0020000D']) {
-          const res = await fetch(`${root}/studies?${q}`, { headers: { accept: 'application/dicom+json', authorization: `Bearer ${p1.token}` } });
+        for (const q of [
+          'includefield=all',
+          'includefield=ALL',
+          'includefield=00081030',
+          'includefield=StudyDescription',
+          'includefield=00081030,00080061',
+          'includefield=StudyDescription&includefield=ModalitiesInStudy',
+          'includefield=00100030&includefield=all',
+          'includefield=0020000D',
+        ]) {
+          const res = await fetch(`${root}/studies?${q}`, {
+            headers: { accept: 'application/dicom+json', authorization: `Bearer ${p1.token}` },
+          });
           const text = await res.text();
           expect(res.status, `${q}: ${text.slice(0, 300)}`).to.equal(200);
           const rows = JSON.parse(text) as DicomJson[];
@@ -155,7 +209,10 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     ];
     for (const level of ['/studies', '/series', '/instances']) {
       it(`${level}: a key given twice under any spelling is 400 INVALID_QUERY (patient)`, async () => {
-        for (const q of refusedQueries(() => p1.identifier, () => p3.identifier)) {
+        for (const q of refusedQueries(
+          () => p1.identifier,
+          () => p3.identifier,
+        )) {
           const res = await get(p1.token, `${level}?${q}&includefield=all`);
           expect(res.status, q).to.equal(400);
           expect((await res.json()).error.code, q).to.equal('INVALID_QUERY');
@@ -163,24 +220,29 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
       });
     }
 
-    const table: [string, (q: { own: string; other: string; mine: string[]; foreign: string }) => string, (mine: string[]) => string[]][] = [
-      ['no filter', () => '', (m) => m],
-      ['PatientID=*', () => 'PatientID=*', (m) => m],
-      ['PatientID=<another patient>', (q) => `PatientID=${q.other}`, () => []],
-      ['00100020=<another patient>', (q) => `00100020=${q.other}`, () => []],
-      ['PatientID=MC? wildcard', (q) => `PatientID=${q.own.slice(0, -1)}?`, (m) => m],
-      ['empty PatientID (universal)', () => 'PatientID=', (m) => m],
-      ['IssuerOfPatientID=OTHER (dropped)', () => 'IssuerOfPatientID=OTHER', (m) => m],
-      ['StudyInstanceUID list with , (own and foreign)', (q) => `StudyInstanceUID=${q.mine[0]},${q.foreign}`, (m) => [m[0]!]],
-      ['StudyInstanceUID list with \\ (own and foreign)', (q) => `StudyInstanceUID=${encodeURIComponent(`${q.foreign}\\${q.mine[1]}`)}`, (m) => [m[1]!]],
-      ['0020000D=<foreign>', (q) => `0020000D=${q.foreign}`, () => []],
-      ['StudyDate range', () => 'StudyDate=20260101-20261231', (m) => [m[1]!]],
-      ['ModalitiesInStudy=CT', () => 'ModalitiesInStudy=CT', (m) => [m[0]!]],
-      ['includefield=all&fuzzymatching=true', () => 'includefield=all&fuzzymatching=true', (m) => m],
-      ['limit=1', () => 'limit=1', (m) => [m[1]!]],
-      ['limit=1&offset=1', () => 'limit=1&offset=1', (m) => [m[0]!]],
-      ['offset past the end', () => 'offset=10', () => []],
-    ];
+    const table: [string, (q: { own: string; other: string; mine: string[]; foreign: string }) => string, (mine: string[]) => string[]][] =
+      [
+        ['no filter', () => '', (m) => m],
+        ['PatientID=*', () => 'PatientID=*', (m) => m],
+        ['PatientID=<another patient>', (q) => `PatientID=${q.other}`, () => []],
+        ['00100020=<another patient>', (q) => `00100020=${q.other}`, () => []],
+        ['PatientID=MC? wildcard', (q) => `PatientID=${q.own.slice(0, -1)}?`, (m) => m],
+        ['empty PatientID (universal)', () => 'PatientID=', (m) => m],
+        ['IssuerOfPatientID=OTHER (dropped)', () => 'IssuerOfPatientID=OTHER', (m) => m],
+        ['StudyInstanceUID list with , (own and foreign)', (q) => `StudyInstanceUID=${q.mine[0]},${q.foreign}`, (m) => [m[0]!]],
+        [
+          'StudyInstanceUID list with \\ (own and foreign)',
+          (q) => `StudyInstanceUID=${encodeURIComponent(`${q.foreign}\\${q.mine[1]}`)}`,
+          (m) => [m[1]!],
+        ],
+        ['0020000D=<foreign>', (q) => `0020000D=${q.foreign}`, () => []],
+        ['StudyDate range', () => 'StudyDate=20260101-20261231', (m) => [m[1]!]],
+        ['ModalitiesInStudy=CT', () => 'ModalitiesInStudy=CT', (m) => [m[0]!]],
+        ['includefield=all&fuzzymatching=true', () => 'includefield=all&fuzzymatching=true', (m) => m],
+        ['limit=1', () => 'limit=1', (m) => [m[1]!]],
+        ['limit=1&offset=1', () => 'limit=1&offset=1', (m) => [m[0]!]],
+        ['offset past the end', () => 'offset=10', () => []],
+      ];
     for (const [label, query, expected] of table) {
       it(`/studies ${label}: patient, doctor and viewer session`, async () => {
         const q = { own: p1.identifier, other: p3.identifier, mine: all('p1'), foreign: all('p3')[0]! };
@@ -189,11 +251,18 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
         expect(await uids(p1.token, `/studies?${query(q)}`), 'patient').to.deep.equal(newestFirst(all('p1')));
         const forDoctor = await uids(a.doctor.token, `/studies?${query(q)}`);
         // Paged queries page over all the doctor's patients; unpaged ones include every expected study.
-        if (!query(q).includes('limit') && !query(q).includes('offset')) expect(forDoctor, 'doctor').to.include.members(expected(all('p1')));
-        expect(forDoctor.filter((u) => all('p3').includes(u)), 'doctor sees nothing of hospital B').to.deep.equal([]);
+        if (!query(q).includes('limit') && !query(q).includes('offset'))
+          expect(forDoctor, 'doctor').to.include.members(expected(all('p1')));
+        expect(
+          forDoctor.filter((u) => all('p3').includes(u)),
+          'doctor sees nothing of hospital B',
+        ).to.deep.equal([]);
         const session = await openSession(p1, studies.p1![0]!.id);
         const viaSession = await uids(session.token, `/studies?${query(q)}`);
-        expect(viaSession.every((u) => u === all('p1')[0]), 'viewer session: its study at most').to.equal(true);
+        expect(
+          viaSession.every((u) => u === all('p1')[0]),
+          'viewer session: its study at most',
+        ).to.equal(true);
       });
     }
 
@@ -201,8 +270,24 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
       const uid = all('p1')[1]!;
       const fromIndex = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}`)).json()) as DicomJson[])[0]!;
       // TimezoneOffsetFromUTC is not in the index: this query is described by Orthanc.
-      const fromOrthanc = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}&includefield=00081030,00080030,00080050,00080201`)).json()) as DicomJson[])[0]!;
-      for (const tag of ['0020000D', '00080020', '00080030', '00080050', '00080061', '00081030', '00081190', '00100010', '00100020', '00201206', '00201208']) {
+      const fromOrthanc = (
+        (await (
+          await get(p1.token, `/studies?StudyInstanceUID=${uid}&includefield=00081030,00080030,00080050,00080201`)
+        ).json()) as DicomJson[]
+      )[0]!;
+      for (const tag of [
+        '0020000D',
+        '00080020',
+        '00080030',
+        '00080050',
+        '00080061',
+        '00081030',
+        '00081190',
+        '00100010',
+        '00100020',
+        '00201206',
+        '00201208',
+      ]) {
         expect(fromIndex[tag]?.Value ?? null, tag).to.deep.equal(fromOrthanc[tag]?.Value ?? null);
       }
       expect(fromIndex['00081190']!.Value![0]).to.equal(`${base}/studies/${uid}`);
@@ -263,7 +348,9 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     const s = await store(a.doctor, p1, '20240101', 'CT');
     expect((await get(p1.token, `/studies/${s.uid}/metadata`)).status).to.equal(200);
     expect((await f.api.delete(`/api/dicom/studies/${s.id}/`, { token: a.doctor.token })).status).to.equal(204);
-    const res = await upload(f.api.baseUrl, a.doctor.token, p2.id, [{ name: 'x.dcm', data: synthDicom({ patientId: 'ANY', studyUid: s.uid, seriesUid: s.series, sopUid: s.sop }) }]);
+    const res = await upload(f.api.baseUrl, a.doctor.token, p2.id, [
+      { name: 'x.dcm', data: synthDicom({ patientId: 'ANY', studyUid: s.uid, seriesUid: s.series, sopUid: s.sop }) },
+    ]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect((await get(p1.token, `/studies/${s.uid}/metadata`)).status).to.equal(404);
     expect(await uids(p1.token, `/studies?StudyInstanceUID=${s.uid}`)).to.deep.equal([]);
@@ -290,7 +377,10 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
       await f.api.post(`/api/patients/${p2.id}/doctors`, { token: a.secretary.token, body: { doctorId: doctor.id } });
       const session = await openSession(doctor, studies.p2![0]!.id);
       expect((await get(session.token, path())).status).to.equal(200);
-      const changed = await f.api.post('/api/auth/change-password', { token: doctor.token, body: { currentPassword: NEW_PASSWORD, newPassword: 'Another-Horse-43' } });
+      const changed = await f.api.post('/api/auth/change-password', {
+        token: doctor.token,
+        body: { currentPassword: NEW_PASSWORD, newPassword: 'Another-Horse-43' },
+      });
       expect(changed.status, JSON.stringify(changed.body)).to.equal(200);
       expect((await get(session.token, path())).status).to.equal(401);
     });
@@ -333,10 +423,14 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     for (let i = 0; i < 3; i++) expect((await get(session.token, `/studies/${s.uid}/series/${s.series}/metadata`)).status).to.equal(200);
     const log = await f.api.get('/api/patients/' + p1.id + '/access-log?pageSize=100', { token: p1.token });
     expect(log.status).to.equal(200);
-    const viewed = (log.body.items as { action: string; actor: { id: string } | null }[]).filter((e) => e.action === 'dicom.images_viewed' && e.actor?.id === a.doctor.id);
+    const viewed = (log.body.items as { action: string; actor: { id: string } | null }[]).filter(
+      (e) => e.action === 'dicom.images_viewed' && e.actor?.id === a.doctor.id,
+    );
     expect(viewed).to.have.length.at.least(1);
     const { testDb } = await import('./helpers/db.js');
-    const rows = await testDb()('audit_log').where({ action: 'dicom.images_viewed', target_id: s.id }).whereRaw("details->>'viewerSessionId' = ?", [session.id]);
+    const rows = await testDb()('audit_log')
+      .where({ action: 'dicom.images_viewed', target_id: s.id })
+      .whereRaw("details->>'viewerSessionId' = ?", [session.id]);
     expect(rows).to.have.length(1);
   });
 

@@ -55,10 +55,16 @@ describe('operations drill (issue 22): backup, lose .data, fresh start, restore'
     const f = new Fixtures(new ApiClient(base), 'chief@drill.test');
     const h = await f.hospitalWithStaff();
     const patient = await f.patient(h.secretary, [h.doctor.id]);
-    const entry = await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: patient.id, type: 'allergy', title: 'Latex', content: 'Urticaria in 2021' } });
+    const entry = await f.api.post('/api/medical-records', {
+      token: h.doctor.token,
+      body: { patientId: patient.id, type: 'allergy', title: 'Latex', content: 'Urticaria in 2021' },
+    });
     expect(entry.status).to.equal(201);
     const [studyUid, seriesUid, sops] = [newUid(), newUid(), [newUid(), newUid()]];
-    const files = sops.map((sopUid, i) => ({ name: `${i}.dcm`, data: synthDicom({ patientId: 'DRILL', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 32, columns: 32 }) }));
+    const files = sops.map((sopUid, i) => ({
+      name: `${i}.dcm`,
+      data: synthDicom({ patientId: 'DRILL', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 32, columns: 32 }),
+    }));
     expect((await upload(base, h.doctor.token, patient.id, files)).status).to.equal(201);
     const before = await Promise.all(sops.map((sop) => frame(h.doctor.token, studyUid, seriesUid, sop)));
     await stop(run);
@@ -76,7 +82,9 @@ describe('operations drill (issue 22): backup, lose .data, fresh start, restore'
     await stop(await start());
     const wrongKeys = await command('scripts/restore.ts', [backupDir, '--into-fresh']);
     expect(wrongKeys.code, wrongKeys.output).to.equal(1);
-    expect(wrongKeys.output).to.match(/Restore refused, nothing changed: ENCRYPTION_KEY_MISMATCH[^]*key "local1" in ENCRYPTION_KEYS has fingerprint [0-9a-f]{16}, but the data in this backup was sealed with fingerprint/);
+    expect(wrongKeys.output).to.match(
+      /Restore refused, nothing changed: ENCRYPTION_KEY_MISMATCH[^]*key "local1" in ENCRYPTION_KEYS has fingerprint [0-9a-f]{16}, but the data in this backup was sealed with fingerprint/,
+    );
     const checked = await command('scripts/restore.ts', ['--check-keys', backupDir]);
     expect(checked.code).to.equal(1);
     expect(checked.output).to.include('Keys of this backup: local1 ');
@@ -112,7 +120,9 @@ describe('operations drill (issue 22): backup, lose .data, fresh start, restore'
     expect(read.status).to.equal(200);
     expect(read.body).to.include({ title: 'Latex', content: 'Urticaria in 2021', patientId: patient.id });
     const studies = await new ApiClient(base).get(`/api/dicom/studies?patientId=${patient.id}`, { token });
-    expect(studies.body.items.map((s: { studyInstanceUid: string; numberOfInstances: number }) => [s.studyInstanceUid, s.numberOfInstances])).to.deep.equal([[studyUid, 2]]);
+    expect(
+      studies.body.items.map((s: { studyInstanceUid: string; numberOfInstances: number }) => [s.studyInstanceUid, s.numberOfInstances]),
+    ).to.deep.equal([[studyUid, 2]]);
     const after = await Promise.all(sops.map((sop) => frame(token, studyUid, seriesUid, sop)));
     expect(after.map((b) => b.length)).to.deep.equal([32 * 32 * 2, 32 * 32 * 2]);
     after.forEach((b, i) => expect(b.equals(before[i]!), `frame of instance ${i}`).to.equal(true));

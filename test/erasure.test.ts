@@ -22,13 +22,33 @@ describe('erasure on request (issue 11)', function () {
     const studyUid = newUid();
     const seriesUid = newUid();
     const sop = newUid();
-    const uploaded = await upload(f.api.baseUrl, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'E', studyUid, seriesUid, sopUid: sop }) }]);
-    const kept = await upload(f.api.baseUrl, h.doctor.token, other.id, [{ name: 'b.dcm', data: synthDicom({ patientId: 'E', studyUid: newUid(), seriesUid: newUid() }) }]);
-    expect((await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: patient.id, type: 'note', title: 'T', content: 'C' } })).status).to.equal(201);
-    const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 4 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!;
-    const appt = await f.api.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt, durationMinutes: 30, reason: 'Check' } });
+    const uploaded = await upload(f.api.baseUrl, h.doctor.token, patient.id, [
+      { name: 'a.dcm', data: synthDicom({ patientId: 'E', studyUid, seriesUid, sopUid: sop }) },
+    ]);
+    const kept = await upload(f.api.baseUrl, h.doctor.token, other.id, [
+      { name: 'b.dcm', data: synthDicom({ patientId: 'E', studyUid: newUid(), seriesUid: newUid() }) },
+    ]);
+    expect(
+      (
+        await f.api.post('/api/medical-records', {
+          token: h.doctor.token,
+          body: { patientId: patient.id, type: 'note', title: 'T', content: 'C' },
+        })
+      ).status,
+    ).to.equal(201);
+    const startsAt = DateTime.now()
+      .setZone('Europe/Paris')
+      .plus({ days: 4 })
+      .set({ hour: 9, minute: 0, second: 0, millisecond: 0 })
+      .toISO()!;
+    const appt = await f.api.post('/api/appointments', {
+      token: patient.token,
+      body: { doctorId: h.doctor.id, startsAt, durationMinutes: 30, reason: 'Check' },
+    });
     expect(appt.status).to.equal(201);
-    expect((await f.api.post(`/api/dicom/studies/${uploaded.body.studies[0].id}/shares`, { token: patient.token, body: {} })).status).to.equal(201);
+    expect(
+      (await f.api.post(`/api/dicom/studies/${uploaded.body.studies[0].id}/shares`, { token: patient.token, body: {} })).status,
+    ).to.equal(201);
     const key = `patients/${patient.identifier}/studies/${studyUid}/series/${seriesUid}/${sop}.dcm`;
     expect(existsSync(s3ObjectFile(key))).to.equal(true);
 
@@ -39,15 +59,30 @@ describe('erasure on request (issue 11)', function () {
 
     // The identifier must confirm the target.
     let refused = false;
-    await erasePatient(testDb(), testOrthanc(), patient.id, other.identifier, { requestId: 'test', ip: '127.0.0.1', userAgent: null }).catch(() => (refused = true));
+    await erasePatient(testDb(), testOrthanc(), patient.id, other.identifier, {
+      requestId: 'test',
+      ip: '127.0.0.1',
+      userAgent: null,
+    }).catch(() => (refused = true));
     expect(refused).to.equal(true);
     expect(await testDb()('medical_record_entries').where({ patient_id: patient.id })).to.have.length(1);
 
-    const report = await erasePatient(testDb(), testOrthanc(), patient.id, patient.identifier, { requestId: 'test', ip: '127.0.0.1', userAgent: null });
+    const report = await erasePatient(testDb(), testOrthanc(), patient.id, patient.identifier, {
+      requestId: 'test',
+      ip: '127.0.0.1',
+      userAgent: null,
+    });
     expect(report).to.include({ orthancPatients: 1, studies: 1, recordEntries: 1, appointments: 1, objectsLeft: 0 });
     expect(existsSync(s3ObjectFile(key)), 'the object under the patient’s prefix').to.equal(false);
     expect(await (await testOrthanc().fetch('/tools/lookup', { method: 'POST', body: studyUid })).json()).to.deep.equal([]);
-    for (const table of ['medical_record_entries', 'appointments', 'dicom_studies', 'patient_doctor_links', 'study_shares', 'dicom_reports']) {
+    for (const table of [
+      'medical_record_entries',
+      'appointments',
+      'dicom_studies',
+      'patient_doctor_links',
+      'study_shares',
+      'dicom_reports',
+    ]) {
       expect(await testDb()(table).where({ patient_id: patient.id }), table).to.deep.equal([]);
     }
     expect(await testDb()('notifications').whereRaw(`data->>'appointmentId' = ?`, [appt.body.id])).to.deep.equal([]);
@@ -59,8 +94,15 @@ describe('erasure on request (issue 11)', function () {
     // Its logins: closed, with neither address nor browser, and no refresh token left; no failed-login trace.
     const sessions = await testDb()('sessions').where({ user_id: patient.id });
     expect(report.sessions).to.equal(sessions.length).and.to.be.at.least(1);
-    expect(sessions.map((s: { ip: string | null; user_agent: string | null; revoked_reason: string }) => [s.ip, s.user_agent, s.revoked_reason])).to.deep.equal(sessions.map(() => [null, null, 'erased']));
-    expect(await testDb()('refresh_tokens').whereIn('session_id', sessions.map((s: { id: string }) => s.id))).to.deep.equal([]);
+    expect(
+      sessions.map((s: { ip: string | null; user_agent: string | null; revoked_reason: string }) => [s.ip, s.user_agent, s.revoked_reason]),
+    ).to.deep.equal(sessions.map(() => [null, null, 'erased']));
+    expect(
+      await testDb()('refresh_tokens').whereIn(
+        'session_id',
+        sessions.map((s: { id: string }) => s.id),
+      ),
+    ).to.deep.equal([]);
     // (The login tried above after the erasure counts a new failure, under an address no account has any more.)
     expect(await testDb()('login_failures').where({ id: failure.id })).to.deep.equal([]);
     // The other patient keeps everything.

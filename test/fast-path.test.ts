@@ -46,7 +46,8 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
   });
   after(() => api2?.stop());
 
-  const viaProxy = (token: string) => fetch(`${proxy.url}/dicom-web/studies`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+  const viaProxy = (token: string) =>
+    fetch(`${proxy.url}/dicom-web/studies`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
 
   /** Uses the token until API 1 answers from its cache, and the proxy accepts it. */
   async function warm(actor: Actor) {
@@ -67,7 +68,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
   it('logout through a second API: the first API and the proxy refuse the token on the very next request', async () => {
     const h = await f.hospitalWithStaff();
     await warm(h.doctor);
-    expect((await client2.post('/api/auth/logout', { token: h.doctor.token, body: { refreshToken: h.doctor.refreshToken } })).status).to.be.oneOf([200, 204]);
+    expect(
+      (await client2.post('/api/auth/logout', { token: h.doctor.token, body: { refreshToken: h.doctor.refreshToken } })).status,
+    ).to.be.oneOf([200, 204]);
     await expectRefusedEverywhere(h.doctor.token, 'SESSION_REVOKED');
   });
 
@@ -75,7 +78,10 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     const h = await f.hospitalWithStaff();
     const other = await f.login(h.doctor.email, h.doctor.password);
     await warm(other);
-    const changed = await client2.post('/api/auth/change-password', { token: h.doctor.token, body: { currentPassword: h.doctor.password, newPassword: 'Another-Horse-43' } });
+    const changed = await client2.post('/api/auth/change-password', {
+      token: h.doctor.token,
+      body: { currentPassword: h.doctor.password, newPassword: 'Another-Horse-43' },
+    });
     expect(changed.status).to.equal(200);
     await expectRefusedEverywhere(other.token, 'SESSION_REVOKED');
   });
@@ -102,7 +108,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
   it('/me answers what changed at once (a name edited through a second API), without a second read', async () => {
     const h = await f.hospitalWithStaff();
     await warm(h.doctor);
-    expect((await client2.patch(`/api/doctors/${h.doctor.id}`, { token: h.admin.token, body: { lastName: 'Renamed' } })).status).to.equal(200);
+    expect((await client2.patch(`/api/doctors/${h.doctor.id}`, { token: h.admin.token, body: { lastName: 'Renamed' } })).status).to.equal(
+      200,
+    );
     const me = await client1.get('/api/auth/me', { token: h.doctor.token });
     expect(me.body.user).to.include({ id: h.doctor.id, lastName: 'Renamed', role: 'doctor', hospitalId: h.hospital.id });
     // Warm again: /me then sends no query at all.
@@ -123,7 +131,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     const second = await f.login(h.doctor.email, h.doctor.password);
     await warm(h.doctor);
     // Cut every listener of the API and the proxy (a network drop or a restarted PostgreSQL would do the same).
-    await testDb().raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name in ('mediconnect-listener:api', 'mediconnect-listener:dicom-proxy')`);
+    await testDb().raw(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name in ('mediconnect-listener:api', 'mediconnect-listener:dicom-proxy')`,
+    );
     await until('the API to notice', () => !api1.deps.principals.caching, 5000);
     await until('the proxy to notice', () => !proxy.principals.caching, 5000);
     // Nothing is cached meanwhile: every request reads the database...
@@ -139,7 +149,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     await until('the proxy to listen again', () => proxy.principals.caching);
     const again = await f.login(h.doctor.email, h.doctor.password);
     await warm(again);
-    expect((await client2.post('/api/auth/logout', { token: again.token, body: { refreshToken: again.refreshToken } })).status).to.be.oneOf([200, 204]);
+    expect((await client2.post('/api/auth/logout', { token: again.token, body: { refreshToken: again.refreshToken } })).status).to.be.oneOf(
+      [200, 204],
+    );
     await expectRefusedEverywhere(again.token, 'SESSION_REVOKED');
   });
 
@@ -147,7 +159,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
     const h = await f.hospitalWithStaff();
     const patient = await f.patient(h.secretary, [h.doctor.id]);
     const study = { uid: newUid(), series: newUid() };
-    const up = await upload(api1.url, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'F', studyUid: study.uid, seriesUid: study.series, rows: 16, columns: 16 }) }]);
+    const up = await upload(api1.url, h.doctor.token, patient.id, [
+      { name: 'a.dcm', data: synthDicom({ patientId: 'F', studyUid: study.uid, seriesUid: study.series, rows: 16, columns: 16 }) },
+    ]);
     expect(up.status).to.equal(201);
     const studyId = up.body.studies[0].id as string;
     let hits = 0;
@@ -157,7 +171,10 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
       metrics?.(result);
     };
     try {
-      const series = (token: string) => fetch(`${proxy.url}/dicom-web/studies/${study.uid}/series`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+      const series = (token: string) =>
+        fetch(`${proxy.url}/dicom-web/studies/${study.uid}/series`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' },
+        });
       const session = await client1.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
       const share = await client1.post(`/api/dicom/studies/${studyId}/shares`, { token: h.doctor.token, body: {} });
       for (const token of [session.body.token, share.body.token] as string[]) {
@@ -172,7 +189,9 @@ describe('API fast path: the principal cache keeps revocation instant (issue 13)
       // A viewer session follows its login session: logging out ends it, at once.
       const again = await client1.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
       for (let i = 0; i < 2; i++) expect((await series(again.body.token)).status).to.equal(200);
-      expect((await client2.post('/api/auth/logout', { token: h.doctor.token, body: { refreshToken: h.doctor.refreshToken } })).status).to.equal(204);
+      expect(
+        (await client2.post('/api/auth/logout', { token: h.doctor.token, body: { refreshToken: h.doctor.refreshToken } })).status,
+      ).to.equal(204);
       expect((await series(again.body.token)).status, 'viewer session of a logged-out login').to.equal(401);
     } finally {
       proxy.principals.onLookup = metrics;

@@ -16,9 +16,21 @@ describe('faults: PostgreSQL restarted under traffic (issue 11)', function () {
   before(async () => {
     // A cluster of its own: the suite's shared one must not go down under the other tests.
     const dir = mkdtempSync(path.join(process.env.MEDICONNECT_TEST_TMP!, 'pg-fault-'));
-    pgService = postgresService({ dataDir: path.join(dir, 'data'), port: await freePort(), user: 'fault', password: 'fault-password', database: 'fault' });
+    pgService = postgresService({
+      dataDir: path.join(dir, 'data'),
+      port: await freePort(),
+      user: 'fault',
+      password: 'fault-password',
+      database: 'fault',
+    });
     stack = await startStack([pgService, migrationsService({ ...process.env, SUPERADMIN_EMAIL: 'chief@fault.test' })]);
-    dbEnv = { DB_HOST: stack.env.DB_HOST!, DB_PORT: stack.env.DB_PORT!, DB_USER: stack.env.DB_USER!, DB_PASSWORD: stack.env.DB_PASSWORD!, DB_NAME: stack.env.DB_NAME! };
+    dbEnv = {
+      DB_HOST: stack.env.DB_HOST!,
+      DB_PORT: stack.env.DB_PORT!,
+      DB_USER: stack.env.DB_USER!,
+      DB_PASSWORD: stack.env.DB_PASSWORD!,
+      DB_NAME: stack.env.DB_NAME!,
+    };
     api = await startTestApi({ ...dbEnv, SUPERADMIN_EMAIL: 'chief@fault.test', SCHEDULER_ENABLED: 'false' });
   });
   after(async () => {
@@ -26,7 +38,12 @@ describe('faults: PostgreSQL restarted under traffic (issue 11)', function () {
     await stack?.stop();
   });
 
-  const login = () => fetch(`${api.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'chief@fault.test', password: 'mediconnect' }) });
+  const login = () =>
+    fetch(`${api.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'chief@fault.test', password: 'mediconnect' }),
+    });
 
   it('requests fail cleanly (503, the error envelope) while it is down, and succeed again once it is back — without restarting the API', async () => {
     expect((await login()).status).to.equal(200);

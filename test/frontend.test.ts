@@ -58,18 +58,29 @@ describe('the API as a web frontend uses it (issue 10)', function () {
     it('a page on an allowed origin logs in and lists patients with fetch; on a closed API the browser blocks it', async () => {
       const page = await browser.newPage();
       await page.goto(origin);
-      const ok = await page.evaluate(({ api, email, password }) => (window as unknown as { run: (...a: string[]) => Promise<unknown> }).run(api, email, password), { api: allowing.url, email: h.secretary.email, password: h.secretary.password });
+      const ok = await page.evaluate(
+        ({ api, email, password }) => (window as unknown as { run: (...a: string[]) => Promise<unknown> }).run(api, email, password),
+        { api: allowing.url, email: h.secretary.email, password: h.secretary.password },
+      );
       expect(ok).to.include({ status: 200 });
       expect((ok as { requestId: string }).requestId, 'X-Request-Id exposed').to.be.a('string');
       expect((ok as { body: { items: unknown[] } }).body.items).to.be.an('array');
-      const blocked = await page.evaluate(({ api, email, password }) => (window as unknown as { run: (...a: string[]) => Promise<unknown> }).run(api, email, password), { api: closed.url, email: h.secretary.email, password: h.secretary.password });
+      const blocked = await page.evaluate(
+        ({ api, email, password }) => (window as unknown as { run: (...a: string[]) => Promise<unknown> }).run(api, email, password),
+        { api: closed.url, email: h.secretary.email, password: h.secretary.password },
+      );
       await page.close();
-      expect(blocked).to.have.property('error').that.matches(/Failed to fetch|TypeError/);
+      expect(blocked)
+        .to.have.property('error')
+        .that.matches(/Failed to fetch|TypeError/);
     });
 
     it('answers preflights for allowed origins only, never with credentials', async () => {
       const preflight = (api: string, from: string) =>
-        fetch(`${api}/api/auth/login`, { method: 'OPTIONS', headers: { origin: from, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+        fetch(`${api}/api/auth/login`, {
+          method: 'OPTIONS',
+          headers: { origin: from, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        });
       const yes = await preflight(allowing.url, origin);
       expect(yes.status).to.equal(204);
       expect(yes.headers.get('access-control-allow-origin')).to.equal(origin);
@@ -82,7 +93,10 @@ describe('the API as a web frontend uses it (issue 10)', function () {
 
     it('refuses `*` in production', () => {
       expect(() => testConfig({ NODE_ENV: 'production', API_CORS_ORIGINS: '*' })).to.throw(ConfigError, /API_CORS_ORIGINS/);
-      expect(testConfig({ API_CORS_ORIGINS: 'http://a.example/, http://b.example' }).api.corsOrigins).to.deep.equal(['http://a.example', 'http://b.example']);
+      expect(testConfig({ API_CORS_ORIGINS: 'http://a.example/, http://b.example' }).api.corsOrigins).to.deep.equal([
+        'http://a.example',
+        'http://b.example',
+      ]);
     });
   });
 
@@ -96,8 +110,13 @@ describe('the API as a web frontend uses it (issue 10)', function () {
 
     /** What history a write leaves: audit entries of the target other than reads, and a record entry's versions. */
     const historyOf = async (targetId: string) =>
-      Number(((await testDb()('audit_log').where({ target_id: targetId }).whereNot('action', 'like', '%read%').count({ n: '*' })) as [{ n: string }])[0].n) +
-      Number(((await testDb()('medical_record_versions').where({ entry_id: targetId }).count({ n: '*' })) as [{ n: string }])[0].n);
+      Number(
+        (
+          (await testDb()('audit_log').where({ target_id: targetId }).whereNot('action', 'like', '%read%').count({ n: '*' })) as [
+            { n: string },
+          ]
+        )[0].n,
+      ) + Number(((await testDb()('medical_record_versions').where({ entry_id: targetId }).count({ n: '*' })) as [{ n: string }])[0].n);
 
     interface Case {
       name: string;
@@ -112,23 +131,95 @@ describe('the API as a web frontend uses it (issue 10)', function () {
     }
     const world: Record<string, string> = {};
     const cases: Case[] = [
-      { name: 'hospital', path: () => `/api/hospitals/${h.hospital.id}`, token: () => world.sa!, method: 'put', targetId: () => h.hospital.id, readOnly: ['id', '00000000-0000-4000-8000-000000000000'], change: { city: 'Nantes' } },
-      { name: 'doctor account', path: () => `/api/doctors/${h.doctor.id}`, token: () => h.admin.token, method: 'put', targetId: () => h.doctor.id, readOnly: ['createdAt', '2020-01-01T00:00:00.000Z'], change: { firstName: 'Renamed' } },
-      { name: 'secretary account', path: () => `/api/secretaries/${h.secretary.id}`, token: () => h.admin.token, method: 'patch', targetId: () => h.secretary.id, readOnly: ['role', 'doctor'], change: { lastName: 'Changed' } },
-      { name: 'patient', path: () => `/api/patients/${world.patient}`, token: () => h.secretary.token, method: 'put', targetId: () => world.patient!, readOnly: ['identifier', 'MC0000000000AA'], change: { firstName: 'Paula' } },
-      { name: 'availability', path: () => `/api/doctors/${h.doctor.id}/availability`, token: () => h.doctor.token, method: 'put', targetId: () => h.doctor.id, readOnly: ['doctorId', '00000000-0000-4000-8000-000000000000'], change: { timezone: 'Europe/London' } },
-      { name: 'appointment', path: () => `/api/appointments/${world.appointment}`, token: () => h.secretary.token, method: 'put', targetId: () => world.appointment!, readOnly: ['status', 'validated'], change: { reason: 'Other reason' } },
-      { name: 'record entry', path: () => `/api/medical-records/${world.entry}`, token: () => h.doctor.token, method: 'put', targetId: () => world.entry!, readOnly: ['patientId', '00000000-0000-4000-8000-000000000000'], change: { type: 'consultation' } },
+      {
+        name: 'hospital',
+        path: () => `/api/hospitals/${h.hospital.id}`,
+        token: () => world.sa!,
+        method: 'put',
+        targetId: () => h.hospital.id,
+        readOnly: ['id', '00000000-0000-4000-8000-000000000000'],
+        change: { city: 'Nantes' },
+      },
+      {
+        name: 'doctor account',
+        path: () => `/api/doctors/${h.doctor.id}`,
+        token: () => h.admin.token,
+        method: 'put',
+        targetId: () => h.doctor.id,
+        readOnly: ['createdAt', '2020-01-01T00:00:00.000Z'],
+        change: { firstName: 'Renamed' },
+      },
+      {
+        name: 'secretary account',
+        path: () => `/api/secretaries/${h.secretary.id}`,
+        token: () => h.admin.token,
+        method: 'patch',
+        targetId: () => h.secretary.id,
+        readOnly: ['role', 'doctor'],
+        change: { lastName: 'Changed' },
+      },
+      {
+        name: 'patient',
+        path: () => `/api/patients/${world.patient}`,
+        token: () => h.secretary.token,
+        method: 'put',
+        targetId: () => world.patient!,
+        readOnly: ['identifier', 'MC0000000000AA'],
+        change: { firstName: 'Paula' },
+      },
+      {
+        name: 'availability',
+        path: () => `/api/doctors/${h.doctor.id}/availability`,
+        token: () => h.doctor.token,
+        method: 'put',
+        targetId: () => h.doctor.id,
+        readOnly: ['doctorId', '00000000-0000-4000-8000-000000000000'],
+        change: { timezone: 'Europe/London' },
+      },
+      {
+        name: 'appointment',
+        path: () => `/api/appointments/${world.appointment}`,
+        token: () => h.secretary.token,
+        method: 'put',
+        targetId: () => world.appointment!,
+        readOnly: ['status', 'validated'],
+        change: { reason: 'Other reason' },
+      },
+      {
+        name: 'record entry',
+        path: () => `/api/medical-records/${world.entry}`,
+        token: () => h.doctor.token,
+        method: 'put',
+        targetId: () => world.entry!,
+        readOnly: ['patientId', '00000000-0000-4000-8000-000000000000'],
+        change: { type: 'consultation' },
+      },
     ];
 
     before(async () => {
       world.sa = (await f.superAdmin()).token;
       const p = await f.patient(h.secretary, [h.doctor.id]);
       world.patient = p.id;
-      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
-      const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 3 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO()!;
-      world.appointment = (await client.post('/api/appointments', { token: p.token, body: { doctorId: h.doctor.id, startsAt, durationMinutes: 30, reason: 'Check-up' } })).body.id;
-      world.entry = (await client.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: 'Note', content: 'Seen' } })).body.id;
+      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(
+        200,
+      );
+      const startsAt = DateTime.now()
+        .setZone('Europe/Paris')
+        .plus({ days: 3 })
+        .set({ hour: 10, minute: 0, second: 0, millisecond: 0 })
+        .toISO()!;
+      world.appointment = (
+        await client.post('/api/appointments', {
+          token: p.token,
+          body: { doctorId: h.doctor.id, startsAt, durationMinutes: 30, reason: 'Check-up' },
+        })
+      ).body.id;
+      world.entry = (
+        await client.post('/api/medical-records', {
+          token: h.doctor.token,
+          body: { patientId: p.id, type: 'note', title: 'Note', content: 'Seen' },
+        })
+      ).body.id;
     });
 
     for (const c of cases) {
@@ -140,22 +231,37 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         const representation = await read.json();
         const history = await historyOf(c.targetId());
 
-        const same = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: representation, headers: { 'if-match': etag } });
+        const same = await client.request(c.method.toUpperCase(), c.path(), {
+          token: c.token(),
+          body: representation,
+          headers: { 'if-match': etag },
+        });
         expect(same.status, JSON.stringify(same.body)).to.equal(200);
         expect(same.headers.get('etag')).to.equal(etag);
         expect(await historyOf(c.targetId()), 'no history for an unchanged write').to.equal(history);
 
         const [field, value] = c.readOnly;
-        const refused = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, [field]: value } });
+        const refused = await client.request(c.method.toUpperCase(), c.path(), {
+          token: c.token(),
+          body: { ...representation, [field]: value },
+        });
         expect(refused.status, JSON.stringify(refused.body)).to.equal(400);
         expect(refused.body.error.code).to.equal('FIELD_NOT_ALLOWED');
         expect(refused.body.error.details.map((d: { field: string }) => d.field)).to.deep.equal([field]);
 
         // Two people edit the same resource: the second, still holding the first ETag, gets 412.
-        const first = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, ...c.change }, headers: { 'if-match': etag } });
+        const first = await client.request(c.method.toUpperCase(), c.path(), {
+          token: c.token(),
+          body: { ...representation, ...c.change },
+          headers: { 'if-match': etag },
+        });
         expect(first.status, JSON.stringify(first.body)).to.equal(200);
         expect(first.headers.get('etag')).to.not.equal(etag);
-        const stale = await client.request(c.method.toUpperCase(), c.path(), { token: c.token(), body: { ...representation, ...c.change }, headers: { 'if-match': etag } });
+        const stale = await client.request(c.method.toUpperCase(), c.path(), {
+          token: c.token(),
+          body: { ...representation, ...c.change },
+          headers: { 'if-match': etag },
+        });
         expect(stale.status).to.equal(412);
         expect(stale.body.error.code).to.equal('PRECONDITION_FAILED');
         expect(await historyOf(c.targetId())).to.be.greaterThan(history);
@@ -165,7 +271,9 @@ describe('the API as a web frontend uses it (issue 10)', function () {
     it('study: GET → PATCH unchanged is 200; a changed read-only field is 400; a stale If-Match is 412', async () => {
       const p = await f.patient(h.secretary, [h.doctor.id]);
       const studyUid = newUid();
-      const uploaded = await upload(allowing.url, h.doctor.token, p.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) }]);
+      const uploaded = await upload(allowing.url, h.doctor.token, p.id, [
+        { name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) },
+      ]);
       const path = `/api/dicom/studies/${uploaded.body.studies[0].id}`;
       const read = await fetch(`${allowing.url}${path}`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
       const etag = read.headers.get('etag')!;
@@ -175,11 +283,14 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       const refused = await client.patch(path, { token: h.doctor.token, body: { ...representation, studyInstanceUid: newUid() } });
       expect(refused.status).to.equal(400);
       expect(refused.body.error.details[0].field).to.equal('studyInstanceUid');
-      expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['urgent'] }, headers: { 'if-match': etag } })).status).to.equal(200);
-      expect((await client.patch(path, { token: h.doctor.token, body: { labels: ['later'] }, headers: { 'if-match': etag } })).status).to.equal(412);
+      expect(
+        (await client.patch(path, { token: h.doctor.token, body: { labels: ['urgent'] }, headers: { 'if-match': etag } })).status,
+      ).to.equal(200);
+      expect(
+        (await client.patch(path, { token: h.doctor.token, body: { labels: ['later'] }, headers: { 'if-match': etag } })).status,
+      ).to.equal(412);
     });
   });
-
 
   describe('unlinking a doctor', () => {
     it('ends the doctor’s access at once — API, a second API, two proxies, its viewer session and share links — and never the last link', async () => {
@@ -188,24 +299,47 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       const colleague = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
       const p = await f.patient(h.secretary, [h.doctor.id, colleague.id]);
       const studyUid = newUid();
-      const studyId = (await upload(allowing.url, colleague.token, p.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) }])).body.studies[0].id;
-      expect((await client.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: 'T', content: 'C' } })).status).to.equal(201);
+      const studyId = (
+        await upload(allowing.url, colleague.token, p.id, [
+          { name: 'a.dcm', data: synthDicom({ patientId: 'X', studyUid, seriesUid: newUid() }) },
+        ])
+      ).body.studies[0].id;
+      expect(
+        (
+          await client.post('/api/medical-records', {
+            token: h.doctor.token,
+            body: { patientId: p.id, type: 'note', title: 'T', content: 'C' },
+          })
+        ).status,
+      ).to.equal(201);
       const links = await client.get(`/api/patients/${p.id}/doctors`, { token: h.secretary.token });
-      expect(links.body.items.find((l: { doctorId: string }) => l.doctorId === h.doctor.id)).to.include({ source: 'patient_creation', appointmentId: null });
+      expect(links.body.items.find((l: { doctorId: string }) => l.doctorId === h.doctor.id)).to.include({
+        source: 'patient_creation',
+        appointmentId: null,
+      });
 
       // Two proxies (separate caches and listeners) and a second API, all warmed up with the doctor's access.
-      const proxies = [await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p1') }), await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p2') })];
+      const proxies = [
+        await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p1') }),
+        await startProxy(testConfig(), { port: await freePort(), logger: createLogger('silent', 'p2') }),
+      ];
       const second = await startTestApi({});
       try {
         const session = await client.post(`/api/dicom/studies/${studyId}/viewer-sessions`, { token: h.doctor.token });
         const share = await client.post(`/api/dicom/studies/${studyId}/shares`, { token: h.doctor.token, body: {} });
-        const qido = (proxy: { url: string }, token: string) => fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+        const qido = (proxy: { url: string }, token: string) =>
+          fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`, {
+            headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' },
+          });
         for (const proxy of proxies) {
           expect((await qido(proxy, h.doctor.token)).status).to.equal(200);
           expect((await qido(proxy, session.body.token)).status).to.equal(200);
           expect((await qido(proxy, share.body.token)).status).to.equal(200);
         }
-        for (const api of [allowing, second]) expect((await new ApiClient(api.url).get(`/api/medical-records?patientId=${p.id}`, { token: h.doctor.token })).status).to.equal(200);
+        for (const api of [allowing, second])
+          expect((await new ApiClient(api.url).get(`/api/medical-records?patientId=${p.id}`, { token: h.doctor.token })).status).to.equal(
+            200,
+          );
 
         const unlinked = await client.delete(`/api/patients/${p.id}/doctors/${h.doctor.id}`, { token: h.secretary.token });
         expect(unlinked.status, JSON.stringify(unlinked.body)).to.equal(200);
@@ -216,13 +350,17 @@ describe('the API as a web frontend uses it (issue 10)', function () {
           expect((await c.get(`/api/medical-records?patientId=${p.id}`, { token: h.doctor.token })).status).to.equal(404);
           expect((await c.get(`/api/patients/${p.id}`, { token: h.doctor.token })).status).to.equal(404);
           expect((await c.get(`/api/dicom/studies/${studyId}`, { token: h.doctor.token })).status).to.equal(404);
-          expect((await c.get('/api/dicom/studies?pageSize=100', { token: h.doctor.token })).body.items.map((s: { id: string }) => s.id)).to.not.include(studyId);
+          expect(
+            (await c.get('/api/dicom/studies?pageSize=100', { token: h.doctor.token })).body.items.map((s: { id: string }) => s.id),
+          ).to.not.include(studyId);
         }
         for (const proxy of proxies) {
           expect((await qido(proxy, h.doctor.token)).status).to.equal(404);
           expect((await qido(proxy, session.body.token)).status).to.equal(401);
           expect((await qido(proxy, share.body.token)).status).to.equal(401);
-          const wado = await fetch(`${proxy.url}/dicom-web/studies/${studyUid}/metadata`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
+          const wado = await fetch(`${proxy.url}/dicom-web/studies/${studyUid}/metadata`, {
+            headers: { authorization: `Bearer ${h.doctor.token}` },
+          });
           expect(wado.status).to.equal(404);
           // The colleague keeps its access.
           expect((await qido(proxy, colleague.token)).status).to.equal(200);
@@ -237,7 +375,9 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         expect(last.body.error.code).to.equal('LAST_DOCTOR');
         // Another hospital's secretary cannot unlink this hospital's doctor.
         const other = await f.hospitalWithStaff();
-        expect((await client.delete(`/api/patients/${p.id}/doctors/${colleague.id}`, { token: other.secretary.token })).status).to.equal(404);
+        expect((await client.delete(`/api/patients/${p.id}/doctors/${colleague.id}`, { token: other.secretary.token })).status).to.equal(
+          404,
+        );
       } finally {
         await second.stop();
         for (const proxy of proxies) await proxy.stop();
@@ -245,16 +385,39 @@ describe('the API as a web frontend uses it (issue 10)', function () {
     });
   });
 
-
   describe('French and English', () => {
     it('Accept-Language: fr gives French messages for a 400, a 403, a 404 and a 409, with the same codes', async () => {
       const client = new ApiClient(allowing.url);
       const fr = { 'accept-language': 'fr-FR,fr;q=0.9,en;q=0.5' };
       const cases = [
-        { res: await client.post('/api/patients', { token: h.secretary.token, body: { email: 'nope' }, headers: fr }), status: 400, code: 'VALIDATION_ERROR', text: 'Données invalides' },
-        { res: await client.post('/api/hospitals', { token: h.secretary.token, body: { name: 'X' }, headers: fr }), status: 403, code: 'FORBIDDEN', text: 'Votre rôle' },
-        { res: await client.get('/api/patients/00000000-0000-4000-8000-000000000000', { token: h.secretary.token, headers: fr }), status: 404, code: 'NOT_FOUND', text: 'Introuvable' },
-        { res: await client.post('/api/secretaries', { token: h.admin.token, body: { email: h.doctor.email, firstName: 'A', lastName: 'B' }, headers: fr }), status: 409, code: 'EMAIL_ALREADY_EXISTS', text: 'déjà utilisée' },
+        {
+          res: await client.post('/api/patients', { token: h.secretary.token, body: { email: 'nope' }, headers: fr }),
+          status: 400,
+          code: 'VALIDATION_ERROR',
+          text: 'Données invalides',
+        },
+        {
+          res: await client.post('/api/hospitals', { token: h.secretary.token, body: { name: 'X' }, headers: fr }),
+          status: 403,
+          code: 'FORBIDDEN',
+          text: 'Votre rôle',
+        },
+        {
+          res: await client.get('/api/patients/00000000-0000-4000-8000-000000000000', { token: h.secretary.token, headers: fr }),
+          status: 404,
+          code: 'NOT_FOUND',
+          text: 'Introuvable',
+        },
+        {
+          res: await client.post('/api/secretaries', {
+            token: h.admin.token,
+            body: { email: h.doctor.email, firstName: 'A', lastName: 'B' },
+            headers: fr,
+          }),
+          status: 409,
+          code: 'EMAIL_ALREADY_EXISTS',
+          text: 'déjà utilisée',
+        },
       ];
       for (const c of cases) {
         expect(c.res.status, JSON.stringify(c.res.body)).to.equal(c.status);
@@ -262,7 +425,10 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         expect(c.res.body.error.message).to.include(c.text);
         expect(c.res.headers.get('content-language')).to.equal('fr');
       }
-      const en = await client.get('/api/patients/00000000-0000-4000-8000-000000000000', { token: h.secretary.token, headers: { 'accept-language': 'en' } });
+      const en = await client.get('/api/patients/00000000-0000-4000-8000-000000000000', {
+        token: h.secretary.token,
+        headers: { 'accept-language': 'en' },
+      });
       expect(en.body.error.message).to.equal('Patient not found');
     });
 
@@ -277,9 +443,14 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       // No Accept-Language: the account's choice.
       const missing = await client.get('/api/appointments/00000000-0000-4000-8000-000000000000', { token: patient.token });
       expect(missing.body.error.message).to.equal('Introuvable');
-      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(200);
+      expect((await client.put(`/api/doctors/${h.doctor.id}/availability`, { token: h.doctor.token, body: ALL_WEEK })).status).to.equal(
+        200,
+      );
       const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 5 }).set({ hour: 11, minute: 0, second: 0, millisecond: 0 });
-      const appt = await client.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: startsAt.toISO()!, durationMinutes: 30, reason: 'Contrôle' } });
+      const appt = await client.post('/api/appointments', {
+        token: patient.token,
+        body: { doctorId: h.doctor.id, startsAt: startsAt.toISO()!, durationMinutes: 30, reason: 'Contrôle' },
+      });
       expect(appt.status).to.equal(201);
       expect((await client.post(`/api/appointments/${appt.body.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
       const inbox = await client.get('/api/notifications?pageSize=10', { token: patient.token });
@@ -288,8 +459,12 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       expect(validated.body).to.include(startsAt.setLocale('fr-FR').toFormat('d LLLL yyyy'));
       // The secretary, with no locale, reads English.
       const staff = await client.get('/api/notifications?pageSize=50', { token: h.secretary.token });
-      expect(staff.body.items.find((n: { data: { appointmentId?: string }; type: string }) => n.data.appointmentId === appt.body.id && n.type === 'appointment.requested').title).to.equal('Appointment requested');
+      expect(
+        staff.body.items.find(
+          (n: { data: { appointmentId?: string }; type: string }) =>
+            n.data.appointmentId === appt.body.id && n.type === 'appointment.requested',
+        ).title,
+      ).to.equal('Appointment requested');
     });
   });
-
 });

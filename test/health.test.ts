@@ -35,24 +35,56 @@ describe('health, documentation and error shape', () => {
     const res = await api.get('/api/openapi.json');
     expect(res.status).to.equal(200);
     expect(res.body.openapi).to.equal('3.1.0');
-    for (const path of ['/api/auth/login', '/api/auth/refresh', '/api/auth/logout', '/api/auth/me', '/api/auth/change-password',
-      '/api/hospitals', '/api/hospitals/{id}', '/api/hospital-admins', '/api/hospital-admins/{id}', '/api/doctors', '/api/doctors/{id}',
-      '/api/secretaries', '/api/secretaries/{id}', '/healthz', '/readyz']) {
+    for (const path of [
+      '/api/auth/login',
+      '/api/auth/refresh',
+      '/api/auth/logout',
+      '/api/auth/me',
+      '/api/auth/change-password',
+      '/api/hospitals',
+      '/api/hospitals/{id}',
+      '/api/hospital-admins',
+      '/api/hospital-admins/{id}',
+      '/api/doctors',
+      '/api/doctors/{id}',
+      '/api/secretaries',
+      '/api/secretaries/{id}',
+      '/healthz',
+      '/readyz',
+    ]) {
       expect(res.body.paths, path).to.have.property(path);
     }
     expect(res.body.paths['/api/hospitals'].post.requestBody.content['application/json'].schema.required).to.include('name');
     // Named resources a generated client turns into types, referenced where they are answered.
     const schemas = res.body.components.schemas as Record<string, unknown>;
-    for (const name of ['Error', 'Hospital', 'Patient', 'PatientDetail', 'PatientDoctorLink', 'Appointment', 'MedicalRecordEntry', 'Study', 'Series', 'Modality', 'User', 'Tokens']) {
+    for (const name of [
+      'Error',
+      'Hospital',
+      'Patient',
+      'PatientDetail',
+      'PatientDoctorLink',
+      'Appointment',
+      'MedicalRecordEntry',
+      'Study',
+      'Series',
+      'Modality',
+      'User',
+      'Tokens',
+    ]) {
       expect(schemas, name).to.have.property(name);
     }
-    expect(res.body.paths['/api/patients/{id}'].get.responses['200'].content['application/json'].schema).to.deep.equal({ $ref: '#/components/schemas/PatientDetail' });
+    expect(res.body.paths['/api/patients/{id}'].get.responses['200'].content['application/json'].schema).to.deep.equal({
+      $ref: '#/components/schemas/PatientDetail',
+    });
     const text = JSON.stringify(res.body);
     expect(text).to.not.include('"#/$defs/');
-    for (const [, ref] of text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) expect(schemas, `$ref ${ref}`).to.have.property(ref!);
+    for (const [, ref] of text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+      expect(schemas, `$ref ${ref}`).to.have.property(ref!);
     // Versions: ETag on reads, If-Match on writes.
     expect(res.body.paths['/api/patients/{id}'].get.responses['200'].headers).to.have.property('ETag');
-    expect(res.body.paths['/api/patients/{id}'].patch.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).to.include('header:If-Match');
+    expect(res.body.paths['/api/patients/{id}'].patch.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).to.include(
+      'header:If-Match',
+    );
     expect(res.body.paths['/api/patients/{id}'].patch.responses).to.have.property('412');
   });
 

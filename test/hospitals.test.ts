@@ -16,7 +16,10 @@ describe('hospitals', () => {
 
   it('super admin creates, reads, lists, updates and deletes a hospital', async () => {
     const name = `Clinique ${randomUUID().slice(0, 6)}`;
-    const created = await api.post('/api/hospitals', { token: sa.token, body: { name, city: 'Paris', phone: '+33 1 23 45 67 89', email: 'Contact@Clinique.example' } });
+    const created = await api.post('/api/hospitals', {
+      token: sa.token,
+      body: { name, city: 'Paris', phone: '+33 1 23 45 67 89', email: 'Contact@Clinique.example' },
+    });
     expect(created.status).to.equal(201);
     expect(created.body).to.include({ name, city: 'Paris', isActive: true, email: 'contact@clinique.example' });
     const id = created.body.id;
@@ -27,7 +30,10 @@ describe('hospitals', () => {
     const patched = await api.patch(`/api/hospitals/${id}`, { token: sa.token, body: { city: 'Lyon' } });
     expect(patched.status).to.equal(200);
     expect(patched.body).to.include({ city: 'Lyon', name });
-    const put = await api.put(`/api/hospitals/${id}`, { token: sa.token, body: { name: `${name} II`, address: null, city: null, phone: null, email: null } });
+    const put = await api.put(`/api/hospitals/${id}`, {
+      token: sa.token,
+      body: { name: `${name} II`, address: null, city: null, phone: null, email: null },
+    });
     expect(put.status).to.equal(200);
     expect(put.body).to.include({ name: `${name} II`, city: null });
     expect((await api.delete(`/api/hospitals/${id}`, { token: sa.token })).status).to.equal(204);
@@ -78,16 +84,37 @@ describe('hospitals', () => {
     expect((await api.get(`/api/hospitals/${b.hospital.id}`, { token: patient.token })).status).to.equal(404);
     // An appointment request in B makes B one of its hospitals too.
     expect((await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK })).status).to.equal(200);
-    const startsAt = DateTime.now().setZone('Europe/Paris').plus({ days: 4 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!;
-    expect((await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' } })).status).to.equal(201);
+    const startsAt = DateTime.now()
+      .setZone('Europe/Paris')
+      .plus({ days: 4 })
+      .set({ hour: 9, minute: 0, second: 0, millisecond: 0 })
+      .toISO()!;
+    expect(
+      (
+        await api.post('/api/appointments', {
+          token: patient.token,
+          body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' },
+        })
+      ).status,
+    ).to.equal(201);
     expect((await api.get(`/api/hospitals/${b.hospital.id}`, { token: patient.token })).status).to.equal(200);
   });
 
   it('only the super admin creates, changes and deletes hospitals', async () => {
     for (const actor of [a.admin, a.doctor, a.secretary, patient]) {
       expect((await api.post('/api/hospitals', { token: actor.token, body: { name: 'Nope' } })).status, actor.role).to.equal(403);
-      expect((await api.patch(`/api/hospitals/${a.hospital.id}`, { token: actor.token, body: { name: 'Nope' } })).status, actor.role).to.equal(403);
-      expect((await api.put(`/api/hospitals/${a.hospital.id}`, { token: actor.token, body: { name: 'Nope', address: null, city: null, phone: null, email: null } })).status).to.equal(403);
+      expect(
+        (await api.patch(`/api/hospitals/${a.hospital.id}`, { token: actor.token, body: { name: 'Nope' } })).status,
+        actor.role,
+      ).to.equal(403);
+      expect(
+        (
+          await api.put(`/api/hospitals/${a.hospital.id}`, {
+            token: actor.token,
+            body: { name: 'Nope', address: null, city: null, phone: null, email: null },
+          })
+        ).status,
+      ).to.equal(403);
       expect((await api.delete(`/api/hospitals/${a.hospital.id}`, { token: actor.token })).status, actor.role).to.equal(403);
     }
     expect((await api.get(`/api/hospitals/${a.hospital.id}`, { token: sa.token })).body.name).to.equal(a.hospital.name);

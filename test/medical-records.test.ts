@@ -25,8 +25,15 @@ describe('medical records', () => {
     otherPatient = await f.patient(b.secretary, [b.doctor.id]);
   });
 
-  const entry = (extra: Record<string, unknown> = {}) => ({ patientId: patient.id, type: 'consultation', title: 'Chest pain', content: 'Patient reports chest pain since Monday.', ...extra });
-  const create = async (who: Actor, extra: Record<string, unknown> = {}) => api.post('/api/medical-records', { token: who.token, body: entry(extra) });
+  const entry = (extra: Record<string, unknown> = {}) => ({
+    patientId: patient.id,
+    type: 'consultation',
+    title: 'Chest pain',
+    content: 'Patient reports chest pain since Monday.',
+    ...extra,
+  });
+  const create = async (who: Actor, extra: Record<string, unknown> = {}) =>
+    api.post('/api/medical-records', { token: who.token, body: entry(extra) });
 
   describe('access', () => {
     it('a linked doctor writes and reads; the patient reads its own', async () => {
@@ -34,7 +41,9 @@ describe('medical records', () => {
       expect(res.status).to.equal(201);
       expect(res.body).to.include({ type: 'consultation', title: 'Chest pain', version: 1, patientId: patient.id });
       expect(res.body.author).to.include({ id: a.doctor.id, role: 'doctor' });
-      expect((await api.get(`/api/medical-records/${res.body.id}`, { token: a.doctor.token })).body.content).to.equal('Patient reports chest pain since Monday.');
+      expect((await api.get(`/api/medical-records/${res.body.id}`, { token: a.doctor.token })).body.content).to.equal(
+        'Patient reports chest pain since Monday.',
+      );
       expect((await api.get(`/api/medical-records/${res.body.id}`, { token: patient.token })).status).to.equal(200);
     });
 
@@ -52,14 +61,18 @@ describe('medical records', () => {
         expect((await api.get(`/api/medical-records/${id}`, { token: who.token })).status, who.role).to.equal(404);
         // A patient may never write (403, whoever's entry it is); other roles must not learn the entry exists.
         const writeStatus = who.role === 'patient' ? 403 : 404;
-        expect((await api.patch(`/api/medical-records/${id}`, { token: who.token, body: { title: 'X' } })).status, who.role).to.equal(writeStatus);
+        expect((await api.patch(`/api/medical-records/${id}`, { token: who.token, body: { title: 'X' } })).status, who.role).to.equal(
+          writeStatus,
+        );
         expect((await api.delete(`/api/medical-records/${id}`, { token: who.token })).status, who.role).to.equal(writeStatus);
         expect((await api.get(`/api/medical-records/${id}/history`, { token: who.token })).status, who.role).to.equal(404);
         expect((await api.get(`/api/patients/${patient.id}/medical-record`, { token: who.token })).status, who.role).to.equal(404);
         expect((await api.get(`/api/medical-records?patientId=${patient.id}`, { token: who.token })).status, who.role).to.equal(404);
         if (who.role !== 'patient') expect((await create(who)).status, who.role).to.equal(404);
       }
-      expect((await api.get('/api/medical-records?pageSize=100', { token: b.doctor.token })).body.items.map((e: { id: string }) => e.id)).to.not.include(id);
+      expect(
+        (await api.get('/api/medical-records?pageSize=100', { token: b.doctor.token })).body.items.map((e: { id: string }) => e.id),
+      ).to.not.include(id);
     });
 
     // The list asks for the patient only when its page is empty (issue 13): each answer must stay what it was.
@@ -87,7 +100,10 @@ describe('medical records', () => {
       await api.put(`/api/doctors/${b.doctor.id}/availability`, { token: b.doctor.token, body: ALL_WEEK });
       const id = (await create(a.doctor)).body.id;
       const startsAt = DateTime.now().plus({ days: 40 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 }).toISO();
-      const appt = await api.post('/api/appointments', { token: patient.token, body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' } });
+      const appt = await api.post('/api/appointments', {
+        token: patient.token,
+        body: { doctorId: b.doctor.id, startsAt, durationMinutes: 30, reason: 'Second opinion' },
+      });
       expect((await api.get(`/api/medical-records/${id}`, { token: b.doctor.token })).status).to.equal(404);
       expect((await api.post(`/api/appointments/${appt.body.id}/validate`, { token: b.secretary.token })).status).to.equal(200);
       expect((await api.get(`/api/medical-records/${id}`, { token: b.doctor.token })).status).to.equal(200);
@@ -121,7 +137,12 @@ describe('medical records', () => {
       expect(res.body).to.include(RX);
       const partial = await create(a.doctor, { type: 'prescription', title: 'Flat', medication: 'X' });
       expect(partial.status).to.equal(400);
-      expect(partial.body.error.details.map((d: { field: string }) => d.field)).to.include.members(['dosage', 'route', 'frequency', 'duration']);
+      expect(partial.body.error.details.map((d: { field: string }) => d.field)).to.include.members([
+        'dosage',
+        'route',
+        'frequency',
+        'duration',
+      ]);
       const patched = await api.patch(`/api/medical-records/${res.body.id}`, { token: a.doctor.token, body: { ...RX, dosage: '250 mg' } });
       expect(patched.body).to.include({ dosage: '250 mg', version: 2 });
     });
@@ -149,7 +170,10 @@ describe('medical records', () => {
       const v2 = await api.patch(`/api/medical-records/${created.id}/`, { token: colleague.token, body: { content: 'v2 content' } });
       expect(v2.body).to.include({ version: 2, content: 'v2 content', title: 'v1 title' });
       expect(v2.body.updatedBy).to.include({ id: colleague.id, role: 'doctor' });
-      const v3 = await api.put(`/api/medical-records/${created.id}/`, { token: a.doctor.token, body: { title: 'v3 title', content: 'v2 content' } });
+      const v3 = await api.put(`/api/medical-records/${created.id}/`, {
+        token: a.doctor.token,
+        body: { title: 'v3 title', content: 'v2 content' },
+      });
       expect(v3.body.version).to.equal(3);
       expect((await api.delete(`/api/medical-records/${created.id}/`, { token: a.doctor.token })).status).to.equal(204);
       expect((await api.get(`/api/medical-records/${created.id}`, { token: a.doctor.token })).status).to.equal(404);
@@ -159,7 +183,10 @@ describe('medical records', () => {
       expect(history.status).to.equal(200);
       expect(history.body.deleted).to.equal(true);
       expect(history.body.items.map((v: { version: number; change: string }) => [v.version, v.change])).to.deep.equal([
-        [1, 'created'], [2, 'updated'], [3, 'updated'], [4, 'deleted'],
+        [1, 'created'],
+        [2, 'updated'],
+        [3, 'updated'],
+        [4, 'deleted'],
       ]);
       expect(history.body.items[0].entry).to.include({ title: 'v1 title', content: 'v1 content' });
       expect(history.body.items[1]).to.deep.include({ changedFields: ['content'] });
@@ -167,7 +194,10 @@ describe('medical records', () => {
       expect(history.body.items[2].changedFields).to.deep.equal(['title']);
       expect((await api.get(`/api/medical-records/${created.id}/history`, { token: patient.token })).status).to.equal(404);
       let refused = false;
-      await testDb()('medical_record_versions').where({ entry_id: created.id }).delete().catch(() => (refused = true));
+      await testDb()('medical_record_versions')
+        .where({ entry_id: created.id })
+        .delete()
+        .catch(() => (refused = true));
       expect(refused).to.equal(true);
     });
 
@@ -182,7 +212,14 @@ describe('medical records', () => {
   describe('encryption at rest', () => {
     it('stores no clinical text in the clear, in entries or versions', async () => {
       const secret = `Diagnosis-${randomUUID()}`;
-      const created = (await create(a.doctor, { type: 'prescription', title: `T-${secret}`, content: `C-${secret}`, prescription: { ...RX, medication: `M-${secret}` } })).body;
+      const created = (
+        await create(a.doctor, {
+          type: 'prescription',
+          title: `T-${secret}`,
+          content: `C-${secret}`,
+          prescription: { ...RX, medication: `M-${secret}` },
+        })
+      ).body;
       await api.patch(`/api/medical-records/${created.id}`, { token: a.doctor.token, body: { content: `C2-${secret}` } });
       const entryRow = await testDb()('medical_record_entries').where({ id: created.id }).first();
       const versionRows = await testDb()('medical_record_versions').where({ entry_id: created.id });
@@ -208,7 +245,10 @@ describe('medical records', () => {
 
     it('rotates keys: old entries stay readable, new writes use the active key', async () => {
       const oldKeys = process.env.ENCRYPTION_KEYS!;
-      const rotated = await startTestApi({ ENCRYPTION_KEYS: `${oldKeys},test2:${randomBytes(32).toString('base64')}`, ENCRYPTION_ACTIVE_KEY_ID: 'test2' });
+      const rotated = await startTestApi({
+        ENCRYPTION_KEYS: `${oldKeys},test2:${randomBytes(32).toString('base64')}`,
+        ENCRYPTION_ACTIVE_KEY_ID: 'test2',
+      });
       try {
         const old = (await create(a.doctor, { title: 'before rotation' })).body;
         const client = new ApiClient(rotated.url);
@@ -216,7 +256,10 @@ describe('medical records', () => {
         await client.patch(`/api/medical-records/${old.id}`, { token: a.doctor.token, body: { title: 'after rotation' } });
         expect((await testDb()('medical_record_entries').where({ id: old.id }).first()).key_id).to.equal('test2');
         const history = await client.get(`/api/medical-records/${old.id}/history`, { token: a.doctor.token });
-        expect(history.body.items.map((v: { entry: { title: string } }) => v.entry.title)).to.deep.equal(['before rotation', 'after rotation']);
+        expect(history.body.items.map((v: { entry: { title: string } }) => v.entry.title)).to.deep.equal([
+          'before rotation',
+          'after rotation',
+        ]);
       } finally {
         await rotated.stop();
         // test2 sealed only this test's entry: retired as docs/operations.md says, so later APIs (test1 only) start.
@@ -226,10 +269,16 @@ describe('medical records', () => {
 
     it('refuses to start with a key whose bytes differ from the one the database recorded, or without a recorded key, naming it', async () => {
       const lost = `test1:${randomBytes(32).toString('base64')}`;
-      const refusal = (env: Record<string, string>) => startTestApi(env).then(async (api) => void (await api.stop()), (err: Error) => err);
+      const refusal = (env: Record<string, string>) =>
+        startTestApi(env).then(
+          async (api) => void (await api.stop()),
+          (err: Error) => err,
+        );
       let refused = await refusal({ ENCRYPTION_KEYS: lost });
       expect(refused?.name).to.equal('KeyMismatchError');
-      expect(refused?.message).to.match(/^ENCRYPTION_KEY_MISMATCH: .*\n.*key "test1" in ENCRYPTION_KEYS has fingerprint [0-9a-f]{16}, but the data .* fingerprint [0-9a-f]{16}/);
+      expect(refused?.message).to.match(
+        /^ENCRYPTION_KEY_MISMATCH: .*\n.*key "test1" in ENCRYPTION_KEYS has fingerprint [0-9a-f]{16}, but the data .* fingerprint [0-9a-f]{16}/,
+      );
       expect(refused?.message).to.include('secrets.json');
       // The key under another id: test1 is recorded but no longer configured.
       refused = await refusal({ ENCRYPTION_KEYS: `other:${process.env.ENCRYPTION_KEYS!.split(':')[1]}` });
@@ -254,7 +303,12 @@ describe('medical records', () => {
       const watch = await guardKeys(testDb(), testConfig().encryption.keys, silent);
       expect(watch).to.include({ verified: true, problem: null });
       const other = new Map([['test1', randomBytes(32)]]);
-      expect(await guardKeys(testDb(), other, silent).then(() => null, (err: Error) => err.name)).to.equal('KeyMismatchError');
+      expect(
+        await guardKeys(testDb(), other, silent).then(
+          () => null,
+          (err: Error) => err.name,
+        ),
+      ).to.equal('KeyMismatchError');
     });
   });
 
@@ -268,8 +322,16 @@ describe('medical records', () => {
       const log = await api.get(`/api/patients/${p.id}/access-log`, { token: p.token });
       expect(log.status).to.equal(200);
       const actions = log.body.items.map((i: { action: string }) => i.action);
-      expect(actions).to.include.members(['medical_record.created', 'medical_record.read', 'medical_record.record_read', 'medical_record.updated']);
-      expect(log.body.items.find((i: { action: string }) => i.action === 'medical_record.read').actor).to.include({ id: a.doctor.id, role: 'doctor' });
+      expect(actions).to.include.members([
+        'medical_record.created',
+        'medical_record.read',
+        'medical_record.record_read',
+        'medical_record.updated',
+      ]);
+      expect(log.body.items.find((i: { action: string }) => i.action === 'medical_record.read').actor).to.include({
+        id: a.doctor.id,
+        role: 'doctor',
+      });
       const rows = await testDb()('audit_log').where({ patient_id: p.id, actor_id: a.doctor.id });
       expect(rows.length).to.be.greaterThanOrEqual(4);
       expect(rows.every((r) => typeof r.request_id === 'string')).to.equal(true);

@@ -44,12 +44,19 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
 
   before(async () => {
     const [apiPort, proxyPort, proxyMetrics] = [await freePort(), await freePort(), await freePort()];
-    proxy = await startProxy(testConfig({ DICOM_PROXY_METRICS_PORT: String(proxyMetrics) }), { port: proxyPort, logger: createLogger('silent', 'proxy-metrics') });
+    proxy = await startProxy(testConfig({ DICOM_PROXY_METRICS_PORT: String(proxyMetrics) }), {
+      port: proxyPort,
+      logger: createLogger('silent', 'proxy-metrics'),
+    });
     api = await startTestApi({ METRICS_PORT: String(apiPort), DICOM_PROXY_INTERNAL_URL: proxy.url });
     apiMetricsUrl = `http://127.0.0.1:${apiPort}`;
     proxyMetricsUrl = `http://127.0.0.1:${proxyMetrics}`;
     const gateMetrics = await freePort();
-    gate = await startGate(testConfig({ DICOM_GATE_METRICS_PORT: String(gateMetrics) }), { port: 0, host: '127.0.0.1', logger: createLogger('silent', 'gate-metrics') });
+    gate = await startGate(testConfig({ DICOM_GATE_METRICS_PORT: String(gateMetrics) }), {
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger('silent', 'gate-metrics'),
+    });
     gateMetricsUrl = `http://127.0.0.1:${gateMetrics}`;
     client = new ApiClient(api.url);
     const f = new Fixtures(client);
@@ -78,14 +85,28 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
     expect(session.status).to.equal(201);
     const after = await scrape(apiMetricsUrl);
 
-    expect(valueOf(after, 'mediconnect_http_requests_total', route) - valueOf(before, 'mediconnect_http_requests_total', route)).to.equal(1);
+    expect(valueOf(after, 'mediconnect_http_requests_total', route) - valueOf(before, 'mediconnect_http_requests_total', route)).to.equal(
+      1,
+    );
     expect(valueOf(after, 'mediconnect_http_request_duration_seconds_count', route)).to.be.greaterThan(0);
-    expect(valueOf(after, 'mediconnect_authorization_denials_total', { status: '401' }) - valueOf(before, 'mediconnect_authorization_denials_total', { status: '401' })).to.equal(1);
-    expect(valueOf(after, 'mediconnect_upload_bytes_total') - valueOf(before, 'mediconnect_upload_bytes_total')).to.be.greaterThan(files[0]!.data.length);
-    expect(valueOf(after, 'mediconnect_upload_refused_files_total', { code: 'NOT_DICOM' }) - valueOf(before, 'mediconnect_upload_refused_files_total', { code: 'NOT_DICOM' })).to.equal(1);
+    expect(
+      valueOf(after, 'mediconnect_authorization_denials_total', { status: '401' }) -
+        valueOf(before, 'mediconnect_authorization_denials_total', { status: '401' }),
+    ).to.equal(1);
+    expect(valueOf(after, 'mediconnect_upload_bytes_total') - valueOf(before, 'mediconnect_upload_bytes_total')).to.be.greaterThan(
+      files[0]!.data.length,
+    );
+    expect(
+      valueOf(after, 'mediconnect_upload_refused_files_total', { code: 'NOT_DICOM' }) -
+        valueOf(before, 'mediconnect_upload_refused_files_total', { code: 'NOT_DICOM' }),
+    ).to.equal(1);
     expect(valueOf(after, 'mediconnect_viewer_sessions_open')).to.be.greaterThan(valueOf(before, 'mediconnect_viewer_sessions_open'));
-    expect(valueOf(after, 'mediconnect_orthanc_request_duration_seconds_count', { outcome: 'ok' })).to.be.greaterThan(valueOf(before, 'mediconnect_orthanc_request_duration_seconds_count', { outcome: 'ok' }));
-    expect(valueOf(after, 'mediconnect_db_query_duration_seconds_count', { outcome: 'ok' })).to.be.greaterThan(valueOf(before, 'mediconnect_db_query_duration_seconds_count', { outcome: 'ok' }));
+    expect(valueOf(after, 'mediconnect_orthanc_request_duration_seconds_count', { outcome: 'ok' })).to.be.greaterThan(
+      valueOf(before, 'mediconnect_orthanc_request_duration_seconds_count', { outcome: 'ok' }),
+    );
+    expect(valueOf(after, 'mediconnect_db_query_duration_seconds_count', { outcome: 'ok' })).to.be.greaterThan(
+      valueOf(before, 'mediconnect_db_query_duration_seconds_count', { outcome: 'ok' }),
+    );
     expect(after).to.include('mediconnect_email_outbox_backlog');
     // Route templates, never raw ids.
     expect(after).to.not.include(patient.id);
@@ -93,18 +114,34 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
 
   it('the proxy’s series count DICOMweb requests by service, denials and access-cache hits', async () => {
     const studyUid = newUid();
-    expect((await upload(api.url, h.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'M', studyUid, seriesUid: newUid() }) }])).status).to.equal(201);
+    expect(
+      (
+        await upload(api.url, h.doctor.token, patient.id, [
+          { name: 'a.dcm', data: synthDicom({ patientId: 'M', studyUid, seriesUid: newUid() }) },
+        ])
+      ).status,
+    ).to.equal(201);
     const before = await scrape(proxyMetricsUrl);
-    const read = () => fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
+    const read = () =>
+      fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`, { headers: { authorization: `Bearer ${h.doctor.token}` } });
     expect((await read()).status).to.equal(200);
     expect((await read()).status).to.equal(200);
     expect((await fetch(`${proxy.url}/dicom-web/studies/${studyUid}/series`)).status).to.equal(401);
     const after = await scrape(proxyMetricsUrl);
     const qido = { service: 'dicom-proxy', route: 'qido', status: '200' };
     expect(valueOf(after, 'mediconnect_http_requests_total', qido) - valueOf(before, 'mediconnect_http_requests_total', qido)).to.equal(2);
-    expect(valueOf(after, 'mediconnect_authorization_denials_total', { status: '401' }) - valueOf(before, 'mediconnect_authorization_denials_total', { status: '401' })).to.equal(1);
-    expect(valueOf(after, 'mediconnect_cache_lookups_total', { result: 'hit' }) - valueOf(before, 'mediconnect_cache_lookups_total', { result: 'hit' })).to.be.at.least(1);
-    expect(valueOf(after, 'mediconnect_cache_lookups_total', { result: 'miss' }) - valueOf(before, 'mediconnect_cache_lookups_total', { result: 'miss' })).to.be.at.least(1);
+    expect(
+      valueOf(after, 'mediconnect_authorization_denials_total', { status: '401' }) -
+        valueOf(before, 'mediconnect_authorization_denials_total', { status: '401' }),
+    ).to.equal(1);
+    expect(
+      valueOf(after, 'mediconnect_cache_lookups_total', { result: 'hit' }) -
+        valueOf(before, 'mediconnect_cache_lookups_total', { result: 'hit' }),
+    ).to.be.at.least(1);
+    expect(
+      valueOf(after, 'mediconnect_cache_lookups_total', { result: 'miss' }) -
+        valueOf(before, 'mediconnect_cache_lookups_total', { result: 'miss' }),
+    ).to.be.at.least(1);
     expect(valueOf(after, 'mediconnect_orthanc_request_duration_seconds_count', { operation: 'dicom-web' })).to.be.greaterThan(0);
   });
 
@@ -134,11 +171,17 @@ describe('monitoring: /metrics, alert rules, dashboard (issue 11)', function () 
     // Declared series (# TYPE), with the _bucket/_count/_sum series of histograms.
     const exposed = new Set(
       [await scrape(apiMetricsUrl), await scrape(proxyMetricsUrl), await scrape(gateMetricsUrl)].flatMap((t) =>
-        [...t.matchAll(/^# TYPE (mediconnect_\w+) (\w+)$/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!])),
+        [...t.matchAll(/^# TYPE (mediconnect_\w+) (\w+)$/gm)].flatMap(([, name, type]) =>
+          type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!],
+        ),
       ),
     );
-    const dashboard = JSON.parse(readFileSync('deploy/grafana/mediconnect-dashboard.json', 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-    const used = [readFileSync('deploy/prometheus/alerts.yml', 'utf8'), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))].join('\n').match(/mediconnect_[a-z_]+/g)!;
+    const dashboard = JSON.parse(readFileSync('deploy/grafana/mediconnect-dashboard.json', 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const used = [readFileSync('deploy/prometheus/alerts.yml', 'utf8'), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))]
+      .join('\n')
+      .match(/mediconnect_[a-z_]+/g)!;
     expect(used.length).to.be.greaterThan(10);
     for (const name of new Set(used)) expect(exposed.has(name), name).to.equal(true);
   });

@@ -7,7 +7,14 @@ import { migrateAndSeed, rollback } from '../scripts/lib/migrate.js';
 describe('migrations: every down() undoes its up() (npm run db:rollback), and up() runs again after', function () {
   this.timeout(120_000);
   const database = `${process.env.DB_NAME}_rollback_${randomUUID().slice(0, 8)}`;
-  const admin = () => new pg.Client({ host: process.env.DB_HOST, port: Number(process.env.DB_PORT), user: process.env.DB_USER, password: process.env.DB_PASSWORD, database: 'postgres' });
+  const admin = () =>
+    new pg.Client({
+      host: process.env.DB_HOST,
+      port: Number(process.env.DB_PORT),
+      user: process.env.DB_USER,
+      password: process.env.DB_PASSWORD,
+      database: 'postgres',
+    });
   before(async () => {
     const client = admin();
     await client.connect();
@@ -30,8 +37,13 @@ describe('migrations: every down() undoes its up() (npm run db:rollback), and up
     const client = new pg.Client({ ...config.db, database, user: config.db.user });
     await client.connect();
     try {
-      const { rows } = await client.query(`select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_migrations%'`);
-      expect(rows.map((r) => r.table_name), 'tables left by the down() functions').to.deep.equal([]);
+      const { rows } = await client.query(
+        `select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'knex_migrations%'`,
+      );
+      expect(
+        rows.map((r) => r.table_name),
+        'tables left by the down() functions',
+      ).to.deep.equal([]);
     } finally {
       await client.end();
     }

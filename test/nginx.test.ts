@@ -65,7 +65,14 @@ http {
     expect(check.status, check.stderr).to.equal(0);
     nginx = spawnGroup(NGINX_PATH, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
     base = `http://127.0.0.1:${port}`;
-    for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
+    for (
+      let i = 0;
+      !(await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
       if (i > 100) throw new Error(`nginx did not start: ${readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -79,12 +86,18 @@ http {
   it('routes /api to the API, /dicom-web to the proxy and the rest to the viewer, with a request id', async () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).to.equal(200);
-    const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: h.doctor.email, password: h.doctor.password }) });
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: h.doctor.email, password: h.doctor.password }),
+    });
     expect(login.status).to.equal(200);
     // nginx's $request_id (32 hex digits) reaches the API, which answers with it.
     expect(login.headers.get('x-request-id')).to.match(/^[0-9a-f]{32}$/);
     const token = ((await login.json()) as { accessToken: string }).accessToken;
-    const qido = await fetch(`${base}/dicom-web/studies`, { headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' } });
+    const qido = await fetch(`${base}/dicom-web/studies`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' },
+    });
     expect(qido.status).to.equal(200);
     expect(await qido.json()).to.be.an('array');
     const refused = await fetch(`${base}/dicom-web/studies`);
@@ -95,7 +108,10 @@ http {
 
   it('streams an upload through (no body size limit) to the API', async () => {
     const patient = await f.patient(h.secretary, [h.doctor.id]);
-    const files = [0, 1, 2].map((i) => ({ name: `${i}.dcm`, data: synthDicom({ patientId: 'N', studyUid: newUid(), seriesUid: newUid(), rows: 512, columns: 512 }) }));
+    const files = [0, 1, 2].map((i) => ({
+      name: `${i}.dcm`,
+      data: synthDicom({ patientId: 'N', studyUid: newUid(), seriesUid: newUid(), rows: 512, columns: 512 }),
+    }));
     const res = await upload(base, h.doctor.token, patient.id, files);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect(res.body.stored).to.have.length(3);

@@ -32,10 +32,34 @@ describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', fu
     // A CT volume (40 slices of 128², 1 mm apart) and three short series: enough for every layout.
     const files = [];
     const volume = newUid();
-    for (let n = 1; n <= 40; n++) files.push({ name: `v${n}.dcm`, data: synthDicom({ patientId: 'T', studyUid: study.uid, seriesUid: volume, seriesNumber: 1, instanceNumber: n, rows: 128, columns: 128 }) });
+    for (let n = 1; n <= 40; n++)
+      files.push({
+        name: `v${n}.dcm`,
+        data: synthDicom({
+          patientId: 'T',
+          studyUid: study.uid,
+          seriesUid: volume,
+          seriesNumber: 1,
+          instanceNumber: n,
+          rows: 128,
+          columns: 128,
+        }),
+      });
     for (let s = 0; s < 3; s++) {
       const series = newUid();
-      for (let n = 1; n <= 3; n++) files.push({ name: `s${s}-${n}.dcm`, data: synthDicom({ patientId: 'T', studyUid: study.uid, seriesUid: series, seriesNumber: s + 2, instanceNumber: n, rows: 128, columns: 128 }) });
+      for (let n = 1; n <= 3; n++)
+        files.push({
+          name: `s${s}-${n}.dcm`,
+          data: synthDicom({
+            patientId: 'T',
+            studyUid: study.uid,
+            seriesUid: series,
+            seriesNumber: s + 2,
+            instanceNumber: n,
+            rows: 128,
+            columns: 128,
+          }),
+        });
     }
     const res = await upload(f.api.baseUrl, h.doctor.token, patient.id, files);
     expect(res.status, JSON.stringify(res.body).slice(0, 300)).to.equal(201);
@@ -78,7 +102,9 @@ describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', fu
       const panes = await page.evaluate(() => document.querySelector('[data-cy="viewport-grid"]')?.children.length ?? 0);
       const painted = await probePixels(page);
       const lit = new Set(
-        painted.filter((p) => p.tag === 'CANVAS' && p.inViewport && p.lit > 1_000 && p.box.w > 50).map((p) => `${Math.round(p.box.x / 20)}:${Math.round(p.box.y / 20)}`),
+        painted
+          .filter((p) => p.tag === 'CANVAS' && p.inViewport && p.lit > 1_000 && p.box.w > 50)
+          .map((p) => `${Math.round(p.box.x / 20)}:${Math.round(p.box.y / 20)}`),
       ).size;
       if ((panes === cells && lit >= want) || Date.now() > deadline) return { panes, lit };
       await page.waitForTimeout(500);
@@ -157,16 +183,20 @@ describe('OHIF tools through the proxy: layouts, MPR, 3D, capture (issue 9)', fu
     const file = await (await download).path();
     const image = readFileSync(file!);
     // OHIF saves JPEG by default (PNG on request): decoded by the browser, as a user's image viewer would.
-    const type = image.subarray(0, 2).toString('hex') === 'ffd8' ? 'image/jpeg' : image.subarray(1, 4).toString() === 'PNG' ? 'image/png' : 'unknown';
+    const type =
+      image.subarray(0, 2).toString('hex') === 'ffd8' ? 'image/jpeg' : image.subarray(1, 4).toString() === 'PNG' ? 'image/png' : 'unknown';
     expect(type, 'a JPEG or PNG file').to.not.equal('unknown');
     await withPixelReader(page);
-    const lit = await page.evaluate(async ({ b64, mime }) => {
-      const img = new Image();
-      img.src = `data:${mime};base64,${b64}`;
-      await img.decode();
-      const n = (window as unknown as { __mcPixels: PixelReader }).__mcPixels(img).lit;
-      return { n, width: img.naturalWidth, height: img.naturalHeight };
-    }, { b64: image.toString('base64'), mime: type });
+    const lit = await page.evaluate(
+      async ({ b64, mime }) => {
+        const img = new Image();
+        img.src = `data:${mime};base64,${b64}`;
+        await img.decode();
+        const n = (window as unknown as { __mcPixels: PixelReader }).__mcPixels(img).lit;
+        return { n, width: img.naturalWidth, height: img.naturalHeight };
+      },
+      { b64: image.toString('base64'), mime: type },
+    );
     await page.close();
     expect(lit.width).to.be.greaterThan(100);
     expect(lit.n, 'non-background pixels in the captured image').to.be.greaterThan(5_000);

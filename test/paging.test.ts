@@ -49,11 +49,21 @@ describe('one query per page: the same items, order and totals as count-then-pag
       // Same last names in pairs, so that the tie-breaker decides the order.
       const p = await f.createPatient(h.secretary, [h.doctor.id], { lastName: `Same${Math.floor(i / 2)}`, confirmNotDuplicate: true });
       for (let e = 0; e < i % 3; e++) {
-        expect((await f.api.post('/api/medical-records', { token: h.doctor.token, body: { patientId: p.id, type: 'note', title: `N${e}`, content: 'x', recordedAt: '2026-01-01T10:00:00Z' } })).status).to.equal(201);
+        expect(
+          (
+            await f.api.post('/api/medical-records', {
+              token: h.doctor.token,
+              body: { patientId: p.id, type: 'note', title: `N${e}`, content: 'x', recordedAt: '2026-01-01T10:00:00Z' },
+            })
+          ).status,
+        ).to.equal(201);
       }
       if (i % 4 === 0) {
         const patient = await f.activate(p.email);
-        const res = await f.api.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt: base.plus({ minutes: 30 * i }).toISO(), durationMinutes: 30, reason: 'Check' } });
+        const res = await f.api.post('/api/appointments', {
+          token: patient.token,
+          body: { doctorId: h.doctor.id, startsAt: base.plus({ minutes: 30 * i }).toISO(), durationMinutes: 30, reason: 'Check' },
+        });
         expect(res.status, JSON.stringify(res.body)).to.equal(201);
       }
     }
@@ -61,18 +71,61 @@ describe('one query per page: the same items, order and totals as count-then-pag
 
   it('fetchPage equals count-then-page on every scoped list, for every page up to past the end, and for an empty scope', async () => {
     const db = testDb();
-    const [secretary, doctor, emptyDoctor, emptySecretary] = await Promise.all([principalOf(h.secretary.id), principalOf(h.doctor.id), principalOf(lonely.doctor.id), principalOf(lonely.secretary.id)]);
-    const patientsOf = (who: Principal) => applyPatientScope(db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at'), who, 'u.id', 'administrative');
+    const [secretary, doctor, emptyDoctor, emptySecretary] = await Promise.all([
+      principalOf(h.secretary.id),
+      principalOf(h.doctor.id),
+      principalOf(lonely.doctor.id),
+      principalOf(lonely.secretary.id),
+    ]);
+    const patientsOf = (who: Principal) =>
+      applyPatientScope(
+        db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at'),
+        who,
+        'u.id',
+        'administrative',
+      );
     const appointmentsOf = (who: Principal) => applyPatientScope(db('appointments as a'), who, 'a.patient_id', 'administrative');
     const cases: [string, () => Knex.QueryBuilder, Omit<PageRequest, 'page' | 'pageSize'>][] = [
-      ['patients by last name', () => patientsOf(secretary), { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' }],
-      ['patients by last name, descending', () => patientsOf(secretary), { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'desc' }, tieBreaker: 'u.id' }],
-      ['no patients', () => patientsOf(emptySecretary), { columns: ['u.id'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' }],
-      ['record entries of a doctor', () => scopedEntries(db, doctor), { columns: ['e.id', 'e.recorded_at'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' }],
-      ['no entries', () => scopedEntries(db, emptyDoctor), { columns: ['e.id'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' }],
-      ['appointments', () => appointmentsOf(secretary), { columns: ['a.id', 'a.starts_at'], orderBy: { column: 'a.starts_at', direction: 'asc' }, tieBreaker: 'a.id' }],
-      ['studies (none)', () => scopedStudies(db, emptyDoctor), { columns: ['s.id'], orderBy: { column: 's.created_at', direction: 'desc' }, tieBreaker: 's.id' }],
-      ['notifications', () => db('notifications').where('user_id', h.doctor.id), { columns: ['id', 'created_at'], orderBy: { column: 'created_at', direction: 'desc' }, tieBreaker: 'id' }],
+      [
+        'patients by last name',
+        () => patientsOf(secretary),
+        { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' },
+      ],
+      [
+        'patients by last name, descending',
+        () => patientsOf(secretary),
+        { columns: ['u.id', 'u.last_name'], orderBy: { column: 'u.last_name', direction: 'desc' }, tieBreaker: 'u.id' },
+      ],
+      [
+        'no patients',
+        () => patientsOf(emptySecretary),
+        { columns: ['u.id'], orderBy: { column: 'u.last_name', direction: 'asc' }, tieBreaker: 'u.id' },
+      ],
+      [
+        'record entries of a doctor',
+        () => scopedEntries(db, doctor),
+        { columns: ['e.id', 'e.recorded_at'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' },
+      ],
+      [
+        'no entries',
+        () => scopedEntries(db, emptyDoctor),
+        { columns: ['e.id'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' },
+      ],
+      [
+        'appointments',
+        () => appointmentsOf(secretary),
+        { columns: ['a.id', 'a.starts_at'], orderBy: { column: 'a.starts_at', direction: 'asc' }, tieBreaker: 'a.id' },
+      ],
+      [
+        'studies (none)',
+        () => scopedStudies(db, emptyDoctor),
+        { columns: ['s.id'], orderBy: { column: 's.created_at', direction: 'desc' }, tieBreaker: 's.id' },
+      ],
+      [
+        'notifications',
+        () => db('notifications').where('user_id', h.doctor.id),
+        { columns: ['id', 'created_at'], orderBy: { column: 'created_at', direction: 'desc' }, tieBreaker: 'id' },
+      ],
     ];
     let nonEmpty = 0;
     for (const [name, build, request] of cases) {
@@ -92,7 +145,11 @@ describe('one query per page: the same items, order and totals as count-then-pag
     // Decorated pages: the joins that only add names run on the page's rows, after the cut; same answer.
     const withAuthor = (q: Knex.QueryBuilder) => q.join('users as au', 'au.id', 'e.author_id');
     const bare = () => applyPatientScope(db('medical_record_entries as e').whereNull('e.deleted_at'), doctor, 'e.patient_id', 'medical');
-    const request: Omit<PageRequest, 'page' | 'pageSize'> = { columns: ['e.id', 'e.recorded_at', 'au.last_name'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id' };
+    const request: Omit<PageRequest, 'page' | 'pageSize'> = {
+      columns: ['e.id', 'e.recorded_at', 'au.last_name'],
+      orderBy: { column: 'e.recorded_at', direction: 'desc' },
+      tieBreaker: 'e.id',
+    };
     for (const pageSize of [1, 4, 100]) {
       for (const page of [1, 2, 6, 7, 50]) {
         const expected = await countThenPage(withAuthor(bare()), { ...request, page, pageSize });
@@ -125,7 +182,9 @@ describe('one query per page: the same items, order and totals as count-then-pag
     }
     expect((await f.api.get('/api/patients?pageSize=7&page=2', { token: h.secretary.token })).body.items).to.have.length(7);
     for (const path of ['/api/patients', '/api/medical-records', '/api/appointments', '/api/dicom/studies']) {
-      const empty = await f.api.get(`${path}?page=3`, { token: path === '/api/patients' || path === '/api/appointments' ? lonely.secretary.token : lonely.doctor.token });
+      const empty = await f.api.get(`${path}?page=3`, {
+        token: path === '/api/patients' || path === '/api/appointments' ? lonely.secretary.token : lonely.doctor.token,
+      });
       expect(empty.body, path).to.deep.include({ items: [], total: 0, page: 3 });
     }
   });
@@ -134,11 +193,20 @@ describe('one query per page: the same items, order and totals as count-then-pag
     const db = createKnex(testConfig(), { pool: { min: 1, max: 1 } });
     try {
       const doctor = await principalOf(h.doctor.id);
-      const request: PageRequest = { columns: ['e.id'], orderBy: { column: 'e.recorded_at', direction: 'desc' }, tieBreaker: 'e.id', page: 1, pageSize: 2 };
+      const request: PageRequest = {
+        columns: ['e.id'],
+        orderBy: { column: 'e.recorded_at', direction: 'desc' },
+        tieBreaker: 'e.id',
+        page: 1,
+        pageSize: 2,
+      };
       // Page 1 has no OFFSET (knex leaves it out): pages 2 and 3 share one text.
       await fetchPage(scopedEntries(db, doctor), { ...request, page: 2 });
       await fetchPage(scopedEntries(db, doctor), { ...request, page: 3 });
-      const statements = (await db.raw(`select name, statement from pg_prepared_statements where name like 'mc\\_%'`)).rows as { name: string; statement: string }[];
+      const statements = (await db.raw(`select name, statement from pg_prepared_statements where name like 'mc\\_%'`)).rows as {
+        name: string;
+        statement: string;
+      }[];
       const pages = statements.filter((s) => /count\(\*\) over \(\)/.test(s.statement) && /medical_record_entries/.test(s.statement));
       expect(pages, 'one statement for both pages: limit and offset are parameters').to.have.length(1);
 
@@ -160,7 +228,9 @@ describe('one query per page: the same items, order and totals as count-then-pag
     const db = createKnex(testConfig(), { pool: { min: 0, max: 2 } });
     const events: [string, string | undefined, string | undefined][] = [];
     db.on('query', (q: { __knexQueryUid?: string; sql?: string }) => events.push(['query', q.__knexQueryUid, q.sql]));
-    db.on('query-response', (_r: unknown, q: { __knexQueryUid?: string; sql?: string }) => events.push(['response', q.__knexQueryUid, q.sql]));
+    db.on('query-response', (_r: unknown, q: { __knexQueryUid?: string; sql?: string }) =>
+      events.push(['response', q.__knexQueryUid, q.sql]),
+    );
     db.on('query-error', (_e: unknown, q: { __knexQueryUid?: string; sql?: string }) => events.push(['error', q.__knexQueryUid, q.sql]));
     try {
       const read = () => db('users').where({ id: h.doctor.id }).select('id', 'email', 'created_at');

@@ -51,7 +51,9 @@ describe('patients and doctor links', () => {
       const res = await api.post('/api/patients', { token: a.secretary.token, body: body({ sex: 'M' }) });
       expect(res.status).to.equal(201);
       expect(res.body.sex).to.equal('male');
-      expect((await api.patch(`/api/patients/${res.body.id}`, { token: a.secretary.token, body: { sex: 'Female' } })).body.sex).to.equal('female');
+      expect((await api.patch(`/api/patients/${res.body.id}`, { token: a.secretary.token, body: { sex: 'Female' } })).body.sex).to.equal(
+        'female',
+      );
     });
 
     it('identifiers are unique across patients', async () => {
@@ -66,7 +68,10 @@ describe('patients and doctor links', () => {
       delete (missing as Record<string, unknown>).doctorIds;
       expect((await api.post('/api/patients', { token: a.secretary.token, body: missing })).status).to.equal(400);
       const email = randomEmail('mixed');
-      const mixed = await api.post('/api/patients', { token: a.secretary.token, body: body({ email, doctorIds: [a.doctor.id, b.doctor.id] }) });
+      const mixed = await api.post('/api/patients', {
+        token: a.secretary.token,
+        body: body({ email, doctorIds: [a.doctor.id, b.doctor.id] }),
+      });
       expect(mixed.status).to.equal(400);
       expect(mixed.body.error.code).to.equal('INVALID_DOCTOR');
       expect(mixed.body.error.details[0].value).to.equal(b.doctor.id);
@@ -76,7 +81,10 @@ describe('patients and doctor links', () => {
     });
 
     it('rejects bad demographics and duplicate e-mails', async () => {
-      const bad = await api.post('/api/patients', { token: a.secretary.token, body: body({ birthDate: '2999-01-01', sex: 'x', email: 'nope' }) });
+      const bad = await api.post('/api/patients', {
+        token: a.secretary.token,
+        body: body({ birthDate: '2999-01-01', sex: 'x', email: 'nope' }),
+      });
       expect(bad.status).to.equal(400);
       expect(bad.body.error.details.map((d: { field: string }) => d.field)).to.include.members(['birthDate', 'sex', 'email']);
       const dup = await api.post('/api/patients', { token: a.secretary.token, body: body({ email: a.doctor.email }) });
@@ -87,16 +95,39 @@ describe('patients and doctor links', () => {
 
     it('a probable duplicate (same names, accents and case aside, and birth date, followed in the hospital) answers 409 POSSIBLE_DUPLICATE naming it, unless confirmed', async () => {
       const lastName = `Dupont${randomUUID().slice(0, 6)}`;
-      const first = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10' }) });
+      const first = await api.post('/api/patients', {
+        token: a.secretary.token,
+        body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10' }),
+      });
       expect(first.status).to.equal(201);
-      const twin = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'JEAN', lastName: lastName.toUpperCase(), birthDate: '1980-02-10' }) });
+      const twin = await api.post('/api/patients', {
+        token: a.secretary.token,
+        body: body({ firstName: 'JEAN', lastName: lastName.toUpperCase(), birthDate: '1980-02-10' }),
+      });
       expect(twin.status).to.equal(409);
       expect(twin.body.error.code).to.equal('POSSIBLE_DUPLICATE');
       expect(twin.body.error.details[0].value).to.equal(first.body.id);
       // Another birth date is another person; another hospital does not see this one (no hint of it leaks).
-      expect((await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-11' }) })).status).to.equal(201);
-      expect((await api.post('/api/patients', { token: b.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', doctorIds: [b.doctor.id] }) })).status).to.equal(201);
-      const confirmed = await api.post('/api/patients', { token: a.secretary.token, body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', confirmNotDuplicate: true }) });
+      expect(
+        (
+          await api.post('/api/patients', {
+            token: a.secretary.token,
+            body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-11' }),
+          })
+        ).status,
+      ).to.equal(201);
+      expect(
+        (
+          await api.post('/api/patients', {
+            token: b.secretary.token,
+            body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', doctorIds: [b.doctor.id] }),
+          })
+        ).status,
+      ).to.equal(201);
+      const confirmed = await api.post('/api/patients', {
+        token: a.secretary.token,
+        body: body({ firstName: 'Jean', lastName, birthDate: '1980-02-10', confirmNotDuplicate: true }),
+      });
       expect(confirmed.status).to.equal(201);
       expect(confirmed.body.id).to.not.equal(first.body.id);
     });
@@ -114,7 +145,12 @@ describe('patients and doctor links', () => {
       expect(login.status).to.equal(200);
       expect(login.body.user.mustChangePassword).to.equal(true);
       // Staff accounts still need one.
-      expect((await testDb()('users').where({ id: a.doctor.id }).update({ email: null }).catch((e: { constraint?: string }) => e.constraint))).to.equal('users_email_required_for_staff');
+      expect(
+        await testDb()('users')
+          .where({ id: a.doctor.id })
+          .update({ email: null })
+          .catch((e: { constraint?: string }) => e.constraint),
+      ).to.equal('users_email_required_for_staff');
     });
 
     it('only secretaries create patients (403 for every other role)', async () => {
@@ -171,9 +207,16 @@ describe('patients and doctor links', () => {
     it('the doctorId filter only narrows what the caller sees: another hospital’s link is revealed to no role', async () => {
       // Followed in both hospitals: by A's doctor (at creation) and by B's doctor.
       const shared = await f.patient(a.secretary, [a.doctor.id]);
-      await testDb()('patient_doctor_links').insert({ patient_id: shared.id, doctor_id: b.doctor.id, source: 'secretary', created_by: b.secretary.id });
+      await testDb()('patient_doctor_links').insert({
+        patient_id: shared.id,
+        doctor_id: b.doctor.id,
+        source: 'secretary',
+        created_by: b.secretary.id,
+      });
       const listed = async (who: Actor, doctorId: string) =>
-        ((await api.get(`/api/patients?pageSize=100&doctorId=${doctorId}`, { token: who.token })).body.items as { id: string }[]).some((p) => p.id === shared.id);
+        ((await api.get(`/api/patients?pageSize=100&doctorId=${doctorId}`, { token: who.token })).body.items as { id: string }[]).some(
+          (p) => p.id === shared.id,
+        );
       const cases: [string, Actor, string, boolean][] = [
         ['A’s secretary, A’s doctor', a.secretary, a.doctor.id, true],
         ['A’s secretary, B’s doctor', a.secretary, b.doctor.id, false],
@@ -187,7 +230,9 @@ describe('patients and doctor links', () => {
       ];
       for (const [what, who, doctorId, expected] of cases) expect(await listed(who, doctorId), what).to.equal(expected);
       // The relation shows the same way on the patient's own page.
-      const linksSeenByA = (await api.get(`/api/patients/${shared.id}/doctors`, { token: a.secretary.token })).body.items as { doctorId: string }[];
+      const linksSeenByA = (await api.get(`/api/patients/${shared.id}/doctors`, { token: a.secretary.token })).body.items as {
+        doctorId: string;
+      }[];
       expect(linksSeenByA.map((l) => l.doctorId)).to.not.include(b.doctor.id);
     });
 
@@ -195,8 +240,12 @@ describe('patients and doctor links', () => {
       const tag = randomUUID().slice(0, 6);
       const amelie = await f.createPatient(a.secretary, [a.doctor.id], { firstName: 'Amélie', lastName: `Poulain${tag}` });
       const herve = await f.createPatient(a.secretary, [a.doctor.id], { firstName: 'Hervé', lastName: `Léger-Œuvray${tag}` });
-      const found = async (q: string) => ((await api.get(`/api/patients?q=${encodeURIComponent(q)}`, { token: a.secretary.token })).body.items as { id: string }[]).map((p) => p.id);
-      for (const q of [`amelie poulain${tag}`, `Poulain${tag} Amélie`, `AMELIE ${tag}`, `poulain${tag}`]) expect(await found(q), q).to.deep.equal([amelie.id]);
+      const found = async (q: string) =>
+        ((await api.get(`/api/patients?q=${encodeURIComponent(q)}`, { token: a.secretary.token })).body.items as { id: string }[]).map(
+          (p) => p.id,
+        );
+      for (const q of [`amelie poulain${tag}`, `Poulain${tag} Amélie`, `AMELIE ${tag}`, `poulain${tag}`])
+        expect(await found(q), q).to.deep.equal([amelie.id]);
       for (const q of [`herve ${tag}`, `leger-oeuvray${tag}`, `LÉGER ${tag} hervé`]) expect(await found(q), q).to.deep.equal([herve.id]);
       expect(await found(`amelie leger ${tag}`)).to.deep.equal([]);
       // The same folding on both sides: the database's function and the API's (records, appointments).
@@ -225,16 +274,25 @@ describe('patients and doctor links', () => {
   describe('updates, deactivation and links', () => {
     it('a secretary in scope updates demographics; the identifier never changes', async () => {
       const p = await f.createPatient(a.secretary, [a.doctor.id]);
-      const patched = await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { lastName: 'Durand', birthDate: '1970-02-03' } });
+      const patched = await api.patch(`/api/patients/${p.id}`, {
+        token: a.secretary.token,
+        body: { lastName: 'Durand', birthDate: '1970-02-03' },
+      });
       expect(patched.status).to.equal(200);
       expect(patched.body).to.include({ lastName: 'Durand', birthDate: '1970-02-03', identifier: p.identifier });
-      const put = await api.put(`/api/patients/${p.id}`, { token: a.secretary.token, body: { email: p.email, firstName: 'Anne', lastName: 'Durand', birthDate: '1970-02-03', sex: 'other' } });
+      const put = await api.put(`/api/patients/${p.id}`, {
+        token: a.secretary.token,
+        body: { email: p.email, firstName: 'Anne', lastName: 'Durand', birthDate: '1970-02-03', sex: 'other' },
+      });
       expect(put.status).to.equal(200);
       expect(put.body).to.include({ firstName: 'Anne', sex: 'other', phone: null });
       const identifier = await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { identifier: 'MCHACKED' } });
       expect(identifier.status).to.equal(400);
       let refused = false;
-      await testDb()('patients').where({ user_id: p.id }).update({ identifier: 'MCOTHER0000' }).catch(() => (refused = true));
+      await testDb()('patients')
+        .where({ user_id: p.id })
+        .update({ identifier: 'MCOTHER0000' })
+        .catch(() => (refused = true));
       expect(refused).to.equal(true);
     });
 
@@ -243,7 +301,9 @@ describe('patients and doctor links', () => {
       expect((await api.patch(`/api/patients/${p.id}`, { token: b.secretary.token, body: { lastName: 'X' } })).status).to.equal(404);
       expect((await api.delete(`/api/patients/${p.id}`, { token: b.secretary.token })).status).to.equal(404);
       for (const actor of [a.doctor, p, a.admin]) {
-        expect((await api.patch(`/api/patients/${p.id}`, { token: actor.token, body: { lastName: 'X' } })).status, actor.role).to.equal(403);
+        expect((await api.patch(`/api/patients/${p.id}`, { token: actor.token, body: { lastName: 'X' } })).status, actor.role).to.equal(
+          403,
+        );
         expect((await api.delete(`/api/patients/${p.id}`, { token: actor.token })).status, actor.role).to.equal(403);
       }
     });
@@ -257,7 +317,9 @@ describe('patients and doctor links', () => {
       expect(still.status).to.equal(200);
       expect(still.body.isActive).to.equal(false);
       expect(still.body.doctors).to.have.length(1);
-      expect((await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { isActive: true } })).body.isActive).to.equal(true);
+      expect((await api.patch(`/api/patients/${p.id}`, { token: a.secretary.token, body: { isActive: true } })).body.isActive).to.equal(
+        true,
+      );
       expect((await api.post('/api/auth/login', { body: { email: p.email, password: NEW_PASSWORD } })).status).to.equal(200);
     });
 
@@ -269,7 +331,9 @@ describe('patients and doctor links', () => {
       const link = linked.body.items.find((l: { doctorId: string }) => l.doctorId === otherDoctorA.id);
       expect(link).to.include({ source: 'secretary' });
       expect(link.createdBy).to.include({ id: a.secretary.id });
-      expect((await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: otherDoctorA.id } })).status).to.equal(200);
+      expect(
+        (await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: otherDoctorA.id } })).status,
+      ).to.equal(200);
       expect((await api.get(`/api/patients/${p.id}`, { token: otherDoctorA.token })).status).to.equal(200);
       const links = await api.get(`/api/patients/${p.id}/doctors`, { token: a.doctor.token });
       expect(links.body.items).to.have.length(2);
@@ -279,9 +343,14 @@ describe('patients and doctor links', () => {
       const p = await f.createPatient(a.secretary, [a.doctor.id]);
       const foreign = await api.post(`/api/patients/${p.id}/doctors`, { token: a.secretary.token, body: { doctorId: b.doctor.id } });
       expect(foreign.status).to.equal(400);
-      expect((await api.post(`/api/patients/${p.id}/doctors`, { token: b.secretary.token, body: { doctorId: b.doctor.id } })).status).to.equal(404);
+      expect(
+        (await api.post(`/api/patients/${p.id}/doctors`, { token: b.secretary.token, body: { doctorId: b.doctor.id } })).status,
+      ).to.equal(404);
       for (const actor of [a.doctor, a.admin, sa]) {
-        expect((await api.post(`/api/patients/${p.id}/doctors`, { token: actor.token, body: { doctorId: otherDoctorA.id } })).status, actor.role).to.equal(403);
+        expect(
+          (await api.post(`/api/patients/${p.id}/doctors`, { token: actor.token, body: { doctorId: otherDoctorA.id } })).status,
+          actor.role,
+        ).to.equal(403);
       }
       expect((await api.get(`/api/patients/${p.id}`, { token: b.doctor.token })).status).to.equal(404);
     });

@@ -29,7 +29,8 @@ describe('principal cache: what each change drops (issue 13)', function () {
   });
   after(() => listener.stop());
 
-  const sessionOf = async (userId: string) => (await testDb()('sessions').where({ user_id: userId }).whereNull('revoked_at').orderBy('created_at', 'desc').first('id')).id as string;
+  const sessionOf = async (userId: string) =>
+    (await testDb()('sessions').where({ user_id: userId }).whereNull('revoked_at').orderBy('created_at', 'desc').first('id')).id as string;
 
   /** Whether the cache still answers for the session without the database. */
   async function cached(userId: string, sessionId: string): Promise<boolean> {
@@ -53,17 +54,67 @@ describe('principal cache: what each change drops (issue 13)', function () {
   }
 
   const rows: [string, (a: HospitalWithStaff) => Promise<unknown>, Record<string, boolean>][] = [
-    ['a login time (last_login_at): nothing', (a) => testDb()('users').where({ id: a.doctor.id }).update({ last_login_at: testDb().fn.now() }), { aDoctor: true, aSecretary: true, bDoctor: true }],
-    ['a phone number: nothing', (a) => testDb()('users').where({ id: a.doctor.id }).update({ phone: '0600000000' }), { aDoctor: true, aSecretary: true, bDoctor: true }],
-    ['a last name: that account', (a) => testDb()('users').where({ id: a.doctor.id }).update({ last_name: 'Changed' }), { aDoctor: false, aSecretary: true, bDoctor: true }],
-    ['an e-mail: that account', (a) => testDb()('users').where({ id: a.secretary.id }).update({ email: `changed-${a.secretary.email}` }), { aDoctor: true, aSecretary: false, bDoctor: true }],
-    ['a locale: that account', (a) => testDb()('users').where({ id: a.secretary.id }).update({ locale: 'fr' }), { aDoctor: true, aSecretary: false, bDoctor: true }],
-    ['a deactivation: that account', (a) => testDb()('users').where({ id: a.doctor.id }).update({ is_active: false }), { aDoctor: false, aSecretary: true, bDoctor: true }],
-    ['a password hash: that account', (a) => testDb()('users').where({ id: a.doctor.id }).update({ password_hash: 'x' }), { aDoctor: false, aSecretary: true, bDoctor: true }],
-    ['a session revoked: that session', async (a) => testDb()('sessions').where({ id: await sessionOf(a.doctor.id) }).update({ revoked_at: testDb().fn.now() }), { aDoctor: false, aSecretary: true, bDoctor: true }],
-    ['a hospital renamed: nothing', (a) => testDb()('hospitals').where({ id: a.hospital.id }).update({ name: 'Renamed' }), { aDoctor: true, aSecretary: true, bDoctor: true }],
-    ['a hospital deactivated: its accounts', (a) => testDb()('hospitals').where({ id: a.hospital.id }).update({ is_active: false }), { aDoctor: false, aSecretary: false, bDoctor: true }],
-    ['an unknown kind of change: everything', () => testDb().raw(`select pg_notify('mediconnect_principal', 'z:future')`), { aDoctor: false, aSecretary: false, bDoctor: false }],
+    [
+      'a login time (last_login_at): nothing',
+      (a) => testDb()('users').where({ id: a.doctor.id }).update({ last_login_at: testDb().fn.now() }),
+      { aDoctor: true, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a phone number: nothing',
+      (a) => testDb()('users').where({ id: a.doctor.id }).update({ phone: '0600000000' }),
+      { aDoctor: true, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a last name: that account',
+      (a) => testDb()('users').where({ id: a.doctor.id }).update({ last_name: 'Changed' }),
+      { aDoctor: false, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'an e-mail: that account',
+      (a) =>
+        testDb()('users')
+          .where({ id: a.secretary.id })
+          .update({ email: `changed-${a.secretary.email}` }),
+      { aDoctor: true, aSecretary: false, bDoctor: true },
+    ],
+    [
+      'a locale: that account',
+      (a) => testDb()('users').where({ id: a.secretary.id }).update({ locale: 'fr' }),
+      { aDoctor: true, aSecretary: false, bDoctor: true },
+    ],
+    [
+      'a deactivation: that account',
+      (a) => testDb()('users').where({ id: a.doctor.id }).update({ is_active: false }),
+      { aDoctor: false, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a password hash: that account',
+      (a) => testDb()('users').where({ id: a.doctor.id }).update({ password_hash: 'x' }),
+      { aDoctor: false, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a session revoked: that session',
+      async (a) =>
+        testDb()('sessions')
+          .where({ id: await sessionOf(a.doctor.id) })
+          .update({ revoked_at: testDb().fn.now() }),
+      { aDoctor: false, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a hospital renamed: nothing',
+      (a) => testDb()('hospitals').where({ id: a.hospital.id }).update({ name: 'Renamed' }),
+      { aDoctor: true, aSecretary: true, bDoctor: true },
+    ],
+    [
+      'a hospital deactivated: its accounts',
+      (a) => testDb()('hospitals').where({ id: a.hospital.id }).update({ is_active: false }),
+      { aDoctor: false, aSecretary: false, bDoctor: true },
+    ],
+    [
+      'an unknown kind of change: everything',
+      () => testDb().raw(`select pg_notify('mediconnect_principal', 'z:future')`),
+      { aDoctor: false, aSecretary: false, bDoctor: false },
+    ],
   ];
   for (const [name, change, expected] of rows) {
     it(name, async () => {

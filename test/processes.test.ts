@@ -34,23 +34,33 @@ type UploadSeen = { status: number; body: any; error?: undefined } | { status: 0
  * then stops sending, as a browser does. A write the server ends early (EPIPE, ECONNRESET) is an outcome
  * too, reported rather than thrown, so that the test asserts what the user saw.
  */
-function uploadStreamed(url: string, token: string, patientId: string, files: Buffer[], afterFile: (sent: number) => Promise<void>): Promise<UploadSeen> {
+function uploadStreamed(
+  url: string,
+  token: string,
+  patientId: string,
+  files: Buffer[],
+  afterFile: (sent: number) => Promise<void>,
+): Promise<UploadSeen> {
   const boundary = '----mediconnect-processes';
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
-      answered = true;
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode!, body: JSON.parse(text) });
-        } catch (err) {
-          reject(err);
-        }
-      });
-      res.on('error', (err) => resolve({ status: 0, body: null, error: `answer cut: ${err.message}` }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` } },
+      (res) => {
+        answered = true;
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, body: JSON.parse(text) });
+          } catch (err) {
+            reject(err);
+          }
+        });
+        res.on('error', (err) => resolve({ status: 0, body: null, error: `answer cut: ${err.message}` }));
+      },
+    );
     // After the answer, the server closing the rest of the upload is expected; before it, it is what the user sees.
     req.on('error', (err) => {
       if (!answered) resolve({ status: 0, body: null, error: (err as NodeJS.ErrnoException).code ?? err.message });
@@ -80,7 +90,6 @@ function uploadStreamed(url: string, token: string, patientId: string, files: Bu
     })().catch(reject);
   });
 }
-
 
 describe('processes', () => {
   it('the API process drains and exits 0 on SIGTERM', async () => {
@@ -118,13 +127,21 @@ describe('processes', () => {
     const secretsNow = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
     const basic = { authorization: `Basic ${Buffer.from(`mediconnect:${secretsNow.ORTHANC_PASSWORD}`).toString('base64')}` };
     expect((await fetch(`http://127.0.0.1:${orthancPort}/system`, { headers: basic })).status).to.equal(200);
-    const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
-    if (external) expect((await fetch(`http://${external.address}:${orthancPort}/system`, { headers: basic })).status, `Orthanc through ${external.address}`).to.equal(401);
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (external)
+      expect(
+        (await fetch(`http://${external.address}:${orthancPort}/system`, { headers: basic })).status,
+        `Orthanc through ${external.address}`,
+      ).to.equal(401);
     expect((await fetch(`http://127.0.0.1:${proxyPort}/dicom-web/studies`)).status).to.equal(401);
     const page = await fetch(`http://127.0.0.1:${viewerPort}/viewer`);
     expect(page.status).to.equal(200);
     expect(await page.text()).to.include('app-config.js');
-    expect(await (await fetch(`http://127.0.0.1:${viewerPort}/app-config.js`)).text()).to.include(`http://127.0.0.1:${proxyPort}/dicom-web`);
+    expect(await (await fetch(`http://127.0.0.1:${viewerPort}/app-config.js`)).text()).to.include(
+      `http://127.0.0.1:${proxyPort}/dicom-web`,
+    );
     const login = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -139,8 +156,16 @@ describe('processes', () => {
     expect((await (await fetch(`${base}/readyz`)).json()).checks).to.deep.equal({ database: 'ok', orthanc: 'ok', dicomProxy: 'ok' });
 
     // A child that dies is restarted with backoff, and logged; the others never notice.
-    const serves = (url: string) => () => fetch(url).then((r) => r.ok, () => false);
-    const accepts = () => waitForTcp('127.0.0.1', dicomPort, 1_000).then(() => true, () => false);
+    const serves = (url: string) => () =>
+      fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      );
+    const accepts = () =>
+      waitForTcp('127.0.0.1', dicomPort, 1_000).then(
+        () => true,
+        () => false,
+      );
     for (const [name, script, serving] of [
       ['api', 'api/src/server.ts', serves(`${base}/healthz`)],
       ['dicom-proxy', 'dicom-proxy/src/server.ts', serves(`http://127.0.0.1:${proxyPort}/healthz`)],
@@ -150,25 +175,45 @@ describe('processes', () => {
       process.kill(pid, 'SIGKILL');
       // This child's own line (the others' are already in the output), then a new process that serves.
       const logged = new RegExp(`\\[supervisor\\] ${name} exited unexpectedly \\(SIGKILL\\); restarting`);
-      await waitFor(() => logged.test(run.output()) && ![-1, pid].includes(childPid(run.child.pid!, script, false)), `${script} to be restarted`, run.output);
+      await waitFor(
+        () => logged.test(run.output()) && ![-1, pid].includes(childPid(run.child.pid!, script, false)),
+        `${script} to be restarted`,
+        run.output,
+      );
       await waitFor(serving, `${script} to serve again`, run.output);
     }
     // Orthanc dies in the middle of a 50-file upload: the upload answers 503, listing the files stored
     // before, and the supervisor has Orthanc serving again.
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
-    const orthanc = new OrthancClient({ url: `http://127.0.0.1:${orthancPort}`, username: 'mediconnect', password: secrets.ORTHANC_PASSWORD });
+    const orthanc = new OrthancClient({
+      url: `http://127.0.0.1:${orthancPort}`,
+      username: 'mediconnect',
+      password: secrets.ORTHANC_PASSWORD,
+    });
     const f = new Fixtures(new ApiClient(base), 'chief@start.test');
     const clinic = await f.hospitalWithStaff();
     const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
     const [studyUid, seriesUid] = [newUid(), newUid()];
     const sops = Array.from({ length: 50 }, () => newUid());
-    const files = sops.map((sopUid, i) => synthDicom({ patientId: 'EXT-9', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 256, columns: 256 }));
+    const files = sops.map((sopUid, i) =>
+      synthDicom({ patientId: 'EXT-9', studyUid, seriesUid, sopUid, instanceNumber: i + 1, rows: 256, columns: 256 }),
+    );
     const orthancPid = Number(readFileSync(path.join(dataDir, 'orthanc', 'orthanc.pid'), 'utf8'));
     let killed = false;
     const answer = uploadStreamed(`${base}/api/dicom/studies/upload_dicom/`, clinic.doctor.token, patient.id, files, async (sent) => {
       // After 20 files, wait until Orthanc holds some, then kill it while the rest still streams in.
       if (sent !== 20) return;
-      await waitFor(async () => (await orthanc.fetch('/statistics').then((r) => r.json(), () => ({ CountInstances: 0 }))).CountInstances >= 5, 'Orthanc to store a few files', run.output);
+      await waitFor(
+        async () =>
+          (
+            await orthanc.fetch('/statistics').then(
+              (r) => r.json(),
+              () => ({ CountInstances: 0 }),
+            )
+          ).CountInstances >= 5,
+        'Orthanc to store a few files',
+        run.output,
+      );
       process.kill(orthancPid, 'SIGKILL');
       killed = true;
     });
@@ -179,13 +224,33 @@ describe('processes', () => {
     const storedNames: string[] = res.body.error.details.stored;
     expect(storedNames.length).to.be.within(5, 49);
     await waitFor(() => run.output().includes('[supervisor] orthanc exited unexpectedly'), 'Orthanc to be restarted', run.output);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${orthancPort}/system`).then((r) => r.status, () => 0)) === 401, 'Orthanc to serve again', run.output);
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${orthancPort}/system`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 401,
+      'Orthanc to serve again',
+      run.output,
+    );
     // The API sees the imaging store back (as a user retrying would wait for).
-    await waitFor(async () => (await fetch(`${base}/readyz`).then((r) => r.json(), () => ({}))).checks?.orthanc === 'ok', 'the API to see Orthanc ready', run.output);
+    await waitFor(
+      async () =>
+        (
+          await fetch(`${base}/readyz`).then(
+            (r) => r.json(),
+            () => ({}),
+          )
+        ).checks?.orthanc === 'ok',
+      'the API to see Orthanc ready',
+      run.output,
+    );
     // Every file the answer lists as stored is in Orthanc after the restart; none of the unsent ones is.
     const held = new Set<string>();
-    for (const sop of sops) if ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()).length > 0) held.add(sop);
-    for (const name of storedNames) expect(held.has(sops[Number(/^(\d+)\.dcm$/.exec(name)![1])]!), `${name} listed as stored`).to.equal(true);
+    for (const sop of sops)
+      if ((await (await orthanc.fetch('/tools/lookup', { method: 'POST', body: sop })).json()).length > 0) held.add(sop);
+    for (const name of storedNames)
+      expect(held.has(sops[Number(/^(\d+)\.dcm$/.exec(name)![1])]!), `${name} listed as stored`).to.equal(true);
     expect(held.has(sops[49]!)).to.equal(false);
     // The imaging store takes uploads again: the rest of the files, sent once more.
     const rest = files.map((data, i) => ({ name: `${i}.dcm`, data })).filter((_, i) => !held.has(sops[i]!));
@@ -197,7 +262,15 @@ describe('processes', () => {
     let done = exited(run.child);
     run.child.kill('SIGKILL');
     await done;
-    await waitFor(() => fetch(`${base}/healthz`).then(() => false, () => true), 'the API to follow its supervisor', run.output);
+    await waitFor(
+      () =>
+        fetch(`${base}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      'the API to follow its supervisor',
+      run.output,
+    );
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).to.equal(true);
 
     // …and the next start finds them, stops them and comes up on the same data.
@@ -230,10 +303,14 @@ describe('processes', () => {
     const clinic = await f.hospitalWithStaff();
     const patient = await f.patient(clinic.secretary, [clinic.doctor.id]);
     const [studyUid, seriesUid, sopUid] = [newUid(), newUid(), newUid()];
-    const res = await upload(base, clinic.doctor.token, patient.id, [{ name: 'a.dcm', data: synthDicom({ patientId: 'S3', studyUid, seriesUid, sopUid }) }]);
+    const res = await upload(base, clinic.doctor.token, patient.id, [
+      { name: 'a.dcm', data: synthDicom({ patientId: 'S3', studyUid, seriesUid, sopUid }) },
+    ]);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     // The object is in the bucket, under the patient's path; nothing in the local images directory.
-    const bucket = objectStore({ s3: { endpoint: `127.0.0.1:${s3Port}`, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket: 'medical-images', secure: false } });
+    const bucket = objectStore({
+      s3: { endpoint: `127.0.0.1:${s3Port}`, accessKey: 'S3RVER', secretKey: 'S3RVER', bucket: 'medical-images', secure: false },
+    });
     const key = `patients/${patient.identifier}/studies/${studyUid}/series/${seriesUid}/${sopUid}.dcm`;
     expect((await bucket.get(key))?.subarray(128, 132).toString()).to.equal('DICM');
     expect(existsSync(path.join(dataDir, 'dicom', 'patients'))).to.equal(false);

@@ -45,14 +45,27 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
     const uid = newUid();
     const series = newUid();
     const sops = [newUid(), newUid(), newUid()];
-    const slices = sops.map((sopUid, i) => ({ name: `${i}.dcm`, data: synthDicom({ patientId: 'X', studyUid: uid, seriesUid: series, sopUid, instanceNumber: i + 1, rows: 128, columns: 128, studyDescription: description }) }));
+    const slices = sops.map((sopUid, i) => ({
+      name: `${i}.dcm`,
+      data: synthDicom({
+        patientId: 'X',
+        studyUid: uid,
+        seriesUid: series,
+        sopUid,
+        instanceNumber: i + 1,
+        rows: 128,
+        columns: 128,
+        studyDescription: description,
+      }),
+    }));
     const res = await upload(api.url, doctor.token, patientId, slices);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return { uid, id: res.body.studies[0].id, description, series, sops };
   }
 
   /** A proxy GET with a viewer or share token in the path, as OHIF sends it. */
-  const viaToken = (token: string, path: string) => fetch(`${base}/t/${encodeURIComponent(token)}${path}`, { headers: { accept: 'application/dicom+json' } });
+  const viaToken = (token: string, path: string) =>
+    fetch(`${base}/t/${encodeURIComponent(token)}${path}`, { headers: { accept: 'application/dicom+json' } });
 
   before(async () => {
     const proxyPort = await freePort();
@@ -62,7 +75,13 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
     proxy = await startProxy(testConfig(env), { port: proxyPort, logger: createLogger('silent', 'proxy-test') });
     viewer = await startViewer(testConfig(env), { distDir: ensureOhifDist(), port: viewerPort });
     // SMTP configured (nothing listens): share e-mails are queued in the outbox, where the test reads them.
-    api = await startTestApi({ ...env, DICOM_PROXY_INTERNAL_URL: proxy.url, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()), SCHEDULER_ENABLED: 'false' });
+    api = await startTestApi({
+      ...env,
+      DICOM_PROXY_INTERNAL_URL: proxy.url,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(await freePort()),
+      SCHEDULER_ENABLED: 'false',
+    });
     client = new ApiClient(api.url);
     f = new Fixtures(client);
     [h, other] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
@@ -100,7 +119,9 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       }
       const otherDoctor = await client.post('/api/viewer-sessions', { token: other.doctor.token, body: {} });
       const listed = await (await viaToken(otherDoctor.body.token, '/studies?limit=101')).json();
-      expect(listed.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0])).to.include(theirs.uid).and.not.include(mine[0]!.uid);
+      expect(listed.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0]))
+        .to.include(theirs.uid)
+        .and.not.include(mine[0]!.uid);
     });
 
     it('keeps the one-study session with studyId; a study out of scope is 404; the same limit and revocation hold', async () => {
@@ -114,7 +135,9 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       const login = await f.login(patient.email, patient.password);
       const session = await client.post('/api/viewer-sessions', { token: login.token, body: {} });
       expect((await viaToken(session.body.token, '/studies')).status).to.equal(200);
-      expect((await client.post('/api/auth/logout', { token: login.token, body: { refreshToken: login.refreshToken } })).status).to.be.within(200, 204);
+      expect(
+        (await client.post('/api/auth/logout', { token: login.token, body: { refreshToken: login.refreshToken } })).status,
+      ).to.be.within(200, 204);
       expect((await viaToken(session.body.token, '/studies')).status).to.equal(401);
     });
   });
@@ -127,12 +150,19 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
         expect(res.body.error.details[0].field).to.equal('expiresInHours');
       }
       expect((await client.post(`/api/dicom/studies/${theirs.id}/shares`, { token: h.doctor.token, body: {} })).status).to.equal(404);
-      for (const staff of [h.secretary, h.admin]) expect((await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: staff.token, body: {} })).status, staff.role).to.equal(404);
+      for (const staff of [h.secretary, h.admin])
+        expect(
+          (await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: staff.token, body: {} })).status,
+          staff.role,
+        ).to.equal(404);
       expect((await client.get(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: other.doctor.token })).status).to.equal(404);
     });
 
     it('opens one study read-only with no account; other studies, a revoked or an expired link open nothing', async () => {
-      const res = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: h.doctor.token, body: { expiresInHours: 2, recipientEmail: 'colleague@elsewhere.example', note: 'Second opinion please' } });
+      const res = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, {
+        token: h.doctor.token,
+        body: { expiresInHours: 2, recipientEmail: 'colleague@elsewhere.example', note: 'Second opinion please' },
+      });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.body).to.include({ studyId: mine[0]!.id, active: true, emailed: true, recipientEmail: 'colleague@elsewhere.example' });
       expect(Date.parse(res.body.expiresAt) - Date.now()).to.be.within(2 * 3_600_000 - 60_000, 2 * 3_600_000 + 60_000);
@@ -153,11 +183,15 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       const list = await (await viaToken(token, '/studies')).json();
       expect(list.map((s: Record<string, { Value: string[] }>) => s['0020000D']!.Value[0])).to.deep.equal([mine[0]!.uid]);
       // No writes.
-      expect((await fetch(`${base}/t/${token}/studies`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: 'x' })).status).to.be.oneOf([403, 404, 405]);
+      expect(
+        (await fetch(`${base}/t/${token}/studies`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: 'x' })).status,
+      ).to.be.oneOf([403, 404, 405]);
 
       // The opening is audited without an account and shows in the patient's access log and the study's views.
       const log = await client.get(`/api/patients/${patient.id}/access-log?pageSize=100`, { token: patient.token });
-      expect(log.body.items.some((i: { action: string; actor: unknown }) => i.action === 'dicom.images_viewed' && i.actor === null)).to.equal(true);
+      expect(
+        log.body.items.some((i: { action: string; actor: unknown }) => i.action === 'dicom.images_viewed' && i.actor === null),
+      ).to.equal(true);
       const views = await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: patient.token });
       expect(views.body.items.find((v: { via: string }) => v.via === 'share_link')).to.include({ shareId: res.body.id, actor: null });
 
@@ -172,7 +206,9 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       const expiring = await client.post(`/api/dicom/studies/${mine[0]!.id}/shares`, { token: patient.token, body: {} });
       expect(expiring.body.emailed).to.equal(false);
       expect((await viaToken(expiring.body.token, `/studies/${mine[0]!.uid}/series`)).status).to.equal(200);
-      await testDb()('study_shares').where({ id: expiring.body.id }).update({ expires_at: new Date(Date.now() - 1000) });
+      await testDb()('study_shares')
+        .where({ id: expiring.body.id })
+        .update({ expires_at: new Date(Date.now() - 1000) });
       // A change written straight to the database reaches the proxy's cache by NOTIFY: wait until every listener
       // has handled it (as the API's own writes do), rather than hoping it was quick enough.
       await api.deps.principals.sync(10_000);
@@ -182,7 +218,8 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
     it('at most 20 live links per sharer and study: one reader cannot use up everyone’s', async () => {
       const p = await f.patient(h.secretary, [h.doctor.id]);
       const s = await study(h.doctor, p.id, `Genou ${Date.now()}`);
-      for (let i = 0; i < 20; i++) expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
+      for (let i = 0; i < 20; i++)
+        expect((await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} })).status).to.equal(201);
       const over = await client.post(`/api/dicom/studies/${s.id}/shares`, { token: p.token, body: {} });
       expect(over.status).to.equal(409);
       expect(over.body.error.code).to.equal('TOO_MANY_SHARES');
@@ -216,33 +253,54 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect((await client.delete(`/api/shares/${byColleague.body.id}`, { token: colleague.token })).status).to.equal(204);
       expect((await client.delete(`/api/shares/${byDoctor.body.id}`, { token: p.token })).status).to.equal(204);
       expect((await viaToken(byDoctor.body.token, `/studies/${s.uid}/series`)).status).to.equal(401);
-      expect((await client.get('/api/shares', { token: colleague.token })).body.items.map((i: { id: string }) => i.id)).to.not.include(byColleague.body.id);
+      expect((await client.get('/api/shares', { token: colleague.token })).body.items.map((i: { id: string }) => i.id)).to.not.include(
+        byColleague.body.id,
+      );
     });
 
     it('ends for good when the sharer, its hospital or the patient is deactivated: reactivation does not bring a link back', async () => {
       const clinic = await f.hospitalWithStaff();
       const p = await f.patient(clinic.secretary, [clinic.doctor.id]);
       const s = await study(clinic.doctor, p.id, `Hanche ${Date.now()}`);
-      const share = async (who: Actor) => (await client.post(`/api/dicom/studies/${s.id}/shares`, { token: who.token, body: {} })).body as { id: string; token: string };
+      const share = async (who: Actor) =>
+        (await client.post(`/api/dicom/studies/${s.id}/shares`, { token: who.token, body: {} })).body as { id: string; token: string };
       const works = async (link: { token: string }) => (await viaToken(link.token, `/studies/${s.uid}/series`)).status;
       const superAdmin = await f.superAdmin();
       const cases: [string, () => Promise<unknown>, () => Promise<unknown>, () => Promise<Actor>][] = [
         [
           'the sharer',
-          async () => expect((await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: false } })).status).to.equal(200),
-          async () => expect((await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: true } })).status).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: false } })).status,
+            ).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/doctors/${clinic.doctor.id}`, { token: clinic.admin.token, body: { isActive: true } })).status,
+            ).to.equal(200),
           () => f.login(clinic.doctor.email, clinic.doctor.password),
         ],
         [
           'its hospital',
-          async () => expect((await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: false } })).status).to.equal(200),
-          async () => expect((await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: true } })).status).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: false } })).status,
+            ).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/hospitals/${clinic.hospital.id}`, { token: superAdmin.token, body: { isActive: true } })).status,
+            ).to.equal(200),
           () => f.login(clinic.doctor.email, clinic.doctor.password),
         ],
         [
           'the patient',
-          async () => expect((await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: false } })).status).to.equal(200),
-          async () => expect((await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: true } })).status).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: false } })).status,
+            ).to.equal(200),
+          async () =>
+            expect(
+              (await client.patch(`/api/patients/${p.id}`, { token: clinic.secretary.token, body: { isActive: true } })).status,
+            ).to.equal(200),
           () => f.login(clinic.doctor.email, clinic.doctor.password),
         ],
       ];
@@ -256,7 +314,10 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
         sharer = await loginAgain();
         expect(await works(link), `${who} reactivated: the link stays ended`).to.equal(401);
         const listed = await client.get(`/api/dicom/studies/${s.id}/shares`, { token: sharer.token });
-        expect(listed.body.items.find((i: { id: string }) => i.id === link.id), who).to.include({ active: false });
+        expect(
+          listed.body.items.find((i: { id: string }) => i.id === link.id),
+          who,
+        ).to.include({ active: false });
         expect(listed.body.items.find((i: { id: string }) => i.id === link.id).revokedAt, who).to.be.a('string');
         // A new link works again once everyone is active.
         expect(await works(await share(sharer)), `${who}: a new link`).to.equal(200);
@@ -270,7 +331,9 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       for (const s of [mine[1]!, mine[0]!]) {
         const session = await client.post('/api/viewer-sessions', { token: doctor.token, body: { studyId: s.id } });
         const series = await (await viaToken(session.body.token, `/studies/${s.uid}/series`)).json();
-        expect((await viaToken(session.body.token, `/studies/${s.uid}/series/${series[0]['0020000E'].Value[0]}/metadata`)).status).to.equal(200);
+        expect((await viaToken(session.body.token, `/studies/${s.uid}/series/${series[0]['0020000E'].Value[0]}/metadata`)).status).to.equal(
+          200,
+        );
         await new Promise((r) => setTimeout(r, 20));
       }
       const history = await client.get('/api/viewer-sessions/history?pageSize=2', { token: doctor.token });
@@ -278,7 +341,11 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect(history.body.items.map((i: { studyId: string }) => i.studyId)).to.deep.equal([mine[0]!.id, mine[1]!.id]);
       expect(history.body.items[0]).to.include({ studyInstanceUid: mine[0]!.uid, patientId: patient.id });
       // Nobody else's history shows them; the stranger's doctor sees nothing of these studies.
-      expect((await client.get('/api/viewer-sessions/history', { token: other.doctor.token })).body.items.map((i: { studyId: string }) => i.studyId)).to.not.include(mine[0]!.id);
+      expect(
+        (await client.get('/api/viewer-sessions/history', { token: other.doctor.token })).body.items.map(
+          (i: { studyId: string }) => i.studyId,
+        ),
+      ).to.not.include(mine[0]!.id);
       const views = await client.get(`/api/dicom/studies/${mine[0]!.id}/views`, { token: patient.token });
       expect(views.body.items[0]).to.include({ via: 'viewer_session' });
       expect(views.body.items[0].actor).to.include({ id: h.doctor.id, role: 'doctor' });
@@ -290,7 +357,8 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
   describe('key images and the printed report', () => {
     it('a doctor marks key images; the report PDF prints its text and the images (pdftotext, pdfimages)', async () => {
       const s = mine[0]!;
-      const mark = (who: Actor, body: Record<string, unknown>) => client.post(`/api/dicom/studies/${s.id}/key-images`, { token: who.token, body });
+      const mark = (who: Actor, body: Record<string, unknown>) =>
+        client.post(`/api/dicom/studies/${s.id}/key-images`, { token: who.token, body });
       const first = await mark(h.doctor, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[0], note: 'Nodule' });
       expect(first.status, JSON.stringify(first.body)).to.equal(201);
       expect(first.body).to.include({ frame: 1, note: 'Nodule', sopInstanceUid: s.sops[0] });
@@ -305,10 +373,15 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       expect((await mark(h.secretary, { seriesInstanceUid: s.series, sopInstanceUid: s.sops[1] })).status).to.equal(404);
       expect((await client.get(`/api/dicom/studies/${s.id}/key-images`, { token: patient.token })).body.items).to.have.length(2);
 
-      const report = await client.post(`/api/dicom/studies/${s.id}/reports`, { token: h.doctor.token, body: { title: 'CT thorax', findings: 'A 6 mm nodule in the right upper lobe.', conclusion: 'Follow-up in six months.' } });
+      const report = await client.post(`/api/dicom/studies/${s.id}/reports`, {
+        token: h.doctor.token,
+        body: { title: 'CT thorax', findings: 'A 6 mm nodule in the right upper lobe.', conclusion: 'Follow-up in six months.' },
+      });
       expect(report.status, JSON.stringify(report.body)).to.equal(201);
       const pdfOf = async (query: string) => {
-        const res = await fetch(`${api.url}/api/dicom/studies/${s.id}/reports/${report.body.id}/pdf${query}`, { headers: { authorization: `Bearer ${patient.token}` } });
+        const res = await fetch(`${api.url}/api/dicom/studies/${s.id}/reports/${report.body.id}/pdf${query}`, {
+          headers: { authorization: `Bearer ${patient.token}` },
+        });
         expect(res.status).to.equal(200);
         expect(res.headers.get('content-type')).to.equal('application/pdf');
         const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'report-')), 'report.pdf');
@@ -348,7 +421,11 @@ describe('viewer features: study lists, share links, history (issue 9)', functio
       const rowTexts = await page.locator('tbody tr').allInnerTexts();
       const studyRows = rowTexts.filter((t) => /\bCT\b/.test(t));
       expect(studyRows, 'rows in the study list').to.have.length(mine.length);
-      for (const s of mine) expect(studyRows.some((t) => t.includes(s.description)), s.description).to.equal(true);
+      for (const s of mine)
+        expect(
+          studyRows.some((t) => t.includes(s.description)),
+          s.description,
+        ).to.equal(true);
       // Open the first study as a user does: select its row, then the viewer.
       await page.getByText(mine[0]!.description).first().click();
       const open = page.getByRole('button', { name: /basic viewer/i }).first();

@@ -30,7 +30,9 @@ describe('viewer sessions', () => {
     patient = await f.patient(h.secretary, [h.doctor.id]);
     for (let i = 0; i < 5; i++) {
       const uid = newUid();
-      const res = await upload(api.baseUrl, h.doctor.token, patient.id, [{ name: `${i}.dcm`, data: synthDicom({ patientId: 'V', studyUid: uid, seriesUid: newUid() }) }]);
+      const res = await upload(api.baseUrl, h.doctor.token, patient.id, [
+        { name: `${i}.dcm`, data: synthDicom({ patientId: 'V', studyUid: uid, seriesUid: newUid() }) },
+      ]);
       studies.push({ id: res.body.studies[0].id, uid });
     }
   });
@@ -61,7 +63,10 @@ describe('viewer sessions', () => {
   it('rotating SECRET_KEY ends every session derived from it: refresh tokens, viewer sessions, share links (issue 22)', async () => {
     const login = await api.post('/api/auth/login', { body: { email: h.doctor.email, password: h.doctor.password } });
     const { accessToken, refreshToken } = login.body as { accessToken: string; refreshToken: string };
-    const opened = (await api.post(`/api/dicom/studies/${studies[3]!.id}/viewer-sessions`, { token: accessToken })).body as { id: string; token: string };
+    const opened = (await api.post(`/api/dicom/studies/${studies[3]!.id}/viewer-sessions`, { token: accessToken })).body as {
+      id: string;
+      token: string;
+    };
     const viewer = opened.token;
     // The limit test below counts this doctor's live sessions.
     stopAfterTest(async () => void (await api.delete(`/api/viewer-sessions/${opened.id}`, { token: accessToken })));
@@ -73,14 +78,19 @@ describe('viewer sessions', () => {
     stopAfterTest(() => rotatedApi.stop());
     const port = await freePort();
     const rotatedBase = `http://127.0.0.1:${port}/dicom-web`;
-    const rotatedProxy = await startProxy(testConfig({ ...secret, DICOM_WEB_URL: rotatedBase }), { port, logger: createLogger('silent', 'rotated-proxy') });
+    const rotatedProxy = await startProxy(testConfig({ ...secret, DICOM_WEB_URL: rotatedBase }), {
+      port,
+      logger: createLogger('silent', 'rotated-proxy'),
+    });
     stopAfterTest(() => rotatedProxy.stop());
     const rotated = new ApiClient(rotatedApi.url);
     const refreshed = await rotated.post('/api/auth/refresh', { body: { refreshToken } });
     expect([refreshed.status, refreshed.body.error?.code]).to.deep.equal([401, 'INVALID_REFRESH_TOKEN']);
     expect((await rotated.get('/api/auth/me', { token: accessToken })).status).to.equal(401);
     const through = async (token: string) => {
-      const res = await fetch(`${rotatedBase}${metadata}`, { headers: { accept: 'application/dicom+json', authorization: `Bearer ${token}` } });
+      const res = await fetch(`${rotatedBase}${metadata}`, {
+        headers: { accept: 'application/dicom+json', authorization: `Bearer ${token}` },
+      });
       return [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
     };
     expect(await through(viewer)).to.deep.equal([401, 'VIEWER_SESSION_INVALID']);
@@ -105,7 +115,8 @@ describe('viewer sessions', () => {
   it('limits live sessions per user; reopening a study replaces its session; ending one frees a place', async () => {
     const doc = h.doctor;
     const opened = [];
-    for (const s of studies.slice(0, 3)) opened.push((await api.post(`/api/dicom/studies/${s.id}/viewer-sessions`, { token: doc.token })).body);
+    for (const s of studies.slice(0, 3))
+      opened.push((await api.post(`/api/dicom/studies/${s.id}/viewer-sessions`, { token: doc.token })).body);
     const fourth = await api.post(`/api/dicom/studies/${studies[3]!.id}/viewer-sessions`, { token: doc.token });
     expect(fourth.status).to.equal(409);
     expect(fourth.body.error.code).to.equal('TOO_MANY_VIEWER_SESSIONS');
@@ -117,12 +128,15 @@ describe('viewer sessions', () => {
     expect((await api.delete(`/api/viewer-sessions/${opened[1].id}`, { token: doc.token })).status).to.equal(204);
     expect((await viaProxy(opened[1].token, `/studies/${studies[1]!.uid}/metadata`)).status).to.equal(401);
     expect((await api.post(`/api/dicom/studies/${studies[3]!.id}/viewer-sessions`, { token: doc.token })).status).to.equal(201);
-    for (const s of (await api.get('/api/viewer-sessions', { token: doc.token })).body.items) await api.delete(`/api/viewer-sessions/${s.id}`, { token: doc.token });
+    for (const s of (await api.get('/api/viewer-sessions', { token: doc.token })).body.items)
+      await api.delete(`/api/viewer-sessions/${s.id}`, { token: doc.token });
   });
 
   it('expired sessions and deactivated owners are refused by the proxy', async () => {
     const res = await api.post(`/api/dicom/studies/${studies[4]!.id}/viewer-sessions`, { token: h.doctor.token });
-    await testDb()('viewer_sessions').where({ id: res.body.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await testDb()('viewer_sessions')
+      .where({ id: res.body.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     expect((await viaProxy(res.body.token, `/studies/${studies[4]!.uid}/metadata`)).status).to.equal(401);
     const doctor2 = await f.activate((await f.account('doctor', h.hospital.id, h.admin.token)).email);
     await api.post(`/api/patients/${patient.id}/doctors`, { token: h.secretary.token, body: { doctorId: doctor2.id } });

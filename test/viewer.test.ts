@@ -34,9 +34,16 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     viewer = await startViewer(config, { distDir: ensureOhifDist(), port: await freePort() });
     h = await f.hospitalWithStaff();
     patient = await f.patient(h.secretary, [h.doctor.id]);
-    const slices = [1, 2, 3].map((n) => ({ name: `${n}.dcm`, data: synthDicom({ patientId: 'V', studyUid: study.uid, seriesUid: study.series, instanceNumber: n, rows: 128, columns: 128 }) }));
+    const slices = [1, 2, 3].map((n) => ({
+      name: `${n}.dcm`,
+      data: synthDicom({ patientId: 'V', studyUid: study.uid, seriesUid: study.series, instanceNumber: n, rows: 128, columns: 128 }),
+    }));
     study.id = (await upload(f.api.baseUrl, h.doctor.token, patient.id, slices)).body.studies[0].id;
-    otherStudy.id = (await upload(f.api.baseUrl, h.doctor.token, patient.id, [{ name: 'o.dcm', data: synthDicom({ patientId: 'V', studyUid: otherStudy.uid, seriesUid: newUid() }) }])).body.studies[0].id;
+    otherStudy.id = (
+      await upload(f.api.baseUrl, h.doctor.token, patient.id, [
+        { name: 'o.dcm', data: synthDicom({ patientId: 'V', studyUid: otherStudy.uid, seriesUid: newUid() }) },
+      ])
+    ).body.studies[0].id;
     browser = await launchChromium();
   });
   after(async () => {
@@ -54,7 +61,11 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
       if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text().slice(0, 300));
       if (process.env.VIEWER_DEBUG) console.error('[browser]', m.type(), m.text().slice(0, 300));
     });
-    await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to load ${e.blockedURI} (Content Security Policy: ${e.violatedDirective})`)));
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`Refused to load ${e.blockedURI} (Content Security Policy: ${e.violatedDirective})`),
+      ),
+    );
     page.on('response', (r) => {
       if (r.url().startsWith(base)) seen.push({ url: r.url(), status: r.status() });
     });
@@ -84,12 +95,17 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
     // The page, whose URL carries the token, leaks no referrer, cannot be framed, and OHIF works under its CSP.
     expect(headers['referrer-policy']).to.equal('no-referrer');
     expect(headers['x-frame-options']).to.equal('DENY');
-    expect(headers['content-security-policy']).to.include("frame-ancestors 'none'").and.include(`connect-src 'self' ${new URL(base).origin}`);
+    expect(headers['content-security-policy'])
+      .to.include("frame-ancestors 'none'")
+      .and.include(`connect-src 'self' ${new URL(base).origin}`);
     expect(refused, 'what the CSP refused').to.deep.equal([]);
   });
 
   it('shows the image through the API origin too (DICOM_WEB_URL = the API’s /api/dicom)', async () => {
-    const apiViewer = await startViewer(testConfig({ DICOM_WEB_URL: `${f.api.baseUrl}/api/dicom` }), { distDir: ensureOhifDist(), port: await freePort() });
+    const apiViewer = await startViewer(testConfig({ DICOM_WEB_URL: `${f.api.baseUrl}/api/dicom` }), {
+      distDir: ensureOhifDist(),
+      port: await freePort(),
+    });
     try {
       const session = await f.api.post(`/api/dicom/studies/${study.id}/viewer-sessions`, { token: patient.token });
       const page = await browser.newPage();
@@ -112,7 +128,10 @@ describe('OHIF Viewer in Chromium, through the proxy with a viewer session: pixe
   it('a session for one study opens nothing of another study', async () => {
     const session = await f.api.post(`/api/dicom/studies/${study.id}/viewer-sessions`, { token: patient.token });
     const url = `${viewer.url}/viewer?StudyInstanceUIDs=${otherStudy.uid}&token=${encodeURIComponent(session.body.token)}`;
-    const { page, seen } = await openViewer(url, (s) => s.some((x) => x.status === 404) || s.some((x) => x.status === 200 && x.url.includes('/metadata')));
+    const { page, seen } = await openViewer(
+      url,
+      (s) => s.some((x) => x.status === 404) || s.some((x) => x.status === 200 && x.url.includes('/metadata')),
+    );
     const shown = await waitForPixels(page, 5_000);
     await page.close();
     expect(shown.viewport, 'no image in the viewport').to.equal(0);

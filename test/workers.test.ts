@@ -45,7 +45,10 @@ describe('background workers', () => {
   });
 
   async function validatedAppointment(api: ApiClient, patient: Actor, startsAt: string): Promise<string> {
-    const res = await api.post('/api/appointments', { token: patient.token, body: { doctorId: h.doctor.id, startsAt, durationMinutes: 15, reason: 'Follow-up' } });
+    const res = await api.post('/api/appointments', {
+      token: patient.token,
+      body: { doctorId: h.doctor.id, startsAt, durationMinutes: 15, reason: 'Follow-up' },
+    });
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect((await api.post(`/api/appointments/${res.body.id}/validate`, { token: h.secretary.token })).status).to.equal(200);
     return res.body.id;
@@ -62,12 +65,19 @@ describe('background workers', () => {
       // Two "processes": separate connection pools.
       const [p1, p2] = [createKnex(config), createKnex(config)];
       try {
-        await Promise.all([runReminderTick(p1, config), runReminderTick(p2, config), runReminderTick(p1, config), runReminderTick(p2, config)]);
+        await Promise.all([
+          runReminderTick(p1, config),
+          runReminderTick(p2, config),
+          runReminderTick(p1, config),
+          runReminderTick(p2, config),
+        ]);
         await runReminderTick(p2, config); // a restarted process finds nothing left to do
       } finally {
         await Promise.all([p1.destroy(), p2.destroy()]);
       }
-      const reminders = await testDb()('notifications').where({ type: 'appointment.reminder' }).whereRaw(`data->>'appointmentId' in (?, ?)`, [due, notDue]);
+      const reminders = await testDb()('notifications')
+        .where({ type: 'appointment.reminder' })
+        .whereRaw(`data->>'appointmentId' in (?, ?)`, [due, notDue]);
       expect(reminders.map((n) => n.user_id).sort()).to.deep.equal([patient.id, h.doctor.id].sort());
       expect(reminders.every((n) => n.data.appointmentId === due)).to.equal(true);
       expect((await testDb()('appointments').where({ id: due }).first()).reminder_sent_at).to.be.instanceOf(Date);
@@ -81,19 +91,29 @@ describe('background workers', () => {
       const id = await validatedAppointment(f.api, patient, DateTime.now().plus({ hours: 5 }).set({ second: 0, millisecond: 0 }).toISO()!);
       await f.api.post(`/api/appointments/${id}/cancel`, { token: h.secretary.token, body: { reason: 'Closed' } });
       await runReminderTick(testDb(), testConfig());
-      expect(await testDb()('notifications').where({ type: 'appointment.reminder' }).whereRaw(`data->>'appointmentId' = ?`, [id])).to.have.length(0);
+      expect(
+        await testDb()('notifications').where({ type: 'appointment.reminder' }).whereRaw(`data->>'appointmentId' = ?`, [id]),
+      ).to.have.length(0);
     });
   });
 
   describe('e-mail', () => {
     it('status changes are e-mailed through the configured SMTP server', async () => {
       const smtp = await startSmtp();
-      const withMail = await startTestApi({ SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), SMTP_FROM: 'MediConnect <no-reply@test.example>' });
+      const withMail = await startTestApi({
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(smtp.port),
+        SMTP_FROM: 'MediConnect <no-reply@test.example>',
+      });
       try {
         const api = new ApiClient(withMail.url);
         const mailFixtures = new Fixtures(api);
         const patient = await mailFixtures.patient(h.secretary, [h.doctor.id]);
-        await validatedAppointment(api, patient, DateTime.now().plus({ days: 3 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!);
+        await validatedAppointment(
+          api,
+          patient,
+          DateTime.now().plus({ days: 3 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 }).toISO()!,
+        );
         const config = withMail.deps.config;
         const transport = (await createMailTransport(config))!;
         try {
@@ -121,7 +141,11 @@ describe('background workers', () => {
       try {
         const api = new ApiClient(down.url);
         const patient = await new Fixtures(api).patient(h.secretary, [h.doctor.id]);
-        await validatedAppointment(api, patient, DateTime.now().plus({ days: 4 }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 }).toISO()!);
+        await validatedAppointment(
+          api,
+          patient,
+          DateTime.now().plus({ days: 4 }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 }).toISO()!,
+        );
         const transport = (await createMailTransport(down.deps.config))!;
         try {
           expect(await runEmailTick(down.deps.db, transport, 'x@test.example')).to.equal(0);

@@ -66,7 +66,14 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   // Errors Koa sees outside the middleware chain (client aborts, socket errors): log, never print.
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   // Outermost: it sees the status the error middleware answered.
-  app.use(httpMetrics(deps.metrics, 'api', (ctx) => (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.path.startsWith('/api/dicom/') ? '/api/dicom/{dicomweb}' : 'unmatched')));
+  app.use(
+    httpMetrics(
+      deps.metrics,
+      'api',
+      (ctx) =>
+        (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.path.startsWith('/api/dicom/') ? '/api/dicom/{dicomweb}' : 'unmatched'),
+    ),
+  );
   app.use(async (_ctx, next) => {
     lifecycle.inFlight = (lifecycle.inFlight ?? 0) + 1;
     try {

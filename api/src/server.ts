@@ -66,7 +66,9 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const url = `http://${config.api.host}:${port}`;
   logger.info({ url }, 'api listening');
-  const metricsServer = config.metrics.apiPort ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.apiPort, allow: config.metrics.allow, logger }) : null;
+  const metricsServer = config.metrics.apiPort
+    ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.apiPort, allow: config.metrics.allow, logger })
+    : null;
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {

@@ -36,7 +36,12 @@ export interface FileUids {
  * Which identifying UID of a file is already stored under a PatientID other than `patientId`, or null.
  * `memo` keeps study and series answers across the files of one upload or association (they share them).
  */
-export async function uidHeldElsewhere(db: Knex, file: FileUids, patientId: string, memo?: Map<string, Promise<string[]>>): Promise<'Study Instance UID' | 'Series Instance UID' | 'SOP Instance UID' | null> {
+export async function uidHeldElsewhere(
+  db: Knex,
+  file: FileUids,
+  patientId: string,
+  memo?: Map<string, Promise<string[]>>,
+): Promise<'Study Instance UID' | 'Series Instance UID' | 'SOP Instance UID' | null> {
   const mine = storageSegment(patientId, '_unknown');
   const held = (level: 'study' | 'series' | 'sop', uid: string) => {
     if (level === 'sop' || !memo) return holdersOf(db, level, uid);

@@ -16,7 +16,7 @@ export function probeRawDataset(head: Buffer): { transferSyntax: string; sopClas
   if (head.length < 8 || head.readUInt16LE(0) !== 0x0008) return null;
   const explicit = /^[A-Z]{2}$/.test(head.toString('latin1', 4, 6));
   const found = new Map<number, string>();
-  for (let pos = 0; pos + 8 <= head.length; ) {
+  for (let pos = 0; pos + 8 <= head.length;) {
     const tag = head.readUInt16LE(pos) * 0x10000 + head.readUInt16LE(pos + 2);
     // Group 0008 in ascending order, or it is not a dataset we can vouch for.
     if (tag >>> 16 !== 0x0008) break;

@@ -10,7 +10,6 @@ export class DicomRejected extends Error {
   }
 }
 
-
 /** The DicomRejected behind an error, if any (fetch wraps a failing request body in its `cause`). */
 export function rejectionIn(err: unknown): DicomRejected | null {
   for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) if (e instanceof DicomRejected) return e;

@@ -6,7 +6,6 @@ import { checkedStructure, MAX_SEQUENCE_DEPTH } from './validate.js';
 
 export { DicomRejected };
 
-
 /** The identity written into every stored instance. */
 export interface PatientIdentity {
   patientId: string;
@@ -23,8 +22,21 @@ export interface PatientIdentity {
 export const OUR_ISSUER = 'MEDICONNECT';
 
 /** The identity every door writes into a patient's instances: ID, name, issuer, birth date and sex. */
-export function patientIdentity(patient: { identifier: string; first_name: string; last_name: string; birth_date: string; sex: string }): PatientIdentity {
-  return { patientId: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, issuer: OUR_ISSUER, birthDate: patient.birth_date, sex: patient.sex };
+export function patientIdentity(patient: {
+  identifier: string;
+  first_name: string;
+  last_name: string;
+  birth_date: string;
+  sex: string;
+}): PatientIdentity {
+  return {
+    patientId: patient.identifier,
+    firstName: patient.first_name,
+    lastName: patient.last_name,
+    issuer: OUR_ISSUER,
+    birthDate: patient.birth_date,
+    sex: patient.sex,
+  };
 }
 
 /** DICOM's PatientSex (CS) for ours; unknown is an empty value. */
@@ -291,7 +303,11 @@ export interface RewriteOptions {
   maxFileBytes?: number;
 }
 
-export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientIdentity | IdentityResolver, options: RewriteOptions = {}): Promise<Rewritten> {
+export async function rewritePatient(
+  input: AsyncIterable<Buffer>,
+  who: PatientIdentity | IdentityResolver,
+  options: RewriteOptions = {},
+): Promise<Rewritten> {
   // Every byte is checked as it is read, the header here and the rest while it streams to storage.
   // A raw dataset (no Part-10 header) gets one first, so that every check below reads a proper file.
   const source = checkedStructure(withPart10Header(input)[Symbol.asyncIterator](), options.maxFileBytes);
@@ -307,12 +323,22 @@ export async function rewritePatient(input: AsyncIterable<Buffer>, who: PatientI
 function checkUid(name: string, value: string | null, meta: string | null): void {
   if (!value) throw new DicomRejected('MALFORMED', `${name} is missing`);
   if (!isUid(value)) throw new DicomRejected('MALFORMED', `${name} is not a valid UID`);
-  if (meta !== null && meta !== value) throw new DicomRejected('MALFORMED', `${name} differs from the file meta header's Media Storage SOP Instance UID`);
+  if (meta !== null && meta !== value)
+    throw new DicomRejected('MALFORMED', `${name} differs from the file meta header's Media Storage SOP Instance UID`);
 }
 
-const valueOf = (b: Buffered, h: ElementHeader) => b.ascii(b.pos + h.headerLength, h.valueLength).replace(/[\0 ]+$/, '').trim() || null;
+const valueOf = (b: Buffered, h: ElementHeader) =>
+  b
+    .ascii(b.pos + h.headerLength, h.valueLength)
+    .replace(/[\0 ]+$/, '')
+    .trim() || null;
 
-async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity | IdentityResolver, maxHeaderBytes: number, requireUids: boolean): Promise<Rewritten> {
+async function rewriteFrom(
+  source: AsyncIterator<Buffer>,
+  whom: PatientIdentity | IdentityResolver,
+  maxHeaderBytes: number,
+  requireUids: boolean,
+): Promise<Rewritten> {
   const b = new Buffered(source, maxHeaderBytes);
   if (!(await b.ensure(132)) || b.ascii(128, 4) !== 'DICM') {
     throw new DicomRejected('NOT_DICOM', 'Not a DICOM file (no DICM marker after the 128-byte preamble)');
@@ -329,7 +355,8 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
     if (h.tag === tagValue(0x0002, 0x0003)) metaSopInstanceUid = valueOf(b, h);
     b.pos += h.headerLength + h.valueLength;
   }
-  if (transferSyntax === DEFLATED) throw new DicomRejected('UNSUPPORTED', 'Deflated transfer syntax is not supported; send the file uncompressed');
+  if (transferSyntax === DEFLATED)
+    throw new DicomRejected('UNSUPPORTED', 'Deflated transfer syntax is not supported; send the file uncompressed');
   if (!transferSyntax) {
     // No transfer syntax in the meta header: tell explicit from implicit by the bytes themselves.
     transferSyntax = (await b.ensure(6)) && /^[A-Z]{2}$/.test(b.ascii(b.pos + 4, 2)) ? EXPLICIT_LE : IMPLICIT_LE;
@@ -401,16 +428,28 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
 
   // The patient module is replaced as one: our identity, and birth date and sex when we know them.
   const replaceProfile = who.birthDate !== undefined || who.sex !== undefined;
-  const replacedTags = new Set([GROUP_0010_LENGTH, PATIENT_NAME, PATIENT_ID, ISSUER, ...(replaceProfile ? [PATIENT_BIRTH_DATE, PATIENT_SEX] : [])]);
+  const replacedTags = new Set([
+    GROUP_0010_LENGTH,
+    PATIENT_NAME,
+    PATIENT_ID,
+    ISSUER,
+    ...(replaceProfile ? [PATIENT_BIRTH_DATE, PATIENT_SEX] : []),
+  ]);
   const kept = scanned.filter((e) => !replacedTags.has(e.tag));
   // Our elements merged into the kept ones in tag order (a dataset's elements must ascend).
   const ours: { tag: number; data: Buffer }[] = [
-    { tag: PATIENT_NAME, data: encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax) },
+    {
+      tag: PATIENT_NAME,
+      data: encodeElement(PATIENT_NAME, 'PN', `${asciiName(who.lastName)}^${asciiName(who.firstName)}`.slice(0, 64), syntax),
+    },
     { tag: PATIENT_ID, data: encodeElement(PATIENT_ID, 'LO', who.patientId, syntax) },
     { tag: ISSUER, data: encodeElement(ISSUER, 'LO', who.issuer, syntax) },
     ...(replaceProfile
       ? [
-          { tag: PATIENT_BIRTH_DATE, data: encodeElement(PATIENT_BIRTH_DATE, 'DA', (who.birthDate ?? '').replace(/-/g, '').slice(0, 8), syntax) },
+          {
+            tag: PATIENT_BIRTH_DATE,
+            data: encodeElement(PATIENT_BIRTH_DATE, 'DA', (who.birthDate ?? '').replace(/-/g, '').slice(0, 8), syntax),
+          },
           { tag: PATIENT_SEX, data: encodeElement(PATIENT_SEX, 'CS', DICOM_SEX[who.sex ?? 'unknown'] ?? '', syntax) },
         ]
       : []),
@@ -424,7 +463,11 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
   while (next < ours.length) parts.push(ours[next++]!.data);
 
   // What the file said before, where DICOM keeps it: the Original Attributes Sequence, one item per coercion.
-  const valueText = (bytes: Buffer) => bytes.toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const valueText = (bytes: Buffer) =>
+    bytes
+      .toString('latin1')
+      .replace(/[\0 ]+$/, '')
+      .trim();
   const originals = scanned.filter((e) => {
     if (e.tag === GROUP_0010_LENGTH || !replacedTags.has(e.tag)) return false;
     const mine = ours.find((o) => o.tag === e.tag)!;
@@ -434,7 +477,11 @@ async function rewriteFrom(source: AsyncIterator<Buffer>, whom: PatientIdentity 
   if (!place) {
     parts.push(b.data.subarray(insertAt));
   } else {
-    const ourItem = originalAttributesItem(originals.map((e) => b.data.subarray(e.start, e.end)), syntax, new Date());
+    const ourItem = originalAttributesItem(
+      originals.map((e) => b.data.subarray(e.start, e.end)),
+      syntax,
+      new Date(),
+    );
     parts.push(b.data.subarray(insertAt, place.at));
     if (!place.existing) {
       parts.push(sequenceHeader(ORIGINAL_ATTRIBUTES, ourItem.length, syntax), ourItem, b.data.subarray(place.at));

@@ -170,7 +170,13 @@ export class DicomStructureCheck {
     }
     if (top.depth + 1 > MAX_SEQUENCE_DEPTH) throw malformed(`Sequences are nested deeper than ${MAX_SEQUENCE_DEPTH} levels`);
     if (length !== UNDEFINED) this.within(length);
-    this.stack.push({ kind: 'dataset', end: length === UNDEFINED ? null : this.offset + length, syntax: top.syntax, lastTag: -1, depth: top.depth + 1 });
+    this.stack.push({
+      kind: 'dataset',
+      end: length === UNDEFINED ? null : this.offset + length,
+      syntax: top.syntax,
+      lastTag: -1,
+      depth: top.depth + 1,
+    });
     return true;
   }
 
@@ -240,7 +246,11 @@ export class DicomStructureCheck {
   private skipValue(level: Level, tag: number, headerLength: number, length: number, meta: boolean): boolean {
     if (meta && tag === 0x00020010) {
       if (this.carry.length < headerLength + length) return false;
-      this.transferSyntax = this.carry.toString('latin1', headerLength, headerLength + length).replace(/[\0 ]+$/, '').trim() || null;
+      this.transferSyntax =
+        this.carry
+          .toString('latin1', headerLength, headerLength + length)
+          .replace(/[\0 ]+$/, '')
+          .trim() || null;
     }
     this.consume(headerLength);
     level.lastTag = tag;
@@ -274,7 +284,8 @@ export function checkedStructure(source: AsyncIterator<Buffer>, maxBytes = Numbe
         if (next.done) check.finish();
         else {
           total += next.value.length;
-          if (total > maxBytes) throw new DicomRejected('TOO_LARGE', `The file is larger than this server accepts (${Math.floor(maxBytes / 1024 / 1024)} MB)`);
+          if (total > maxBytes)
+            throw new DicomRejected('TOO_LARGE', `The file is larger than this server accepts (${Math.floor(maxBytes / 1024 / 1024)} MB)`);
           // Read in place: the check keeps no chunk beyond the few bytes of an unfinished header.
           check.push(Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value));
         }

@@ -8,9 +8,23 @@ interface PgError {
 
 // Constraint names carry meaning the client can act on; anything else gets a generic message.
 const CONSTRAINT_ERRORS: Record<string, { status: number; code: string; message: string; field?: string }> = {
-  users_email_live_unique: { status: 409, code: 'EMAIL_ALREADY_EXISTS', message: 'An account with this e-mail already exists', field: 'email' },
-  appointments_no_double_booking: { status: 409, code: 'SLOT_TAKEN', message: 'The doctor already has a validated appointment at that time' },
-  appointments_one_live_per_slot: { status: 409, code: 'DUPLICATE_REQUEST', message: 'You already have an appointment request with this doctor at this time', field: 'startsAt' },
+  users_email_live_unique: {
+    status: 409,
+    code: 'EMAIL_ALREADY_EXISTS',
+    message: 'An account with this e-mail already exists',
+    field: 'email',
+  },
+  appointments_no_double_booking: {
+    status: 409,
+    code: 'SLOT_TAKEN',
+    message: 'The doctor already has a validated appointment at that time',
+  },
+  appointments_one_live_per_slot: {
+    status: 409,
+    code: 'DUPLICATE_REQUEST',
+    message: 'You already have an appointment request with this doctor at this time',
+    field: 'startsAt',
+  },
   users_hospital_id_foreign: { status: 400, code: 'VALIDATION_ERROR', message: 'Unknown hospital', field: 'hospitalId' },
 };
 

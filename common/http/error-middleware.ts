@@ -15,7 +15,7 @@ interface HttpishError {
 function fromHttpError(err: HttpishError): AppError | null {
   const status = err.status ?? err.statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
-  if (err.type === 'entity.parse.failed' || /JSON|Unexpected token|parse/i.test(err.message ?? '') && status === 400) {
+  if (err.type === 'entity.parse.failed' || (/JSON|Unexpected token|parse/i.test(err.message ?? '') && status === 400)) {
     return new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON');
   }
   if (status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
@@ -47,7 +47,11 @@ export function errorMiddleware() {
         ctx.body = {
           error: {
             code,
-            message: localizedMessage(code, ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : `${ctx.method} is not implemented`, localeOf(ctx)),
+            message: localizedMessage(
+              code,
+              ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : `${ctx.method} is not implemented`,
+              localeOf(ctx),
+            ),
             details: allow ? { allow: allow.split(/,\s*/) } : null,
           },
         };

@@ -24,8 +24,7 @@ export const badRequest = (message: string, details: ErrorDetail[] | null = null
   new AppError(400, code, message, details);
 
 /** 401: no valid credentials. */
-export const unauthorized = (code: string, message: string) =>
-  new AppError(401, code, message, null, { 'WWW-Authenticate': 'Bearer' });
+export const unauthorized = (code: string, message: string) => new AppError(401, code, message, null, { 'WWW-Authenticate': 'Bearer' });
 
 /** 403: the caller's role may never perform this action. */
 export const forbidden = (message = 'Your role is not allowed to perform this action', code = 'FORBIDDEN') =>
@@ -35,8 +34,7 @@ export const forbidden = (message = 'Your role is not allowed to perform this ac
 export const notFound = (what = 'Resource') => new AppError(404, 'NOT_FOUND', `${what} not found`);
 
 /** 409: the request conflicts with the current state. */
-export const conflict = (code: string, message: string, details: ErrorDetail[] | null = null) =>
-  new AppError(409, code, message, details);
+export const conflict = (code: string, message: string, details: ErrorDetail[] | null = null) => new AppError(409, code, message, details);
 
 /** 429: too many attempts; retry after the given number of seconds. */
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>

@@ -21,7 +21,8 @@ export function refuseNul() {
     const found: ErrorDetail[] = [];
     if (/%00/.test(ctx.path) || ctx.path.includes('\u0000')) found.push({ field: 'path', message: 'Contains a NUL character (%00)' });
     for (const [key, value] of Object.entries(ctx.query)) nulFields(value, `?${key}`, found);
-    if (Object.keys(ctx.query).some((k) => k.includes('\u0000'))) found.push({ field: 'query', message: 'A parameter name contains a NUL character' });
+    if (Object.keys(ctx.query).some((k) => k.includes('\u0000')))
+      found.push({ field: 'query', message: 'A parameter name contains a NUL character' });
     nulFields((ctx.request as { body?: unknown }).body, '', found);
     if (found.length > 0) throw badRequest('The request holds a NUL character, which no text may hold', found, 'INVALID_CHARACTER');
     await next();

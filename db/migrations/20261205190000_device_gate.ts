@@ -11,7 +11,11 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('hospital_id').nullable().references('id').inTable('hospitals').onDelete('SET NULL');
     t.timestamp('received_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
-  const clashes = await knex('modalities').whereNull('deleted_at').groupByRaw('upper(ae_title)').havingRaw('count(*) > 1').select(knex.raw('upper(ae_title) as ae_title'));
+  const clashes = await knex('modalities')
+    .whereNull('deleted_at')
+    .groupByRaw('upper(ae_title)')
+    .havingRaw('count(*) > 1')
+    .select(knex.raw('upper(ae_title) as ae_title'));
   if (clashes.length > 0) {
     throw new Error(
       `These AE titles are registered more than once, differing only in case: ${clashes.map((c: { ae_title: string }) => c.ae_title).join(', ')}. ` +

@@ -8,7 +8,9 @@ export async function up(knex: Knex): Promise<void> {
     update appointments set status = 'cancelled', status_changed_at = now(), updated_at = now()
      where id in (select id from (select id, row_number() over (partition by patient_id, doctor_id, starts_at order by created_at, id) as n
                                     from appointments where status in ('requested', 'validated')) ranked where n > 1)`);
-  await knex.raw(`create unique index appointments_one_live_per_slot on appointments (patient_id, doctor_id, starts_at) where status in ('requested', 'validated')`);
+  await knex.raw(
+    `create unique index appointments_one_live_per_slot on appointments (patient_id, doctor_id, starts_at) where status in ('requested', 'validated')`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

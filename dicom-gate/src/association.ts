@@ -68,7 +68,10 @@ export function answerContexts(rq: AssociateRq): ContextAnswer[] {
   return rq.contexts.map((c) => {
     const supported = c.abstractSyntax === VERIFICATION || c.abstractSyntax.startsWith(STORAGE_ROOT);
     if (!supported) return { id: c.id, result: CONTEXT_RESULT.ABSTRACT_SYNTAX_NOT_SUPPORTED, transferSyntax: c.transferSyntaxes[0]! };
-    const preferred = c.abstractSyntax === VERIFICATION ? c.transferSyntaxes.find((t) => t === IMPLICIT_LE || t === EXPLICIT_LE) : c.transferSyntaxes.find((t) => t !== DEFLATED);
+    const preferred =
+      c.abstractSyntax === VERIFICATION
+        ? c.transferSyntaxes.find((t) => t === IMPLICIT_LE || t === EXPLICIT_LE)
+        : c.transferSyntaxes.find((t) => t !== DEFLATED);
     return preferred
       ? { id: c.id, result: CONTEXT_RESULT.ACCEPTED, transferSyntax: preferred }
       : { id: c.id, result: CONTEXT_RESULT.TRANSFER_SYNTAXES_NOT_SUPPORTED, transferSyntax: c.transferSyntaxes[0]! };
@@ -180,7 +183,8 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
           if (command.reduce((n, c) => n + c.length, 0) > 64 * 1024) throw new PduError('A command set larger than any command');
           if (pdv.last) startMessage(pdv.contextId);
         } else {
-          if (!message?.dataset || message.dataset.writableEnded || pdv.contextId !== message.contextId) throw new PduError('Dataset fragment without its command');
+          if (!message?.dataset || message.dataset.writableEnded || pdv.contextId !== message.contextId)
+            throw new PduError('Dataset fragment without its command');
           if (!message.dataset.write(Buffer.from(pdv.data))) socket.pause();
           if (pdv.last) {
             answering = true;
@@ -211,7 +215,9 @@ export function serveAssociation(socket: Socket, handlers: AssociationHandlers, 
     }
     // PDUs are handled in order, one after the other, whatever each awaits.
     for (const { type, body } of pdus) {
-      queue = queue.then(() => (closed ? undefined : onPdu(type, body))).catch((err: Error) => abort(err instanceof PduError ? err.message : `internal: ${err.message}`));
+      queue = queue
+        .then(() => (closed ? undefined : onPdu(type, body)))
+        .catch((err: Error) => abort(err instanceof PduError ? err.message : `internal: ${err.message}`));
     }
   });
 }

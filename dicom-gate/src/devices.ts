@@ -34,12 +34,13 @@ async function addressesOf(host: string): Promise<string[]> {
 
 /** The device calling as `aeTitle` from `address`, or why it may not associate. AE titles compare without case. */
 export async function findDevice(db: Knex, aeTitle: string, address: string): Promise<Device | DeviceRefusal> {
-  const row: { id: string; ae_title: string; hospital_id: string; host: string; is_active: boolean; hospital_active: boolean } | undefined = await db('modalities as m')
-    .join('hospitals as h', 'h.id', 'm.hospital_id')
-    .whereNull('m.deleted_at')
-    .whereNull('h.deleted_at')
-    .whereRaw('upper(m.ae_title) = upper(?)', [aeTitle.trim()])
-    .first('m.id', 'm.ae_title', 'm.hospital_id', 'm.host', 'm.is_active', 'h.is_active as hospital_active');
+  const row: { id: string; ae_title: string; hospital_id: string; host: string; is_active: boolean; hospital_active: boolean } | undefined =
+    await db('modalities as m')
+      .join('hospitals as h', 'h.id', 'm.hospital_id')
+      .whereNull('m.deleted_at')
+      .whereNull('h.deleted_at')
+      .whereRaw('upper(m.ae_title) = upper(?)', [aeTitle.trim()])
+      .first('m.id', 'm.ae_title', 'm.hospital_id', 'm.host', 'm.is_active', 'h.is_active as hospital_active');
   if (!row) return 'unknown_ae_title';
   if (!row.is_active || !row.hospital_active) return 'inactive';
   if (!(await addressesOf(row.host)).includes(canonicalAddress(address))) return 'wrong_host';

@@ -6,7 +6,13 @@ export const COMMAND = { C_STORE_RQ: 0x0001, C_STORE_RSP: 0x8001, C_ECHO_RQ: 0x0
 /** CommandDataSetType: no dataset follows. */
 export const NO_DATASET = 0x0101;
 /** Statuses answered by the gate (PS3.7 Annex C, PS3.4 B.2.3). */
-export const STATUS = { SUCCESS: 0x0000, REFUSED_NOT_AUTHORIZED: 0x0124, OUT_OF_RESOURCES: 0xa700, DATASET_DOES_NOT_MATCH: 0xa900, CANNOT_UNDERSTAND: 0xc000 } as const;
+export const STATUS = {
+  SUCCESS: 0x0000,
+  REFUSED_NOT_AUTHORIZED: 0x0124,
+  OUT_OF_RESOURCES: 0xa700,
+  DATASET_DOES_NOT_MATCH: 0xa900,
+  CANNOT_UNDERSTAND: 0xc000,
+} as const;
 
 const tag = (group: number, element: number) => group * 0x10000 + element;
 export const TAGS = {
@@ -47,7 +53,7 @@ export function parseCommand(data: Buffer): Command {
   if (data.length > MAX_COMMAND_BYTES) throw new PduError('A command set larger than any command');
   const elements = new Map<number, Buffer>();
   let last = -1;
-  for (let pos = 0; pos < data.length; ) {
+  for (let pos = 0; pos < data.length;) {
     if (data.length - pos < 8) throw new PduError('A command element is cut in its header');
     const t = data.readUInt16LE(pos) * 0x10000 + data.readUInt16LE(pos + 2);
     const length = data.readUInt32LE(pos + 4);
@@ -59,7 +65,8 @@ export function parseCommand(data: Buffer): Command {
     pos += 8 + length;
   }
   const command = new Command(elements);
-  if (command.us(TAGS.COMMAND_FIELD) === null || command.us(TAGS.MESSAGE_ID) === null) throw new PduError('A command without its field or message id');
+  if (command.us(TAGS.COMMAND_FIELD) === null || command.us(TAGS.MESSAGE_ID) === null)
+    throw new PduError('A command without its field or message id');
   return command;
 }
 

@@ -9,7 +9,14 @@ import { holdersOf, uidHeldElsewhere } from '../../common/dicom/ownership.js';
 import { part10Header } from '../../common/dicom/part10.js';
 import { rejectionIn } from '../../common/dicom/rejected.js';
 import { writeReceipt } from '../../common/dicom/receipts.js';
-import { DicomRejected, drain, patientIdentity, rewritePatient, type FoundHeader, type PatientIdentity } from '../../common/dicom/rewrite.js';
+import {
+  DicomRejected,
+  drain,
+  patientIdentity,
+  rewritePatient,
+  type FoundHeader,
+  type PatientIdentity,
+} from '../../common/dicom/rewrite.js';
 import { OrthancError, orthancInstanceId, OrthancUnavailableError, type OrthancClient } from '../../common/orthanc.js';
 import type { IncomingInstance } from './association.js';
 import type { Device } from './devices.js';
@@ -40,7 +47,10 @@ interface Matched {
 async function matchPatient(db: Knex, device: Device, dicomPatientId: string | null): Promise<{ named: boolean; matched: Matched | null }> {
   const id = dicomPatientId?.trim();
   if (!id) return { named: false, matched: null };
-  const patient: { user_id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined = await db('patients as p')
+  const patient:
+    { user_id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined = await db(
+    'patients as p',
+  )
     .join('users as u', 'u.id', 'p.user_id')
     .where('p.identifier', id)
     .whereNull('u.deleted_at')
@@ -79,7 +89,11 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
   /** Receives one instance from the association and answers its status; never throws for what the device sent. */
   return async function store(instance: IncomingInstance): Promise<IntakeOutcome> {
     let bytes = 0;
-    const header = part10Header({ transferSyntax: instance.transferSyntax, sopClassUid: instance.sopClassUid, sopInstanceUid: instance.sopInstanceUid });
+    const header = part10Header({
+      transferSyntax: instance.transferSyntax,
+      sopClassUid: instance.sopClassUid,
+      sopInstanceUid: instance.sopInstanceUid,
+    });
     async function* file(): AsyncGenerator<Buffer> {
       yield header;
       for await (const chunk of instance.dataset as AsyncIterable<Buffer>) {
@@ -121,8 +135,15 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
       // A structural fault found while the dataset streamed to Orthanc: the transfer was cut, nothing stored.
       const rejected = rejectionIn(err);
       if (rejected) return { status: statusOf(rejected.code), comment: rejected.message, code: rejected.code, bytes };
-      if (err instanceof OrthancError && err.status === 400) return { status: STATUS.CANNOT_UNDERSTAND, comment: 'The imaging store could not read this instance', code: 'INVALID_DICOM', bytes };
-      if (err instanceof OrthancUnavailableError || err instanceof OrthancError) return { status: STATUS.OUT_OF_RESOURCES, comment: 'The imaging store is unavailable; retry', code: 'IMAGING_UNAVAILABLE', bytes };
+      if (err instanceof OrthancError && err.status === 400)
+        return {
+          status: STATUS.CANNOT_UNDERSTAND,
+          comment: 'The imaging store could not read this instance',
+          code: 'INVALID_DICOM',
+          bytes,
+        };
+      if (err instanceof OrthancUnavailableError || err instanceof OrthancError)
+        return { status: STATUS.OUT_OF_RESOURCES, comment: 'The imaging store is unavailable; retry', code: 'IMAGING_UNAVAILABLE', bytes };
       throw err;
     }
   };

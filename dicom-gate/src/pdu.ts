@@ -15,10 +15,24 @@ export const PDU = {
 } as const;
 
 /** Presentation context results (PS3.8 Table 9-18). */
-export const CONTEXT_RESULT = { ACCEPTED: 0, USER_REJECTION: 1, NO_REASON: 2, ABSTRACT_SYNTAX_NOT_SUPPORTED: 3, TRANSFER_SYNTAXES_NOT_SUPPORTED: 4 } as const;
+export const CONTEXT_RESULT = {
+  ACCEPTED: 0,
+  USER_REJECTION: 1,
+  NO_REASON: 2,
+  ABSTRACT_SYNTAX_NOT_SUPPORTED: 3,
+  TRANSFER_SYNTAXES_NOT_SUPPORTED: 4,
+} as const;
 
 /** A-ASSOCIATE-RJ values (PS3.8 Table 9-21): permanent rejection by the service user, calling AE title not recognized. */
-export const REJECT = { PERMANENT: 1, TRANSIENT: 2, SERVICE_USER: 1, SERVICE_PROVIDER_PRESENTATION: 3, NO_REASON: 1, CALLED_AE_NOT_RECOGNIZED: 7, CALLING_AE_NOT_RECOGNIZED: 3 } as const;
+export const REJECT = {
+  PERMANENT: 1,
+  TRANSIENT: 2,
+  SERVICE_USER: 1,
+  SERVICE_PROVIDER_PRESENTATION: 3,
+  NO_REASON: 1,
+  CALLED_AE_NOT_RECOGNIZED: 7,
+  CALLING_AE_NOT_RECOGNIZED: 3,
+} as const;
 
 /** The DICOM application context, the only one there is. */
 export const APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
@@ -53,7 +67,14 @@ export class PduReader {
     this.size += chunk.length;
     // A large PDU arrives in many reads: they are joined once it is whole, not at every read.
     const head = this.pending[0]!;
-    if (head.length >= 6 && this.size < 6 + head.readUInt32BE(2) && head.readUInt32BE(2) <= this.maxPduBytes && head[0]! >= PDU.ASSOCIATE_RQ && head[0]! <= PDU.ABORT) return [];
+    if (
+      head.length >= 6 &&
+      this.size < 6 + head.readUInt32BE(2) &&
+      head.readUInt32BE(2) <= this.maxPduBytes &&
+      head[0]! >= PDU.ASSOCIATE_RQ &&
+      head[0]! <= PDU.ABORT
+    )
+      return [];
     const out: Pdu[] = [];
     let data = this.pending.length === 1 ? head : Buffer.concat(this.pending);
     let pos = 0;
@@ -94,7 +115,7 @@ export interface AssociateRq {
 
 /** Items of a PDU body or of a parent item: type, and the bytes of each. */
 function* items(body: Buffer, start: number, headerLength = 4): Generator<{ type: number; value: Buffer }> {
-  for (let pos = start; pos < body.length; ) {
+  for (let pos = start; pos < body.length;) {
     if (body.length - pos < headerLength) throw new PduError('An item is cut in its header');
     const type = body[pos]!;
     const length = body.readUInt16BE(pos + 2);
@@ -148,7 +169,8 @@ export function parseAssociateRq(body: Buffer): AssociateRq {
         if (sub.type === 0x30) context.abstractSyntax = uid(sub.value, 'Abstract syntax');
         else if (sub.type === 0x40) context.transferSyntaxes.push(uid(sub.value, 'Transfer syntax'));
       }
-      if (!context.abstractSyntax || context.transferSyntaxes.length === 0) throw new PduError(`Presentation context ${id} lacks its syntaxes`);
+      if (!context.abstractSyntax || context.transferSyntaxes.length === 0)
+        throw new PduError(`Presentation context ${id} lacks its syntaxes`);
       rq.contexts.push(context);
       if (rq.contexts.length > 128) throw new PduError('More than 128 presentation contexts');
     } else if (item.type === 0x50) {
@@ -194,7 +216,11 @@ export interface ContextAnswer {
 }
 
 /** An A-ASSOCIATE-AC echoing the request's AE titles, with our answers and our limits. */
-export function encodeAssociateAc(rq: AssociateRq, answers: ContextAnswer[], ours: { maxPduLength: number; implementationClassUid: string; implementationVersionName: string }): Buffer {
+export function encodeAssociateAc(
+  rq: AssociateRq,
+  answers: ContextAnswer[],
+  ours: { maxPduLength: number; implementationClassUid: string; implementationVersionName: string },
+): Buffer {
   const fixed = Buffer.alloc(68);
   fixed.writeUInt16BE(1, 0);
   ae16(rq.calledAe).copy(fixed, 4);
@@ -207,7 +233,11 @@ export function encodeAssociateAc(rq: AssociateRq, answers: ContextAnswer[], our
   maxLength.writeUInt32BE(ours.maxPduLength, 0);
   const userInfo = item(
     0x50,
-    Buffer.concat([item(0x51, maxLength), item(0x52, Buffer.from(ours.implementationClassUid, 'latin1')), item(0x55, Buffer.from(ours.implementationVersionName.slice(0, 16), 'latin1'))]),
+    Buffer.concat([
+      item(0x51, maxLength),
+      item(0x52, Buffer.from(ours.implementationClassUid, 'latin1')),
+      item(0x55, Buffer.from(ours.implementationVersionName.slice(0, 16), 'latin1')),
+    ]),
   );
   return pdu(PDU.ASSOCIATE_AC, Buffer.concat([fixed, item(0x10, Buffer.from(APPLICATION_CONTEXT, 'latin1')), ...contexts, userInfo]));
 }
@@ -232,13 +262,18 @@ export interface Pdv {
 /** The PDVs of a P-DATA-TF body. */
 export function parsePData(body: Buffer): Pdv[] {
   const out: Pdv[] = [];
-  for (let pos = 0; pos < body.length; ) {
+  for (let pos = 0; pos < body.length;) {
     if (body.length - pos < 6) throw new PduError('A PDV is cut in its header');
     const length = body.readUInt32BE(pos);
     if (length < 2 || pos + 4 + length > body.length) throw new PduError('A PDV length runs past its PDU');
     const control = body[pos + 5]!;
     if (control & 0xfc) throw new PduError('Unknown bits in a PDV message control header');
-    out.push({ contextId: body[pos + 4]!, command: (control & 1) === 1, last: (control & 2) === 2, data: body.subarray(pos + 6, pos + 4 + length) });
+    out.push({
+      contextId: body[pos + 4]!,
+      command: (control & 1) === 1,
+      last: (control & 2) === 2,
+      data: body.subarray(pos + 6, pos + 4 + length),
+    });
     pos += 4 + length;
   }
   if (out.length === 0) throw new PduError('A P-DATA-TF without data');

@@ -24,7 +24,13 @@ export interface RunningGate {
 }
 
 /** Limits of every association: PDUs up to 256 KB (fewer, larger reads), 60 s of silence, 30 s to ask. */
-const ASSOCIATION = { maxPduLength: 256 * 1024, implementationClassUid: IMPLEMENTATION_CLASS_UID, implementationVersionName: 'MEDICONNECT_GATE', idleMs: 60_000, artimMs: 30_000 };
+const ASSOCIATION = {
+  maxPduLength: 256 * 1024,
+  implementationClassUid: IMPLEMENTATION_CLASS_UID,
+  implementationVersionName: 'MEDICONNECT_GATE',
+  idleMs: 60_000,
+  artimMs: 30_000,
+};
 
 /** Starts the gate on the configured DICOM port (or `options.port`, 0 for any free one). */
 export async function startGate(config: Config, options: { port?: number; host?: string; logger?: Logger } = {}): Promise<RunningGate> {
@@ -33,8 +39,18 @@ export async function startGate(config: Config, options: { port?: number; host?:
   const orthanc = new OrthancClient(config.orthanc);
   const metrics = createMetrics('dicom-gate');
   const registers = [metrics.registry];
-  const associations = new Counter({ name: 'mediconnect_gate_associations_total', help: 'DICOM associations, accepted or refused (and why)', labelNames: ['result'], registers });
-  const instances = new Counter({ name: 'mediconnect_gate_instances_total', help: 'Instances pushed, stored or refused (by code)', labelNames: ['result', 'code'], registers });
+  const associations = new Counter({
+    name: 'mediconnect_gate_associations_total',
+    help: 'DICOM associations, accepted or refused (and why)',
+    labelNames: ['result'],
+    registers,
+  });
+  const instances = new Counter({
+    name: 'mediconnect_gate_instances_total',
+    help: 'Instances pushed, stored or refused (by code)',
+    labelNames: ['result', 'code'],
+    registers,
+  });
   const bytesIn = new Counter({ name: 'mediconnect_gate_bytes_total', help: 'Dataset bytes received from devices', registers });
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
   const open = new Set<net.Socket>();
@@ -49,10 +65,18 @@ export async function startGate(config: Config, options: { port?: number; host?:
     let intake: ReturnType<typeof createIntake> | null = null;
     const counts = { stored: 0, refused: 0 };
     // An audit entry must never stop the association: a failing write is logged.
-    const audit = (event: Parameters<typeof recordAudit>[2]) => recordAudit(db, meta, event).catch((err: Error) => log.error({ err: err.message }, 'audit write failed'));
+    const audit = (event: Parameters<typeof recordAudit>[2]) =>
+      recordAudit(db, meta, event).catch((err: Error) => log.error({ err: err.message }, 'audit write failed'));
     socket.on('close', () => {
       if (device && counts.stored + counts.refused > 0) {
-        void audit({ actor: null, action: 'dicom.association_ended', targetType: 'modality', targetId: device.id, hospitalId: device.hospitalId, details: { aeTitle: device.aeTitle, ...counts } });
+        void audit({
+          actor: null,
+          action: 'dicom.association_ended',
+          targetType: 'modality',
+          targetId: device.id,
+          hospitalId: device.hospitalId,
+          details: { aeTitle: device.aeTitle, ...counts },
+        });
       }
     });
     serveAssociation(
@@ -64,7 +88,12 @@ export async function startGate(config: Config, options: { port?: number; host?:
             associations.inc({ result: `refused_${found}` });
             log.warn({ callingAe: rq.callingAe, peer: peer.address, why: found }, 'association refused');
             // Written before the device hears the refusal: what it was told is on record.
-            await audit({ actor: null, action: 'dicom.association_refused', targetType: 'modality', details: { callingAe: rq.callingAe, why: found } });
+            await audit({
+              actor: null,
+              action: 'dicom.association_refused',
+              targetType: 'modality',
+              details: { callingAe: rq.callingAe, why: found },
+            });
             return false;
           }
           associations.inc({ result: 'accepted' });
@@ -80,7 +109,14 @@ export async function startGate(config: Config, options: { port?: number; host?:
             instances.inc({ result: 'refused', code: outcome.code });
             // The reason, never the identifiers: they may name a patient.
             log.warn({ callingAe: device!.aeTitle, code: outcome.code, reason: outcome.comment }, 'instance refused');
-            await audit({ actor: null, action: 'dicom.push_refused', targetType: 'modality', targetId: device!.id, hospitalId: device!.hospitalId, details: { aeTitle: device!.aeTitle, code: outcome.code, reason: outcome.comment } });
+            await audit({
+              actor: null,
+              action: 'dicom.push_refused',
+              targetType: 'modality',
+              targetId: device!.id,
+              hospitalId: device!.hospitalId,
+              details: { aeTitle: device!.aeTitle, code: outcome.code, reason: outcome.comment },
+            });
           } else {
             counts.stored++;
             instances.inc({ result: 'stored', code: '' });
@@ -108,7 +144,9 @@ export async function startGate(config: Config, options: { port?: number; host?:
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.gate.port;
   logger.info({ host, port, aeTitle: config.gate.aeTitle }, 'dicom-gate listening');
-  const metricsServer = config.gate.metricsPort ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.gate.metricsPort, allow: config.metrics.allow, logger }) : null;
+  const metricsServer = config.gate.metricsPort
+    ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.gate.metricsPort, allow: config.metrics.allow, logger })
+    : null;
   return {
     server,
     port,

@@ -46,11 +46,23 @@ async function authenticate(deps: ProxyDeps, token: string, root: string, pathTo
     if (token.startsWith(SHARE_TOKEN_PREFIX)) {
       const share = await deps.principals.loadToken(tokenHash, () => resolveShareToken(deps.db, tokenHash));
       if (!share) throw unauthorized('SHARE_INVALID', 'The share link has been revoked or has expired');
-      return { principal: share.principal, viewerSessionId: null, shareId: share.id, onlyStudy: share.studyInstanceUid, rewrite: { from, to } };
+      return {
+        principal: share.principal,
+        viewerSessionId: null,
+        shareId: share.id,
+        onlyStudy: share.studyInstanceUid,
+        rewrite: { from, to },
+      };
     }
     const viewer = await deps.principals.loadToken(tokenHash, () => resolveViewerToken(deps.db, tokenHash));
     if (!viewer) throw unauthorized('VIEWER_SESSION_INVALID', 'The viewer session has ended or expired');
-    return { principal: viewer.principal, viewerSessionId: viewer.id, shareId: null, onlyStudy: viewer.studyInstanceUid, rewrite: { from, to } };
+    return {
+      principal: viewer.principal,
+      viewerSessionId: viewer.id,
+      shareId: null,
+      onlyStudy: viewer.studyInstanceUid,
+      rewrite: { from, to },
+    };
   }
   const verified = await verifyAccessToken(deps.config.secretKey, token);
   if (!verified.ok) throw unauthorized(verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
@@ -77,7 +89,8 @@ function dicomWeb(deps: ProxyDeps) {
     // OHIF and <img> tags cannot always send headers: a viewer token may also come as ?token=.
     const queryTokens = params.getAll('token');
     params.delete('token');
-    if (queryTokens.length > 1) throw badRequest('token is given more than once', [{ field: 'token', message: 'Given more than once' }], 'INVALID_QUERY');
+    if (queryTokens.length > 1)
+      throw badRequest('token is given more than once', [{ field: 'token', message: 'Given more than once' }], 'INVALID_QUERY');
     const service = ctx.get(SERVICE_HEADER);
     const isWadoUri = subPath === '/wado';
     const parsed = isWadoUri ? null : parseDicomWebPath(ctx.method, subPath);
@@ -126,7 +139,13 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   const app = new Koa({ proxy: deps.config.api.trustProxy });
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
   // Outermost: it sees the status the error middleware answered; routes are the DICOMweb services, not paths.
-  app.use(httpMetrics(deps.metrics, 'dicom-proxy', (ctx) => (ctx.state.service as string | undefined) ?? (['/healthz', '/readyz'].includes(ctx.path) ? ctx.path : 'other')));
+  app.use(
+    httpMetrics(
+      deps.metrics,
+      'dicom-proxy',
+      (ctx) => (ctx.state.service as string | undefined) ?? (['/healthz', '/readyz'].includes(ctx.path) ? ctx.path : 'other'),
+    ),
+  );
   // The access log sits outside the error middleware, so that its line records the status the client got.
   app.use(requestContext(deps.logger));
   app.use(errorMiddleware());
@@ -151,4 +170,3 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   app.use(dicomWeb(deps));
   return app;
 }
-

@@ -135,7 +135,8 @@ export function multipartBoundary(contentType: string): string | null {
 /** Orthanc's refusals in the project's error envelope; its own failures are a 502, never a bare 500. */
 export function upstreamError(status: number): AppError {
   if (status === 404) return new AppError(404, 'NOT_FOUND', 'Not found in the imaging store');
-  if (status === 406) return new AppError(406, 'NOT_ACCEPTABLE', 'The imaging store cannot answer in the requested media type or transfer syntax');
+  if (status === 406)
+    return new AppError(406, 'NOT_ACCEPTABLE', 'The imaging store cannot answer in the requested media type or transfer syntax');
   if (status === 400) return new AppError(400, 'INVALID_QUERY', 'The imaging store refused the request');
   if (status >= 400 && status < 500) return new AppError(status, 'IMAGING_REFUSED', 'The imaging store refused the request');
   return new AppError(502, 'IMAGING_ERROR', 'The imaging store failed to answer this request');
@@ -155,14 +156,24 @@ export interface UrlRewrite {
  * rewritten, multipart bodies their part headers; both are then sent chunked (their length changes).
  * Text is gzipped here when the client accepts it.
  */
-export async function forwardToOrthanc(ctx: Context, orthanc: OrthancClient, path: string, rewrite: UrlRewrite, accept?: string): Promise<void> {
+export async function forwardToOrthanc(
+  ctx: Context,
+  orthanc: OrthancClient,
+  path: string,
+  rewrite: UrlRewrite,
+  accept?: string,
+): Promise<void> {
   const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET';
   // A client that leaves mid-answer stops the upstream transfer too.
   const abort = new AbortController();
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) abort.abort();
   });
-  const upstream = await orthanc.stream(path, { method, headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) }, signal: abort.signal });
+  const upstream = await orthanc.stream(path, {
+    method,
+    headers: { 'accept-encoding': 'identity', ...(accept ? { accept } : {}) },
+    signal: abort.signal,
+  });
   const status = upstream.statusCode ?? 502;
   if (status >= 400) {
     upstream.resume();

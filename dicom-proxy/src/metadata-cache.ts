@@ -41,7 +41,9 @@ export async function cachedSeriesMetadata(
     const text = (await gunzipAsync(row.body_gzip)).toString('utf8');
     return { body: text.replaceAll(PLACEHOLDER, rewrite.to), cached: true };
   }
-  const upstream = await orthanc.fetch(`/dicom-web/studies/${study}/series/${series}/metadata`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
+  const upstream = await orthanc.fetch(`/dicom-web/studies/${study}/series/${series}/metadata`, {
+    headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' },
+  });
   if (!upstream.ok) return null;
   const raw = await upstream.text();
   const neutral = raw.replaceAll(rewrite.from, PLACEHOLDER);

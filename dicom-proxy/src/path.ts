@@ -64,7 +64,8 @@ export function parseDicomWebPath(method: string, path: string): DicomWebRequest
   }
   if (l4 !== 'instances' || !isUid(instance)) return denied('not an instance path');
   if (seg.length === 6) return { kind: 'wado', study, series, instance, target: 'retrieve' };
-  if (seg.length === 7 && (l6 === 'metadata' || l6 === 'rendered' || l6 === 'thumbnail')) return { kind: 'wado', study, series, instance, target: l6 };
+  if (seg.length === 7 && (l6 === 'metadata' || l6 === 'rendered' || l6 === 'thumbnail'))
+    return { kind: 'wado', study, series, instance, target: l6 };
   if (l6 === 'frames') {
     const list = frameList(frames);
     if (!list) return denied('invalid frame list');

@@ -3,7 +3,17 @@ import type { Knex } from 'knex';
 import { readableStudies } from '../../common/access.js';
 import { AppError, badRequest, notFound } from '../../common/http/errors.js';
 import type { Caller, ProxyDeps } from './context.js';
-import { dateRange, likeFromWildcard, MAX_LIMIT, nameOf, PATIENT_IDENTIFYING_TAGS, TAG, toSearchParams, uidList, type QidoQuery } from './query.js';
+import {
+  dateRange,
+  likeFromWildcard,
+  MAX_LIMIT,
+  nameOf,
+  PATIENT_IDENTIFYING_TAGS,
+  TAG,
+  toSearchParams,
+  uidList,
+  type QidoQuery,
+} from './query.js';
 import { sendDicomJson } from './respond.js';
 
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
@@ -15,7 +25,15 @@ const UIDS_PER_QUERY = 40;
 const MAX_STUDIES_PER_SEARCH = 200;
 
 /** Filters the study index answers itself at the root `/studies`; any other attribute is refused there. */
-const INDEX_FILTERS = new Set<string>([TAG.StudyInstanceUID, TAG.PatientID, TAG.PatientName, TAG.StudyDate, TAG.AccessionNumber, TAG.ModalitiesInStudy, TAG.StudyDescription]);
+const INDEX_FILTERS = new Set<string>([
+  TAG.StudyInstanceUID,
+  TAG.PatientID,
+  TAG.PatientName,
+  TAG.StudyDate,
+  TAG.AccessionNumber,
+  TAG.ModalitiesInStudy,
+  TAG.StudyDescription,
+]);
 
 const first = (item: DicomJson, tag: string) => {
   const v = item[tag]?.Value?.[0];
@@ -30,7 +48,9 @@ function withoutPatientFilters(q: QidoQuery): QidoQuery {
 
 /** Asks Orthanc's QIDO and parses the answer, URLs rewritten to the caller's public root. */
 async function orthancQido(deps: ProxyDeps, caller: Caller, path: string, params: URLSearchParams): Promise<DicomJson[]> {
-  const upstream = await deps.orthanc.fetch(`/dicom-web${path}?${params}`, { headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } });
+  const upstream = await deps.orthanc.fetch(`/dicom-web${path}?${params}`, {
+    headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' },
+  });
   if (upstream.status === 400) throw badRequest('The imaging store refused the query', null, 'INVALID_QUERY');
   if (!upstream.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not answer the query');
   const text = (await upstream.text()).split(caller.rewrite.from).join(caller.rewrite.to);
@@ -44,7 +64,11 @@ function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
     // The server sets the patient: identifying attributes other than PatientID (which only narrows) are dropped.
     if (value === '' || value === '*' || (PATIENT_IDENTIFYING_TAGS.has(tag) && tag !== TAG.PatientID)) continue;
     if (!INDEX_FILTERS.has(tag)) {
-      throw badRequest(`${nameOf(tag)} is not searchable at /studies`, [{ field: nameOf(tag), message: `Searchable: ${[...INDEX_FILTERS].map(nameOf).join(', ')}` }], 'INVALID_QUERY');
+      throw badRequest(
+        `${nameOf(tag)} is not searchable at /studies`,
+        [{ field: nameOf(tag), message: `Searchable: ${[...INDEX_FILTERS].map(nameOf).join(', ')}` }],
+        'INVALID_QUERY',
+      );
     }
     switch (tag) {
       case TAG.StudyInstanceUID:
@@ -55,11 +79,18 @@ function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
         query.whereRaw("p.identifier LIKE ? ESCAPE '\\'", [likeFromWildcard(value)]);
         break;
       case TAG.PatientName:
-        query.whereRaw("(pu.last_name || '^' || pu.first_name) ILIKE ? ESCAPE '\\'", [likeFromWildcard(value.includes('*') ? value : `${value}*`)]);
+        query.whereRaw("(pu.last_name || '^' || pu.first_name) ILIKE ? ESCAPE '\\'", [
+          likeFromWildcard(value.includes('*') ? value : `${value}*`),
+        ]);
         break;
       case TAG.StudyDate: {
         const range = dateRange(value);
-        if (!range) throw badRequest('StudyDate must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD', [{ field: 'StudyDate', message: 'Invalid date' }], 'INVALID_QUERY');
+        if (!range)
+          throw badRequest(
+            'StudyDate must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD',
+            [{ field: 'StudyDate', message: 'Invalid date' }],
+            'INVALID_QUERY',
+          );
         if (range.from) query.where('s.study_date', '>=', range.from);
         if (range.to) query.where('s.study_date', '<=', range.to);
         break;
@@ -79,8 +110,22 @@ function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
 
 /** Study attributes the index answers itself; an includefield beyond them (or `all`) asks Orthanc. */
 const INDEX_ATTRIBUTES = new Set([
-  '00080005', '00080020', '00080030', '00080050', '00080061', '00080090', '00081030', '00081190',
-  '00100010', '00100020', '00100030', '00100040', '0020000D', '00200010', '00201206', '00201208',
+  '00080005',
+  '00080020',
+  '00080030',
+  '00080050',
+  '00080061',
+  '00080090',
+  '00081030',
+  '00081190',
+  '00100010',
+  '00100020',
+  '00100030',
+  '00100040',
+  '0020000D',
+  '00200010',
+  '00201206',
+  '00201208',
 ]);
 
 /** Attributes clients ask for at study level that a study does not have (OHIF asks for Modality). */
@@ -105,7 +150,8 @@ interface IndexedStudy {
 }
 
 const SEX_CODE: Record<string, string> = { female: 'F', male: 'M', other: 'O', unknown: '' };
-const attr = (vr: string, value: string | number | null | undefined) => (value === null || value === undefined || value === '' ? { vr } : { vr, Value: [value] });
+const attr = (vr: string, value: string | number | null | undefined) =>
+  value === null || value === undefined || value === '' ? { vr } : { vr, Value: [value] };
 
 /** One study as DICOM JSON, from the index: the same attributes Orthanc's QIDO returns by default. */
 function studyFromIndex(r: IndexedStudy, root: string): DicomJson {
@@ -138,28 +184,52 @@ async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: Qid
   const query = readableStudies(deps.db, caller.principal).join('users as pu', 'pu.id', 's.patient_id');
   if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
   applyIndexFilters(query, q);
-  query.orderByRaw('s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id').offset(q.offset).limit(q.limit ?? MAX_LIMIT);
+  query
+    .orderByRaw('s.study_date DESC NULLS LAST, s.study_time DESC NULLS LAST, s.id')
+    .offset(q.offset)
+    .limit(q.limit ?? MAX_LIMIT);
   const page: IndexedStudy[] = await query.select(
-    's.study_instance_uid as uid', 'p.identifier', 's.study_date', 's.study_time', 's.accession_number', 's.modalities',
-    's.referring_physician_name', 's.dicom_description', 's.dicom_study_id', 's.number_of_series', 's.number_of_instances',
-    'pu.first_name', 'pu.last_name', 'p.birth_date', 'p.sex',
+    's.study_instance_uid as uid',
+    'p.identifier',
+    's.study_date',
+    's.study_time',
+    's.accession_number',
+    's.modalities',
+    's.referring_physician_name',
+    's.dicom_description',
+    's.dicom_study_id',
+    's.number_of_series',
+    's.number_of_instances',
+    'pu.first_name',
+    'pu.last_name',
+    'p.birth_date',
+    'p.sex',
   );
   if (q.includeFields !== 'all' && [...q.includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag) || NOT_STUDY_LEVEL.has(tag))) {
-    return sendDicomJson(ctx, page.map((r) => studyFromIndex(r, caller.rewrite.to)));
+    return sendDicomJson(
+      ctx,
+      page.map((r) => studyFromIndex(r, caller.rewrite.to)),
+    );
   }
   const owner = new Map(page.map((r) => [r.uid, r.identifier]));
   const described = new Map<string, DicomJson>();
   const uids = [...owner.keys()];
   for (let i = 0; i < uids.length; i += UIDS_PER_QUERY) {
     const chunk = uids.slice(i, i + UIDS_PER_QUERY);
-    const params = toSearchParams({ ...q, filters: new Map([[TAG.StudyInstanceUID, chunk.join(',')]]), limit: null, offset: 0, fuzzyMatching: false }, [TAG.PatientID, TAG.StudyInstanceUID]);
+    const params = toSearchParams(
+      { ...q, filters: new Map([[TAG.StudyInstanceUID, chunk.join(',')]]), limit: null, offset: 0, fuzzyMatching: false },
+      [TAG.PatientID, TAG.StudyInstanceUID],
+    );
     for (const row of await orthancQido(deps, caller, '/studies', params)) {
       const uid = first(row, TAG.StudyInstanceUID);
       // Defence in depth: a row leaves only for a study of this page, under the patient the index names.
       if (uid && owner.has(uid) && first(row, TAG.PatientID) === owner.get(uid) && !described.has(uid)) described.set(uid, row);
     }
   }
-  sendDicomJson(ctx, uids.flatMap((uid) => (described.has(uid) ? [described.get(uid)!] : [])));
+  sendDicomJson(
+    ctx,
+    uids.flatMap((uid) => (described.has(uid) ? [described.get(uid)!] : [])),
+  );
 }
 
 /**
@@ -167,7 +237,14 @@ async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: Qid
  * study is authorized first; at the root, studies come from the study index and series or instances
  * are searched only within the caller's studies. Every row Orthanc returns is checked again.
  */
-export async function handleQido(ctx: Context, deps: ProxyDeps, caller: Caller, target: Qido, subPath: string, parsed: QidoQuery): Promise<void> {
+export async function handleQido(
+  ctx: Context,
+  deps: ProxyDeps,
+  caller: Caller,
+  target: Qido,
+  subPath: string,
+  parsed: QidoQuery,
+): Promise<void> {
   if (target.level === 'studies' && !target.study) return rootStudies(ctx, deps, caller, parsed);
   const q = withoutPatientFilters(parsed);
   const askedStudies = uidList(q.filters.get(TAG.StudyInstanceUID));
@@ -184,9 +261,15 @@ export async function handleQido(ctx: Context, deps: ProxyDeps, caller: Caller, 
     const query = readableStudies(deps.db, caller.principal);
     if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
     if (askedStudies) query.whereIn('s.study_instance_uid', askedStudies);
-    const rows: { uid: string; identifier: string }[] = await query.limit(MAX_STUDIES_PER_SEARCH + 1).select('s.study_instance_uid as uid', 'p.identifier');
+    const rows: { uid: string; identifier: string }[] = await query
+      .limit(MAX_STUDIES_PER_SEARCH + 1)
+      .select('s.study_instance_uid as uid', 'p.identifier');
     if (rows.length > MAX_STUDIES_PER_SEARCH) {
-      throw badRequest(`Narrow the search to at most ${MAX_STUDIES_PER_SEARCH} studies with StudyInstanceUID`, [{ field: 'StudyInstanceUID', message: 'Too many studies' }], 'INVALID_QUERY');
+      throw badRequest(
+        `Narrow the search to at most ${MAX_STUDIES_PER_SEARCH} studies with StudyInstanceUID`,
+        [{ field: 'StudyInstanceUID', message: 'Too many studies' }],
+        'INVALID_QUERY',
+      );
     }
     if (rows.length === 0) return sendDicomJson(ctx, []);
     studies = new Map(rows.map((r) => [r.uid, r.identifier]));

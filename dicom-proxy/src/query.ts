@@ -62,7 +62,14 @@ const BY_KEYWORD = new Map(Object.entries(KEYWORDS).map(([k, tag]) => [k.toLower
 const KEYWORD_OF = new Map(Object.entries(KEYWORDS).map(([k, tag]) => [tag, k]));
 
 /** Tags the server sets itself: a caller's value for any of them is dropped, never forwarded. */
-export const PATIENT_IDENTIFYING_TAGS: ReadonlySet<string> = new Set(['00100020', '00100021', '00100022', '00100024', '00101000', '00101002']);
+export const PATIENT_IDENTIFYING_TAGS: ReadonlySet<string> = new Set([
+  '00100020',
+  '00100021',
+  '00100022',
+  '00100024',
+  '00101000',
+  '00101002',
+]);
 
 export const TAG = {
   PatientID: '00100020',
@@ -147,7 +154,10 @@ export function parseQidoQuery(params: URLSearchParams): { ok: true; query: Qido
         if (!/^(true|false)$/i.test(value)) problems.push({ field: key, message: 'fuzzymatching must be true or false' });
         else fuzzyMatching = value.toLowerCase() === 'true';
       } else {
-        for (const item of value.split(',').map((v) => v.trim()).filter(Boolean)) {
+        for (const item of value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)) {
           if (item.toLowerCase() === 'all') includeFields = 'all';
           else {
             const tag = tagOf(item);
@@ -160,7 +170,10 @@ export function parseQidoQuery(params: URLSearchParams): { ok: true; query: Qido
     }
     const tag = tagOf(key);
     if (!tag) {
-      problems.push({ field: key, message: key.includes('.') ? 'Attribute paths into sequences are not searchable' : 'Unknown query parameter' });
+      problems.push({
+        field: key,
+        message: key.includes('.') ? 'Attribute paths into sequences are not searchable' : 'Unknown query parameter',
+      });
       continue;
     }
     if (filters.has(tag)) {
@@ -196,7 +209,10 @@ export function uidList(value: string | undefined): string[] | null {
 
 /** A DICOM wildcard value (`*`, `?`) as a SQL LIKE pattern, with LIKE's own characters escaped. */
 export function likeFromWildcard(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
+  return value
+    .replace(/[\\%_]/g, (c) => `\\${c}`)
+    .replace(/\*/g, '%')
+    .replace(/\?/g, '_');
 }
 
 /** A DICOM date or date range (`YYYYMMDD`, `A-`, `-B`, `A-B`) as ISO bounds, or null when malformed. */

@@ -42,8 +42,14 @@ export async function startProxy(config: Config, options: { port?: number; logge
     {
       ready: async () => ({
         process: stopping ? 'stopping' : 'ok',
-        database: await db.raw('select 1').then(() => 'ok', () => 'unavailable'),
-        orthanc: await orthanc.system().then(() => 'ok', () => 'unavailable'),
+        database: await db.raw('select 1').then(
+          () => 'ok',
+          () => 'unavailable',
+        ),
+        orthanc: await orthanc.system().then(
+          () => 'ok',
+          () => 'unavailable',
+        ),
       }),
     },
   );
@@ -55,7 +61,9 @@ export async function startProxy(config: Config, options: { port?: number; logge
   const address = server.address();
   const url = `http://${config.proxy.host}:${typeof address === 'object' && address ? address.port : config.proxy.port}`;
   logger.info({ url }, 'dicom-proxy listening');
-  const metricsServer = config.metrics.proxyPort ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.proxyPort, allow: config.metrics.allow, logger }) : null;
+  const metricsServer = config.metrics.proxyPort
+    ? await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.proxyPort, allow: config.metrics.allow, logger })
+    : null;
   return {
     server,
     url,

@@ -158,14 +158,16 @@ export async function startViewer(
     stream.pipe(res);
   };
   // No request may take the process down: anything unexpected answers 500 and is logged.
-  const server = longKeepAlive(http.createServer((req, res) => {
-    try {
-      serve(req, res);
-    } catch (err) {
-      options.logger?.error({ err }, 'viewer request failed');
-      fail(res, 500, 'INTERNAL_ERROR', 'An unexpected error occurred');
-    }
-  }));
+  const server = longKeepAlive(
+    http.createServer((req, res) => {
+      try {
+        serve(req, res);
+      } catch (err) {
+        options.logger?.error({ err }, 'viewer request failed');
+        fail(res, 500, 'INTERNAL_ERROR', 'An unexpected error occurred');
+      }
+    }),
+  );
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -192,5 +194,7 @@ if (isMain(import.meta.url)) {
     console.error('OHIF_DIST_DIR must name the built OHIF Viewer (a folder with index.html)');
     process.exit(1);
   }
-  runService(() => startViewer(loadConfig(), { distDir, port: Number(process.env.VIEWER_PORT || 3000), host: process.env.VIEWER_HOST || '127.0.0.1' }));
+  runService(() =>
+    startViewer(loadConfig(), { distDir, port: Number(process.env.VIEWER_PORT || 3000), host: process.env.VIEWER_HOST || '127.0.0.1' }),
+  );
 }

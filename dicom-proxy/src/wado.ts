@@ -54,7 +54,10 @@ const byNumber = (n: string | undefined) => Number.parseInt(n ?? '', 10) || 0;
 
 /** Orthanc's answer to /tools/find at one level, or 503 when it cannot be asked. */
 async function find<T>(deps: ProxyDeps, level: 'Series' | 'Instance', query: Record<string, string>): Promise<T[]> {
-  const res = await deps.orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: level, Query: query, Expand: true }) });
+  const res = await deps.orthanc.fetch('/tools/find', {
+    method: 'POST',
+    body: JSON.stringify({ Level: level, Query: query, Expand: true }),
+  });
   if (!res.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
   return (await res.json()) as T[];
 }
@@ -64,12 +67,19 @@ async function find<T>(deps: ProxyDeps, level: 'Series' | 'Instance', query: Rec
  * instance — for a series its middle instance, for a study its first series' — scaled to the viewport asked
  * (default 128×128). Authorization happened before; the instance is looked up inside the authorized study.
  */
-async function thumbnail(ctx: Context, deps: ProxyDeps, caller: Caller, target: { study: string; series?: string; instance?: string }, search: string): Promise<void> {
+async function thumbnail(
+  ctx: Context,
+  deps: ProxyDeps,
+  caller: Caller,
+  target: { study: string; series?: string; instance?: string },
+  search: string,
+): Promise<void> {
   let series = target.series;
   let instance = target.instance;
   if (!series) {
     const all = await find<FoundSeries>(deps, 'Series', { StudyInstanceUID: target.study });
-    series = all.sort((a, b) => byNumber(a.MainDicomTags.SeriesNumber) - byNumber(b.MainDicomTags.SeriesNumber))[0]?.MainDicomTags.SeriesInstanceUID;
+    series = all.sort((a, b) => byNumber(a.MainDicomTags.SeriesNumber) - byNumber(b.MainDicomTags.SeriesNumber))[0]?.MainDicomTags
+      .SeriesInstanceUID;
     if (!series) throw notFound('Study');
   }
   if (!instance) {
@@ -86,8 +96,24 @@ async function thumbnail(ctx: Context, deps: ProxyDeps, caller: Caller, target: 
 }
 
 const WADO_URI_KEYS = new Set([
-  'requesttype', 'studyuid', 'seriesuid', 'objectuid', 'contenttype', 'charset', 'anonymize', 'annotation', 'rows', 'columns',
-  'region', 'windowcenter', 'windowwidth', 'framenumber', 'imagequality', 'presentationuid', 'presentationseriesuid', 'transfersyntax',
+  'requesttype',
+  'studyuid',
+  'seriesuid',
+  'objectuid',
+  'contenttype',
+  'charset',
+  'anonymize',
+  'annotation',
+  'rows',
+  'columns',
+  'region',
+  'windowcenter',
+  'windowwidth',
+  'framenumber',
+  'imagequality',
+  'presentationuid',
+  'presentationseriesuid',
+  'transfersyntax',
 ]);
 const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
@@ -118,11 +144,17 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
   await authorizeStudy(ctx, deps, caller, study);
   const found = await deps.orthanc.fetch('/tools/find', {
     method: 'POST',
-    body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: study, SeriesInstanceUID: series, SOPInstanceUID: instance }, Limit: 2 }),
+    body: JSON.stringify({
+      Level: 'Instance',
+      Query: { StudyInstanceUID: study, SeriesInstanceUID: series, SOPInstanceUID: instance },
+      Limit: 2,
+    }),
   });
   if (!found.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
   if (((await found.json()) as unknown[]).length !== 1) throw notFound('Instance');
   // Orthanc's WADO-URI reads values without percent-decoding slashes (contentType=application/dicom).
-  const canonical = [...seen].map(([k, v]) => `${encodeURIComponent(spelled.get(k)!)}=${encodeURIComponent(v).replace(/%2F/gi, '/')}`).join('&');
+  const canonical = [...seen]
+    .map(([k, v]) => `${encodeURIComponent(spelled.get(k)!)}=${encodeURIComponent(v).replace(/%2F/gi, '/')}`)
+    .join('&');
   await forwardToOrthanc(ctx, deps.orthanc, `/wado?${canonical}`, caller.rewrite, ctx.get('Accept') || undefined);
 }

@@ -50,7 +50,10 @@ const derive = (passphrase: string, salt: Buffer, cost: { N: number; r: number; 
 export function newBackupKey(passphrase: string): { key: Buffer; params: BackupEncryption } {
   const salt = randomBytes(16);
   const key = derive(passphrase, salt, COST);
-  return { key, params: { cipher: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), ...COST, check: seal(key, CHECK).toString('base64') } };
+  return {
+    key,
+    params: { cipher: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), ...COST, check: seal(key, CHECK).toString('base64') },
+  };
 }
 
 /** The key of an encrypted backup; throws {@link BackupDecryptionError} when the passphrase is not the one it was made with. */
@@ -62,7 +65,8 @@ export function backupKey(passphrase: string, params: BackupEncryption): Buffer 
   } catch {
     throw new BackupDecryptionError('The passphrase (BACKUP_PASSPHRASE) is not the one this backup was encrypted with');
   }
-  if (!timingSafeEqual(check, CHECK)) throw new BackupDecryptionError('The passphrase (BACKUP_PASSPHRASE) is not the one this backup was encrypted with');
+  if (!timingSafeEqual(check, CHECK))
+    throw new BackupDecryptionError('The passphrase (BACKUP_PASSPHRASE) is not the one this backup was encrypted with');
   return key;
 }
 
@@ -75,7 +79,8 @@ export function seal(key: Buffer, plain: Buffer): Buffer {
 
 /** Opens a buffer sealed by {@link seal}; throws {@link BackupDecryptionError} when it was changed. */
 export function open(key: Buffer, sealed: Buffer): Buffer {
-  if (sealed.length < MAGIC.length + NONCE + TAG || !sealed.subarray(0, MAGIC.length).equals(MAGIC)) throw new BackupDecryptionError('Not a sealed backup file');
+  if (sealed.length < MAGIC.length + NONCE + TAG || !sealed.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new BackupDecryptionError('Not a sealed backup file');
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(MAGIC.length, MAGIC.length + NONCE));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
   try {

@@ -81,11 +81,17 @@ async function sealedDump(database: string, env: Record<string, string>, key: Bu
 
 const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
 
-async function backupPrivately(from: DataLocation, dir: string, sealing: { key: Buffer; params: BackupEncryption } | null): Promise<Manifest> {
+async function backupPrivately(
+  from: DataLocation,
+  dir: string,
+  sealing: { key: Buffer; params: BackupEncryption } | null,
+): Promise<Manifest> {
   mkdirSync(path.join(dir, 'objects'), { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const env = pgEnv(from);
-  const dumps = sealing ? { orthancIndexDump: 'orthanc-index.dump.enc', clinicalDump: 'clinical.dump.enc' } : { orthancIndexDump: 'orthanc-index.dump', clinicalDump: 'clinical.dump' };
+  const dumps = sealing
+    ? { orthancIndexDump: 'orthanc-index.dump.enc', clinicalDump: 'clinical.dump.enc' }
+    : { orthancIndexDump: 'orthanc-index.dump', clinicalDump: 'clinical.dump' };
   if (sealing) {
     await sealedDump(indexDb(from), env, sealing.key, path.join(dir, dumps.orthancIndexDump));
     await sealedDump(from.db.database, env, sealing.key, path.join(dir, dumps.clinicalDump));
@@ -100,13 +106,29 @@ async function backupPrivately(from: DataLocation, dir: string, sealing: { key: 
   let keys: string[];
   let sealedWith: Record<string, string>;
   try {
-    keys = (await client.query<{ object_key: string }>('select distinct object_key from orthanc_storage_keys where object_key is not null order by 1')).rows.map((r) => r.object_key);
-    sealedWith = Object.fromEntries((await client.query<{ key_id: string; fingerprint: string }>('select key_id, fingerprint from encryption_keys order by 1')).rows.map((r) => [r.key_id, r.fingerprint]));
+    keys = (
+      await client.query<{ object_key: string }>(
+        'select distinct object_key from orthanc_storage_keys where object_key is not null order by 1',
+      )
+    ).rows.map((r) => r.object_key);
+    sealedWith = Object.fromEntries(
+      (await client.query<{ key_id: string; fingerprint: string }>('select key_id, fingerprint from encryption_keys order by 1')).rows.map(
+        (r) => [r.key_id, r.fingerprint],
+      ),
+    );
   } finally {
     await client.end();
   }
   const store = objectStore(from.storage);
-  const manifest: Manifest = { createdAt: new Date().toISOString(), ...dumps, objects: 0, bytes: 0, missing: [], keys: sealedWith, ...(sealing ? { encryption: sealing.params } : {}) };
+  const manifest: Manifest = {
+    createdAt: new Date().toISOString(),
+    ...dumps,
+    objects: 0,
+    bytes: 0,
+    missing: [],
+    keys: sealedWith,
+    ...(sealing ? { encryption: sealing.params } : {}),
+  };
   const index: Record<string, string> = {};
   for (const key of keys) {
     // Keys are written by our storage plugin from sanitised segments: they never leave the objects folder.
@@ -179,10 +201,17 @@ async function clinicalContent(client: pg.Client, orthancIndex: boolean): Promis
   const tables = (await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n;
   if (Number(tables) === 0) return [];
   let counts: Record<string, string>;
-  if (!orthancIndex) counts = await client.query(CLINICAL_CONTENT).then((r) => r.rows[0], () => ({ 'tables of another application': String(tables) }));
-  else if ((await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'resources'")).rowCount) counts = (await client.query('select count(*) as "Orthanc resources" from resources')).rows[0];
+  if (!orthancIndex)
+    counts = await client.query(CLINICAL_CONTENT).then(
+      (r) => r.rows[0],
+      () => ({ 'tables of another application': String(tables) }),
+    );
+  else if ((await client.query("select 1 from pg_tables where schemaname = 'public' and tablename = 'resources'")).rowCount)
+    counts = (await client.query('select count(*) as "Orthanc resources" from resources')).rows[0];
   else counts = { 'tables of another application': String(tables) };
-  return Object.entries(counts).filter(([, n]) => Number(n) > 0).map(([what, n]) => `${n} ${what}`);
+  return Object.entries(counts)
+    .filter(([, n]) => Number(n) > 0)
+    .map(([what, n]) => `${n} ${what}`);
 }
 
 /**
@@ -197,7 +226,15 @@ export async function restore(dir: string, to: DataLocation, options: RestoreOpt
     const problems = compareKeys(manifest.keys, options.keys);
     if (problems.length > 0 && !options.force) throw new RestoreRefused(describeKeyProblems(problems, 'this backup'));
   }
-  if (!manifest.encryption) return restorePlain(dir, manifest, to, options, { orthancIndex: path.join(dir, manifest.orthancIndexDump), clinical: path.join(dir, manifest.clinicalDump) }, null);
+  if (!manifest.encryption)
+    return restorePlain(
+      dir,
+      manifest,
+      to,
+      options,
+      { orthancIndex: path.join(dir, manifest.orthancIndexDump), clinical: path.join(dir, manifest.clinicalDump) },
+      null,
+    );
   if (!options.passphrase) throw new RestoreRefused('This backup is encrypted: set BACKUP_PASSPHRASE to the passphrase it was made with');
   let key: Buffer;
   try {
@@ -221,11 +258,21 @@ export async function restore(dir: string, to: DataLocation, options: RestoreOpt
   }
 }
 
-async function restorePlain(dir: string, manifest: Manifest, to: DataLocation, options: RestoreOptions, dumps: { orthancIndex: string; clinical: string }, key: Buffer | null): Promise<Manifest> {
+async function restorePlain(
+  dir: string,
+  manifest: Manifest,
+  to: DataLocation,
+  options: RestoreOptions,
+  dumps: { orthancIndex: string; clinical: string },
+  key: Buffer | null,
+): Promise<Manifest> {
   const admin = new pg.Client({ ...to.db, database: 'postgres' });
   await admin.connect();
   try {
-    for (const [database, orthancIndex] of [[to.db.database, false], [indexDb(to), true]] as const) {
+    for (const [database, orthancIndex] of [
+      [to.db.database, false],
+      [indexDb(to), true],
+    ] as const) {
       const exists = (await admin.query('select 1 from pg_database where datname = $1', [database])).rowCount;
       if (exists) await clearForRestore(admin, to, database, orthancIndex, options);
       await admin.query(`create database "${database.replace(/"/g, '""')}"`);
@@ -243,31 +290,52 @@ async function restorePlain(dir: string, manifest: Manifest, to: DataLocation, o
     const index = JSON.parse(open(key, readFileSync(path.join(dir, 'objects.index.enc'))).toString('utf8')) as Record<string, string>;
     for (const [name, objectKey] of Object.entries(index)) await store.put(objectKey, open(key, readFileSync(path.join(objects, name))));
   } else {
-    for (const objectKey of filesUnder(objects)) await store.put(objectKey.split(path.sep).join('/'), readFileSync(path.join(objects, objectKey)));
+    for (const objectKey of filesUnder(objects))
+      await store.put(objectKey.split(path.sep).join('/'), readFileSync(path.join(objects, objectKey)));
   }
   return manifest;
 }
 
 /** Drops an existing database a restore replaces, after checking that nothing would be lost and nobody uses it. */
-async function clearForRestore(admin: pg.Client, to: DataLocation, database: string, orthancIndex: boolean, options: RestoreOptions): Promise<void> {
+async function clearForRestore(
+  admin: pg.Client,
+  to: DataLocation,
+  database: string,
+  orthancIndex: boolean,
+  options: RestoreOptions,
+): Promise<void> {
   const client = new pg.Client({ ...to.db, database });
   await client.connect();
   let content: string[];
   try {
     content = await clinicalContent(client, orthancIndex);
-    const tables = Number((await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n);
+    const tables = Number(
+      (await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n,
+    );
     if (tables > 0 && !options.intoFresh) {
-      throw new RestoreRefused(`database "${database}" already exists and is not empty (a first start migrated it): restore with --into-fresh to replace it`);
+      throw new RestoreRefused(
+        `database "${database}" already exists and is not empty (a first start migrated it): restore with --into-fresh to replace it`,
+      );
     }
   } finally {
     await client.end();
   }
   if (content.length > 0 && !options.force) {
-    throw new RestoreRefused(`database "${database}" holds data a restore would lose (${content.join(', ')}): refused; --force replaces it anyway`);
+    throw new RestoreRefused(
+      `database "${database}" holds data a restore would lose (${content.join(', ')}): refused; --force replaces it anyway`,
+    );
   }
-  const others = Number((await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database])).rows[0]!.n);
+  const others = Number(
+    (
+      await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [
+        database,
+      ])
+    ).rows[0]!.n,
+  );
   if (others > 0) {
-    throw new RestoreRefused(`database "${database}" has ${others} open connection(s): stop npm start (or the API, proxy, gate and Orthanc) before restoring`);
+    throw new RestoreRefused(
+      `database "${database}" has ${others} open connection(s): stop npm start (or the API, proxy, gate and Orthanc) before restoring`,
+    );
   }
   await admin.query(`drop database "${database.replace(/"/g, '""')}"`);
 }
@@ -279,9 +347,23 @@ export function locationFromEnv(env: Record<string, string | undefined>, storage
     if (!value) throw new Error(`${name} is required`);
     return value;
   };
-  const db = { host: env.DB_HOST || '127.0.0.1', port: Number(env.DB_PORT || 5432), user: need('DB_USER'), password: env.DB_PASSWORD ?? '', database: need('DB_NAME') };
+  const db = {
+    host: env.DB_HOST || '127.0.0.1',
+    port: Number(env.DB_PORT || 5432),
+    user: need('DB_USER'),
+    password: env.DB_PASSWORD ?? '',
+    database: need('DB_NAME'),
+  };
   const storage = env.MINIO_ENDPOINT
-    ? { s3: { endpoint: env.MINIO_ENDPOINT, accessKey: need('MINIO_ACCESS_KEY'), secretKey: need('MINIO_SECRET_KEY'), bucket: env.MINIO_BUCKET_NAME || 'medical-images', secure: /^true$/i.test(env.MINIO_SECURE ?? '') } }
+    ? {
+        s3: {
+          endpoint: env.MINIO_ENDPOINT,
+          accessKey: need('MINIO_ACCESS_KEY'),
+          secretKey: need('MINIO_SECRET_KEY'),
+          bucket: env.MINIO_BUCKET_NAME || 'medical-images',
+          secure: /^true$/i.test(env.MINIO_SECURE ?? ''),
+        },
+      }
     : { directory: storageDir ?? need('MEDICONNECT_STORAGE_DIR') };
   return { db, storage, ...(env.ORTHANC_INDEX_DATABASE ? { orthancIndexDatabase: env.ORTHANC_INDEX_DATABASE } : {}) };
 }

@@ -35,7 +35,12 @@ export function savedSecrets(dataDir: string): Partial<LocalSecrets> {
 /** The embedded PostgreSQL and Orthanc, as the environment sets them or with their defaults. */
 export function embeddedStack(env: Record<string, string | undefined>, dataDir: string) {
   return {
-    db: { host: '127.0.0.1', port: Number(env.DB_PORT || 54329), user: env.DB_USER || 'mediconnect', database: env.DB_NAME || 'mediconnect' },
+    db: {
+      host: '127.0.0.1',
+      port: Number(env.DB_PORT || 54329),
+      user: env.DB_USER || 'mediconnect',
+      database: env.DB_NAME || 'mediconnect',
+    },
     orthanc: { httpPort: Number(env.ORTHANC_HTTP_PORT || 8042), username: 'mediconnect' },
     /** Images, when not in S3/MinIO. */
     storageDir: path.join(dataDir, 'dicom'),

@@ -4,7 +4,10 @@ import { migrateLatest, rollbackLastBatch } from '../../db/migrate.js';
 import { seedSuperAdmin } from '../../db/seeds/super-admin.js';
 
 /** Applies pending migrations and, unless told otherwise, the idempotent seed. */
-export async function migrateAndSeed(config: DatabaseConfig, options: { seed: boolean }): Promise<{ applied: string[]; superAdminCreated: boolean }> {
+export async function migrateAndSeed(
+  config: DatabaseConfig,
+  options: { seed: boolean },
+): Promise<{ applied: string[]; superAdminCreated: boolean }> {
   const knex = createKnex(config, { pool: { min: 0, max: 2 } });
   try {
     const applied = await migrateLatest(knex);

@@ -31,7 +31,13 @@ export interface ObjectStore {
   createBucket(): Promise<void>;
 }
 
-const xmlDecode = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const xmlDecode = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 /** A minimal S3 client signed with the AWS SDK's SigV4 signer: GET, PUT, DELETE and ListObjectsV2. */
 function s3Store(o: S3Location): ObjectStore {
@@ -46,10 +52,25 @@ function s3Store(o: S3Location): ObjectStore {
   const protocol = o.secure ? 'https:' : 'http:';
   const send = async (method: 'GET' | 'PUT' | 'DELETE', key: string, body?: Buffer, query: Record<string, string> = {}) => {
     const objectPath = `/${o.bucket}${key ? `/${key.split('/').map(encodeURIComponent).join('/')}` : ''}`;
-    const payloadHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-    const signed = await signer.sign({ method, protocol, hostname, port: port ? Number(port) : undefined, path: objectPath, query, headers: { host: o.endpoint, 'x-amz-content-sha256': payloadHash }, body });
+    const payloadHash = createHash('sha256')
+      .update(body ?? Buffer.alloc(0))
+      .digest('hex');
+    const signed = await signer.sign({
+      method,
+      protocol,
+      hostname,
+      port: port ? Number(port) : undefined,
+      path: objectPath,
+      query,
+      headers: { host: o.endpoint, 'x-amz-content-sha256': payloadHash },
+      body,
+    });
     const search = new URLSearchParams(query).toString();
-    return fetch(`${protocol}//${o.endpoint}${objectPath}${search ? `?${search}` : ''}`, { method, headers: signed.headers as Record<string, string>, body: body ? new Uint8Array(body) : undefined });
+    return fetch(`${protocol}//${o.endpoint}${objectPath}${search ? `?${search}` : ''}`, {
+      method,
+      headers: signed.headers as Record<string, string>,
+      body: body ? new Uint8Array(body) : undefined,
+    });
   };
   return {
     async get(key) {
@@ -69,7 +90,11 @@ function s3Store(o: S3Location): ObjectStore {
     async *list(pageSize = 1000) {
       let token: string | null = null;
       do {
-        const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(pageSize), ...(token ? { 'continuation-token': token } : {}) };
+        const query: Record<string, string> = {
+          'list-type': '2',
+          'max-keys': String(pageSize),
+          ...(token ? { 'continuation-token': token } : {}),
+        };
         const res = await send('GET', '', undefined, query);
         if (!res.ok) throw new Error(`S3 list ${o.bucket}: ${res.status}`);
         const xml = await res.text();
@@ -78,7 +103,9 @@ function s3Store(o: S3Location): ObjectStore {
           lastModified: new Date(/<LastModified>([^<]*)<\/LastModified>/.exec(c!)?.[1] ?? 0),
         }));
         if (objects.length) yield objects;
-        token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlDecode(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '') || null : null;
+        token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+          ? xmlDecode(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '') || null
+          : null;
       } while (token);
     },
     async createBucket() {

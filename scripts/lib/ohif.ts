@@ -20,7 +20,9 @@ export function ensureOhifDist(): string {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   console.log(`Fetching OHIF Viewer ${OHIF_VERSION} (npm @ohif/app)…`);
-  execFileSync('npm', ['pack', `@ohif/app@${OHIF_VERSION}`, '--pack-destination', work, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['pack', `@ohif/app@${OHIF_VERSION}`, '--pack-destination', work, '--silent'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('npm pack @ohif/app produced no tarball');
   execFileSync('tar', ['xzf', path.join(work, tarball), '-C', work, 'package/dist']);

@@ -26,7 +26,15 @@ const pythonHas = (module: string) => spawnSync('/usr/bin/python3', ['-c', `impo
 /** Orthanc with the DICOMweb, PostgreSQL index and Python plugins, and the Python modules our storage plugin uses. */
 export const ORTHANC: SystemRequirement = {
   name: 'Orthanc with its DICOMweb, PostgreSQL and Python plugins',
-  debPackages: ['orthanc', 'orthanc-dicomweb', 'orthanc-postgresql', 'orthanc-python', 'python3-pydicom', 'python3-psycopg2', 'python3-boto3'],
+  debPackages: [
+    'orthanc',
+    'orthanc-dicomweb',
+    'orthanc-postgresql',
+    'orthanc-python',
+    'python3-pydicom',
+    'python3-psycopg2',
+    'python3-boto3',
+  ],
   present: () =>
     existsSync('/usr/sbin/Orthanc') &&
     ['libOrthancDicomWeb.so', 'libOrthancPostgreSQLIndex.so', 'libOrthancPython.so'].every((p) => pluginPath(p) !== null) &&
@@ -69,7 +77,13 @@ async function stopLeftover(pidFile: string, configFile: string): Promise<void> 
 }
 
 async function ensureDatabase(env: Record<string, string>, database: string): Promise<void> {
-  const client = new pg.Client({ host: env.DB_HOST, port: Number(env.DB_PORT), user: env.DB_USER, password: env.DB_PASSWORD, database: 'postgres' });
+  const client = new pg.Client({
+    host: env.DB_HOST,
+    port: Number(env.DB_PORT),
+    user: env.DB_USER,
+    password: env.DB_PASSWORD,
+    database: 'postgres',
+  });
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -117,7 +131,9 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
         // Devices push to the device gate (dicom-gate/), which checks every byte before Orthanc parses it
         // (a hostile file pushed straight to Orthanc 1.10 crashed it): Orthanc's own DICOM server is off.
         DicomServerEnabled: o.referenceDicomPort !== undefined,
-        ...(o.referenceDicomPort !== undefined ? { DicomPort: o.referenceDicomPort, DicomAlwaysAllowStore: true, DicomCheckModalityHost: false } : {}),
+        ...(o.referenceDicomPort !== undefined
+          ? { DicomPort: o.referenceDicomPort, DicomAlwaysAllowStore: true, DicomCheckModalityHost: false }
+          : {}),
         DicomAet: 'MEDICONNECT',
         // Orthanc 1.10 cannot bind to one address: it refuses every non-loopback client instead.
         RemoteAccessAllowed: false,
@@ -140,7 +156,14 @@ export function orthancService(o: OrthancOptions): ServiceDefinition {
           Lock: false,
           EnableSsl: false,
         },
-        DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+        DicomWeb: {
+          Enable: true,
+          Root: '/dicom-web/',
+          EnableWado: true,
+          WadoRoot: '/wado',
+          StudiesMetadata: 'Full',
+          SeriesMetadata: 'Full',
+        },
         StableAge: o.stableAge,
         OverwriteInstances: false,
         SaveJobs: false,

@@ -63,8 +63,15 @@ export function initCluster(o: ClusterOptions): boolean {
   }
   try {
     const r = run(path.join(bin, 'initdb'), [
-      '-D', o.dataDir, '-U', o.user, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256',
-      '--encoding=UTF8', '--locale=C.UTF-8',
+      '-D',
+      o.dataDir,
+      '-U',
+      o.user,
+      `--pwfile=${pwFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
     ]);
     if (!r.ok) throw new Error(`initdb failed:\n${r.output}`);
   } finally {
@@ -76,7 +83,11 @@ export function initCluster(o: ClusterOptions): boolean {
 /** Whether a server is running on this data directory. */
 export function clusterRunning(dataDir: string): boolean {
   const bin = findPostgresBin();
-  return bin !== null && existsSync(path.join(dataDir, 'postmaster.pid')) && run(path.join(bin, 'pg_ctl'), ['-D', dataDir, 'status'], { quiet: true }).ok;
+  return (
+    bin !== null &&
+    existsSync(path.join(dataDir, 'postmaster.pid')) &&
+    run(path.join(bin, 'pg_ctl'), ['-D', dataDir, 'status'], { quiet: true }).ok
+  );
 }
 
 /** Starts the server on 127.0.0.1:port (socket in the data directory) and waits until it accepts connections. */

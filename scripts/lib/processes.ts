@@ -55,7 +55,7 @@ export function listProcesses(): ProcessInfo[] {
 /** This process and its ancestors: never counted as left behind by the run they carry out. */
 function selfAndAncestors(): Set<number> {
   const seen = new Set<number>();
-  for (let pid = process.pid; pid > 1 && !seen.has(pid); ) {
+  for (let pid = process.pid; pid > 1 && !seen.has(pid);) {
     seen.add(pid);
     const p = processInfo(pid);
     if (!p) break;
@@ -149,4 +149,6 @@ export async function terminate(processes: ProcessInfo[], graceMs = 10_000): Pro
 
 /** One line per process, for a message naming what was left running. */
 export const describeProcesses = (processes: ProcessInfo[]): string =>
-  processes.map((p) => `  pid ${p.pid} (parent ${p.ppid}, group ${p.pgid}) ${p.command.slice(0, 200)}${p.cwd ? ` [in ${p.cwd}]` : ''}`).join('\n');
+  processes
+    .map((p) => `  pid ${p.pid} (parent ${p.ppid}, group ${p.pgid}) ${p.command.slice(0, 200)}${p.cwd ? ` [in ${p.cwd}]` : ''}`)
+    .join('\n');

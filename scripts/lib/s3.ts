@@ -12,7 +12,13 @@ export function s3Service(o: { directory: string; port: number; bucket: string }
     requirements: [],
     async start() {
       mkdirSync(o.directory, { recursive: true });
-      const server = new S3rver({ address: '127.0.0.1', port: o.port, directory: o.directory, silent: true, configureBuckets: [{ name: o.bucket }] });
+      const server = new S3rver({
+        address: '127.0.0.1',
+        port: o.port,
+        directory: o.directory,
+        silent: true,
+        configureBuckets: [{ name: o.bucket }],
+      });
       await server.run();
       return {
         name: 's3',

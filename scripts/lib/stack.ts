@@ -103,7 +103,11 @@ export function migrationsService(baseEnv: Record<string, string | undefined>): 
     requirements: [],
     async start(env) {
       const { applied, superAdminCreated } = await migrateAndSeed(loadDatabaseConfig({ ...baseEnv, ...env }), { seed: true });
-      return { name: 'migrations', env: { MEDICONNECT_MIGRATIONS_APPLIED: String(applied.length), MEDICONNECT_SUPERADMIN_CREATED: String(superAdminCreated) }, stop: () => undefined };
+      return {
+        name: 'migrations',
+        env: { MEDICONNECT_MIGRATIONS_APPLIED: String(applied.length), MEDICONNECT_SUPERADMIN_CREATED: String(superAdminCreated) },
+        stop: () => undefined,
+      };
     },
   };
 }

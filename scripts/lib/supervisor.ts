@@ -77,7 +77,9 @@ export function supervise(spec: ChildSpec, log: (message: string) => void = (m) 
       if (Date.now() - startedAt > HEALTHY_AFTER_MS) backoff = MIN_BACKOFF_MS;
       restarts++;
       state = 'restarting';
-      log(`[supervisor] ${spec.name} exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${backoff} ms (restart #${restarts})`);
+      log(
+        `[supervisor] ${spec.name} exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${backoff} ms (restart #${restarts})`,
+      );
       timer = setTimeout(start, backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     });

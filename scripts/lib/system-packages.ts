@@ -21,8 +21,20 @@ export const KUBECTL_PATH = '/usr/bin/kubectl';
 /** Tools the test suite drives: dcmtk (storescu, as a modality), pdftotext, pydicom's sample files, promtool. */
 export const TEST_TOOLS: SystemRequirement = {
   name: 'dcmtk, poppler-utils, pydicom test files, Chromium (drives the real OHIF Viewer), promtool (checks the alert rules), docker-compose (checks the compose file) and nginx (runs the reverse proxy configuration)',
-  debPackages: ['dcmtk', 'poppler-utils', 'python3-pydicom', 'chromium', 'prometheus', 'docker-compose', 'nginx-light', ...(existsSync(KUBECTL_PATH) ? [] : ['kubernetes-client'])],
-  present: () => ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH, DOCKER_COMPOSE_PATH, KUBECTL_PATH, NGINX_PATH].every((f) => existsSync(f)) && existsSync(PYDICOM_TEST_FILES),
+  debPackages: [
+    'dcmtk',
+    'poppler-utils',
+    'python3-pydicom',
+    'chromium',
+    'prometheus',
+    'docker-compose',
+    'nginx-light',
+    ...(existsSync(KUBECTL_PATH) ? [] : ['kubernetes-client']),
+  ],
+  present: () =>
+    ['/usr/bin/storescu', '/usr/bin/pdftotext', CHROMIUM_PATH, PROMTOOL_PATH, DOCKER_COMPOSE_PATH, KUBECTL_PATH, NGINX_PATH].every((f) =>
+      existsSync(f),
+    ) && existsSync(PYDICOM_TEST_FILES),
 };
 
 /** Debian's nginx (package nginx-light): the tests run deploy/nginx/mediconnect.conf in front of the services. */

@@ -6,7 +6,13 @@ export const le32 = (v: number) => Buffer.from([v & 0xff, (v >> 8) & 0xff, (v >>
 
 /** One explicit-VR little-endian element (long header for OB/SQ/UN/UT). */
 export const explicitElement = (group: number, elem: number, vr: string, value: Buffer) =>
-  Buffer.concat([le16(group), le16(elem), Buffer.from(vr), ['OB', 'SQ', 'UN', 'UT'].includes(vr) ? Buffer.concat([Buffer.alloc(2), le32(value.length)]) : le16(value.length), value]);
+  Buffer.concat([
+    le16(group),
+    le16(elem),
+    Buffer.from(vr),
+    ['OB', 'SQ', 'UN', 'UT'].includes(vr) ? Buffer.concat([Buffer.alloc(2), le32(value.length)]) : le16(value.length),
+    value,
+  ]);
 
 /**
  * ContentSequence (0040,A730) nested `depth` levels deep, explicit VR little endian: each level one
@@ -22,7 +28,17 @@ export function nestedSequence(depth: number, definedLengths: boolean): Buffer {
       : Buffer.concat([le16(0xfffe), le16(0xe000), le32(0xffffffff), itemBody, le16(0xfffe), le16(0xe00d), le32(0)]);
     inner = definedLengths
       ? Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(item.length), item])
-      : Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(0xffffffff), item, le16(0xfffe), le16(0xe0dd), le32(0)]);
+      : Buffer.concat([
+          le16(0x0040),
+          le16(0xa730),
+          Buffer.from('SQ'),
+          Buffer.alloc(2),
+          le32(0xffffffff),
+          item,
+          le16(0xfffe),
+          le16(0xe0dd),
+          le32(0),
+        ]);
   }
   return inner;
 }

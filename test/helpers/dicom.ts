@@ -113,7 +113,10 @@ with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
     for e in entries:
         z.writestr(e["name"], base64.b64decode(e["data"]))
 sys.stdout.buffer.write(buf.getvalue())`;
-  return execFileSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(entries.map((e) => ({ name: e.name, data: e.data.toString('base64') }))), maxBuffer: 1 << 30 });
+  return execFileSync('/usr/bin/python3', ['-c', script], {
+    input: JSON.stringify(entries.map((e) => ({ name: e.name, data: e.data.toString('base64') }))),
+    maxBuffer: 1 << 30,
+  });
 }
 
 /** Entry names of a ZIP. */
@@ -125,7 +128,11 @@ print(json.dumps(zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())).namelist()
 
 /** The Orthanc of the test stack, with the harness's credentials. */
 export function testOrthanc(): OrthancClient {
-  return new OrthancClient({ url: process.env.ORTHANC_URL!, username: process.env.ORTHANC_USERNAME!, password: process.env.ORTHANC_PASSWORD! });
+  return new OrthancClient({
+    url: process.env.ORTHANC_URL!,
+    username: process.env.ORTHANC_USERNAME!,
+    password: process.env.ORTHANC_PASSWORD!,
+  });
 }
 
 /** Where s3rver keeps an object's bytes on disk. */
@@ -134,11 +141,20 @@ export function s3ObjectFile(key: string): string {
 }
 
 /** Uploads files as multipart/form-data, `patientId` first, as a browser's drag & drop does. */
-export async function upload(baseUrl: string, token: string, patientId: string | null, files: { name: string; data: Buffer; type?: string }[]) {
+export async function upload(
+  baseUrl: string,
+  token: string,
+  patientId: string | null,
+  files: { name: string; data: Buffer; type?: string }[],
+) {
   const form = new FormData();
   if (patientId) form.append('patientId', patientId);
   for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/dicom' }), f.name);
-  const res = await fetch(`${baseUrl}/api/dicom/studies/upload_dicom/`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${baseUrl}/api/dicom/studies/upload_dicom/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   return { status: res.status, body: await res.json() };
 }
 

@@ -20,7 +20,11 @@ export interface Actor {
 }
 
 /** Availability open around the clock, every day (Europe/Paris), for tests that book freely. */
-export const ALL_WEEK = { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), exceptions: [] };
+export const ALL_WEEK = {
+  timezone: 'Europe/Paris',
+  weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })),
+  exceptions: [],
+};
 
 /** A unique e-mail, so tests never depend on each other's data. */
 export const randomEmail = (prefix: string) => `${prefix}-${randomUUID().slice(0, 12)}@test.example`;
@@ -76,7 +80,10 @@ export class Fixtures {
   /** A new hospital with a random name. */
   async hospital(extra: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
     const admin = await this.superAdmin();
-    const res = await this.api.post('/api/hospitals', { token: admin.token, body: { name: `Hospital ${randomUUID().slice(0, 8)}`, city: 'Lyon', ...extra } });
+    const res = await this.api.post('/api/hospitals', {
+      token: admin.token,
+      body: { name: `Hospital ${randomUUID().slice(0, 8)}`, city: 'Lyon', ...extra },
+    });
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     return res.body;
   }

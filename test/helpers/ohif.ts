@@ -5,7 +5,16 @@ import { CHROMIUM_PATH } from '../../scripts/lib/system-packages.js';
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -80,7 +89,16 @@ export async function probePixels(page: Page): Promise<Painted[]> {
       const inViewport = !!el.closest('[data-cy="viewport-pane"], .viewport-wrapper, [class*="viewport" i]');
       const rect = el.getBoundingClientRect();
       const { lit } = pixels(source);
-      return { tag: el.tagName, cls: String((el as HTMLElement).className).slice(0, 60), width, height, inThumbnail, inViewport, lit, box: { x: rect.x, y: rect.y, w: rect.width, h: rect.height } };
+      return {
+        tag: el.tagName,
+        cls: String((el as HTMLElement).className).slice(0, 60),
+        width,
+        height,
+        inThumbnail,
+        inViewport,
+        lit,
+        box: { x: rect.x, y: rect.y, w: rect.width, h: rect.height },
+      };
     });
   });
 }

@@ -54,7 +54,8 @@ export class OpenApiChecker {
       if (body !== null && body !== undefined && body !== '') throw new Error(`${method} ${template.path} ${status}: undocumented body`);
       return;
     }
-    if (!contentType?.includes('application/json')) throw new Error(`${method} ${template.path} ${status}: expected JSON, got ${contentType}`);
+    if (!contentType?.includes('application/json'))
+      throw new Error(`${method} ${template.path} ${status}: expected JSON, got ${contentType}`);
     const key = `${method} ${template.path} ${status}`;
     let validate = this.compiled.get(key);
     if (!validate) {
@@ -62,7 +63,9 @@ export class OpenApiChecker {
       this.compiled.set(key, validate);
     }
     if (!validate(body)) {
-      throw new Error(`${key}: response does not match the OpenAPI document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+      throw new Error(
+        `${key}: response does not match the OpenAPI document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
+      );
     }
   }
 }

@@ -62,7 +62,10 @@ export async function runAfterTest(): Promise<void> {
  */
 export function spawnTs(script: string, env: Record<string, string>, args: string[] = []): { child: ChildProcess; output: () => string } {
   let out = '';
-  const child = spawnGroup(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnGroup(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   stopAfterTest(() => stopStarted(child));
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -70,7 +73,12 @@ export function spawnTs(script: string, env: Record<string, string>, args: strin
 }
 
 /** Polls `check` every 200 ms until it holds; fails after `timeoutMs` with the end of `output`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, what: string, output: () => string, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  output: () => string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -87,7 +95,14 @@ export const exited = (child: ChildProcess) => new Promise<number | null>((resol
  * variable of the test stack blanked so that the embedded stack and its generated secrets are used.
  */
 export async function npmStartEnv(dataDir: string, superAdminEmail: string) {
-  const [db, api, orthanc, dicom, proxy, viewer] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [db, api, orthanc, dicom, proxy, viewer] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env: Record<string, string> = {
     MEDICONNECT_DATA_DIR: dataDir,
     DB_PORT: String(db),

@@ -17,7 +17,12 @@ export function splitPart10(file: Buffer): { sopClassUid: string; sopInstanceUid
     meta.set(element, file.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''));
     pos = start + length;
   }
-  return { sopClassUid: meta.get(0x0002)!, sopInstanceUid: meta.get(0x0003)!, transferSyntax: meta.get(0x0010)!, dataset: file.subarray(pos) };
+  return {
+    sopClassUid: meta.get(0x0002)!,
+    sopInstanceUid: meta.get(0x0003)!,
+    transferSyntax: meta.get(0x0010)!,
+    dataset: file.subarray(pos),
+  };
 }
 
 /** The Status (0000,0900) of a response command set, read element by element. */
@@ -45,7 +50,12 @@ export function associateRq(callingAe: string, contexts: { id: number; sopClassU
   const body = Buffer.concat([
     fixed,
     item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')),
-    ...contexts.map((c) => item(0x20, Buffer.concat([Buffer.from([c.id, 0, 0, 0]), item(0x30, Buffer.from(c.sopClassUid)), item(0x40, Buffer.from(c.transferSyntax))]))),
+    ...contexts.map((c) =>
+      item(
+        0x20,
+        Buffer.concat([Buffer.from([c.id, 0, 0, 0]), item(0x30, Buffer.from(c.sopClassUid)), item(0x40, Buffer.from(c.transferSyntax))]),
+      ),
+    ),
     item(0x50, item(0x51, maxLength)),
   ]);
   const header = Buffer.alloc(6);
@@ -96,7 +106,8 @@ export function rawPush(port: number, callingAe: string, files: Buffer[], option
       for (const pdu of encodePData(contextId, true, command, peerMax)) socket.write(pdu);
       const last = next === parts.length - 1;
       if (last && options.abortAfter !== undefined) {
-        for (const pdu of encodePData(contextId, false, p.dataset.subarray(0, options.abortAfter), peerMax)) socket.write(pdu.subarray(0, pdu.length));
+        for (const pdu of encodePData(contextId, false, p.dataset.subarray(0, options.abortAfter), peerMax))
+          socket.write(pdu.subarray(0, pdu.length));
         socket.write(Buffer.from([PDU.ABORT, 0, 0, 0, 0, 4, 0, 0, 0, 0]));
         result.statuses.push(null);
         setTimeout(finish, 200);
@@ -104,7 +115,14 @@ export function rawPush(port: number, callingAe: string, files: Buffer[], option
       }
       for (const pdu of encodePData(contextId, false, p.dataset, peerMax)) socket.write(pdu);
     };
-    socket.on('connect', () => socket.write(associateRq(callingAe, parts.map((p, i) => ({ id: 2 * i + 1, sopClassUid: p.sopClassUid, transferSyntax: p.transferSyntax })))));
+    socket.on('connect', () =>
+      socket.write(
+        associateRq(
+          callingAe,
+          parts.map((p, i) => ({ id: 2 * i + 1, sopClassUid: p.sopClassUid, transferSyntax: p.transferSyntax })),
+        ),
+      ),
+    );
     socket.on('data', (chunk: Buffer) => {
       for (const { type, body } of reader.push(chunk)) {
         if (type === PDU.ASSOCIATE_AC) {

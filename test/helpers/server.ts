@@ -15,7 +15,10 @@ let sharedProxy: Promise<RunningProxy> | null = null;
 /** The DICOMweb proxy behind the shared API's `/api/dicom/qido|wado`, started on first use. */
 export function sharedDicomProxy(): Promise<RunningProxy> {
   sharedProxy ??= freePort().then((port) =>
-    startProxy(testConfig({ DICOM_WEB_URL: `http://127.0.0.1:${port}/dicom-web` }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'proxy-test') }),
+    startProxy(testConfig({ DICOM_WEB_URL: `http://127.0.0.1:${port}/dicom-web` }), {
+      port,
+      logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'proxy-test'),
+    }),
   );
   return sharedProxy;
 }
@@ -25,7 +28,10 @@ export function sharedApi(): Promise<RunningApi> {
   shared ??= sharedDicomProxy().then(async (proxy) => {
     // Its port is known before it starts: the URLs it writes come from its configuration.
     const port = await freePort();
-    return startApi(testConfig({ DICOM_PROXY_INTERNAL_URL: proxy.url, API_PORT: String(port) }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
+    return startApi(testConfig({ DICOM_PROXY_INTERNAL_URL: proxy.url, API_PORT: String(port) }), {
+      port,
+      logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test'),
+    });
   });
   return shared;
 }
@@ -33,7 +39,10 @@ export function sharedApi(): Promise<RunningApi> {
 /** A separate API server with its own configuration (e.g. tighter login limits); stop it after use. */
 export async function startTestApi(overrides: Record<string, string>): Promise<RunningApi> {
   const port = overrides.API_PORT ? Number(overrides.API_PORT) : await freePort();
-  return startApi(testConfig({ API_PORT: String(port), ...overrides }), { port, logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test') });
+  return startApi(testConfig({ API_PORT: String(port), ...overrides }), {
+    port,
+    logger: createLogger(process.env.LOG_LEVEL ?? 'silent', 'api-test'),
+  });
 }
 
 /** Stops the shared servers at the end of the run. */

@@ -40,7 +40,8 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of services) {
       for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
         expect(compose.services[dep], `${name} depends on ${dep}`).to.not.equal(undefined);
-        if (condition === 'service_healthy') expect(compose.services[dep]!.healthcheck, `${dep} has a health check`).to.not.equal(undefined);
+        if (condition === 'service_healthy')
+          expect(compose.services[dep]!.healthcheck, `${dep} has a health check`).to.not.equal(undefined);
       }
     }
     const visiting = new Set<string>();
@@ -57,8 +58,16 @@ describe('docker-compose.yml', () => {
   });
 
   it('parses with docker-compose (Debian’s), and refuses to start without its secrets', () => {
-    const secrets = { DB_PASSWORD: 'db-secret', MINIO_ACCESS_KEY: 'minio', MINIO_SECRET_KEY: 'minio-secret', SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEYS: 'k1:a2V5', ORTHANC_PASSWORD: 'orthanc-secret' };
-    const config = (env: Record<string, string>) => spawnSync(DOCKER_COMPOSE_PATH, ['-f', 'docker-compose.yml', 'config'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const secrets = {
+      DB_PASSWORD: 'db-secret',
+      MINIO_ACCESS_KEY: 'minio',
+      MINIO_SECRET_KEY: 'minio-secret',
+      SECRET_KEY: 'k'.repeat(40),
+      ENCRYPTION_KEYS: 'k1:a2V5',
+      ORTHANC_PASSWORD: 'orthanc-secret',
+    };
+    const config = (env: Record<string, string>) =>
+      spawnSync(DOCKER_COMPOSE_PATH, ['-f', 'docker-compose.yml', 'config'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
     const ok = config(secrets);
     expect(ok.status, ok.stderr).to.equal(0);
     expect(ok.stdout).to.include('orthanc-secret').and.include('METRICS_PORT');
@@ -72,14 +81,21 @@ describe('docker-compose.yml', () => {
     const replicas = (name: string) => (compose.services[name] as { deploy?: { replicas?: number } }).deploy?.replicas;
     expect(replicas('api')).to.equal(2);
     expect(replicas('dicom-proxy')).to.equal(2);
-    const published = services.filter(([, s]) => (s as { ports?: string[] }).ports?.length).map(([name]) => name).sort();
+    const published = services
+      .filter(([, s]) => (s as { ports?: string[] }).ports?.length)
+      .map(([name]) => name)
+      .sort();
     // Devices reach the device gate only: Orthanc publishes nothing (and has no DICOM server, orthanc.docker.json).
     expect(published).to.deep.equal(['dicom-gate', 'reverse-proxy']);
     expect((compose.services['dicom-gate'] as { ports?: string[]; command?: string[] }).ports).to.deep.equal(['${DICOM_PORT:-4242}:4242']);
     expect((compose.services['dicom-gate'] as { command?: string[] }).command).to.deep.equal(['node', 'dist/dicom-gate/src/server.js']);
     expect(JSON.parse(readFileSync('orthanc/orthanc.docker.json', 'utf8')).DicomServerEnabled).to.equal(false);
     const nginx = readFileSync('deploy/nginx/mediconnect.conf', 'utf8');
-    for (const [location, upstream] of [['/api/', 'api'], ['/dicom-web/', 'dicom_proxy'], ['/', 'viewer']] as const) {
+    for (const [location, upstream] of [
+      ['/api/', 'api'],
+      ['/dicom-web/', 'dicom_proxy'],
+      ['/', 'viewer'],
+    ] as const) {
       expect(nginx).to.match(new RegExp(`location ${location.replace(/\//g, '\\/')} \\{ proxy_pass http://${upstream}; \\}`));
     }
     expect(nginx).to.include('client_max_body_size 0;').and.include('proxy_request_buffering off;');
@@ -87,7 +103,10 @@ describe('docker-compose.yml', () => {
 
   it('pins every image to a version', () => {
     for (const [name, service] of services) {
-      if (service.image) expect(service.image, name).to.match(/:[^:]*\d[^:]*$/).and.not.match(/:latest$/);
+      if (service.image)
+        expect(service.image, name)
+          .to.match(/:[^:]*\d[^:]*$/)
+          .and.not.match(/:latest$/);
     }
     expect(readFileSync('orthanc/Dockerfile', 'utf8')).to.match(/^FROM \S+:\d[\w.-]*$/m);
   });
@@ -103,7 +122,9 @@ describe('Dockerfile', () => {
 describe('.env.example', () => {
   it('documents every variable the configuration reads', () => {
     const schema = readFileSync('common/config.ts', 'utf8');
-    const keys = [...schema.slice(schema.indexOf('const envSchema'), schema.indexOf('export type Env')).matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
+    const keys = [
+      ...schema.slice(schema.indexOf('const envSchema'), schema.indexOf('export type Env')).matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm),
+    ].map((m) => m[1]!);
     const example = readFileSync('.env.example', 'utf8');
     expect(keys.length).to.be.greaterThan(40);
     for (const key of keys) expect(example, key).to.match(new RegExp(`^${key}=`, 'm'));

@@ -68,7 +68,9 @@ describe('DICOM patient rewrite (streaming, table-tested on real files)', () => 
 ds = pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)
 px = ds.get((0x7fe0, 0x0010))
 print(json.dumps([str(ds.PatientID), str(ds.PatientName), str(ds.PatientBirthDate), str(ds.PatientSex), hashlib.sha256(px.value).hexdigest() if px is not None else ""]))`;
-      const [id, patientName, birthDate, sex, pixels] = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: data }).toString());
+      const [id, patientName, birthDate, sex, pixels] = JSON.parse(
+        execFileSync('/usr/bin/python3', ['-c', script], { input: data }).toString(),
+      );
       expect([id, patientName, birthDate, sex]).to.deep.equal([WHO.patientId, 'Muller^Zoe', '19800102', 'F']);
       expect(pixels).to.equal(readWithPydicom(source).pixels);
     });
@@ -91,7 +93,11 @@ print(json.dumps(out))`;
     it(`${name} (${what}): what the file said before is kept in its Original Attributes Sequence, read back by pydicom and dcmtk`, async () => {
       const source = path.join(PYDICOM_TEST_FILES, name!);
       const original = JSON.parse(
-        execFileSync('/usr/bin/python3', ['-c', 'import sys, json, pydicom\nds = pydicom.dcmread(sys.argv[1], force=True)\nprint(json.dumps({k: str(ds.get(k, "")) for k in ["PatientID", "PatientName"]}))', source]).toString(),
+        execFileSync('/usr/bin/python3', [
+          '-c',
+          'import sys, json, pydicom\nds = pydicom.dcmread(sys.argv[1], force=True)\nprint(json.dumps({k: str(ds.get(k, "")) for k in ["PatientID", "PatientName"]}))',
+          source,
+        ]).toString(),
       ) as { PatientID: string; PatientName: string };
       const result = await rewritePatient(createReadStream(source, { highWaterMark: 64 }), WHOLE, { requireIdentifyingUids: !noUids });
       const data = await buffer(result.output);
@@ -120,11 +126,38 @@ print(json.dumps(out))`;
   }
 
   it('Original Attributes: a second coercion adds its item first and keeps the earlier one; the same identity again adds none', async () => {
-    const first = await buffer((await rewritePatient((async function* () { yield synthDicom({ patientId: 'HOSP-7', studyUid: newUid(), seriesUid: newUid() }); })(), WHOLE)).output);
-    const again = await buffer((await rewritePatient((async function* () { yield first; })(), WHOLE)).output);
+    const first = await buffer(
+      (
+        await rewritePatient(
+          (async function* () {
+            yield synthDicom({ patientId: 'HOSP-7', studyUid: newUid(), seriesUid: newUid() });
+          })(),
+          WHOLE,
+        )
+      ).output,
+    );
+    const again = await buffer(
+      (
+        await rewritePatient(
+          (async function* () {
+            yield first;
+          })(),
+          WHOLE,
+        )
+      ).output,
+    );
     expect(originalsOf(again)).to.have.length(1);
     const other = { ...WHOLE, patientId: 'MC9999', lastName: 'Autre', birthDate: '1970-05-06', sex: 'male' };
-    const second = await buffer((await rewritePatient((async function* () { yield first; })(), other)).output);
+    const second = await buffer(
+      (
+        await rewritePatient(
+          (async function* () {
+            yield first;
+          })(),
+          other,
+        )
+      ).output,
+    );
     const items = originalsOf(second);
     expect(items.map((i) => i.values.PatientID)).to.deep.equal([WHO.patientId, 'HOSP-7']);
     expect(items[0]!.values).to.include({ PatientBirthDate: '19800102', PatientSex: 'F' });
@@ -171,7 +204,12 @@ print(json.dumps(out))`;
       else if (typeof input === 'string' && input.startsWith('/')) data = readFileSync(input);
       else data = Buffer.from(input);
       try {
-        await rewritePatient((async function* () { yield data; })(), WHO);
+        await rewritePatient(
+          (async function* () {
+            yield data;
+          })(),
+          WHO,
+        );
         expect.fail('should refuse');
       } catch (err) {
         expect(err).to.be.instanceOf(DicomRejected);

@@ -39,14 +39,63 @@ describe('DICOM structure check (pure, streaming)', () => {
   });
 
   const table: [string, () => Buffer, DicomRejected['code'], RegExp][] = [
-    ['5,000 nested sequences (undefined lengths)', () => withElementsBeforePixels(base(), nestedSequence(5000, false)), 'MALFORMED', /nested deeper/],
-    ['5,000 nested sequences (defined lengths)', () => withElementsBeforePixels(base(), nestedSequence(5000, true)), 'MALFORMED', /nested deeper/],
-    [`${MAX_SEQUENCE_DEPTH + 1} nested sequences`, () => withElementsBeforePixels(base(), nestedSequence(MAX_SEQUENCE_DEPTH + 1, false)), 'MALFORMED', /nested deeper/],
-    ['a duplicate element', () => withElementsBeforePixels(base(), Buffer.concat([element(0x0040, 0x0001, 'AE', Buffer.from('AB')), element(0x0040, 0x0001, 'AE', Buffer.from('CD'))])), 'MALFORMED', /duplicated or out of order/],
-    ['an element out of order (a second StudyInstanceUID late)', () => withElementsBeforePixels(base(), element(0x0020, 0x000d, 'UI', Buffer.from('1.2.3.4\0'))), 'MALFORMED', /out of order/],
-    ['an item longer than its sequence', () => withElementsBeforePixels(base(), Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(8), le16(0xfffe), le16(0xe000), le32(1000)])), 'MALFORMED', /past the end/],
-    ['an undefined length on a plain value', () => withElementsBeforePixels(base(), Buffer.concat([le16(0x0040), le16(0x0002), Buffer.from('UT'), Buffer.alloc(2), le32(0xffffffff)])), 'MALFORMED', /undefined length/],
-    ['a value length past the end of the file', () => Buffer.concat([base(), element(0x7fe1, 0x0010, 'OB', Buffer.alloc(0)).subarray(0, 8), le32(0x7ffffff0)]), 'TRUNCATED', /ends/],
+    [
+      '5,000 nested sequences (undefined lengths)',
+      () => withElementsBeforePixels(base(), nestedSequence(5000, false)),
+      'MALFORMED',
+      /nested deeper/,
+    ],
+    [
+      '5,000 nested sequences (defined lengths)',
+      () => withElementsBeforePixels(base(), nestedSequence(5000, true)),
+      'MALFORMED',
+      /nested deeper/,
+    ],
+    [
+      `${MAX_SEQUENCE_DEPTH + 1} nested sequences`,
+      () => withElementsBeforePixels(base(), nestedSequence(MAX_SEQUENCE_DEPTH + 1, false)),
+      'MALFORMED',
+      /nested deeper/,
+    ],
+    [
+      'a duplicate element',
+      () =>
+        withElementsBeforePixels(
+          base(),
+          Buffer.concat([element(0x0040, 0x0001, 'AE', Buffer.from('AB')), element(0x0040, 0x0001, 'AE', Buffer.from('CD'))]),
+        ),
+      'MALFORMED',
+      /duplicated or out of order/,
+    ],
+    [
+      'an element out of order (a second StudyInstanceUID late)',
+      () => withElementsBeforePixels(base(), element(0x0020, 0x000d, 'UI', Buffer.from('1.2.3.4\0'))),
+      'MALFORMED',
+      /out of order/,
+    ],
+    [
+      'an item longer than its sequence',
+      () =>
+        withElementsBeforePixels(
+          base(),
+          Buffer.concat([le16(0x0040), le16(0xa730), Buffer.from('SQ'), Buffer.alloc(2), le32(8), le16(0xfffe), le16(0xe000), le32(1000)]),
+        ),
+      'MALFORMED',
+      /past the end/,
+    ],
+    [
+      'an undefined length on a plain value',
+      () =>
+        withElementsBeforePixels(base(), Buffer.concat([le16(0x0040), le16(0x0002), Buffer.from('UT'), Buffer.alloc(2), le32(0xffffffff)])),
+      'MALFORMED',
+      /undefined length/,
+    ],
+    [
+      'a value length past the end of the file',
+      () => Buffer.concat([base(), element(0x7fe1, 0x0010, 'OB', Buffer.alloc(0)).subarray(0, 8), le32(0x7ffffff0)]),
+      'TRUNCATED',
+      /ends/,
+    ],
   ];
   for (const [label, make, code, reason] of table) {
     it(`refuses ${label}`, () => {

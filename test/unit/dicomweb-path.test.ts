@@ -22,9 +22,21 @@ const table: [string, string, DicomWebRequest | 'denied'][] = [
   ['GET', `/studies/${S}/series/${SE}/thumbnail`, { kind: 'wado', study: S, series: SE, target: 'thumbnail' }],
   ['GET', `/studies/${S}/series/${SE}/instances/${I}`, { kind: 'wado', study: S, series: SE, instance: I, target: 'retrieve' }],
   ['GET', `/studies/${S}/series/${SE}/instances/${I}/metadata`, { kind: 'wado', study: S, series: SE, instance: I, target: 'metadata' }],
-  ['GET', `/studies/${S}/series/${SE}/instances/${I}/frames/1,2,3`, { kind: 'wado', study: S, series: SE, instance: I, target: 'frames', frames: [1, 2, 3] }],
-  ['GET', `/studies/${S}/series/${SE}/instances/${I}/frames/1/rendered`, { kind: 'wado', study: S, series: SE, instance: I, target: 'rendered', frames: [1] }],
-  ['GET', `/studies/${S}/series/${SE}/instances/${I}/bulk/7FE00010`, { kind: 'wado', study: S, series: SE, instance: I, target: 'bulkdata' }],
+  [
+    'GET',
+    `/studies/${S}/series/${SE}/instances/${I}/frames/1,2,3`,
+    { kind: 'wado', study: S, series: SE, instance: I, target: 'frames', frames: [1, 2, 3] },
+  ],
+  [
+    'GET',
+    `/studies/${S}/series/${SE}/instances/${I}/frames/1/rendered`,
+    { kind: 'wado', study: S, series: SE, instance: I, target: 'rendered', frames: [1] },
+  ],
+  [
+    'GET',
+    `/studies/${S}/series/${SE}/instances/${I}/bulk/7FE00010`,
+    { kind: 'wado', study: S, series: SE, instance: I, target: 'bulkdata' },
+  ],
   ['POST', '/studies', { kind: 'stow' }],
   ['POST', `/studies/${S}`, { kind: 'stow', study: S }],
   // Denied: anything not understood.

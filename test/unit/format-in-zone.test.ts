@@ -5,12 +5,32 @@ import { seededRandom } from '../helpers/random.js';
 
 const HOUR = 3_600_000;
 // What formatInZone answered before it computed offsets itself: luxon, or UTC for a zone luxon refuses.
-const luxon = (millis: number, zone: string) => DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: false }) ?? new Date(millis).toISOString();
+const luxon = (millis: number, zone: string) =>
+  DateTime.fromMillis(millis, { zone }).toISO({ suppressMilliseconds: false }) ?? new Date(millis).toISOString();
 
 // formatInZone computes offsets itself (luxon goes through Intl on every call): its answers must be luxon's,
 // character for character, in every zone the runtime knows, across transitions and odd offsets.
 describe('formatInZone equals luxon', () => {
-  const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC', 'utc', 'uTc', 'GMT', 'gmt', 'Etc/UTC', 'Etc/GMT', 'UTC+3', 'local', 'Etc/GMT+5', 'Etc/GMT-14', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham', 'America/St_Johns', 'Africa/Monrovia', 'Not/A_Zone'];
+  const zones = [
+    ...Intl.supportedValuesOf('timeZone'),
+    'UTC',
+    'utc',
+    'uTc',
+    'GMT',
+    'gmt',
+    'Etc/UTC',
+    'Etc/GMT',
+    'UTC+3',
+    'local',
+    'Etc/GMT+5',
+    'Etc/GMT-14',
+    'Australia/Lord_Howe',
+    'Asia/Kathmandu',
+    'Pacific/Chatham',
+    'America/St_Johns',
+    'Africa/Monrovia',
+    'Not/A_Zone',
+  ];
 
   it('at random instants between 1850 and 2150 in every zone', () => {
     const random = seededRandom(0x5eed);
@@ -33,7 +53,15 @@ describe('formatInZone equals luxon', () => {
         if (offset(day) === offset(day + 24)) continue;
         const hour = Array.from({ length: 24 }, (_, h) => day + h).find((h) => offset(h) !== offset(h + 1))!;
         transitions++;
-        for (const millis of [hour * HOUR, hour * HOUR + 1, (hour + 1) * HOUR - 1, (hour + 1) * HOUR, hour * HOUR + 30 * 60_000 - 1, hour * HOUR + 30 * 60_000, hour * HOUR + 45 * 60_000 + 999])
+        for (const millis of [
+          hour * HOUR,
+          hour * HOUR + 1,
+          (hour + 1) * HOUR - 1,
+          (hour + 1) * HOUR,
+          hour * HOUR + 30 * 60_000 - 1,
+          hour * HOUR + 30 * 60_000,
+          hour * HOUR + 45 * 60_000 + 999,
+        ])
           expect(formatInZone(millis, zone), `${zone} ${millis}`).to.equal(luxon(millis, zone));
       }
     }

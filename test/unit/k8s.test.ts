@@ -21,7 +21,9 @@ async function modelOf(o: K8sObject): Promise<new (data: unknown) => { validate(
 // against the Kubernetes schemas (kubernetes-models).
 describe('deploy/k8s (kustomize)', () => {
   const rendered = execFileSync(KUBECTL_PATH, ['kustomize', 'deploy/k8s'], { encoding: 'utf8' });
-  const objects = parseAllDocuments(rendered).map((d) => d.toJSON() as K8sObject).filter(Boolean);
+  const objects = parseAllDocuments(rendered)
+    .map((d) => d.toJSON() as K8sObject)
+    .filter(Boolean);
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 
   it('renders, and every object is valid against the Kubernetes schemas', async () => {
@@ -37,7 +39,9 @@ describe('deploy/k8s (kustomize)', () => {
       const deployment = find('Deployment', name)!;
       const container = deployment.spec.template.spec.containers[0];
       expect(container.readinessProbe.httpGet.path, name).to.equal('/readyz');
-      expect(container.envFrom.map((e: Record<string, { name: string }>) => Object.values(e)[0]!.name).join(' ')).to.match(/mediconnect-config-\w+ mediconnect-secrets-\w+/);
+      expect(container.envFrom.map((e: Record<string, { name: string }>) => Object.values(e)[0]!.name).join(' ')).to.match(
+        /mediconnect-config-\w+ mediconnect-secrets-\w+/,
+      );
       const hpa = find('HorizontalPodAutoscaler', name)!;
       expect(hpa.spec.scaleTargetRef).to.include({ kind: 'Deployment', name });
       expect(hpa.spec.minReplicas).to.be.at.least(2);
@@ -45,12 +49,19 @@ describe('deploy/k8s (kustomize)', () => {
     expect(find('Deployment', 'orthanc')!.spec.replicas).to.be.at.least(2);
     // Devices push to the gate: Orthanc exposes no DICOM port; the gate's DICOM port is load-balanced with the
     // client's address kept (the gate checks it), its /metrics stays inside the cluster.
-    expect(find('Deployment', 'orthanc')!.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort)).to.deep.equal([8042]);
-    expect(find('Deployment', 'dicom-gate')!.spec.template.spec.containers[0].command).to.deep.equal(['node', 'dist/dicom-gate/src/server.js']);
+    expect(
+      find('Deployment', 'orthanc')!.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort),
+    ).to.deep.equal([8042]);
+    expect(find('Deployment', 'dicom-gate')!.spec.template.spec.containers[0].command).to.deep.equal([
+      'node',
+      'dist/dicom-gate/src/server.js',
+    ]);
     expect(find('Service', 'dicom-gate-dicom')!.spec).to.deep.include({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
     expect(find('Service', 'dicom-gate-dicom')!.spec.ports.map((p: { port: number }) => p.port)).to.deep.equal([4242]);
     for (const name of ['postgres', 's3']) expect(find('Service', name)!.spec.type).to.equal('ExternalName');
-    const paths = find('Ingress', 'mediconnect')!.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}→${p.backend.service.name}`);
+    const paths = find('Ingress', 'mediconnect')!.spec.rules[0].http.paths.map(
+      (p: { path: string; backend: { service: { name: string } } }) => `${p.path}→${p.backend.service.name}`,
+    );
     expect(paths).to.deep.equal(['/api→api', '/dicom-web→dicom-proxy', '/→viewer']);
     expect(objects.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'mediconnect')).to.equal(true);
   });

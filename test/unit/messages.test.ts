@@ -7,7 +7,14 @@ import path from 'node:path';
 
 describe('appointment messages', () => {
   const startsAt = DateTime.fromISO('2026-12-08T09:00:00', { zone: 'Europe/Paris' }).toMillis();
-  const facts = { patientName: 'Marie Curie', doctorName: 'Louis Pasteur', hospitalName: 'Hôpital Nord', startsAt, zone: 'Europe/Paris', previousStartsAt: startsAt - 3_600_000 };
+  const facts = {
+    patientName: 'Marie Curie',
+    doctorName: 'Louis Pasteur',
+    hospitalName: 'Hôpital Nord',
+    startsAt,
+    zone: 'Europe/Paris',
+    previousStartsAt: startsAt - 3_600_000,
+  };
   const events: AppointmentEvent[] = ['requested', 'validated', 'cancelled', 'completed', 'no_show', 'rescheduled', 'reminder', 'expired'];
 
   it('writes the local date and time in the doctor’s zone, in English and French', () => {
@@ -23,7 +30,9 @@ describe('appointment messages', () => {
         expect(m.title, event).to.be.a('string').and.not.equal('');
         expect(m.body, event).to.include('Marie Curie').and.include('Louis Pasteur').and.include('Hôpital Nord').and.include('09:00');
       }
-      expect(appointmentMessage('rescheduled', facts, locale).body).to.include('08:00').and.include('09:00');
+      expect(appointmentMessage('rescheduled', facts, locale).body)
+        .to.include('08:00')
+        .and.include('09:00');
       expect(appointmentMessage('cancelled', { ...facts, reason: 'Grève' }, locale).body).to.include('Grève');
     });
   }
@@ -31,13 +40,26 @@ describe('appointment messages', () => {
 
 /** Every file of the services' sources. */
 function sources(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(dir, f));
 }
 
 describe('error message catalogue', () => {
   it('has English and French for every error code the services can answer', () => {
-    const text = [...sources('api/src'), ...sources('common'), ...sources('dicom-proxy/src')].map((f) => readFileSync(f, 'utf8')).join('\n');
-    const codes = new Set<string>(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_ERROR', 'TOO_MANY_ATTEMPTS', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', 'METHOD_NOT_ALLOWED', 'NOT_IMPLEMENTED']);
+    const text = [...sources('api/src'), ...sources('common'), ...sources('dicom-proxy/src')]
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const codes = new Set<string>([
+      'NOT_FOUND',
+      'FORBIDDEN',
+      'VALIDATION_ERROR',
+      'TOO_MANY_ATTEMPTS',
+      'SERVICE_UNAVAILABLE',
+      'INTERNAL_ERROR',
+      'METHOD_NOT_ALLOWED',
+      'NOT_IMPLEMENTED',
+    ]);
     const patterns = [
       /new AppError\(\s*\d+,\s*'([A-Z_]+)'/g,
       /(?:conflict|unauthorized)\(\s*'([A-Z_]+)'/g,

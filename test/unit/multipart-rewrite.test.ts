@@ -16,8 +16,18 @@ async function run(body: Buffer, chunkSize: number): Promise<Buffer> {
 describe('multipart part-header rewrite (pure)', () => {
   // A payload that contains the URL and CRLFs: it must come out untouched.
   const payload = Buffer.concat([Buffer.from(`\r\n${FROM}/x\r\n\r\n`), Buffer.from([0, 255, 13, 10, 45, 45])]);
-  const part = (n: number) => Buffer.concat([Buffer.from(`Content-Type: application/octet-stream\r\nContent-Location: ${FROM}/studies/1/frames/${n}\r\n\r\n`), payload]);
-  const body = Buffer.concat([Buffer.from('--b0und\r\n'), part(1), Buffer.from('\r\n--b0und\r\n'), part(2), Buffer.from('\r\n--b0und--\r\n')]);
+  const part = (n: number) =>
+    Buffer.concat([
+      Buffer.from(`Content-Type: application/octet-stream\r\nContent-Location: ${FROM}/studies/1/frames/${n}\r\n\r\n`),
+      payload,
+    ]);
+  const body = Buffer.concat([
+    Buffer.from('--b0und\r\n'),
+    part(1),
+    Buffer.from('\r\n--b0und\r\n'),
+    part(2),
+    Buffer.from('\r\n--b0und--\r\n'),
+  ]);
   const expected = Buffer.from(body.toString('latin1').split(`Content-Location: ${FROM}`).join(`Content-Location: ${TO}`), 'latin1');
 
   for (const size of [1, 2, 3, 7, 64, body.length]) {

@@ -24,7 +24,13 @@ print(json.dumps({"syntax": str(m.TransferSyntaxUID), "metaSop": str(m.MediaStor
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: file }).toString());
 }
 const elementsOf = (file: Buffer) =>
-  Number(execFileSync('/usr/bin/python3', ['-c', 'import sys, io, pydicom; print(len(pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)))'], { input: file }).toString());
+  Number(
+    execFileSync(
+      '/usr/bin/python3',
+      ['-c', 'import sys, io, pydicom; print(len(pydicom.dcmread(io.BytesIO(sys.stdin.buffer.read()), force=True)))'],
+      { input: file },
+    ).toString(),
+  );
 
 describe('Part-10 header for raw datasets (common/dicom/part10.ts)', () => {
   const raw: [string, string][] = [

@@ -29,17 +29,31 @@ describe('presigned URLs (AWS Signature V4 by the AWS SDK signer)', () => {
   it('changes with the secret, the object and the date', async () => {
     const base = await presignRequest(AWS_EXAMPLE, 86400, new Date('2013-05-24T00:00:00Z'));
     const sig = (u: string) => new URL(u).searchParams.get('X-Amz-Signature');
-    expect(sig(await presignRequest({ ...AWS_EXAMPLE, secretKey: 'other' }, 86400, new Date('2013-05-24T00:00:00Z')))).to.not.equal(sig(base));
-    expect(sig(await presignRequest({ ...AWS_EXAMPLE, path: '/test2.txt' }, 86400, new Date('2013-05-24T00:00:00Z')))).to.not.equal(sig(base));
+    expect(sig(await presignRequest({ ...AWS_EXAMPLE, secretKey: 'other' }, 86400, new Date('2013-05-24T00:00:00Z')))).to.not.equal(
+      sig(base),
+    );
+    expect(sig(await presignRequest({ ...AWS_EXAMPLE, path: '/test2.txt' }, 86400, new Date('2013-05-24T00:00:00Z')))).to.not.equal(
+      sig(base),
+    );
     expect(sig(await presignRequest(AWS_EXAMPLE, 86400, new Date('2013-05-25T00:00:00Z')))).to.not.equal(sig(base));
   });
 
   it('addresses MinIO path-style, with keys escaped once', async () => {
     const url = await presignGet(
-      { endpoint: 'minio:9000', accessKey: 'k', secretKey: 's', bucket: 'medical-images', secure: false, region: 'us-east-1', presignTtlSeconds: 300 },
+      {
+        endpoint: 'minio:9000',
+        accessKey: 'k',
+        secretKey: 's',
+        bucket: 'medical-images',
+        secure: false,
+        region: 'us-east-1',
+        presignTtlSeconds: 300,
+      },
       'patients/a b/studies/1.2/x(1).dcm',
       300,
     );
-    expect(url).to.match(/^http:\/\/minio:9000\/medical-images\/patients\/a%20b\/studies\/1\.2\/x%281%29\.dcm\?X-Amz-Algorithm=AWS4-HMAC-SHA256&/);
+    expect(url).to.match(
+      /^http:\/\/minio:9000\/medical-images\/patients\/a%20b\/studies\/1\.2\/x%281%29\.dcm\?X-Amz-Algorithm=AWS4-HMAC-SHA256&/,
+    );
   });
 });

@@ -23,7 +23,12 @@ describe('process table: what a run left, and stopping it for good (scripts/lib/
 
   /** A shell in its own group, in `cwd`, running `script`; killed after the test whatever happens. */
   function group(script: string, options: { cwd?: string; env?: Record<string, string> } = {}) {
-    const child = spawn('sh', ['-c', script], { cwd: options.cwd ?? os.tmpdir(), env: { ...process.env, ...options.env }, detached: true, stdio: 'ignore' });
+    const child = spawn('sh', ['-c', script], {
+      cwd: options.cwd ?? os.tmpdir(),
+      env: { ...process.env, ...options.env },
+      detached: true,
+      stdio: 'ignore',
+    });
     stopAfterTest(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');

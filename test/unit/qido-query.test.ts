@@ -46,15 +46,22 @@ describe('QIDO query canonicalisation (pure)', () => {
   }
 
   it('keeps one canonical value per attribute, control parameters apart', () => {
-    const r = parse('patientid=MC1&ModalitiesInStudy=CT%5CMR&includefield=00081030&includefield=StudyTime,0020000D&limit=2000&offset=3&fuzzymatching=true');
+    const r = parse(
+      'patientid=MC1&ModalitiesInStudy=CT%5CMR&includefield=00081030&includefield=StudyTime,0020000D&limit=2000&offset=3&fuzzymatching=true',
+    );
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
-    expect([...r.query.filters]).to.deep.equal([['00100020', 'MC1'], ['00080061', 'CT\\MR']]);
+    expect([...r.query.filters]).to.deep.equal([
+      ['00100020', 'MC1'],
+      ['00080061', 'CT\\MR'],
+    ]);
     expect([...(r.query.includeFields as Set<string>)]).to.deep.equal(['00081030', '00080030', '0020000D']);
     expect(r.query.limit).to.equal(1000);
     expect(r.query.offset).to.equal(3);
     expect(r.query.fuzzyMatching).to.equal(true);
-    expect(toSearchParams(r.query).toString()).to.equal('00100020=MC1&00080061=CT%5CMR&includefield=00081030&includefield=00080030&includefield=0020000D&limit=1000&offset=3&fuzzymatching=true');
+    expect(toSearchParams(r.query).toString()).to.equal(
+      '00100020=MC1&00080061=CT%5CMR&includefield=00081030&includefield=00080030&includefield=0020000D&limit=1000&offset=3&fuzzymatching=true',
+    );
   });
 
   it('includefield=all, empty values (universal matching) and repeated includefield are accepted', () => {

@@ -12,7 +12,8 @@ describe('retryOnConflict: our own transactions’ conflicts stay ours (pure)', 
     ['no code', new Error('x'), false],
     ['not an error', null, false],
   ];
-  for (const [what, err, conflict] of cases) it(`${what} → ${conflict ? 'retried' : 'thrown'}`, () => expect(isConcurrencyConflict(err)).to.equal(conflict));
+  for (const [what, err, conflict] of cases)
+    it(`${what} → ${conflict ? 'retried' : 'thrown'}`, () => expect(isConcurrencyConflict(err)).to.equal(conflict));
 
   it('runs the work again after a deadlock and answers its result', async () => {
     let calls = 0;
@@ -32,10 +33,15 @@ describe('retryOnConflict: our own transactions’ conflicts stay ours (pure)', 
     }, 'test').catch((e: Error) => e);
     expect([(other as { code?: string }).code, calls]).to.deep.equal(['23505', 1]);
     calls = 0;
-    const lasting = await retryOnConflict(async () => {
-      calls++;
-      throw pgError('40001');
-    }, 'test', undefined, 4).catch((e: Error) => e);
+    const lasting = await retryOnConflict(
+      async () => {
+        calls++;
+        throw pgError('40001');
+      },
+      'test',
+      undefined,
+      4,
+    ).catch((e: Error) => e);
     expect([(lasting as { code?: string }).code, calls]).to.deep.equal(['40001', 4]);
   });
 });

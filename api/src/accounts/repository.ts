@@ -106,7 +106,13 @@ export interface AccountListQuery {
 }
 
 /** Lists accounts of a role in the caller's scope. */
-export async function listAccounts(db: Db, auth: Auth, role: StaffRole, scope: AccountScope, q: AccountListQuery): Promise<Page<AccountRow>> {
+export async function listAccounts(
+  db: Db,
+  auth: Auth,
+  role: StaffRole,
+  scope: AccountScope,
+  q: AccountListQuery,
+): Promise<Page<AccountRow>> {
   const query = scoped(db, auth, role, scope);
   if (q.q) {
     const pattern = likePattern(q.q);
@@ -122,7 +128,13 @@ export async function listAccounts(db: Db, auth: Auth, role: StaffRole, scope: A
   if (q.isActive !== undefined) query.where('u.is_active', q.isActive);
   if (q.hospitalId) query.where('u.hospital_id', q.hospitalId);
   if (q.specialty) query.whereILike('dp.specialty', likePattern(q.specialty));
-  return fetchPage<AccountRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
+  return fetchPage<AccountRow>(query, {
+    columns: COLUMNS,
+    orderBy: parseSort(q.sort, SORT_COLUMNS),
+    tieBreaker: 'u.id',
+    page: q.page,
+    pageSize: q.pageSize,
+  });
 }
 
 /** One account in the caller's scope; `forUpdate` locks the user row for the transaction. */

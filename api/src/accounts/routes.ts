@@ -22,7 +22,15 @@ export interface StaffResource {
   putBody: z.ZodType<AccountPatch>;
   patchBody: z.ZodType<AccountPatch>;
   itemSchema: z.ZodType;
-  listQuery?: z.ZodType<{ page: number; pageSize: number; sort: string; q?: string; isActive?: boolean; hospitalId?: string; specialty?: string }>;
+  listQuery?: z.ZodType<{
+    page: number;
+    pageSize: number;
+    sort: string;
+    q?: string;
+    isActive?: boolean;
+    hospitalId?: string;
+    specialty?: string;
+  }>;
   toDto: (row: AccountRow, auth: Auth) => unknown;
   /** Which scope the list and the single read use; writes always use `manage`. */
   scopes: { list: (auth: Auth) => AccountScope; read: (auth: Auth) => AccountScope };
@@ -31,7 +39,11 @@ export interface StaffResource {
 
 /** Shared list filters of account collections. */
 export const accountListQuery = listQuerySchema(['lastName', 'firstName', 'email', 'createdAt'], 'lastName').extend({
-  isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('Filter on active state'),
+  isActive: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('Filter on active state'),
   hospitalId: z.uuid().optional().describe('Filter on hospital'),
 });
 
@@ -45,7 +57,9 @@ export const MANAGED_ONLY: StaffResource['scopes'] = { list: () => 'manage', rea
 export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
   const service = createAccountService(deps);
   // What its manager reads (GET as a manager) is what a PUT or PATCH compares with.
-  const account: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, 'manage', params.id), auth) as object };
+  const account: Representation<Auth, { id: string }> = {
+    load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, 'manage', params.id), auth) as object,
+  };
   const page = pageSchema(r.itemSchema);
   const itemPath = `${r.path}/{id}`;
   return [
@@ -107,7 +121,9 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
           200: { description: 'Updated', schema: r.itemSchema },
           409: { description: 'E-mail already used by another account', schema: errorSchema },
         },
-        handler: async ({ auth, params, body, meta }) => ({ body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth) }),
+        handler: async ({ auth, params, body, meta }) => ({
+          body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth),
+        }),
       },
       { operationId: `replace${r.noun}`, summary: `Replace a ${r.noun.toLowerCase()} account’s details`, body: r.putBody },
       {

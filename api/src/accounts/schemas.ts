@@ -32,7 +32,10 @@ export const userSchema = z.object({
   firstName: z.string(),
   lastName: z.string(),
   mustChangePassword: z.boolean(),
-  locale: z.enum(['en', 'fr']).nullable().describe('The language chosen for messages, notifications and e-mails (null: the request’s Accept-Language)'),
+  locale: z
+    .enum(['en', 'fr'])
+    .nullable()
+    .describe('The language chosen for messages, notifications and e-mails (null: the request’s Accept-Language)'),
 });
 
 /** A staff account (hospital admin, doctor, secretary) as its managers see it. */

@@ -77,7 +77,14 @@ export function createAccountService({ db, passwords, config }: Deps) {
           specialty: input.specialty,
           licenseNumber: input.licenseNumber ?? null,
         });
-        await recordAudit(trx, meta, { actor: auth, action: 'account.created', targetType: 'user', targetId: newId, hospitalId, details: { role } });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'account.created',
+          targetType: 'user',
+          targetId: newId,
+          hospitalId,
+          details: { role },
+        });
         return newId;
       });
       return mustFind(auth, role, 'manage', id);
@@ -97,7 +104,11 @@ export function createAccountService({ db, passwords, config }: Deps) {
             await endShares(trx, { createdBy: id }, auth.userId);
             if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, AUTOMATIC_REASONS.doctorLeft, auth, meta);
           }
-          await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'account.reactivated' : 'account.deactivated', details: { role } });
+          await recordAudit(trx, meta, {
+            ...audit,
+            action: patch.isActive ? 'account.reactivated' : 'account.deactivated',
+            details: { role },
+          });
         }
       });
       return mustFind(auth, role, 'manage', id);
@@ -111,7 +122,14 @@ export function createAccountService({ db, passwords, config }: Deps) {
         await repo.revokeSessions(trx, id, 'account_deleted');
         await endShares(trx, { createdBy: id }, auth.userId);
         if (role === 'doctor') await cancelAppointmentsOf(trx, config, { doctorId: id }, AUTOMATIC_REASONS.doctorLeft, auth, meta);
-        await recordAudit(trx, meta, { actor: auth, action: 'account.deleted', targetType: 'user', targetId: id, hospitalId: before.hospital_id, details: { role } });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'account.deleted',
+          targetType: 'user',
+          targetId: id,
+          hospitalId: before.hospital_id,
+          details: { role },
+        });
       });
     },
   };

@@ -112,7 +112,12 @@ const COLUMNS = [
 ];
 
 /** Lists appointments in the caller's scope. */
-export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQuery, matches?: (row: AppointmentRow) => boolean): Promise<Page<AppointmentRow>> {
+export async function listAppointments(
+  db: Db,
+  auth: Auth,
+  q: AppointmentListQuery,
+  matches?: (row: AppointmentRow) => boolean,
+): Promise<Page<AppointmentRow>> {
   const query = inScope(db, auth);
   if (q.status) query.where('a.status', q.status);
   if (q.doctorId) query.where('a.doctor_id', q.doctorId);
@@ -120,7 +125,14 @@ export async function listAppointments(db: Db, auth: Auth, q: AppointmentListQue
   if (q.from) query.where('a.starts_at', '>=', new Date(q.from));
   if (q.to) query.where('a.starts_at', '<', new Date(q.to));
   const orderBy = parseSort(q.sort, { startsAt: 'a.starts_at', createdAt: 'a.created_at' });
-  const request = { columns: COLUMNS, orderBy, tieBreaker: 'a.id', page: q.page, pageSize: q.pageSize, decorate: { alias: 'a', join: withNames } };
+  const request = {
+    columns: COLUMNS,
+    orderBy,
+    tieBreaker: 'a.id',
+    page: q.page,
+    pageSize: q.pageSize,
+    decorate: { alias: 'a', join: withNames },
+  };
   return matches ? fetchSearchPage<AppointmentRow>(query, request, matches) : fetchPage<AppointmentRow>(query, request);
 }
 
@@ -132,7 +144,10 @@ export async function findAppointment(db: Db, auth: Auth, id: string, forUpdate 
 
 /** Active, live secretaries of a hospital (they are notified of its appointments). */
 export async function secretariesOf(db: Db, hospitalId: string): Promise<string[]> {
-  const rows: { id: string }[] = await db('users').where({ role: 'secretary', hospital_id: hospitalId, is_active: true }).whereNull('deleted_at').select('id');
+  const rows: { id: string }[] = await db('users')
+    .where({ role: 'secretary', hospital_id: hospitalId, is_active: true })
+    .whereNull('deleted_at')
+    .select('id');
   return rows.map((r) => r.id);
 }
 

@@ -4,7 +4,14 @@ import { errorSchema } from '../http/openapi.js';
 import { pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute, type ResponseSpec } from '../http/route.js';
 import { toAppointmentDto } from './repository.js';
-import { appointmentCreateBody, appointmentListQuery, appointmentPutBody, appointmentSchema, cancelBody, rescheduleBody } from './schemas.js';
+import {
+  appointmentCreateBody,
+  appointmentListQuery,
+  appointmentPutBody,
+  appointmentSchema,
+  cancelBody,
+  rescheduleBody,
+} from './schemas.js';
 import { createAppointmentService } from './service.js';
 import type { Representation } from '../http/representation.js';
 import type { Auth } from '../auth/types.js';
@@ -19,7 +26,9 @@ const ok: Record<number, ResponseSpec> = {
 /** Appointment requests, validation (which links patient and doctor), cancellation, rescheduling and closing. */
 export function appointmentRoutes(deps: Deps): AnyRoute[] {
   const service = createAppointmentService(deps);
-  const appointment: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => toAppointmentDto(await service.get(auth, params.id)) };
+  const appointment: Representation<Auth, { id: string }> = {
+    load: async ({ auth, params }) => toAppointmentDto(await service.get(auth, params.id)),
+  };
   return [
     route({
       method: 'get',
@@ -115,7 +124,9 @@ export function appointmentRoutes(deps: Deps): AnyRoute[] {
       params: idParams,
       body: cancelBody,
       responses: ok,
-      handler: async ({ auth, params, body, meta }) => ({ body: toAppointmentDto(await service.cancel(auth, params.id, body.reason ?? null, meta)) }),
+      handler: async ({ auth, params, body, meta }) => ({
+        body: toAppointmentDto(await service.cancel(auth, params.id, body.reason ?? null, meta)),
+      }),
     }),
     route({
       method: 'post',

@@ -18,28 +18,43 @@ import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 
 const MINUTE = 60_000;
 
-
 /** A start must be a whole minute, in the future, and within the booking horizon. */
 function assertBookableTime(startsAt: number, horizonDays: number): void {
   if (startsAt % MINUTE !== 0) throw badRequest('Appointments start on a whole minute', [{ field: 'startsAt', message: 'No seconds' }]);
-  if (startsAt <= Date.now()) throw badRequest('The appointment must start in the future', [{ field: 'startsAt', message: 'Must be in the future' }]);
+  if (startsAt <= Date.now())
+    throw badRequest('The appointment must start in the future', [{ field: 'startsAt', message: 'Must be in the future' }]);
   if (startsAt > Date.now() + horizonDays * 86_400_000) {
-    throw badRequest(`Appointments are booked at most ${horizonDays} days ahead`, [{ field: 'startsAt', message: `Within ${horizonDays} days` }], 'BEYOND_HORIZON');
+    throw badRequest(
+      `Appointments are booked at most ${horizonDays} days ahead`,
+      [{ field: 'startsAt', message: `Within ${horizonDays} days` }],
+      'BEYOND_HORIZON',
+    );
   }
 }
 
 /** Both parties must be live and active (the doctor's hospital too), as for a direct link. */
 async function assertPartiesActive(trx: Knex | Knex.Transaction, doctorId: string, patientId: string): Promise<void> {
   if (!(await findBookableDoctor(trx, doctorId))) {
-    throw badRequest('The doctor is not active', [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }], 'INVALID_DOCTOR');
+    throw badRequest(
+      'The doctor is not active',
+      [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }],
+      'INVALID_DOCTOR',
+    );
   }
   const patient = await trx('users').where({ id: patientId, role: 'patient', is_active: true }).whereNull('deleted_at').first('id');
-  if (!patient) throw badRequest('The patient is not active', [{ field: 'patientId', message: 'Not an active patient' }], 'INVALID_PATIENT');
+  if (!patient)
+    throw badRequest('The patient is not active', [{ field: 'patientId', message: 'Not an active patient' }], 'INVALID_PATIENT');
 }
 
 /** Whether the doctor hears of an appointment's change: once it is (or was) validated, or when linked to the patient. */
-async function doctorConcerned(trx: Knex | Knex.Transaction, row: { patient_id: string; doctor_id: string }, validated: boolean): Promise<boolean> {
-  return validated || Boolean(await trx('patient_doctor_links').where({ patient_id: row.patient_id, doctor_id: row.doctor_id }).first('id'));
+async function doctorConcerned(
+  trx: Knex | Knex.Transaction,
+  row: { patient_id: string; doctor_id: string },
+  validated: boolean,
+): Promise<boolean> {
+  return (
+    validated || Boolean(await trx('patient_doctor_links').where({ patient_id: row.patient_id, doctor_id: row.doctor_id }).first('id'))
+  );
 }
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
@@ -60,7 +75,13 @@ export function createAppointmentService({ db, config }: Deps) {
   }
 
   /** The slot must lie in the doctor's opening hours and not overlap a validated appointment. */
-  async function assertBookable(trx: Knex | Knex.Transaction, doctorId: string, start: number, end: number, ignoreId?: string): Promise<void> {
+  async function assertBookable(
+    trx: Knex | Knex.Transaction,
+    doctorId: string,
+    start: number,
+    end: number,
+    ignoreId?: string,
+  ): Promise<void> {
     const availability = await loadAvailability(trx, doctorId);
     if (!availability || !isCovered(openIntervals(availability, start, end), start, end)) {
       throw conflict('OUTSIDE_AVAILABILITY', 'The doctor is not available at that time; see GET /api/doctors/{id}/availability');
@@ -71,7 +92,13 @@ export function createAppointmentService({ db, config }: Deps) {
   }
 
   /** Notifies everyone concerned but the actor; the doctor once the patient is linked to it, or the appointment was validated. */
-  async function announce(trx: Knex.Transaction, auth: Auth, row: repo.AppointmentRow, event: AppointmentStatus | 'rescheduled', startsAt: Date): Promise<void> {
+  async function announce(
+    trx: Knex.Transaction,
+    auth: Auth,
+    row: repo.AppointmentRow,
+    event: AppointmentStatus | 'rescheduled',
+    startsAt: Date,
+  ): Promise<void> {
     const status = event === 'rescheduled' ? row.status : event;
     const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
     const validated = (status !== 'requested' && status !== 'cancelled') || (status === 'cancelled' && row.status === 'validated');
@@ -83,15 +110,24 @@ export function createAppointmentService({ db, config }: Deps) {
       recipients.filter((id) => id !== auth.userId),
       (locale) => ({
         type: `appointment.${event}`,
-        ...appointmentMessage(event, {
-          patientName: `${row.patient_first_name} ${row.patient_last_name}`,
-          doctorName: `${row.doctor_first_name} ${row.doctor_last_name}`,
-          hospitalName: row.hospital_name,
-          startsAt: startsAt.getTime(),
-          zone: row.timezone ?? 'UTC',
-          ...(event === 'rescheduled' ? { previousStartsAt: row.starts_at.getTime() } : {}),
-        }, locale),
-        data: { appointmentId: row.id, status, startsAt: when, ...(event === 'rescheduled' ? { previousStartsAt: formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC') } : {}) },
+        ...appointmentMessage(
+          event,
+          {
+            patientName: `${row.patient_first_name} ${row.patient_last_name}`,
+            doctorName: `${row.doctor_first_name} ${row.doctor_last_name}`,
+            hospitalName: row.hospital_name,
+            startsAt: startsAt.getTime(),
+            zone: row.timezone ?? 'UTC',
+            ...(event === 'rescheduled' ? { previousStartsAt: row.starts_at.getTime() } : {}),
+          },
+          locale,
+        ),
+        data: {
+          appointmentId: row.id,
+          status,
+          startsAt: when,
+          ...(event === 'rescheduled' ? { previousStartsAt: formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC') } : {}),
+        },
       }),
     );
   }
@@ -106,7 +142,13 @@ export function createAppointmentService({ db, config }: Deps) {
   ): Promise<void> {
     await trx('appointments')
       .where({ id: row.id })
-      .update({ status: to, status_reason: reason === null ? null : seal(reason, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      .update({
+        status: to,
+        status_reason: reason === null ? null : seal(reason, row.id, 'status_reason'),
+        status_changed_by: auth.userId,
+        status_changed_at: trx.fn.now(),
+        updated_at: trx.fn.now(),
+      });
     await recordAudit(trx, meta, {
       actor: auth,
       action: `appointment.${to}` as AuditAction,
@@ -121,7 +163,9 @@ export function createAppointmentService({ db, config }: Deps) {
 
   const requireStatus = (row: repo.AppointmentRow, allowed: AppointmentStatus[], action: string) => {
     if (!allowed.includes(row.status)) {
-      throw conflict('INVALID_STATUS', `A ${row.status} appointment cannot be ${action}`, [{ field: 'status', message: `Must be ${allowed.join(' or ')}` }]);
+      throw conflict('INVALID_STATUS', `A ${row.status} appointment cannot be ${action}`, [
+        { field: 'status', message: `Must be ${allowed.join(' or ')}` },
+      ]);
     }
   };
 
@@ -131,7 +175,10 @@ export function createAppointmentService({ db, config }: Deps) {
       const needle = query.q ? searchWords(query.q) : null;
       const matches = needle
         ? (row: repo.AppointmentRow) =>
-            matchesWords([readable(row).reason, row.patient_first_name, row.patient_last_name, row.doctor_first_name, row.doctor_last_name].join('\n'), needle)
+            matchesWords(
+              [readable(row).reason, row.patient_first_name, row.patient_last_name, row.doctor_first_name, row.doctor_last_name].join('\n'),
+              needle,
+            )
         : undefined;
       const page = await repo.listAppointments(db, auth, query, matches);
       return { ...page, items: page.items.map(readable) };
@@ -141,15 +188,26 @@ export function createAppointmentService({ db, config }: Deps) {
     /** A patient asks any doctor of any hospital for an appointment; no link exists until validation. */
     async request(auth: Auth, input: { doctorId: string; startsAt: string; durationMinutes: number; reason: string }, meta: RequestMeta) {
       const doctor = await findBookableDoctor(db, input.doctorId);
-      if (!doctor) throw badRequest('The doctor is not active', [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }], 'INVALID_DOCTOR');
+      if (!doctor)
+        throw badRequest(
+          'The doctor is not active',
+          [{ field: 'doctorId', message: 'Not an active doctor of an active hospital' }],
+          'INVALID_DOCTOR',
+        );
       const start = Date.parse(input.startsAt);
       const end = start + input.durationMinutes * MINUTE;
       assertBookableTime(start, config.appointments.horizonDays);
       const id = await db.transaction(async (trx) => {
         await assertPartiesActive(trx, doctor.id, auth.userId);
         // The same request twice (a double click, a retry) is one appointment: the second is refused, naming it.
-        const same = await trx('appointments').where({ patient_id: auth.userId, doctor_id: doctor.id, starts_at: new Date(start) }).whereIn('status', ['requested', 'validated']).first('id');
-        if (same) throw conflict('DUPLICATE_REQUEST', 'You already have an appointment request with this doctor at this time', [{ field: 'startsAt', message: `Appointment ${same.id}`, value: same.id }]);
+        const same = await trx('appointments')
+          .where({ patient_id: auth.userId, doctor_id: doctor.id, starts_at: new Date(start) })
+          .whereIn('status', ['requested', 'validated'])
+          .first('id');
+        if (same)
+          throw conflict('DUPLICATE_REQUEST', 'You already have an appointment request with this doctor at this time', [
+            { field: 'startsAt', message: `Appointment ${same.id}`, value: same.id },
+          ]);
         await assertBookable(trx, doctor.id, start, end);
         const newId = randomUUID();
         const [row] = await trx('appointments')
@@ -165,7 +223,14 @@ export function createAppointmentService({ db, config }: Deps) {
           })
           .returning('id');
         const created = await mustFind(trx, auth, row.id);
-        await recordAudit(trx, meta, { actor: auth, action: 'appointment.requested', targetType: 'appointment', targetId: row.id, hospitalId: doctor.hospital_id, details: { doctorId: doctor.id } });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'appointment.requested',
+          targetType: 'appointment',
+          targetId: row.id,
+          hospitalId: doctor.hospital_id,
+          details: { doctorId: doctor.id },
+        });
         await announce(trx, auth, created, 'requested', created.starts_at);
         return row.id as string;
       });
@@ -182,7 +247,13 @@ export function createAppointmentService({ db, config }: Deps) {
         // Hours and days off may have changed since the request.
         await assertBookable(trx, row.doctor_id, row.starts_at.getTime(), row.ends_at.getTime(), row.id);
         await setStatus(trx, auth, row, 'validated', meta);
-        const linked = await ensureLink(trx, { patientId: row.patient_id, doctorId: row.doctor_id, source: 'appointment', createdBy: auth.userId, appointmentId: row.id });
+        const linked = await ensureLink(trx, {
+          patientId: row.patient_id,
+          doctorId: row.doctor_id,
+          source: 'appointment',
+          createdBy: auth.userId,
+          appointmentId: row.id,
+        });
         if (linked) {
           await recordAudit(trx, meta, {
             actor: auth,
@@ -261,16 +332,27 @@ export function createAppointmentService({ db, config }: Deps) {
  * Whose appointments end because that party left: a doctor, a patient, every doctor of a hospital, or a doctor
  * for one patient only (the link between them removed).
  */
-export type LeavingParty = { doctorId: string } | { patientId: string } | { hospitalId: string } | { link: { doctorId: string; patientId: string } };
+export type LeavingParty =
+  { doctorId: string } | { patientId: string } | { hospitalId: string } | { link: { doctorId: string; patientId: string } };
 
 /**
  * Cancels the future requested and validated appointments of a party that is deactivated or deleted,
  * with `reason`, in the caller's transaction; the patient, the hospital's secretaries and (when linked or
  * validated) the doctor are notified, and each cancellation is audited. Reactivation restores none.
  */
-export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<Config, 'encryption' | 'smtp'>, party: LeavingParty, reason: LocalizedText, auth: Auth, meta: RequestMeta): Promise<number> {
+export async function cancelAppointmentsOf(
+  trx: Knex.Transaction,
+  config: Pick<Config, 'encryption' | 'smtp'>,
+  party: LeavingParty,
+  reason: LocalizedText,
+  auth: Auth,
+  meta: RequestMeta,
+): Promise<number> {
   const { seal } = sealedText(createSealer(config.encryption));
-  const rows: (Pick<repo.AppointmentRow, 'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'> & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
+  const rows: (Pick<
+    repo.AppointmentRow,
+    'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'
+  > & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
     .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
     .join('users as pu', 'pu.id', 'a.patient_id')
     .join('users as du', 'du.id', 'a.doctor_id')
@@ -284,11 +366,28 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       else w.where('a.hospital_id', party.hospitalId);
     })
     .forUpdate('a')
-    .select('a.id', 'a.patient_id', 'a.doctor_id', 'a.hospital_id', 'a.status', 'a.starts_at', 'av.timezone', 'h.name as hospital_name', trx.raw(`pu.first_name || ' ' || pu.last_name as patient_name`), trx.raw(`du.first_name || ' ' || du.last_name as doctor_name`));
+    .select(
+      'a.id',
+      'a.patient_id',
+      'a.doctor_id',
+      'a.hospital_id',
+      'a.status',
+      'a.starts_at',
+      'av.timezone',
+      'h.name as hospital_name',
+      trx.raw(`pu.first_name || ' ' || pu.last_name as patient_name`),
+      trx.raw(`du.first_name || ' ' || du.last_name as doctor_name`),
+    );
   for (const row of rows) {
     await trx('appointments')
       .where({ id: row.id })
-      .update({ status: 'cancelled', status_reason: seal(reason.en, row.id, 'status_reason'), status_changed_by: auth.userId, status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+      .update({
+        status: 'cancelled',
+        status_reason: seal(reason.en, row.id, 'status_reason'),
+        status_changed_by: auth.userId,
+        status_changed_at: trx.fn.now(),
+        updated_at: trx.fn.now(),
+      });
     await recordAudit(trx, meta, {
       actor: auth,
       action: 'appointment.cancelled',
@@ -305,11 +404,26 @@ export async function cancelAppointmentsOf(trx: Knex.Transaction, config: Pick<C
       config,
       // Nobody is told about what they can no longer see: the party that left, or the unlinked doctor.
       recipients.filter(
-        (id) => id !== auth.userId && !('doctorId' in party && id === party.doctorId) && !('patientId' in party && id === party.patientId) && !('link' in party && id === party.link.doctorId),
+        (id) =>
+          id !== auth.userId &&
+          !('doctorId' in party && id === party.doctorId) &&
+          !('patientId' in party && id === party.patientId) &&
+          !('link' in party && id === party.link.doctorId),
       ),
       (locale) => ({
         type: 'appointment.cancelled',
-        ...appointmentMessage('cancelled', { patientName: row.patient_name, doctorName: row.doctor_name, hospitalName: row.hospital_name, startsAt: row.starts_at.getTime(), zone: row.timezone ?? 'UTC', reason: reason[locale] }, locale),
+        ...appointmentMessage(
+          'cancelled',
+          {
+            patientName: row.patient_name,
+            doctorName: row.doctor_name,
+            hospitalName: row.hospital_name,
+            startsAt: row.starts_at.getTime(),
+            zone: row.timezone ?? 'UTC',
+            reason: reason[locale],
+          },
+          locale,
+        ),
         data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason: reason[locale] },
       }),
     );

@@ -17,7 +17,8 @@ export function authRoutes(deps: Deps): AnyRoute[] {
       path: '/api/auth/login',
       operationId: 'login',
       summary: 'Log in with e-mail and password',
-      description: 'Repeated failures for one e-mail or one address answer 429 for a while. The answer never tells whether the e-mail exists.',
+      description:
+        'Repeated failures for one e-mail or one address answer 429 for a while. The answer never tells whether the e-mail exists.',
       tag,
       auth: 'public',
       acceptsPasswords: true,

@@ -59,7 +59,6 @@ function toUserDto(row: UserRow): UserDto {
   };
 }
 
-
 function liveUsers(db: Knex | Knex.Transaction) {
   return db('users as u')
     .leftJoin('hospitals as h', 'h.id', 'u.hospital_id')
@@ -122,7 +121,13 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       }
       await attempt.succeeded();
       if (!canLogIn(user)) {
-        await recordAudit(db, meta, { actor: null, action: 'auth.login.refused', targetType: 'user', targetId: user.id, details: { reason: 'inactive' } });
+        await recordAudit(db, meta, {
+          actor: null,
+          action: 'auth.login.refused',
+          targetType: 'user',
+          targetId: user.id,
+          details: { reason: 'inactive' },
+        });
         throw unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated');
       }
       await throttle.clearAccount(email);
@@ -153,7 +158,16 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
           .join('sessions as s', 's.id', 'rt.session_id')
           .where('rt.token_hash', tokenDigest(config.secretKey, refreshToken))
           .forUpdate()
-          .first('rt.id', 'rt.used_at', 'rt.expires_at', 'rt.session_id', 'rt.successor_sealed', 's.user_id', 's.revoked_at', trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]));
+          .first(
+            'rt.id',
+            'rt.used_at',
+            'rt.expires_at',
+            'rt.session_id',
+            'rt.successor_sealed',
+            's.user_id',
+            's.revoked_at',
+            trx.raw(`rt.used_at > now() - make_interval(secs => ?) as in_grace`, [REFRESH_GRACE_SECONDS]),
+          );
         if (!token) return { error: unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid') };
         // The account, read once: whether it may still log in decides several answers below.
         const user: UserRow | undefined = await liveUsers(trx).where('u.id', token.user_id).first();
@@ -164,7 +178,10 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         }
         if (token.used_at && token.in_grace && token.successor_sealed && live) {
           const successor = sealed.open(token.successor_sealed, token.id, 'successor')!;
-          const unused = await trx('refresh_tokens').where({ token_hash: tokenDigest(config.secretKey, successor) }).whereNull('used_at').first('id');
+          const unused = await trx('refresh_tokens')
+            .where({ token_hash: tokenDigest(config.secretKey, successor) })
+            .whereNull('used_at')
+            .first('id');
           if (unused) return { tokens: await pairWith(live, token.session_id, successor) };
         }
         if (token.used_at) {
@@ -184,7 +201,9 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         }
         if (!live) return { error: unauthorized('ACCOUNT_INACTIVE', 'This account or its hospital is deactivated') };
         const tokens = await issueTokens(trx, live, token.session_id);
-        await trx('refresh_tokens').where({ id: token.id }).update({ used_at: trx.fn.now(), successor_sealed: sealed.seal(tokens.refreshToken, token.id, 'successor') });
+        await trx('refresh_tokens')
+          .where({ id: token.id })
+          .update({ used_at: trx.fn.now(), successor_sealed: sealed.seal(tokens.refreshToken, token.id, 'successor') });
         return { tokens };
       });
       if ('error' in outcome) throw outcome.error;
@@ -194,7 +213,10 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     /** Ends the caller's session: its refresh tokens and access tokens stop working at once. */
     async logout(auth: Auth, meta: RequestMeta): Promise<void> {
       await db.transaction(async (trx) => {
-        await trx('sessions').where({ id: auth.sessionId }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_reason: 'logout' });
+        await trx('sessions')
+          .where({ id: auth.sessionId })
+          .whereNull('revoked_at')
+          .update({ revoked_at: trx.fn.now(), revoked_reason: 'logout' });
         await recordAudit(trx, meta, { actor: auth, action: 'auth.logout', targetType: 'session', targetId: auth.sessionId });
       });
     },
@@ -202,12 +224,22 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     /** The caller's own account. */
     me(auth: Auth): UserDto {
       // The principal was read (or kept exact by NOTIFY) for this very request: no second read.
-      return { id: auth.userId, email: auth.email, role: auth.role, hospitalId: auth.hospitalId, firstName: auth.firstName, lastName: auth.lastName, mustChangePassword: auth.mustChangePassword, locale: auth.locale };
+      return {
+        id: auth.userId,
+        email: auth.email,
+        role: auth.role,
+        hospitalId: auth.hospitalId,
+        firstName: auth.firstName,
+        lastName: auth.lastName,
+        mustChangePassword: auth.mustChangePassword,
+        locale: auth.locale,
+      };
     },
 
     /** Sets the caller's own preferences (today: its language). */
     async updateMe(auth: Auth, patch: { locale?: 'en' | 'fr' | null }): Promise<UserDto> {
-      if (patch.locale !== undefined) await db('users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
+      if (patch.locale !== undefined)
+        await db('users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
       const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
       if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
       return toUserDto(user);
@@ -221,7 +253,11 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
       if (!(await passwords.verify(currentPassword, user.password_hash))) {
         await recordAudit(db, meta, { actor: auth, action: 'auth.password.change_failed', targetType: 'user', targetId: auth.userId });
-        throw badRequest('The current password is wrong', [{ field: 'currentPassword', message: 'Wrong password' }], 'INVALID_CURRENT_PASSWORD');
+        throw badRequest(
+          'The current password is wrong',
+          [{ field: 'currentPassword', message: 'Wrong password' }],
+          'INVALID_CURRENT_PASSWORD',
+        );
       }
       await attempt.succeeded();
       assertAcceptablePassword(newPassword, user.email, currentPassword);
@@ -236,7 +272,13 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
           .whereNot({ id: auth.sessionId })
           .whereNull('revoked_at')
           .update({ revoked_at: trx.fn.now(), revoked_reason: 'password_changed' });
-        await recordAudit(trx, meta, { actor: auth, action: 'auth.password.changed', targetType: 'user', targetId: auth.userId, hospitalId: auth.hospitalId });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'auth.password.changed',
+          targetType: 'user',
+          targetId: auth.userId,
+          hospitalId: auth.hospitalId,
+        });
         if (!updated) throw new AppError(409, 'CONFLICT', 'The account changed during the request');
         return toUserDto(updated as UserRow);
       });

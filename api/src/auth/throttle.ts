@@ -34,21 +34,34 @@ export function createLoginThrottle(db: Knex, config: Config['auth']) {
      * check before any failure is recorded. Blocked: the stricter of the two limits. Not blocked: call
      * `succeeded()` when the password was right (the reservation is withdrawn); a wrong one stays counted.
      */
-    async reserve(email: string, ip: string): Promise<(ThrottleState & { blocked: true }) | { blocked: false; succeeded: () => Promise<void> }> {
+    async reserve(
+      email: string,
+      ip: string,
+    ): Promise<(ThrottleState & { blocked: true }) | { blocked: false; succeeded: () => Promise<void> }> {
       const reserved = await db.transaction(async (trx) => {
         // Always account first, then address: one lock order, no deadlock between attempts.
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`login:account:${email}`]);
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`login:ip:${ip}`]);
-        const [account, address] = [await stateOf(trx, 'account', email, config.maxFailuresPerAccount), await stateOf(trx, 'ip', ip, config.maxFailuresPerIp)];
+        const [account, address] = [
+          await stateOf(trx, 'account', email, config.maxFailuresPerAccount),
+          await stateOf(trx, 'ip', ip, config.maxFailuresPerIp),
+        ];
         if (account.blocked || address.blocked) {
           return { blocked: true as const, retryAfterSeconds: Math.max(account.retryAfterSeconds, address.retryAfterSeconds) };
         }
-        const rows: { id: number }[] = await trx('login_failures').insert([{ kind: 'account', key: email }, { kind: 'ip', key: ip }]).returning('id');
+        const rows: { id: number }[] = await trx('login_failures')
+          .insert([
+            { kind: 'account', key: email },
+            { kind: 'ip', key: ip },
+          ])
+          .returning('id');
         return { blocked: false as const, ids: rows.map((r) => r.id) };
       });
       // Old rows are useless once outside the window; prune opportunistically to keep the table small.
       if (Math.random() < 0.05) {
-        await db('login_failures').where('occurred_at', '<', db.raw(`now() - make_interval(secs => ?)`, [windowSeconds * 2])).delete();
+        await db('login_failures')
+          .where('occurred_at', '<', db.raw(`now() - make_interval(secs => ?)`, [windowSeconds * 2]))
+          .delete();
       }
       if (reserved.blocked) return reserved;
       return {

@@ -91,7 +91,8 @@ export function openIntervals(availability: Availability, from: number, to: numb
     // what luxon computes, without its cost (the longest search asks ~2,000 of them). A transition day goes
     // through luxon.
     const regular = next.toMillis() - midnight === DAY;
-    const at = (hhmm: string) => (hhmm === '24:00' ? next.toMillis() : regular ? midnight + minutesOf(hhmm) * MINUTE : atLocal(day, hhmm).toMillis());
+    const at = (hhmm: string) =>
+      hhmm === '24:00' ? next.toMillis() : regular ? midnight + minutesOf(hhmm) * MINUTE : atLocal(day, hhmm).toMillis();
     const weekday = day.weekday;
     for (const w of availability.weekly) {
       if (w.weekday !== weekday) continue;
@@ -143,9 +144,20 @@ const HOUR_OFFSETS_KEPT = 20_000;
 function zoneFormat(zone: string): Intl.DateTimeFormat | null {
   let format = zoneFormats.get(zone);
   if (format === undefined) {
-    format = IANAZone.isValidZone(zone) && !isLuxonUtc(zone)
-      ? new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', era: 'short' })
-      : null;
+    format =
+      IANAZone.isValidZone(zone) && !isLuxonUtc(zone)
+        ? new Intl.DateTimeFormat('en-US', {
+            timeZone: zone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: 'numeric',
+            day: 'numeric',
+            hour: 'numeric',
+            minute: 'numeric',
+            second: 'numeric',
+            era: 'short',
+          })
+        : null;
     zoneFormats.set(zone, format);
   }
   return format;
@@ -189,7 +201,10 @@ export const SLOT_GRID_MS = 5 * 60_000;
  * reason when `to` is not after `from` or the window is longer than {@link MAX_SLOT_WINDOW_DAYS}; offered from
  * the next grid point after now at the earliest.
  */
-export function slotWindow(query: { from?: string; to?: string }, now: number): { from: number; to: number; offeredFrom: number } | 'EMPTY' | 'TOO_LONG' {
+export function slotWindow(
+  query: { from?: string; to?: string },
+  now: number,
+): { from: number; to: number; offeredFrom: number } | 'EMPTY' | 'TOO_LONG' {
   const from = query.from ? Date.parse(query.from) : now;
   const to = query.to ? Date.parse(query.to) : from + 14 * DAY;
   if (!(to > from)) return 'EMPTY';

@@ -12,7 +12,10 @@ const tag = 'Appointments';
 export function availabilityRoutes(deps: Deps): AnyRoute[] {
   const service = createAvailabilityService(deps);
   // The window and its free slots depend on the time of reading: not part of the ETag, ignored in a PUT.
-  const availability: Representation<Auth, { id: string }> = { load: ({ params }) => service.get(params.id, {}), volatile: ['from', 'to', 'slots'] };
+  const availability: Representation<Auth, { id: string }> = {
+    load: ({ params }) => service.get(params.id, {}),
+    volatile: ['from', 'to', 'slots'],
+  };
   return [
     route({
       method: 'put',

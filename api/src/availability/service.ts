@@ -4,7 +4,15 @@ import type { Deps } from '../deps.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
-import { formatInZone, MAX_SLOT_WINDOW_DAYS, openIntervals, slotWindow, subtractIntervals, type Availability, type Interval } from './intervals.js';
+import {
+  formatInZone,
+  MAX_SLOT_WINDOW_DAYS,
+  openIntervals,
+  slotWindow,
+  subtractIntervals,
+  type Availability,
+  type Interval,
+} from './intervals.js';
 
 interface DoctorRow {
   id: string;
@@ -28,7 +36,13 @@ export async function loadAvailability(db: Knex | Knex.Transaction, doctorId: st
 }
 
 /** Validated appointments of the doctor overlapping the window, optionally ignoring one appointment. */
-export async function busyIntervals(db: Knex | Knex.Transaction, doctorId: string, from: number, to: number, ignoreId?: string): Promise<Interval[]> {
+export async function busyIntervals(
+  db: Knex | Knex.Transaction,
+  doctorId: string,
+  from: number,
+  to: number,
+  ignoreId?: string,
+): Promise<Interval[]> {
   const query = db('appointments')
     .where({ doctor_id: doctorId, status: 'validated' })
     .where('starts_at', '<', new Date(to))
@@ -52,13 +66,25 @@ export function createAvailabilityService({ db }: Deps) {
           doctor_id: doctorId,
           timezone: availability.timezone,
           weekly: JSON.stringify(availability.weekly),
-          exceptions: JSON.stringify(availability.exceptions.map((e) => ({ from: new Date(e.from).toISOString(), to: new Date(e.to).toISOString(), reason: e.reason ?? null }))),
+          exceptions: JSON.stringify(
+            availability.exceptions.map((e) => ({
+              from: new Date(e.from).toISOString(),
+              to: new Date(e.to).toISOString(),
+              reason: e.reason ?? null,
+            })),
+          ),
           updated_by: auth.userId,
           updated_at: db.fn.now(),
         })
         .onConflict('doctor_id')
         .merge();
-      await recordAudit(db, meta, { actor: auth, action: 'availability.updated', targetType: 'user', targetId: doctorId, hospitalId: doctor.hospital_id });
+      await recordAudit(db, meta, {
+        actor: auth,
+        action: 'availability.updated',
+        targetType: 'user',
+        targetId: doctorId,
+        hospitalId: doctor.hospital_id,
+      });
       return this.get(doctorId, {});
     },
 
@@ -71,7 +97,9 @@ export function createAvailabilityService({ db }: Deps) {
         throw badRequest('`to` is not after `from`', [{ field: 'to', message: 'Must be after from (default: now)' }]);
       }
       if (bounds === 'TOO_LONG') {
-        throw badRequest(`The slot window is at most ${MAX_SLOT_WINDOW_DAYS} days`, [{ field: 'to', message: `At most ${MAX_SLOT_WINDOW_DAYS} days after from (default: now)` }]);
+        throw badRequest(`The slot window is at most ${MAX_SLOT_WINDOW_DAYS} days`, [
+          { field: 'to', message: `At most ${MAX_SLOT_WINDOW_DAYS} days after from (default: now)` },
+        ]);
       }
       const { from, to, offeredFrom } = bounds;
       const zone = availability.timezone;
@@ -82,7 +110,11 @@ export function createAvailabilityService({ db }: Deps) {
         configured: stored !== null,
         timezone: zone,
         weekly: availability.weekly,
-        exceptions: availability.exceptions.map((e) => ({ from: formatInZone(Date.parse(e.from), zone), to: formatInZone(Date.parse(e.to), zone), reason: e.reason ?? null })),
+        exceptions: availability.exceptions.map((e) => ({
+          from: formatInZone(Date.parse(e.from), zone),
+          to: formatInZone(Date.parse(e.to), zone),
+          reason: e.reason ?? null,
+        })),
         from: formatInZone(from, zone),
         to: formatInZone(to, zone),
         slots: free.map((i) => ({ startsAt: formatInZone(i.start, zone), endsAt: formatInZone(i.end, zone) })),

@@ -68,7 +68,11 @@ export const SEARCH_MAX_ROWS = 2000;
 export async function fetchSearchPage<T>(query: Knex.QueryBuilder, r: PageRequest, matches: (row: T) => boolean): Promise<Page<T>> {
   const count = await countOf(query);
   if (count > SEARCH_MAX_ROWS) {
-    throw badRequest(`The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`, [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }], 'SEARCH_TOO_BROAD');
+    throw badRequest(
+      `The search would read ${count} items (at most ${SEARCH_MAX_ROWS}): narrow it with other filters`,
+      [{ field: 'q', message: 'Add filters (patient, type, dates, status)' }],
+      'SEARCH_TOO_BROAD',
+    );
   }
   const rows: T[] = await prepared(
     (r.decorate ? r.decorate.join(query) : query)

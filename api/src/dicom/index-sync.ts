@@ -27,7 +27,11 @@ const isGone = (err: unknown) => err instanceof OrthancError && err.status === 4
  * (`dicom_gate_receipts`, written before the store); instances Orthanc received by DICOM itself, before
  * the gate, carry their calling AE title in Orthanc's metadata.
  */
-async function sourceDevice(db: Db, orthanc: OrthancClient, series: OrthancSeries[]): Promise<{ aeTitle: string; hospitalId: string | null } | null> {
+async function sourceDevice(
+  db: Db,
+  orthanc: OrthancClient,
+  series: OrthancSeries[],
+): Promise<{ aeTitle: string; hospitalId: string | null } | null> {
   const firsts = series.map((s) => s.Instances[0]).filter((id): id is string => id !== undefined);
   if (firsts.length === 0) return null;
   const receipts: { orthanc_instance_id: string; ae_title: string; hospital_id: string | null }[] = await db('dicom_gate_receipts')
@@ -158,36 +162,41 @@ export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: 
   let processed = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
     // A batch that deadlocked with an upload's indexing is run again whole (its cursor moved with it).
-    const batchResult = await retryOnConflict(() => db.transaction(async (trx) => {
-      const cursor = await trx('dicom_index_cursor').where({ id: 1 }).forUpdate().skipLocked().first('last_seq');
-      if (!cursor) return { done: true, count: 0 };
-      const page = await orthanc.changes(Number(cursor.last_seq), 200);
-      const studies = new Set<string>();
-      for (const change of page.Changes) {
-        if (change.ChangeType === 'Deleted') {
-          if (change.ResourceType === 'Study') await trx('dicom_studies').where({ orthanc_id: change.ID }).delete();
-          if (change.ResourceType === 'Series') {
-            const gone = await trx('dicom_series').where({ orthanc_id: change.ID }).first('study_id');
-            if (gone) {
-              const parent = await trx('dicom_studies').where({ id: gone.study_id }).first('orthanc_id');
-              if (parent) studies.add(parent.orthanc_id);
+    const batchResult = await retryOnConflict(
+      () =>
+        db.transaction(async (trx) => {
+          const cursor = await trx('dicom_index_cursor').where({ id: 1 }).forUpdate().skipLocked().first('last_seq');
+          if (!cursor) return { done: true, count: 0 };
+          const page = await orthanc.changes(Number(cursor.last_seq), 200);
+          const studies = new Set<string>();
+          for (const change of page.Changes) {
+            if (change.ChangeType === 'Deleted') {
+              if (change.ResourceType === 'Study') await trx('dicom_studies').where({ orthanc_id: change.ID }).delete();
+              if (change.ResourceType === 'Series') {
+                const gone = await trx('dicom_series').where({ orthanc_id: change.ID }).first('study_id');
+                if (gone) {
+                  const parent = await trx('dicom_studies').where({ id: gone.study_id }).first('orthanc_id');
+                  if (parent) studies.add(parent.orthanc_id);
+                }
+              }
+            } else if (change.ResourceType === 'Study' && ['NewStudy', 'StableStudy'].includes(change.ChangeType)) {
+              studies.add(change.ID);
+            } else if (change.ResourceType === 'Series' && ['NewSeries', 'StableSeries'].includes(change.ChangeType)) {
+              try {
+                studies.add((await orthanc.series(change.ID)).ParentStudy);
+              } catch (err) {
+                if (!isGone(err)) throw err;
+              }
             }
           }
-        } else if (change.ResourceType === 'Study' && ['NewStudy', 'StableStudy'].includes(change.ChangeType)) {
-          studies.add(change.ID);
-        } else if (change.ResourceType === 'Series' && ['NewSeries', 'StableSeries'].includes(change.ChangeType)) {
-          try {
-            studies.add((await orthanc.series(change.ID)).ParentStudy);
-          } catch (err) {
-            if (!isGone(err)) throw err;
-          }
-        }
-      }
-      for (const id of studies) await refreshStudy(trx, orthanc, id, null);
-      await trx('dicom_index_cursor').where({ id: 1 }).update({ last_seq: page.Last, updated_at: trx.fn.now() });
-      if (studies.size > 0) logger?.debug({ studies: studies.size, last: page.Last }, 'indexed changes');
-      return { done: page.Done, count: page.Changes.length };
-    }), 'index a batch of changes', logger);
+          for (const id of studies) await refreshStudy(trx, orthanc, id, null);
+          await trx('dicom_index_cursor').where({ id: 1 }).update({ last_seq: page.Last, updated_at: trx.fn.now() });
+          if (studies.size > 0) logger?.debug({ studies: studies.size, last: page.Last }, 'indexed changes');
+          return { done: page.Done, count: page.Changes.length };
+        }),
+      'index a batch of changes',
+      logger,
+    );
     processed += batchResult.count;
     if (batchResult.done) break;
   }

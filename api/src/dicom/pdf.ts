@@ -23,7 +23,9 @@ export async function renderReportPdf(r: ReportPdf): Promise<Readable> {
   doc.fontSize(18).text(r.title);
   doc.moveDown(0.5).fontSize(10).fillColor('#444');
   doc.text(`Patient: ${r.patient.name} (${r.patient.identifier}), born ${r.patient.birthDate}`);
-  doc.text(`Study: ${r.study.description ?? 'untitled'} — ${r.study.date ?? 'date unknown'} — ${r.study.modalities.join(', ') || 'modality unknown'}`);
+  doc.text(
+    `Study: ${r.study.description ?? 'untitled'} — ${r.study.date ?? 'date unknown'} — ${r.study.modalities.join(', ') || 'modality unknown'}`,
+  );
   doc.text(`Study Instance UID: ${r.study.studyInstanceUid}`);
   doc.text(`Reported by ${r.author} on ${r.createdAt.toISOString().slice(0, 10)}`);
   doc.moveDown().fillColor('#000').fontSize(13).text('Findings');
@@ -34,10 +36,19 @@ export async function renderReportPdf(r: ReportPdf): Promise<Readable> {
   const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
   const height = (doc.page.height - doc.page.margins.top - doc.page.margins.bottom) / 2 - 40;
   images.forEach((image, i) => {
-    if (i % 2 === 0) doc.addPage().fontSize(13).fillColor('#000').text(i === 0 ? 'Key images' : 'Key images (continued)');
+    if (i % 2 === 0)
+      doc
+        .addPage()
+        .fontSize(13)
+        .fillColor('#000')
+        .text(i === 0 ? 'Key images' : 'Key images (continued)');
     doc.moveDown(0.3);
     doc.image(image.png, { fit: [width, height], align: 'center' });
-    doc.moveDown(0.2).fontSize(8).fillColor('#444').text(`${i + 1}. ${image.caption}`);
+    doc
+      .moveDown(0.2)
+      .fontSize(8)
+      .fillColor('#444')
+      .text(`${i + 1}. ${image.caption}`);
   });
   doc.end();
   return out;

@@ -33,7 +33,15 @@ export async function presignRequest(t: PresignTarget, ttlSeconds: number, now =
     applyChecksum: false,
   });
   const signed = await signer.presign(
-    { method: 'GET', protocol: t.protocol, hostname, port: port ? Number(port) : undefined, path: t.path, query: {}, headers: { host: t.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    {
+      method: 'GET',
+      protocol: t.protocol,
+      hostname,
+      port: port ? Number(port) : undefined,
+      path: t.path,
+      query: {},
+      headers: { host: t.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
     { expiresIn: ttlSeconds, signingDate: now, unsignableHeaders: UNSIGNED, unhoistableHeaders: UNSIGNED },
   );
   const query = Object.entries(signed.query ?? {})

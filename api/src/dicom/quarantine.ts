@@ -24,7 +24,11 @@ interface QuarantinedRow {
  */
 export function createQuarantineService({ db, orthanc, logger }: Deps) {
   async function find(auth: Auth, id: string): Promise<QuarantinedRow> {
-    const row = await db('dicom_studies').where({ id }).whereNull('patient_id').where('source_hospital_id', auth.hospitalId ?? null).first('id', 'orthanc_id', 'study_instance_uid', 'source_hospital_id');
+    const row = await db('dicom_studies')
+      .where({ id })
+      .whereNull('patient_id')
+      .where('source_hospital_id', auth.hospitalId ?? null)
+      .first('id', 'orthanc_id', 'study_instance_uid', 'source_hospital_id');
     if (!row) throw notFound('Unmatched study');
     return row;
   }
@@ -35,10 +39,16 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
       const row = await find(auth, id);
       const patient = await findPatientInMedicalScope(db, auth, patientId);
       if (!patient) throw notFound('Patient');
-      const owner = await db('dicom_studies').where({ study_instance_uid: row.study_instance_uid }).whereNotNull('patient_id').whereNot('patient_id', patient.id).first('id');
+      const owner = await db('dicom_studies')
+        .where({ study_instance_uid: row.study_instance_uid })
+        .whereNotNull('patient_id')
+        .whereNot('patient_id', patient.id)
+        .first('id');
       if (owner) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
       const identity = patientIdentity(patient);
-      const instances = (await orthanc.fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`).then((r) => (r.ok ? r.json() : []))) as { ID: string }[];
+      const instances = (await orthanc
+        .fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`)
+        .then((r) => (r.ok ? r.json() : []))) as { ID: string }[];
       // All or nothing: the copies made by this attempt are removed again if any instance fails.
       const copied: string[] = [];
       let newStudy: string | null = null;
@@ -53,7 +63,8 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
           try {
             rewritten = await rewritePatient(file, identity);
           } catch (err) {
-            if (err instanceof DicomRejected) throw new AppError(422, 'UNASSIGNABLE', `An instance of this study cannot be filed: ${err.message}`);
+            if (err instanceof DicomRejected)
+              throw new AppError(422, 'UNASSIGNABLE', `An instance of this study cannot be filed: ${err.message}`);
             throw err;
           }
           const stored = await orthanc.storeInstance(Readable.from(rewritten.output));
@@ -62,15 +73,28 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
           newStudy = stored.ParentStudy;
         }
         const filed = newStudy;
-        if (filed) await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, filed, auth.userId, { sizes: false, onOwnerConflict: 'throw' })), 'index an assigned study', logger);
+        if (filed)
+          await retryOnConflict(
+            () => db.transaction((trx) => refreshStudy(trx, orthanc, filed, auth.userId, { sizes: false, onOwnerConflict: 'throw' })),
+            'index an assigned study',
+            logger,
+          );
       } catch (err) {
         for (const id of copied) await orthanc.delete('instances', id).catch(() => undefined);
-        if (err instanceof StudyOwnerConflict) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
+        if (err instanceof StudyOwnerConflict)
+          throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
         throw err;
       }
       await orthanc.delete('studies', row.orthanc_id);
       await db('dicom_studies').where({ id: row.id }).delete();
-      await recordAudit(db, meta, { actor: auth, action: 'dicom.reconciled', targetType: 'dicom_study', targetId: row.id, patientId: patient.id, details: { studyInstanceUid: row.study_instance_uid, instances: instances.length } });
+      await recordAudit(db, meta, {
+        actor: auth,
+        action: 'dicom.reconciled',
+        targetType: 'dicom_study',
+        targetId: row.id,
+        patientId: patient.id,
+        details: { studyInstanceUid: row.study_instance_uid, instances: instances.length },
+      });
       const filed = newStudy ? await db('dicom_studies').where({ orthanc_id: newStudy }).first('id') : null;
       return { studyId: filed?.id ?? null, instances: instances.length };
     },
@@ -80,7 +104,14 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
       const row = await find(auth, id);
       await orthanc.delete('studies', row.orthanc_id);
       await db('dicom_studies').where({ id: row.id }).delete();
-      await recordAudit(db, meta, { actor: auth, action: 'dicom.discarded', targetType: 'dicom_study', targetId: row.id, hospitalId: auth.hospitalId, details: { studyInstanceUid: row.study_instance_uid } });
+      await recordAudit(db, meta, {
+        actor: auth,
+        action: 'dicom.discarded',
+        targetType: 'dicom_study',
+        targetId: row.id,
+        hospitalId: auth.hospitalId,
+        details: { studyInstanceUid: row.study_instance_uid },
+      });
     },
   };
 }

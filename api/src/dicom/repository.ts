@@ -64,12 +64,35 @@ export interface StudyListQuery {
   label?: string;
 }
 
-const SORT = { studyDate: 's.study_date', createdAt: 's.created_at', updatedAt: 's.updated_at', numberOfInstances: 's.number_of_instances' };
+const SORT = {
+  studyDate: 's.study_date',
+  createdAt: 's.created_at',
+  updatedAt: 's.updated_at',
+  numberOfInstances: 's.number_of_instances',
+};
 
 /** What a study list shows (toStudyDto): every field a row is parsed for costs each page. */
 export type StudyListRow = Omit<StudyRow, 'orthanc_id' | 'dicom_patient_id'>;
 const LIST_COLUMNS = (
-  ['id', 'study_instance_uid', 'patient_id', 'doctor_id', 'study_date', 'study_time', 'modalities', 'dicom_description', 'custom_description', 'labels', 'accession_number', 'body_parts', 'number_of_series', 'number_of_instances', 'size_bytes', 'created_at', 'updated_at'] satisfies (keyof StudyListRow)[]
+  [
+    'id',
+    'study_instance_uid',
+    'patient_id',
+    'doctor_id',
+    'study_date',
+    'study_time',
+    'modalities',
+    'dicom_description',
+    'custom_description',
+    'labels',
+    'accession_number',
+    'body_parts',
+    'number_of_series',
+    'number_of_instances',
+    'size_bytes',
+    'created_at',
+    'updated_at',
+  ] satisfies (keyof StudyListRow)[]
 ).map((c) => `s.${c}`);
 
 /** A page of studies in scope. */
@@ -93,7 +116,13 @@ export function listStudies(db: Db, auth: Auth, q: StudyListQuery): Promise<Page
     );
   }
   const orderBy = parseSort(q.sort, SORT);
-  return fetchPage<StudyListRow>(query, { columns: LIST_COLUMNS, orderBy: { column: `${orderBy.column}`, direction: orderBy.direction }, tieBreaker: 's.id', page: q.page, pageSize: q.pageSize });
+  return fetchPage<StudyListRow>(query, {
+    columns: LIST_COLUMNS,
+    orderBy: { column: `${orderBy.column}`, direction: orderBy.direction },
+    tieBreaker: 's.id',
+    page: q.page,
+    pageSize: q.pageSize,
+  });
 }
 
 /** One study in scope; `forUpdate` locks it. */
@@ -108,7 +137,11 @@ export function seriesOfStudy(db: Db, studyId: string): Promise<SeriesRow[]> {
 }
 
 /** One series whose study is in scope. */
-export async function findSeries(db: Db, auth: Auth, id: string): Promise<(SeriesRow & { study_orthanc_id: string; patient_id: string }) | undefined> {
+export async function findSeries(
+  db: Db,
+  auth: Auth,
+  id: string,
+): Promise<(SeriesRow & { study_orthanc_id: string; patient_id: string }) | undefined> {
   return scopedStudies(db, auth)
     .join('dicom_series as se', 'se.study_id', 's.id')
     .where('se.id', id)

@@ -6,7 +6,17 @@ import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { SeriesRow, StudyListRow } from './repository.js';
 import { createQuarantineService } from './quarantine.js';
-import { presignedSchema, reportBody, reportSchema, seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
+import {
+  presignedSchema,
+  reportBody,
+  reportSchema,
+  seriesSchema,
+  studyListQuery,
+  studyPatchBody,
+  studySchema,
+  unmatchedSchema,
+  uploadResultSchema,
+} from './schemas.js';
 import { createDicomService } from './service.js';
 import type { Representation } from '../http/representation.js';
 import type { Auth } from '../auth/types.js';
@@ -84,7 +94,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
         schema: {
           type: 'object',
           required: ['patientId'],
-          properties: { patientId: { type: 'string', format: 'uuid' }, files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+          properties: {
+            patientId: { type: 'string', format: 'uuid' },
+            files: { type: 'array', items: { type: 'string', format: 'binary' } },
+          },
         },
       },
       responses: {
@@ -106,10 +119,24 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
         for (const r of result.refused) metrics.uploadRefusedFiles.inc({ code: r.code });
         if (result.stored.length === 0) metrics.uploadFailures.inc({ code: result.refused.length === 0 ? 'NO_FILES' : 'NO_DICOM_STORED' });
         if (result.stored.length === 0 && result.refused.length === 0) {
-          return { status: 400, body: { error: { code: 'NO_FILES', message: 'The upload holds no file (send them as multipart parts with a filename)', details: { refused: [] } } } };
+          return {
+            status: 400,
+            body: {
+              error: {
+                code: 'NO_FILES',
+                message: 'The upload holds no file (send them as multipart parts with a filename)',
+                details: { refused: [] },
+              },
+            },
+          };
         }
         if (result.stored.length === 0) {
-          return { status: 400, body: { error: { code: 'NO_DICOM_STORED', message: 'No file of the upload could be stored', details: { refused: result.refused } } } };
+          return {
+            status: 400,
+            body: {
+              error: { code: 'NO_DICOM_STORED', message: 'No file of the upload could be stored', details: { refused: result.refused } },
+            },
+          };
         }
         return { status: 201, body: { ...result, studies: result.studies.map(toStudyDto) } };
       },
@@ -169,7 +196,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.write',
       params: idParams,
-      responses: { 204: { description: 'Deleted' }, 503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema } },
+      responses: {
+        204: { description: 'Deleted' },
+        503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema },
+      },
       handler: async ({ auth, params, meta }) => {
         await service.removeStudy(auth, params.id, meta);
         return { status: 204 };
@@ -198,7 +228,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.write',
       params: idParams,
-      responses: { 204: { description: 'Deleted' }, 503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema } },
+      responses: {
+        204: { description: 'Deleted' },
+        503: { description: 'Imaging store unavailable; nothing changed', schema: errorSchema },
+      },
       handler: async ({ auth, params, meta }) => {
         await service.removeSeries(auth, params.id, meta);
         return { status: 204 };
@@ -214,7 +247,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.read',
       params: idParams,
-      responses: { 200: { description: 'ZIP of the DICOM files', contentType: 'application/zip' }, 503: { description: 'Imaging store unavailable', schema: errorSchema } },
+      responses: {
+        200: { description: 'ZIP of the DICOM files', contentType: 'application/zip' },
+        503: { description: 'Imaging store unavailable', schema: errorSchema },
+      },
       handler: async ({ auth, params, meta }) => {
         const { body, filename } = await service.download(auth, params.id, meta);
         return { body, headers: { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${filename}"` } };
@@ -230,7 +266,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.read',
       params: idParams,
-      responses: { 200: { description: 'One URL per instance', schema: presignedSchema }, 409: { description: 'Local storage: no presigned URLs', schema: errorSchema } },
+      responses: {
+        200: { description: 'One URL per instance', schema: presignedSchema },
+        409: { description: 'Local storage: no presigned URLs', schema: errorSchema },
+      },
       handler: async ({ auth, params, meta }) => ({ body: await service.presigned(auth, params.id, meta) }),
     }),
     route({
@@ -271,7 +310,11 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       action: 'dicom.read',
       params: reportParams,
       query: z.object({
-        keyImages: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('Print the study’s key images after the text (rendered by Orthanc); default true'),
+        keyImages: z
+          .enum(['true', 'false'])
+          .default('true')
+          .transform((v) => v === 'true')
+          .describe('Print the study’s key images after the text (rendered by Orthanc); default true'),
       }),
       responses: { 200: { description: 'The PDF', contentType: 'application/pdf' } },
       handler: async ({ auth, params, query, meta }) => {
@@ -307,7 +350,10 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       action: 'dicom.write',
       params: idParams,
       body: z.object({ patientId: z.uuid() }),
-      responses: { 200: { description: 'Filed', schema: z.object({ studyId: z.uuid().nullable(), instances: z.number().int() }) }, 409: { description: 'UID of another patient', schema: errorSchema } },
+      responses: {
+        200: { description: 'Filed', schema: z.object({ studyId: z.uuid().nullable(), instances: z.number().int() }) },
+        409: { description: 'UID of another patient', schema: errorSchema },
+      },
       handler: async ({ auth, params, body, meta }) => ({ body: await quarantine.assign(auth, params.id, body.patientId, meta) }),
     }),
     route({

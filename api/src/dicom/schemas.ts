@@ -45,7 +45,16 @@ export const seriesSchema = z.object({
 export const studyPatchBody = z
   .object({
     description: z.string().trim().max(200).nullable().describe('null restores the DICOM description'),
-    labels: z.array(z.string().trim().min(1).max(50).regex(/^[\p{L}\p{N} _.-]+$/u, 'Letters, digits, space, _ . - only')).max(20),
+    labels: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(50)
+          .regex(/^[\p{L}\p{N} _.-]+$/u, 'Letters, digits, space, _ . - only'),
+      )
+      .max(20),
   })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' });

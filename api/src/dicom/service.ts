@@ -46,8 +46,15 @@ export function createDicomService(deps: Deps) {
     return study;
   }
 
-  const audit = (auth: Auth, meta: RequestMeta, action: AuditAction, patientId: string, targetType: 'dicom_study' | 'dicom_series' | 'dicom_report', targetId: string, details: Record<string, unknown> = {}) =>
-    recordAudit(db, meta, { actor: auth, action, targetType, targetId, patientId, details });
+  const audit = (
+    auth: Auth,
+    meta: RequestMeta,
+    action: AuditAction,
+    patientId: string,
+    targetType: 'dicom_study' | 'dicom_series' | 'dicom_report',
+    targetId: string,
+    details: Record<string, unknown> = {},
+  ) => recordAudit(db, meta, { actor: auth, action, targetType, targetId, patientId, details });
 
   return {
     /** Stores the uploaded files, then indexes the studies they touched right away. */
@@ -58,14 +65,25 @@ export function createDicomService(deps: Deps) {
         for (const orthancStudyId of new Set(outcome.stored.map((s) => s.orthancStudyId))) {
           try {
             // Indexed in one transaction, run again if it deadlocked with the indexer or another upload.
-            const studyId = await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, orthancStudyId, auth.userId, { sizes: false, onOwnerConflict: 'throw' })), 'index an uploaded study', deps.logger);
+            const studyId = await retryOnConflict(
+              () =>
+                db.transaction((trx) =>
+                  refreshStudy(trx, orthanc, orthancStudyId, auth.userId, { sizes: false, onOwnerConflict: 'throw' }),
+                ),
+              'index an uploaded study',
+              deps.logger,
+            );
             studyIds.set(orthancStudyId, studyId);
           } catch (err) {
             if (!(err instanceof StudyOwnerConflict)) throw err;
             // Another upload won this UID for another patient meanwhile: our copy goes, its files are refused.
             await orthanc.delete('studies', orthancStudyId);
             for (const lost of outcome.stored.filter((s) => s.orthancStudyId === orthancStudyId)) {
-              outcome.refused.push({ file: lost.file, code: 'UID_CONFLICT', reason: 'This Study Instance UID already belongs to another patient’s images' });
+              outcome.refused.push({
+                file: lost.file,
+                code: 'UID_CONFLICT',
+                reason: 'This Study Instance UID already belongs to another patient’s images',
+              });
             }
             outcome.stored = outcome.stored.filter((s) => s.orthancStudyId !== orthancStudyId);
           }
@@ -79,10 +97,20 @@ export function createDicomService(deps: Deps) {
         patientId: outcome.patientId,
         details: { stored: outcome.stored.length, refused: outcome.refused.length, studies: [...studyIds.values()] },
       });
-      const studies = await db('dicom_studies').whereIn('id', [...studyIds.values()].filter((v): v is string => v !== null)).select('*');
+      const studies = await db('dicom_studies')
+        .whereIn(
+          'id',
+          [...studyIds.values()].filter((v): v is string => v !== null),
+        )
+        .select('*');
       return {
         patientId: outcome.patientId,
-        stored: outcome.stored.map((s) => ({ file: s.file, instanceId: s.instanceId, studyId: studyIds.get(s.orthancStudyId) ?? null, alreadyStored: s.alreadyStored })),
+        stored: outcome.stored.map((s) => ({
+          file: s.file,
+          instanceId: s.instanceId,
+          studyId: studyIds.get(s.orthancStudyId) ?? null,
+          alreadyStored: s.alreadyStored,
+        })),
         refused: outcome.refused,
         studies: studies as repo.StudyRow[],
       };
@@ -130,7 +158,10 @@ export function createDicomService(deps: Deps) {
       await withOrthanc(() => orthanc.delete('studies', study.orthanc_id));
       await db('dicom_studies').where({ id }).delete();
       await db('dicom_series_metadata').where({ study_instance_uid: study.study_instance_uid }).delete();
-      await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, { studyInstanceUid: study.study_instance_uid, instances: study.number_of_instances });
+      await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, {
+        studyInstanceUid: study.study_instance_uid,
+        instances: study.number_of_instances,
+      });
     },
 
     async removeSeries(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
@@ -140,9 +171,16 @@ export function createDicomService(deps: Deps) {
         await orthanc.delete('series', series.orthanc_id);
         await db('dicom_series_metadata').where({ orthanc_series_id: series.orthanc_id }).delete();
         // Orthanc drops a study whose last series goes; refreshing mirrors that in the index.
-        await retryOnConflict(() => db.transaction((trx) => refreshStudy(trx, orthanc, series.study_orthanc_id, null)), 'index a study after a series deletion', deps.logger);
+        await retryOnConflict(
+          () => db.transaction((trx) => refreshStudy(trx, orthanc, series.study_orthanc_id, null)),
+          'index a study after a series deletion',
+          deps.logger,
+        );
       });
-      await audit(auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, { seriesInstanceUid: series.series_instance_uid, studyId: series.study_id });
+      await audit(auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, {
+        seriesInstanceUid: series.series_instance_uid,
+        studyId: series.study_id,
+      });
     },
 
     /** The study as a ZIP, streamed from Orthanc to the client. */
@@ -160,14 +198,20 @@ export function createDicomService(deps: Deps) {
       const patient = await db('patients').where({ user_id: study.patient_id }).first('identifier');
       const rows: { object_key: string; size: number }[] = await db('orthanc_storage_keys')
         .where('content_type', 1)
-        .where('object_key', 'like', `patients/${patient.identifier}/studies/${study.study_instance_uid.replace(/[%_\\]/g, '\\$&')}/series/%`)
+        .where(
+          'object_key',
+          'like',
+          `patients/${patient.identifier}/studies/${study.study_instance_uid.replace(/[%_\\]/g, '\\$&')}/series/%`,
+        )
         .orderBy('object_key')
         .select('object_key', 'size');
       const ttl = config.s3.presignTtlSeconds;
       await audit(auth, meta, 'dicom.presigned', study.patient_id, 'dicom_study', id, { objects: rows.length });
       return {
         expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-        items: await Promise.all(rows.map(async (r) => ({ key: r.object_key, size: Number(r.size), url: await presignGet(config.s3!, r.object_key, ttl) }))),
+        items: await Promise.all(
+          rows.map(async (r) => ({ key: r.object_key, size: Number(r.size), url: await presignGet(config.s3!, r.object_key, ttl) })),
+        ),
       };
     },
 
@@ -175,14 +219,30 @@ export function createDicomService(deps: Deps) {
       const study = await mustFind(auth, studyId);
       const id = crypto.randomUUID();
       const sealed = sealer.seal(content, id);
-      await db('dicom_reports').insert({ id, study_id: studyId, study_instance_uid: study.study_instance_uid, patient_id: study.patient_id, author_id: auth.userId, key_id: sealed.keyId, payload: sealed.payload });
+      await db('dicom_reports').insert({
+        id,
+        study_id: studyId,
+        study_instance_uid: study.study_instance_uid,
+        patient_id: study.patient_id,
+        author_id: auth.userId,
+        key_id: sealed.keyId,
+        payload: sealed.payload,
+      });
       await audit(auth, meta, 'dicom.report_created', study.patient_id, 'dicom_report', id, { studyId });
       return (await this.reports(auth, studyId)).find((r) => r.id === id)!;
     },
 
     async reports(auth: Auth, studyId: string) {
       await mustFind(auth, studyId);
-      const rows: { id: string; key_id: string; payload: string; author_id: string; first_name: string; last_name: string; created_at: Date }[] = await db('dicom_reports as r')
+      const rows: {
+        id: string;
+        key_id: string;
+        payload: string;
+        author_id: string;
+        first_name: string;
+        last_name: string;
+        created_at: Date;
+      }[] = await db('dicom_reports as r')
         .join('users as u', 'u.id', 'r.author_id')
         .where('r.study_id', studyId)
         .orderBy('r.created_at')
@@ -208,8 +268,17 @@ export function createDicomService(deps: Deps) {
           title: report.title,
           findings: report.findings,
           conclusion: report.conclusion,
-          patient: { name: `${patient!.first_name} ${patient!.last_name}`, identifier: patient!.identifier, birthDate: patient!.birth_date },
-          study: { description: study.custom_description ?? study.dicom_description, date: study.study_date, modalities: study.modalities, studyInstanceUid: study.study_instance_uid },
+          patient: {
+            name: `${patient!.first_name} ${patient!.last_name}`,
+            identifier: patient!.identifier,
+            birthDate: patient!.birth_date,
+          },
+          study: {
+            description: study.custom_description ?? study.dicom_description,
+            date: study.study_date,
+            modalities: study.modalities,
+            studyInstanceUid: study.study_instance_uid,
+          },
           author: `Dr ${report.author.firstName} ${report.author.lastName}`,
           createdAt: new Date(report.createdAt),
           keyImages: withKeyImages ? await createKeyImageService(deps).rendered(study.id) : [],
@@ -224,7 +293,11 @@ export function createDicomService(deps: Deps) {
       if (auth.role !== 'super_admin') base.where('source_hospital_id', auth.hospitalId ?? null);
       const [{ count }] = (await base.clone().count({ count: '*' })) as [{ count: number }];
       const [{ instances }] = (await base.clone().sum({ instances: 'number_of_instances' })) as [{ instances: number | null }];
-      const rows: repo.StudyRow[] = await base.orderBy('created_at', 'desc').limit(q.pageSize).offset((q.page - 1) * q.pageSize).select('*');
+      const rows: repo.StudyRow[] = await base
+        .orderBy('created_at', 'desc')
+        .limit(q.pageSize)
+        .offset((q.page - 1) * q.pageSize)
+        .select('*');
       return {
         total: Number(count),
         totalInstances: Number(instances ?? 0),

@@ -76,7 +76,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
   async function resolvePatient(): Promise<PatientIdentity> {
     if (identity) return identity;
     if (!patientIdField || !/^[0-9a-f-]{36}$/i.test(patientIdField)) {
-      throw badRequest('Send `patientId` (a patient id) before the files, or as ?patientId=', [{ field: 'patientId', message: 'Required before the files' }]);
+      throw badRequest('Send `patientId` (a patient id) before the files, or as ?patientId=', [
+        { field: 'patientId', message: 'Required before the files' },
+      ]);
     }
     const patient = await findPatientInMedicalScope(db, auth, patientIdField);
     if (!patient) throw notFound('Patient');
@@ -111,18 +113,31 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       const conflict = await uidHeldElsewhere(db, rewritten, who.patientId, holders);
       if (conflict) {
         await drain(rewritten.output);
-        return void outcome.refused.push({ file, code: 'UID_CONFLICT', reason: `This ${conflict} already belongs to another patient’s images` });
+        return void outcome.refused.push({
+          file,
+          code: 'UID_CONFLICT',
+          reason: `This ${conflict} already belongs to another patient’s images`,
+        });
       }
       const stored = await orthanc.storeInstance(rewritten.output);
       await forgetEarlierPush(db, stored);
-      outcome.stored.push({ file, instanceId: stored.ID, orthancStudyId: stored.ParentStudy, alreadyStored: stored.Status === 'AlreadyStored' });
+      outcome.stored.push({
+        file,
+        instanceId: stored.ID,
+        orthancStudyId: stored.ParentStudy,
+        alreadyStored: stored.Status === 'AlreadyStored',
+      });
     } catch (err) {
       await drain(rewritten.output).catch(() => undefined);
       // A structural fault found while the file streamed: the transfer was cut, nothing was stored.
       const rejected = rejectionIn(err);
       if (rejected) return void outcome.refused.push({ file, code: rejected.code, reason: rejected.message });
       if (err instanceof OrthancError && err.status === 400) {
-        return void outcome.refused.push({ file, code: 'INVALID_DICOM', reason: 'Orthanc could not read this file (truncated or malformed DICOM)' });
+        return void outcome.refused.push({
+          file,
+          code: 'INVALID_DICOM',
+          reason: 'Orthanc could not read this file (truncated or malformed DICOM)',
+        });
       }
       if (err instanceof OrthancUnavailableError || err instanceof OrthancError) {
         throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; files stored so far are kept, retry the rest', {
@@ -151,14 +166,20 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
    * against the compressed bytes read since it began, it is refused as TOO_LARGE before more is inflated;
    * `verdict.bomb` then says so to the archive's reader (the refusal itself reaches the file's checks).
    */
-  async function* inflationCapped(entry: Entry, compressedRead: () => number, verdict: { bomb: ZipEntryTooLarge | null }): AsyncGenerator<Buffer> {
+  async function* inflationCapped(
+    entry: Entry,
+    compressedRead: () => number,
+    verdict: { bomb: ZipEntryTooLarge | null },
+  ): AsyncGenerator<Buffer> {
     const compressedAtStart = compressedRead();
     let inflated = 0;
     for await (const chunk of entry as AsyncIterable<Buffer>) {
       inflated += chunk.length;
       const compressed = compressedRead() - compressedAtStart + READ_AHEAD_BYTES;
       if (inflated > config.upload.maxFileBytes) {
-        verdict.bomb = new ZipEntryTooLarge(`The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`);
+        verdict.bomb = new ZipEntryTooLarge(
+          `The entry is larger than this server accepts (${Math.floor(config.upload.maxFileBytes / 1024 / 1024)} MB)`,
+        );
       } else if (inflated > RATIO_FLOOR_BYTES && inflated / compressed > config.upload.maxZipRatio) {
         verdict.bomb = new ZipEntryTooLarge(`The entry is compressed more than ${config.upload.maxZipRatio}:1, as only a ZIP bomb is`);
       }
@@ -189,7 +210,10 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
           outcome.refused.push({ file: name, code: 'TOO_LARGE', reason: zipEntryTooLarge(entry)! });
         } else {
           const verdict: { bomb: ZipEntryTooLarge | null } = { bomb: null };
-          await storeOne(inflationCapped(entry, () => compressedRead, verdict), name);
+          await storeOne(
+            inflationCapped(entry, () => compressedRead, verdict),
+            name,
+          );
           // Inflating the rest of a bomb to reach the next entry would cost what the cap saves.
           if (verdict.bomb) throw verdict.bomb;
         }
@@ -199,10 +223,18 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       entries.destroy();
       await drain(stream).catch(() => undefined);
       if (err instanceof ZipEntryTooLarge) {
-        outcome.refused.push({ file: zipName, code: 'TOO_LARGE', reason: 'The archive was not read past an entry refused as a ZIP bomb; entries before it are listed' });
+        outcome.refused.push({
+          file: zipName,
+          code: 'TOO_LARGE',
+          reason: 'The archive was not read past an entry refused as a ZIP bomb; entries before it are listed',
+        });
         return;
       }
-      outcome.refused.push({ file: zipName, code: 'INVALID_ZIP', reason: 'The ZIP archive is corrupt or incomplete; entries read before the damage are listed' });
+      outcome.refused.push({
+        file: zipName,
+        code: 'INVALID_ZIP',
+        reason: 'The ZIP archive is corrupt or incomplete; entries read before the damage are listed',
+      });
     }
   }
 
@@ -242,9 +274,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     let pendingBytes = 0;
     const schedule = (file: Readable, name: string, mimeType: string) => {
       const task: Promise<void> = slotFree()
-        .then(() =>
-          (failed ? drain(file) : isZip(name, mimeType) ? storeZip(file, name) : storeOne(file, name)).finally(releaseSlot),
-        )
+        .then(() => (failed ? drain(file) : isZip(name, mimeType) ? storeZip(file, name) : storeOne(file, name)).finally(releaseSlot))
         .catch((err) => {
           file.resume();
           fail(err);
@@ -260,7 +290,11 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       // to send as one, and the answer must say so rather than ignore it.
       if (name !== 'patientId') {
         if (info.valueTruncated || value.length > 64) {
-          outcome.refused.push({ file: name, code: 'NOT_A_FILE', reason: 'This part has no filename: it was sent as a form field, not as a file' });
+          outcome.refused.push({
+            file: name,
+            code: 'NOT_A_FILE',
+            reason: 'This part has no filename: it was sent as a form field, not as a file',
+          });
         }
         return;
       }
@@ -277,7 +311,11 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
         pendingBytes += chunk.length;
         if (pendingBytes <= MAX_BYTES_BEFORE_PATIENT) return void held.chunks.push(chunk);
         held.chunks = [];
-        fail(badRequest('Send `patientId` before the files (or as ?patientId=) for uploads of this size', [{ field: 'patientId', message: 'Must come before the files' }]));
+        fail(
+          badRequest('Send `patientId` before the files (or as ?patientId=) for uploads of this size', [
+            { field: 'patientId', message: 'Must come before the files' },
+          ]),
+        );
       });
     });
     parser.on('close', () => {
@@ -290,7 +328,9 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
       const settle = (): Promise<void> => (inFlight.size ? Promise.all(inFlight).then(settle) : Promise.resolve());
       settle().then(() => (failed ? undefined : resolve()), fail);
     });
-    parser.on('error', (err) => fail(badRequest(`The upload is incomplete or malformed: ${(err as Error).message}`, null, 'UPLOAD_INCOMPLETE')));
+    parser.on('error', (err) =>
+      fail(badRequest(`The upload is incomplete or malformed: ${(err as Error).message}`, null, 'UPLOAD_INCOMPLETE')),
+    );
     ctx.req.on('close', () => {
       if (!ctx.req.complete) fail(badRequest('The client aborted the upload', null, 'UPLOAD_INCOMPLETE'));
     });

@@ -7,7 +7,17 @@ import { BASE_HEADER, BASE_SIGNATURE_HEADER, SERVICE_HEADER, signDicomWebBase } 
 
 const PREFIX = /^\/api\/dicom\/(qido|wado)(\/.*)?$/;
 const REQUEST_HEADERS = ['authorization', 'accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'user-agent'];
-const RESPONSE_HEADERS = ['content-type', 'content-length', 'content-encoding', 'vary', 'etag', 'last-modified', 'www-authenticate', 'x-mediconnect-cache', 'x-request-id'];
+const RESPONSE_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'vary',
+  'etag',
+  'last-modified',
+  'www-authenticate',
+  'x-mediconnect-cache',
+  'x-request-id',
+];
 
 /**
  * The DICOMweb endpoints on the API's origin (`/api/dicom/qido/…` for QIDO-RS, `/api/dicom/wado/…` for
@@ -29,7 +39,9 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
 
   async function forward(ctx: Context, service: string, rest: string): Promise<void> {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      throw new AppError(405, 'METHOD_NOT_ALLOWED', 'DICOMweb on the API origin is read-only (GET, HEAD)', null, { Allow: 'GET, HEAD, OPTIONS' });
+      throw new AppError(405, 'METHOD_NOT_ALLOWED', 'DICOMweb on the API origin is read-only (GET, HEAD)', null, {
+        Allow: 'GET, HEAD, OPTIONS',
+      });
     }
     // WADO-URI lives at the WADO root itself; everything else maps onto the proxy's /dicom-web.
     const target = service === 'wado' && (rest === '' || rest === '/') ? '/wado' : rest || '/';
@@ -38,7 +50,6 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
       [BASE_HEADER]: base,
       [BASE_SIGNATURE_HEADER]: baseSignature,
       'x-request-id': ctx.state.requestId,
-
     };
     for (const name of REQUEST_HEADERS) {
       const value = ctx.get(name);

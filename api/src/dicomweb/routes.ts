@@ -3,7 +3,10 @@ import { errorSchema } from '../http/openapi.js';
 import { route, type AnyRoute } from '../http/route.js';
 
 const tag = 'DICOMweb';
-const uid = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/).max(64);
+const uid = z
+  .string()
+  .regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/)
+  .max(64);
 const description =
   'Served by the authorizing DICOMweb proxy, forwarded byte for byte: send `Authorization: Bearer` with an access token or ' +
   'a viewer-session token (`vs_…`), or put the viewer token in the path (`/t/{token}/…`) or as `?token=`. Only the ' +
@@ -25,7 +28,12 @@ export function dicomWebDocs(): AnyRoute[] {
       tag,
       auth: 'public',
       params,
-      responses: { 200: ok, 400: { description: 'Invalid query', schema: errorSchema }, 401: { description: 'No valid token', schema: errorSchema }, 404: { description: 'Not found or not the caller’s', schema: errorSchema } },
+      responses: {
+        200: ok,
+        400: { description: 'Invalid query', schema: errorSchema },
+        401: { description: 'No valid token', schema: errorSchema },
+        404: { description: 'Not found or not the caller’s', schema: errorSchema },
+      },
       handler: async () => {
         throw new Error('served by the DICOMweb gateway');
       },
@@ -36,10 +44,37 @@ export function dicomWebDocs(): AnyRoute[] {
   return [
     doc('/api/dicom/qido/studies', 'qidoStudies', 'QIDO-RS: search the caller’s studies (paged in the study index)', none, json),
     doc('/api/dicom/qido/studies/{study}/series', 'qidoSeries', 'QIDO-RS: the series of a study', z.object({ study: uid }), json),
-    doc('/api/dicom/qido/studies/{study}/series/{series}/instances', 'qidoInstances', 'QIDO-RS: the instances of a series', z.object({ study: uid, series: uid }), json),
-    doc('/api/dicom/wado/studies/{study}/series/{series}/metadata', 'wadoSeriesMetadata', 'WADO-RS: series metadata', z.object({ study: uid, series: uid }), json),
-    doc('/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}', 'wadoInstance', 'WADO-RS: one instance (DICOM)', z.object({ study: uid, series: uid, instance: uid }), multipart),
-    doc('/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}/frames/{frames}', 'wadoFrames', 'WADO-RS: frames (e.g. `1` or `1,2,3`)', z.object({ study: uid, series: uid, instance: uid, frames: z.string().regex(/^\d+(,\d+)*$/) }), multipart),
-    doc('/api/dicom/wado', 'wadoUri', 'WADO-URI: `?requestType=WADO&studyUID&seriesUID&objectUID&contentType`', none, { description: 'The object (DICOM, JPEG…)', contentType: 'application/dicom' }),
+    doc(
+      '/api/dicom/qido/studies/{study}/series/{series}/instances',
+      'qidoInstances',
+      'QIDO-RS: the instances of a series',
+      z.object({ study: uid, series: uid }),
+      json,
+    ),
+    doc(
+      '/api/dicom/wado/studies/{study}/series/{series}/metadata',
+      'wadoSeriesMetadata',
+      'WADO-RS: series metadata',
+      z.object({ study: uid, series: uid }),
+      json,
+    ),
+    doc(
+      '/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}',
+      'wadoInstance',
+      'WADO-RS: one instance (DICOM)',
+      z.object({ study: uid, series: uid, instance: uid }),
+      multipart,
+    ),
+    doc(
+      '/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}/frames/{frames}',
+      'wadoFrames',
+      'WADO-RS: frames (e.g. `1` or `1,2,3`)',
+      z.object({ study: uid, series: uid, instance: uid, frames: z.string().regex(/^\d+(,\d+)*$/) }),
+      multipart,
+    ),
+    doc('/api/dicom/wado', 'wadoUri', 'WADO-URI: `?requestType=WADO&studyUID&seriesUID&objectUID&contentType`', none, {
+      description: 'The object (DICOM, JPEG…)',
+      contentType: 'application/dicom',
+    }),
   ];
 }

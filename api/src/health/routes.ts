@@ -39,7 +39,13 @@ export function healthRoutes({ db, orthanc, config }: Deps, lifecycle: Lifecycle
       responses: {
         200: {
           description: 'Ready',
-          schema: z.object({ status: z.literal('ready'), checks: z.object({ database: z.literal('ok'), orthanc: z.enum(['ok', 'unavailable']), dicomProxy: z.enum(['ok', 'unavailable']) }),
+          schema: z.object({
+            status: z.literal('ready'),
+            checks: z.object({
+              database: z.literal('ok'),
+              orthanc: z.enum(['ok', 'unavailable']),
+              dicomProxy: z.enum(['ok', 'unavailable']),
+            }),
           }),
         },
         503: { description: 'Not ready', schema: errorSchema },
@@ -53,10 +59,21 @@ export function healthRoutes({ db, orthanc, config }: Deps, lifecycle: Lifecycle
         }
         if (lifecycle.keys?.problem) throw serviceUnavailable(lifecycle.keys.problem);
         if (lifecycle.keys && !lifecycle.keys.verified) throw serviceUnavailable('The encryption keys are not verified yet');
-        const within2s = (check: Promise<boolean>) => Promise.race([check, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref())]);
+        const within2s = (check: Promise<boolean>) =>
+          Promise.race([check, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref())]);
         const [orthancOk, proxyOk] = await Promise.all([
-          within2s(orthanc.system().then(() => true, () => false)),
-          within2s(fetch(`${config.proxy.internalUrl}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)),
+          within2s(
+            orthanc.system().then(
+              () => true,
+              () => false,
+            ),
+          ),
+          within2s(
+            fetch(`${config.proxy.internalUrl}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
         ]);
         const state = (ok: boolean) => (ok ? 'ok' : 'unavailable') as 'ok' | 'unavailable';
         return { body: { status: 'ready', checks: { database: 'ok', orthanc: state(orthancOk), dicomProxy: state(proxyOk) } } };

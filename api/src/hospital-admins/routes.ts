@@ -21,7 +21,11 @@ export function hospitalAdminRoutes(deps: Deps): AnyRoute[] {
       delete: 'hospitalAdmin.delete',
     },
     createBody: z.object({ ...staffCreateFields, hospitalId: z.uuid().describe('The hospital the admin belongs to, forever') }),
-    putBody: z.object({ ...staffUpdateFields, phone: staffUpdateFields.phone.default(null), isActive: staffUpdateFields.isActive.optional() }),
+    putBody: z.object({
+      ...staffUpdateFields,
+      phone: staffUpdateFields.phone.default(null),
+      isActive: staffUpdateFields.isActive.optional(),
+    }),
     patchBody: z.object(staffUpdateFields).partial(),
     itemSchema: hospitalAdminSchema,
     toDto: toStaffDto,

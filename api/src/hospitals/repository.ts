@@ -53,7 +53,10 @@ export async function listHospitals(
   if (q.q) base.where((w) => w.whereILike('name', likePattern(q.q!)).orWhereILike('city', likePattern(q.q!)));
   if (q.isActive !== undefined) base.where('is_active', q.isActive);
   const { column, direction } = parseSort(q.sort, SORT_COLUMNS);
-  const { results, total } = await base.orderBy(column, direction).orderBy('id').page(q.page - 1, q.pageSize);
+  const { results, total } = await base
+    .orderBy(column, direction)
+    .orderBy('id')
+    .page(q.page - 1, q.pageSize);
   return { items: results.map(toDto), total, page: q.page, pageSize: q.pageSize };
 }
 
@@ -96,7 +99,9 @@ export async function countPatientsOnlyHere(trx: Knex.Transaction, hospitalId: s
     .where('p.role', 'patient')
     .whereNull('p.deleted_at')
     // Links carry their doctor's hospital (set by the database).
-    .whereExists((q) => q.select(trx.raw('1')).from('patient_doctor_links as l').whereRaw('l.patient_id = p.id').where('l.hospital_id', hospitalId))
+    .whereExists((q) =>
+      q.select(trx.raw('1')).from('patient_doctor_links as l').whereRaw('l.patient_id = p.id').where('l.hospital_id', hospitalId),
+    )
     .whereNotExists(liveLinks(trx).select(trx.raw('1')).whereRaw('l.patient_id = p.id').whereNot('l.hospital_id', hospitalId))
     .count({ count: '*' })) as [{ count: string | number }];
   return Number(row.count);

@@ -8,7 +8,13 @@ const editable = {
   name: text(200),
   address: text(500).nullable(),
   city: text(100).nullable(),
-  phone: z.string().trim().min(3).max(40).regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed').nullable(),
+  phone: z
+    .string()
+    .trim()
+    .min(3)
+    .max(40)
+    .regex(/^[0-9+().\s-]+$/, 'Only digits, spaces and + ( ) . - are allowed')
+    .nullable(),
   email: emailInput.nullable(),
 };
 
@@ -30,7 +36,11 @@ export const hospitalPatchBody = z
 export type HospitalPatch = z.output<typeof hospitalPatchBody>;
 
 export const hospitalListQuery = listQuerySchema(['name', 'city', 'createdAt'], 'name').extend({
-  isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('Filter on active state'),
+  isActive: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('Filter on active state'),
 });
 
 export const hospitalSchema = z.object({

@@ -21,7 +21,13 @@ export function createHospitalService({ db, config }: Deps) {
     create(auth: Auth, data: Omit<HospitalPatch, 'isActive'> & { name: string }, meta: RequestMeta): Promise<HospitalDto> {
       return db.transaction(async (trx) => {
         const hospital = await repo.insertHospital(trx, data);
-        await recordAudit(trx, meta, { actor: auth, action: 'hospital.created', targetType: 'hospital', targetId: hospital.id, hospitalId: hospital.id });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'hospital.created',
+          targetType: 'hospital',
+          targetId: hospital.id,
+          hospitalId: hospital.id,
+        });
         return hospital;
       });
     },
@@ -50,16 +56,20 @@ export function createHospitalService({ db, config }: Deps) {
         if (!(await repo.findHospital(trx, auth, id, true))) throw notFound('Hospital');
         const accounts = await repo.countLiveAccounts(trx, id);
         if (accounts > 0) {
-          throw conflict('HOSPITAL_NOT_EMPTY', `The hospital still has ${accounts} account(s); delete them first or deactivate the hospital`, [
-            { field: 'accounts', message: 'Live accounts are attached to this hospital', count: accounts },
-          ]);
+          throw conflict(
+            'HOSPITAL_NOT_EMPTY',
+            `The hospital still has ${accounts} account(s); delete them first or deactivate the hospital`,
+            [{ field: 'accounts', message: 'Live accounts are attached to this hospital', count: accounts }],
+          );
         }
         // Patients followed only by this hospital's (deleted) doctors could never be managed again.
         const orphans = await repo.countPatientsOnlyHere(trx, id);
         if (orphans > 0) {
-          throw conflict('HOSPITAL_HAS_PATIENTS', `${orphans} patient(s) are followed only by this hospital’s doctors; link them to a doctor of another hospital first, or deactivate the hospital`, [
-            { field: 'patients', message: 'Patients linked only to this hospital', count: orphans },
-          ]);
+          throw conflict(
+            'HOSPITAL_HAS_PATIENTS',
+            `${orphans} patient(s) are followed only by this hospital’s doctors; link them to a doctor of another hospital first, or deactivate the hospital`,
+            [{ field: 'patients', message: 'Patients linked only to this hospital', count: orphans }],
+          );
         }
         await repo.softDeleteHospital(trx, id);
         await recordAudit(trx, meta, { actor: auth, action: 'hospital.deleted', targetType: 'hospital', targetId: id, hospitalId: id });

@@ -29,7 +29,11 @@ function converter(): Convert {
       renamed.set(id, !known || JSON.stringify(known) === JSON.stringify(def) || io === 'output' ? id : `${id}Input`);
     }
     const relink = (value: JsonSchema): JsonSchema =>
-      JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => JSON.stringify(`#/components/schemas/${renamed.get(id) ?? id}`))) as JsonSchema;
+      JSON.parse(
+        JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) =>
+          JSON.stringify(`#/components/schemas/${renamed.get(id) ?? id}`),
+        ),
+      ) as JsonSchema;
     for (const [id, def] of Object.entries(defs)) components[renamed.get(id)!] ??= relink(def);
     return relink(out);
   };
@@ -55,7 +59,11 @@ const errorResponse = (description: string): ResponseSpec => ({ description, sch
 function responsesOf(jsonSchema: Convert, route: AnyRoute): Record<string, unknown> {
   const all: Record<number, ResponseSpec> = { ...route.responses };
   // Every route refuses a NUL character anywhere in the request (common/http/refuse-nul.ts).
-  all[400] ??= errorResponse(route.params || route.query || route.body || route.rawBody ? 'Invalid input; `details` lists the fields' : 'A NUL character in the request (`INVALID_CHARACTER`)');
+  all[400] ??= errorResponse(
+    route.params || route.query || route.body || route.rawBody
+      ? 'Invalid input; `details` lists the fields'
+      : 'A NUL character in the request (`INVALID_CHARACTER`)',
+  );
   if (route.auth !== 'public') {
     all[401] ??= errorResponse('Missing, invalid or expired token, revoked session, or inactive account');
     all[403] ??= errorResponse('The role may never do this, or the default password must be changed first');
@@ -64,9 +72,12 @@ function responsesOf(jsonSchema: Convert, route: AnyRoute): Record<string, unkno
   // A patient named in the query or the body may be outside the caller's scope; a role the action is concealed
   // from gets 404, as if nothing were there.
   const names = (schema: unknown) => schema instanceof z.ZodObject && 'patientId' in schema.shape;
-  if (names(route.query) || names(route.body) || (route.action && CONCEALED[route.action]?.length)) all[404] ??= errorResponse('Not found, or outside the caller’s scope');
-  if (route.body && ['post', 'put', 'patch'].includes(route.method)) all[415] ??= errorResponse('The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)');
-  if (route.representation && (route.method === 'put' || route.method === 'patch')) all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
+  if (names(route.query) || names(route.body) || (route.action && CONCEALED[route.action]?.length))
+    all[404] ??= errorResponse('Not found, or outside the caller’s scope');
+  if (route.body && ['post', 'put', 'patch'].includes(route.method))
+    all[415] ??= errorResponse('The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)');
+  if (route.representation && (route.method === 'put' || route.method === 'patch'))
+    all[412] ??= errorResponse('`If-Match` names an older version: read the resource again');
   const out: Record<string, Record<string, unknown>> = {};
   for (const [status, spec] of Object.entries(all)) {
     out[status] = spec.contentType
@@ -84,7 +95,10 @@ function responsesOf(jsonSchema: Convert, route: AnyRoute): Record<string, unkno
 }
 
 /** Builds the OpenAPI 3.1 document from the same route specs that validate requests. */
-export function buildOpenApi(routes: AnyRoute[], info: { title: string; version: string; description: string; license?: { name: string } }): JsonSchema {
+export function buildOpenApi(
+  routes: AnyRoute[],
+  info: { title: string; version: string; description: string; license?: { name: string } },
+): JsonSchema {
   registerComponents();
   const jsonSchema = converter();
   // Responses first: a resource's name is its output form; an input differing from it gets `…Input`.
@@ -95,7 +109,9 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
     const description = [
       route.description,
       roles ? `Roles: ${roles.join(', ')}.` : null,
-      route.forbiddenFields?.length ? `Refused fields (400 FIELD_NOT_ALLOWED): ${route.forbiddenFields.join(', ')}. Other unknown fields are ignored.` : null,
+      route.forbiddenFields?.length
+        ? `Refused fields (400 FIELD_NOT_ALLOWED): ${route.forbiddenFields.join(', ')}. Other unknown fields are ignored.`
+        : null,
       route.representation && route.method === 'get' ? 'Answers an `ETag`; send it back as `If-Match` with a PUT or PATCH.' : null,
       route.representation && (route.method === 'put' || route.method === 'patch')
         ? 'Takes back what GET answered: read-only fields are accepted when equal to the stored value (400 `FIELD_NOT_ALLOWED` naming the field otherwise); ' +
@@ -115,14 +131,28 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
         ...parametersOf(jsonSchema, route.params, 'path'),
         ...parametersOf(jsonSchema, route.query, 'query'),
         ...(route.representation && (route.method === 'put' || route.method === 'patch')
-          ? [{ name: 'If-Match', in: 'header', required: false, description: 'The `ETag` the resource was read with: a write based on an older version answers 412', schema: { type: 'string' } }]
+          ? [
+              {
+                name: 'If-Match',
+                in: 'header',
+                required: false,
+                description: 'The `ETag` the resource was read with: a write based on an older version answers 412',
+                schema: { type: 'string' },
+              },
+            ]
           : []),
       ],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
         : {}),
       ...(route.rawBody
-        ? { requestBody: { required: true, description: route.rawBody.description, content: { [route.rawBody.contentType]: { schema: route.rawBody.schema } } } }
+        ? {
+            requestBody: {
+              required: true,
+              description: route.rawBody.description,
+              content: { [route.rawBody.contentType]: { schema: route.rawBody.schema } },
+            },
+          }
         : {}),
       responses: responses.get(route),
     };
@@ -132,7 +162,10 @@ export function buildOpenApi(routes: AnyRoute[], info: { title: string; version:
     // The package is private: its document says so (a generated client's users see it).
     info: { license: { name: 'Proprietary (MediConnect)', identifier: 'LicenseRef-MediConnect-Proprietary' }, ...info },
     servers: [{ url: '/' }],
-    components: { schemas: Object.fromEntries(Object.entries(jsonSchema.components).sort(([a], [b]) => a.localeCompare(b))), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      schemas: Object.fromEntries(Object.entries(jsonSchema.components).sort(([a], [b]) => a.localeCompare(b))),
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
     paths,
   };
 }

@@ -18,13 +18,17 @@ export interface Representation<Auth, P> {
 
 /** A strong ETag of a representation: a hash of its JSON, volatile fields left out. */
 export function etagOf(body: unknown, volatile: string[] = []): string {
-  const stable = body && typeof body === 'object' && !Array.isArray(body) ? Object.fromEntries(Object.entries(body).filter(([k]) => !volatile.includes(k))) : body;
+  const stable =
+    body && typeof body === 'object' && !Array.isArray(body)
+      ? Object.fromEntries(Object.entries(body).filter(([k]) => !volatile.includes(k)))
+      : body;
   return `"${createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 27)}"`;
 }
 
 /** The top-level field names a body schema accepts (through transforms and refinements). */
 export function writableKeys(schema: z.ZodType | undefined): Set<string> {
-  let s = schema as unknown as { _zod?: { def: { type: string; shape?: Record<string, unknown>; in?: unknown; innerType?: unknown } } } | undefined;
+  let s = schema as unknown as
+    { _zod?: { def: { type: string; shape?: Record<string, unknown>; in?: unknown; innerType?: unknown } } } | undefined;
   for (let i = 0; s && i < 10; i++) {
     const def = s._zod?.def;
     if (!def) break;
@@ -55,10 +59,18 @@ export function compareWrite(
   volatile: string[] = [],
 ): RoundTrip {
   const tag = etagOf(current, volatile);
-  if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '')).includes(tag)) {
+  if (
+    ifMatch &&
+    ifMatch.trim() !== '*' &&
+    !ifMatch
+      .split(',')
+      .map((t) => t.trim().replace(/^W\//, ''))
+      .includes(tag)
+  ) {
     throw new AppError(412, 'PRECONDITION_FAILED', 'The resource changed since you read it: read it again, then retry', { etag: tag });
   }
-  const body = requestBody && typeof requestBody === 'object' && !Array.isArray(requestBody) ? { ...(requestBody as Record<string, unknown>) } : {};
+  const body =
+    requestBody && typeof requestBody === 'object' && !Array.isArray(requestBody) ? { ...(requestBody as Record<string, unknown>) } : {};
   const stored = current as Record<string, unknown>;
   const writable = writableKeys(schema);
   const differing: string[] = [];

@@ -132,7 +132,11 @@ export function issuesToDetails(error: z.ZodError, locale: Locale = 'en'): Error
   return error.issues.flatMap((issue): ErrorDetail[] => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: locale === 'fr' ? 'Champ inconnu' : 'Unknown field', code: issue.code }));
+      return issue.keys.map((key) => ({
+        field: base ? `${base}.${key}` : key,
+        message: locale === 'fr' ? 'Champ inconnu' : 'Unknown field',
+        code: issue.code,
+      }));
     }
     return [{ field: base || undefined, message: issueMessage(issue, locale), code: issue.code }];
   });
@@ -171,7 +175,12 @@ function withoutEmpty(query: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && !(Array.isArray(v) && v.every((x) => x === ''))));
 }
 
-function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, part: 'params' | 'query' | 'body', locale: Locale = 'en'): z.output<T> | undefined {
+function parsePart<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  part: 'params' | 'query' | 'body',
+  locale: Locale = 'en',
+): z.output<T> | undefined {
   if (!schema) return undefined;
   const result = schema.safeParse(part === 'query' ? withoutEmpty(value as Record<string, unknown>) : value);
   if (result.success) return result.data;
@@ -194,16 +203,17 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
         auth = await authenticate(ctx);
         ctx.state.auth = auth;
         if (auth.mustChangePassword && spec.auth !== 'pending-password-ok') {
-          throw new AppError(
-            403,
-            'PASSWORD_CHANGE_REQUIRED',
-            'Change the default password first (POST /api/auth/change-password)',
-          );
+          throw new AppError(403, 'PASSWORD_CHANGE_REQUIRED', 'Change the default password first (POST /api/auth/change-password)');
         }
         if (spec.action && !can(auth.role, spec.action)) throw concealed(auth.role, spec.action) ? notFound() : forbidden();
       }
       // A body in another format than JSON (text, a form) is refused as such, not as a JSON missing every field.
-      if (spec.body && ['post', 'put', 'patch'].includes(spec.method) && (ctx.request.length || ctx.get('Transfer-Encoding')) && !ctx.is('json', '+json')) {
+      if (
+        spec.body &&
+        ['post', 'put', 'patch'].includes(spec.method) &&
+        (ctx.request.length || ctx.get('Transfer-Encoding')) &&
+        !ctx.is('json', '+json')
+      ) {
         throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
       }
       let requestBody: unknown = ctx.request.body;
@@ -232,7 +242,8 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
       ctx.status = result.status ?? 200;
       if (result.body !== undefined) ctx.body = result.body;
-      if (spec.representation && spec.method !== 'delete' && ctx.status === 200 && result.body && typeof result.body === 'object') ctx.set('ETag', etagOf(result.body, volatile));
+      if (spec.representation && spec.method !== 'delete' && ctx.status === 200 && result.body && typeof result.body === 'object')
+        ctx.set('ETag', etagOf(result.body, volatile));
     });
   }
 }

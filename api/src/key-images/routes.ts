@@ -7,7 +7,10 @@ import { route, type AnyRoute } from '../http/route.js';
 import { createKeyImageService, MAX_KEY_IMAGES, toKeyImageDto } from './service.js';
 
 const tag = 'DICOM';
-const uid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'A DICOM UID').max(64);
+const uid = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)*$/, 'A DICOM UID')
+  .max(64);
 const keyImageSchema = z.object({
   id: z.uuid(),
   studyId: z.uuid(),
@@ -34,12 +37,20 @@ export function keyImageRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'dicom.write',
       params: studyParams,
-      body: z.object({ seriesInstanceUid: uid, sopInstanceUid: uid, frame: z.number().int().min(1).max(10_000).default(1), note: z.string().trim().min(1).max(200).optional() }),
+      body: z.object({
+        seriesInstanceUid: uid,
+        sopInstanceUid: uid,
+        frame: z.number().int().min(1).max(10_000).default(1),
+        note: z.string().trim().min(1).max(200).optional(),
+      }),
       responses: {
         201: { description: 'The key image', schema: keyImageSchema },
         409: { description: 'Already marked, or too many', schema: errorSchema },
       },
-      handler: async ({ auth, params, body, meta }) => ({ status: 201, body: toKeyImageDto(await service.mark(auth, params.id, body, meta)) }),
+      handler: async ({ auth, params, body, meta }) => ({
+        status: 201,
+        body: toKeyImageDto(await service.mark(auth, params.id, body, meta)),
+      }),
     }),
     route({
       method: 'get',

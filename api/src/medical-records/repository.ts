@@ -9,7 +9,6 @@ import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
 
-
 export interface EntryRow {
   id: string;
   patient_id: string;
@@ -66,7 +65,12 @@ function withAuthors(query: Knex.QueryBuilder): Knex.QueryBuilder {
 }
 
 /** One entry in scope; `forUpdate` locks it. */
-export async function findEntry(db: Db, auth: Auth, id: string, options: { includeDeleted?: boolean; forUpdate?: boolean } = {}): Promise<EntryRow | undefined> {
+export async function findEntry(
+  db: Db,
+  auth: Auth,
+  id: string,
+  options: { includeDeleted?: boolean; forUpdate?: boolean } = {},
+): Promise<EntryRow | undefined> {
   const query = prepared(scopedEntries(db, auth, options.includeDeleted).where('e.id', id).first(COLUMNS));
   return options.forUpdate ? query.forUpdate('e') : query;
 }
@@ -75,10 +79,20 @@ export async function findEntry(db: Db, auth: Auth, id: string, options: { inclu
 export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches?: (row: EntryRow) => boolean): Promise<Page<EntryRow>> {
   const query = entriesInScope(db, auth);
   // As findPatientInMedicalScope: a deleted patient's record is not listed (the service answers 404).
-  if (q.patientId) query.where('e.patient_id', q.patientId).whereExists((u) => u.select(1).from('users as u_live').whereRaw('u_live.id = e.patient_id').whereNull('u_live.deleted_at'));
+  if (q.patientId)
+    query
+      .where('e.patient_id', q.patientId)
+      .whereExists((u) => u.select(1).from('users as u_live').whereRaw('u_live.id = e.patient_id').whereNull('u_live.deleted_at'));
   if (q.type) query.where('e.type', q.type);
   const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
-  const request = { columns: COLUMNS, orderBy, tieBreaker: 'e.id', page: q.page, pageSize: q.pageSize, decorate: { alias: 'e', join: withAuthors } };
+  const request = {
+    columns: COLUMNS,
+    orderBy,
+    tieBreaker: 'e.id',
+    page: q.page,
+    pageSize: q.pageSize,
+    decorate: { alias: 'e', join: withAuthors },
+  };
   return matches ? fetchSearchPage<EntryRow>(query, request, matches) : fetchPage<EntryRow>(query, request);
 }
 
@@ -95,5 +109,7 @@ export async function findPatientInMedicalScope(db: Db, auth: Auth, patientId: s
     .whereNull('u.deleted_at')
     .first('u.id', 'p.identifier', 'u.first_name', 'u.last_name', 'p.birth_date', 'p.sex');
   applyPatientScope(query, auth, 'u.id', 'medical');
-  return prepared(query) as Promise<{ id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined>;
+  return prepared(query) as Promise<
+    { id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined
+  >;
 }

@@ -4,7 +4,16 @@ import type { Auth } from '../auth/types.js';
 import type { Representation } from '../http/representation.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
-import { accessLogSchema, entryCreateBody, entryListQuery, entryPatchBody, entryPutBody, entrySchema, historySchema, recordSchema } from './schemas.js';
+import {
+  accessLogSchema,
+  entryCreateBody,
+  entryListQuery,
+  entryPatchBody,
+  entryPutBody,
+  entrySchema,
+  historySchema,
+  recordSchema,
+} from './schemas.js';
 import { createMedicalRecordService } from './service.js';
 
 const tag = 'Medical records';
@@ -74,7 +83,11 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
         responses: { 200: { description: 'Updated', schema: entrySchema } },
         handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
       },
-      { operationId: 'replaceMedicalRecordEntry', summary: 'Replace an entry’s content (a new version; the previous one stays in the history)', body: entryPutBody },
+      {
+        operationId: 'replaceMedicalRecordEntry',
+        summary: 'Replace an entry’s content (a new version; the previous one stays in the history)',
+        body: entryPutBody,
+      },
       { operationId: 'updateMedicalRecordEntry', summary: 'Change some fields of an entry (a new version)', body: entryPatchBody },
     ),
     route({

@@ -42,21 +42,28 @@ const flatPrescription = {
 };
 
 /** Folds flat prescription fields into `prescription`; all five are needed when any is sent, unless `partial` (PATCH merges). */
-function foldPrescription<T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string | null>> & { prescription?: Partial<Prescription> | null }>(
-  body: T,
-  ctx: z.RefinementCtx,
-  partial = false,
-): Omit<T, (typeof PRESCRIPTION_KEYS)[number]> {
+function foldPrescription<
+  T extends Partial<Record<(typeof PRESCRIPTION_KEYS)[number], string | null>> & { prescription?: Partial<Prescription> | null },
+>(body: T, ctx: z.RefinementCtx, partial = false): Omit<T, (typeof PRESCRIPTION_KEYS)[number]> {
   // null flat fields say "none" (as an entry read back shows them); flat copies of the nested details are fine.
   const flat = PRESCRIPTION_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
-  const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !(PRESCRIPTION_KEYS as readonly string[]).includes(k))) as Omit<T, (typeof PRESCRIPTION_KEYS)[number]>;
+  const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !(PRESCRIPTION_KEYS as readonly string[]).includes(k))) as Omit<
+    T,
+    (typeof PRESCRIPTION_KEYS)[number]
+  >;
   if (flat.length === 0) return rest;
   if (body.prescription && flat.every((k) => body.prescription![k] === body[k])) return rest;
   if (body.prescription !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Send the prescription details either nested in `prescription` or flat, not both' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prescription'],
+      message: 'Send the prescription details either nested in `prescription` or flat, not both',
+    });
     return rest;
   }
-  if (!partial) for (const k of PRESCRIPTION_KEYS.filter((k) => body[k] === undefined)) ctx.addIssue({ code: 'custom', path: [k], message: 'Required with the other prescription details' });
+  if (!partial)
+    for (const k of PRESCRIPTION_KEYS.filter((k) => body[k] === undefined))
+      ctx.addIssue({ code: 'custom', path: [k], message: 'Required with the other prescription details' });
   return { ...rest, prescription: Object.fromEntries(flat.map((k) => [k, body[k]!])) as Prescription };
 }
 
@@ -72,18 +79,36 @@ export const entryCreateBody = z
   })
   .transform((raw, ctx) => {
     const b = foldPrescription(raw, ctx);
-    if (b.type === 'prescription' && !b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Required for a prescription' });
-    if (b.type !== 'prescription' && b.prescription) ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Only prescriptions carry prescription details' });
+    if (b.type === 'prescription' && !b.prescription)
+      ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Required for a prescription' });
+    if (b.type !== 'prescription' && b.prescription)
+      ctx.addIssue({ code: 'custom', path: ['prescription'], message: 'Only prescriptions carry prescription details' });
     return b;
   });
 
-const editable = { type: z.enum(ENTRY_TYPES), title: text(200), content: text(20_000), recordedAt, prescription: prescriptionFields.nullable() };
+const editable = {
+  type: z.enum(ENTRY_TYPES),
+  title: text(200),
+  content: text(20_000),
+  recordedAt,
+  prescription: prescriptionFields.nullable(),
+};
 
 export const entryPutBody = z
-  .object({ ...editable, type: editable.type.optional(), recordedAt: editable.recordedAt.optional(), prescription: editable.prescription.optional(), ...flatPrescription })
+  .object({
+    ...editable,
+    type: editable.type.optional(),
+    recordedAt: editable.recordedAt.optional(),
+    prescription: editable.prescription.optional(),
+    ...flatPrescription,
+  })
   .transform((raw, ctx) => foldPrescription(raw, ctx));
 export const entryPatchBody = z
-  .object({ ...editable, prescription: prescriptionFields.partial().nullable().describe('Only the details sent change; null removes them'), ...flatPrescription })
+  .object({
+    ...editable,
+    prescription: prescriptionFields.partial().nullable().describe('Only the details sent change; null removes them'),
+    ...flatPrescription,
+  })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'At least one field is required' })
   .transform((raw, ctx) => foldPrescription(raw, ctx, true));
@@ -127,15 +152,30 @@ export const historySchema = z.object({
       changedFields: z.array(z.string()),
       changedAt: timestamp,
       changedBy: personRefSchema,
-      entry: z.object({ type: z.enum(ENTRY_TYPES), title: z.string(), content: z.string(), prescription: prescriptionFields.nullable(), recordedAt: timestamp }),
+      entry: z.object({
+        type: z.enum(ENTRY_TYPES),
+        title: z.string(),
+        content: z.string(),
+        prescription: prescriptionFields.nullable(),
+        recordedAt: timestamp,
+      }),
     }),
   ),
 });
 
 export const recordSchema = z.object({
-  patient: z.object({ id: z.uuid(), identifier: z.string(), firstName: z.string(), lastName: z.string(), birthDate: z.string(), sex: z.string() }),
+  patient: z.object({
+    id: z.uuid(),
+    identifier: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    birthDate: z.string(),
+    sex: z.string(),
+  }),
   total: z.number().int(),
-  entries: z.object(Object.fromEntries(ENTRY_TYPES.map((t) => [t, z.array(entrySchema)])) as Record<EntryType, z.ZodArray<typeof entrySchema>>),
+  entries: z.object(
+    Object.fromEntries(ENTRY_TYPES.map((t) => [t, z.array(entrySchema)])) as Record<EntryType, z.ZodArray<typeof entrySchema>>,
+  ),
 });
 
 export const accessLogSchema = z.object({

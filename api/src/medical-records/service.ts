@@ -9,7 +9,15 @@ import { createSealer } from './crypto.js';
 import * as repo from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
 import { toPersonRef } from '../accounts/people.js';
-import { ENTRY_TYPES, PRESCRIPTION_KEYS, type EntryContent, type EntryListQuery, type EntryPatch, type EntryType, type Prescription } from './schemas.js';
+import {
+  ENTRY_TYPES,
+  PRESCRIPTION_KEYS,
+  type EntryContent,
+  type EntryListQuery,
+  type EntryPatch,
+  type EntryType,
+  type Prescription,
+} from './schemas.js';
 
 /** The full state of an entry at one version; what history snapshots hold. */
 interface Snapshot extends EntryContent {
@@ -53,11 +61,34 @@ export function createMedicalRecordService({ db, config }: Deps) {
     };
   }
 
-  async function audit(trx: Knex | Knex.Transaction, auth: Auth, meta: RequestMeta, action: AuditAction, patientId: string, entryId: string | null, details: Record<string, unknown> = {}) {
-    await recordAudit(trx, meta, { actor: auth, action, targetType: entryId ? 'medical_record' : 'patient', targetId: entryId ?? patientId, patientId, details });
+  async function audit(
+    trx: Knex | Knex.Transaction,
+    auth: Auth,
+    meta: RequestMeta,
+    action: AuditAction,
+    patientId: string,
+    entryId: string | null,
+    details: Record<string, unknown> = {},
+  ) {
+    await recordAudit(trx, meta, {
+      actor: auth,
+      action,
+      targetType: entryId ? 'medical_record' : 'patient',
+      targetId: entryId ?? patientId,
+      patientId,
+      details,
+    });
   }
 
-  async function writeVersion(trx: Knex.Transaction, auth: Auth, entryId: string, version: number, change: 'created' | 'updated' | 'deleted', fields: string[], snapshot: Snapshot) {
+  async function writeVersion(
+    trx: Knex.Transaction,
+    auth: Auth,
+    entryId: string,
+    version: number,
+    change: 'created' | 'updated' | 'deleted',
+    fields: string[],
+    snapshot: Snapshot,
+  ) {
     const sealed = sealer.seal(snapshot, entryId);
     await trx('medical_record_versions').insert({
       entry_id: entryId,
@@ -77,7 +108,11 @@ export function createMedicalRecordService({ db, config }: Deps) {
   }
 
   return {
-    async create(auth: Auth, input: { patientId: string; type: EntryType; title: string; content: string; recordedAt?: string; prescription?: Prescription }, meta: RequestMeta) {
+    async create(
+      auth: Auth,
+      input: { patientId: string; type: EntryType; title: string; content: string; recordedAt?: string; prescription?: Prescription },
+      meta: RequestMeta,
+    ) {
       const id = randomUUID();
       await db.transaction(async (trx) => {
         await mustFindPatient(trx, auth, input.patientId);
@@ -94,11 +129,19 @@ export function createMedicalRecordService({ db, config }: Deps) {
           author_id: auth.userId,
           updated_by: auth.userId,
         });
-        await writeVersion(trx, auth, id, 1, 'created', ['type', 'title', 'content', 'recordedAt', ...(input.prescription ? ['prescription'] : [])], {
-          ...content,
-          type: input.type,
-          recordedAt: recordedAt.toISOString(),
-        });
+        await writeVersion(
+          trx,
+          auth,
+          id,
+          1,
+          'created',
+          ['type', 'title', 'content', 'recordedAt', ...(input.prescription ? ['prescription'] : [])],
+          {
+            ...content,
+            type: input.type,
+            recordedAt: recordedAt.toISOString(),
+          },
+        );
         await audit(trx, auth, meta, 'medical_record.created', input.patientId, id, { type: input.type });
       });
       return toDto((await repo.findEntry(db, auth, id))!);
@@ -156,10 +199,17 @@ export function createMedicalRecordService({ db, config }: Deps) {
         const type = patch.type ?? row.type;
         const missing = after.prescription ? PRESCRIPTION_KEYS.filter((k) => !after.prescription![k]) : [];
         if (type === 'prescription' && missing.length > 0) {
-          throw badRequest('A prescription needs all its details', missing.map((k) => ({ field: `prescription.${k}`, message: 'Required' })));
+          throw badRequest(
+            'A prescription needs all its details',
+            missing.map((k) => ({ field: `prescription.${k}`, message: 'Required' })),
+          );
         }
-        if (type === 'prescription' && !after.prescription) throw badRequest('A prescription needs its details', [{ field: 'prescription', message: 'Required for a prescription' }]);
-        if (type !== 'prescription' && after.prescription) throw badRequest('Only prescriptions carry prescription details', [{ field: 'prescription', message: 'Not allowed for this type' }]);
+        if (type === 'prescription' && !after.prescription)
+          throw badRequest('A prescription needs its details', [{ field: 'prescription', message: 'Required for a prescription' }]);
+        if (type !== 'prescription' && after.prescription)
+          throw badRequest('Only prescriptions carry prescription details', [
+            { field: 'prescription', message: 'Not allowed for this type' },
+          ]);
         const recordedAt = patch.recordedAt ? new Date(patch.recordedAt) : row.recorded_at;
         const changed = [
           ...(['title', 'content'] as const).filter((k) => after[k] !== before[k]),
@@ -168,12 +218,19 @@ export function createMedicalRecordService({ db, config }: Deps) {
           ...(type !== row.type ? ['type'] : []),
         ];
         // Nothing changed: the answer still carries the entry, so it is audited as a read.
-        if (changed.length === 0) return void (await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true }));
+        if (changed.length === 0)
+          return void (await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true }));
         const version = row.version + 1;
         const sealed = sealer.seal(after, id);
-        await trx('medical_record_entries')
-          .where({ id })
-          .update({ type, key_id: sealed.keyId, payload: sealed.payload, recorded_at: recordedAt, version, updated_by: auth.userId, updated_at: trx.fn.now() });
+        await trx('medical_record_entries').where({ id }).update({
+          type,
+          key_id: sealed.keyId,
+          payload: sealed.payload,
+          recorded_at: recordedAt,
+          version,
+          updated_by: auth.userId,
+          updated_at: trx.fn.now(),
+        });
         await writeVersion(trx, auth, id, version, 'updated', changed, { ...after, type, recordedAt: recordedAt.toISOString() });
         await audit(trx, auth, meta, 'medical_record.updated', row.patient_id, id, { fields: changed, version });
       });
@@ -186,8 +243,14 @@ export function createMedicalRecordService({ db, config }: Deps) {
         const row = await repo.findEntry(trx, auth, id, { forUpdate: true });
         if (!row) throw notFound('Medical record entry');
         const version = row.version + 1;
-        await trx('medical_record_entries').where({ id }).update({ deleted_at: trx.fn.now(), deleted_by: auth.userId, version, updated_by: auth.userId, updated_at: trx.fn.now() });
-        await writeVersion(trx, auth, id, version, 'deleted', [], { ...openEntry(row), type: row.type, recordedAt: row.recorded_at.toISOString() });
+        await trx('medical_record_entries')
+          .where({ id })
+          .update({ deleted_at: trx.fn.now(), deleted_by: auth.userId, version, updated_by: auth.userId, updated_at: trx.fn.now() });
+        await writeVersion(trx, auth, id, version, 'deleted', [], {
+          ...openEntry(row),
+          type: row.type,
+          recordedAt: row.recorded_at.toISOString(),
+        });
         await audit(trx, auth, meta, 'medical_record.deleted', row.patient_id, id, { version });
       });
     },
@@ -196,12 +259,33 @@ export function createMedicalRecordService({ db, config }: Deps) {
     async history(auth: Auth, id: string, meta: RequestMeta) {
       const row = await repo.findEntry(db, auth, id, { includeDeleted: auth.role === 'doctor' });
       if (!row) throw notFound('Medical record entry');
-      const versions: { version: number; change: 'created' | 'updated' | 'deleted'; changed_fields: string[]; changed_at: Date; key_id: string; payload: string; changed_by: string; first_name: string; last_name: string; role: string }[] =
-        await db('medical_record_versions as v')
-          .join('users as u', 'u.id', 'v.changed_by')
-          .where('v.entry_id', id)
-          .orderBy('v.version')
-          .select('v.version', 'v.change', 'v.changed_fields', 'v.changed_at', 'v.key_id', 'v.payload', 'v.changed_by', 'u.first_name', 'u.last_name', 'u.role');
+      const versions: {
+        version: number;
+        change: 'created' | 'updated' | 'deleted';
+        changed_fields: string[];
+        changed_at: Date;
+        key_id: string;
+        payload: string;
+        changed_by: string;
+        first_name: string;
+        last_name: string;
+        role: string;
+      }[] = await db('medical_record_versions as v')
+        .join('users as u', 'u.id', 'v.changed_by')
+        .where('v.entry_id', id)
+        .orderBy('v.version')
+        .select(
+          'v.version',
+          'v.change',
+          'v.changed_fields',
+          'v.changed_at',
+          'v.key_id',
+          'v.payload',
+          'v.changed_by',
+          'u.first_name',
+          'u.last_name',
+          'u.role',
+        );
       await audit(db, auth, meta, 'medical_record.history_read', row.patient_id, id);
       return {
         entryId: id,
@@ -227,7 +311,14 @@ export function createMedicalRecordService({ db, config }: Deps) {
       await audit(db, auth, meta, 'medical_record.record_read', patientId, null, { entries: rows.length });
       const entries = Object.fromEntries(ENTRY_TYPES.map((t) => [t, rows.filter((r) => r.type === t).map(toDto)]));
       return {
-        patient: { id: patient.id, identifier: patient.identifier, firstName: patient.first_name, lastName: patient.last_name, birthDate: patient.birth_date, sex: patient.sex },
+        patient: {
+          id: patient.id,
+          identifier: patient.identifier,
+          firstName: patient.first_name,
+          lastName: patient.last_name,
+          birthDate: patient.birth_date,
+          sex: patient.sex,
+        },
         total: rows.length,
         entries,
       };
@@ -240,13 +331,21 @@ export function createMedicalRecordService({ db, config }: Deps) {
         .where('a.patient_id', patientId)
         .where((w) => w.where('a.action', 'like', 'medical\\_record.%').orWhere('a.action', 'like', 'dicom.%'));
       const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
-      const rows: { occurred_at: Date; action: string; target_type: string | null; target_id: string | null; actor_id: string | null; first_name: string | null; last_name: string | null; role: string | null }[] =
-        await query
-          .leftJoin('users as u', 'u.id', 'a.actor_id')
-          .orderBy('a.id', 'desc')
-          .limit(page.pageSize)
-          .offset((page.page - 1) * page.pageSize)
-          .select('a.occurred_at', 'a.action', 'a.target_type', 'a.target_id', 'a.actor_id', 'u.first_name', 'u.last_name', 'u.role');
+      const rows: {
+        occurred_at: Date;
+        action: string;
+        target_type: string | null;
+        target_id: string | null;
+        actor_id: string | null;
+        first_name: string | null;
+        last_name: string | null;
+        role: string | null;
+      }[] = await query
+        .leftJoin('users as u', 'u.id', 'a.actor_id')
+        .orderBy('a.id', 'desc')
+        .limit(page.pageSize)
+        .offset((page.page - 1) * page.pageSize)
+        .select('a.occurred_at', 'a.action', 'a.target_type', 'a.target_id', 'a.actor_id', 'u.first_name', 'u.last_name', 'u.role');
       return {
         items: rows.map((r) => ({
           at: r.occurred_at.toISOString(),

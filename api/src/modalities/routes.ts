@@ -35,7 +35,10 @@ export function modalityRoutes(deps: Deps): AnyRoute[] {
       auth: 'user',
       action: 'modality.manage',
       body: modalityCreateBody,
-      responses: { 201: { description: 'Registered', schema: modalitySchema }, 409: { description: 'AE title already registered (compared without case)', schema: errorSchema } },
+      responses: {
+        201: { description: 'Registered', schema: modalitySchema },
+        409: { description: 'AE title already registered (compared without case)', schema: errorSchema },
+      },
       handler: async ({ auth, body, meta }) => ({ status: 201, body: await service.create(auth, body, meta) }),
     }),
     route({
@@ -62,7 +65,10 @@ export function modalityRoutes(deps: Deps): AnyRoute[] {
       action: 'modality.manage',
       params: idParams,
       body: modalityPatchBody,
-      responses: { 200: { description: 'Updated', schema: modalitySchema }, 409: { description: 'AE title already registered (compared without case)', schema: errorSchema } },
+      responses: {
+        200: { description: 'Updated', schema: modalitySchema },
+        409: { description: 'AE title already registered (compared without case)', schema: errorSchema },
+      },
       handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
     }),
     route({

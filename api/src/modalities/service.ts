@@ -32,13 +32,15 @@ export const presentModality = (r: ModalityRow) => ({
 
 /** A hospital admin's registry of its hospital's DICOM devices. */
 export function createModalityService({ db }: Deps) {
-  const scoped = (auth: Auth, q: Knex | Knex.Transaction = db) => q('modalities').whereNull('deleted_at').where({ hospital_id: auth.hospitalId });
+  const scoped = (auth: Auth, q: Knex | Knex.Transaction = db) =>
+    q('modalities').whereNull('deleted_at').where({ hospital_id: auth.hospitalId });
   const find = async (auth: Auth, id: string, trx: Knex | Knex.Transaction = db): Promise<ModalityRow> => {
     const row = await scoped(auth, trx).where({ id }).forUpdate().first('*');
     if (!row) throw notFound('Modality');
     return row;
   };
-  const duplicate = () => conflict('AE_TITLE_TAKEN', 'A device with this AE title is already registered', [{ field: 'aeTitle', message: 'Already registered' }]);
+  const duplicate = () =>
+    conflict('AE_TITLE_TAKEN', 'A device with this AE title is already registered', [{ field: 'aeTitle', message: 'Already registered' }]);
   const uniqueViolation = (err: unknown) => (err as { constraint?: string }).constraint === 'modalities_ae_title_unique';
 
   return {
@@ -52,13 +54,32 @@ export function createModalityService({ db }: Deps) {
     },
 
     /** Registers a device: the device gate accepts it from its next association (it reads the registry each time). */
-    async create(auth: Auth, body: { aeTitle: string; host: string; port: number; description?: string | null; isActive?: boolean }, meta: RequestMeta) {
+    async create(
+      auth: Auth,
+      body: { aeTitle: string; host: string; port: number; description?: string | null; isActive?: boolean },
+      meta: RequestMeta,
+    ) {
       try {
         return await db.transaction(async (trx) => {
           const [row]: ModalityRow[] = await trx('modalities')
-            .insert({ hospital_id: auth.hospitalId, ae_title: body.aeTitle, host: body.host, port: body.port, description: body.description ?? null, is_active: body.isActive ?? true, created_by: auth.userId })
+            .insert({
+              hospital_id: auth.hospitalId,
+              ae_title: body.aeTitle,
+              host: body.host,
+              port: body.port,
+              description: body.description ?? null,
+              is_active: body.isActive ?? true,
+              created_by: auth.userId,
+            })
             .returning('*');
-          await recordAudit(trx, meta, { actor: auth, action: 'modality.created', targetType: 'modality', targetId: row!.id, hospitalId: auth.hospitalId, details: { aeTitle: row!.ae_title } });
+          await recordAudit(trx, meta, {
+            actor: auth,
+            action: 'modality.created',
+            targetType: 'modality',
+            targetId: row!.id,
+            hospitalId: auth.hospitalId,
+            details: { aeTitle: row!.ae_title },
+          });
           return presentModality(row!);
         });
       } catch (err) {
@@ -67,7 +88,12 @@ export function createModalityService({ db }: Deps) {
       }
     },
 
-    async update(auth: Auth, id: string, body: Partial<{ aeTitle: string; host: string; port: number; description: string | null; isActive: boolean }>, meta: RequestMeta) {
+    async update(
+      auth: Auth,
+      id: string,
+      body: Partial<{ aeTitle: string; host: string; port: number; description: string | null; isActive: boolean }>,
+      meta: RequestMeta,
+    ) {
       try {
         return await db.transaction(async (trx) => {
           await find(auth, id, trx);
@@ -78,7 +104,14 @@ export function createModalityService({ db }: Deps) {
           if (body.description !== undefined) changes.description = body.description;
           if (body.isActive !== undefined) changes.is_active = body.isActive;
           const [row]: ModalityRow[] = await trx('modalities').where({ id }).update(changes).returning('*');
-          await recordAudit(trx, meta, { actor: auth, action: 'modality.updated', targetType: 'modality', targetId: id, hospitalId: auth.hospitalId, details: { fields: Object.keys(body) } });
+          await recordAudit(trx, meta, {
+            actor: auth,
+            action: 'modality.updated',
+            targetType: 'modality',
+            targetId: id,
+            hospitalId: auth.hospitalId,
+            details: { fields: Object.keys(body) },
+          });
           return presentModality(row!);
         });
       } catch (err) {
@@ -91,7 +124,14 @@ export function createModalityService({ db }: Deps) {
       await db.transaction(async (trx) => {
         const row = await find(auth, id, trx);
         await trx('modalities').where({ id }).update({ deleted_at: trx.fn.now(), is_active: false, updated_at: trx.fn.now() });
-        await recordAudit(trx, meta, { actor: auth, action: 'modality.deleted', targetType: 'modality', targetId: id, hospitalId: auth.hospitalId, details: { aeTitle: row.ae_title } });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'modality.deleted',
+          targetType: 'modality',
+          targetId: id,
+          hospitalId: auth.hospitalId,
+          details: { aeTitle: row.ae_title },
+        });
       });
     },
   };

@@ -30,9 +30,15 @@ export function notificationRoutes({ db }: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       query: pageQuerySchema().extend({
-        unread: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('true: unread only; false: read only'),
+        unread: z
+          .enum(['true', 'false'])
+          .transform((v) => v === 'true')
+          .optional()
+          .describe('true: unread only; false: read only'),
       }),
-      responses: { 200: { description: 'A page of notifications', schema: pageSchema(notificationSchema).extend({ unreadCount: z.number().int() }) } },
+      responses: {
+        200: { description: 'A page of notifications', schema: pageSchema(notificationSchema).extend({ unreadCount: z.number().int() }) },
+      },
       handler: async ({ auth, query }) => ({ body: await service.list(auth, query) }),
     }),
     route({

@@ -33,7 +33,15 @@ export async function notify(
   const localeOf = new Map(users.map((u) => [u.id, u.locale ?? 'en']));
   const message = (userId: string) => (typeof n === 'function' ? n(localeOf.get(userId) ?? 'en') : n);
   const rows: { id: string; user_id: string }[] = await trx('notifications')
-    .insert(recipients.map((userId) => ({ user_id: userId, type: message(userId).type, title: message(userId).title, body: message(userId).body, data: JSON.stringify(message(userId).data) })))
+    .insert(
+      recipients.map((userId) => ({
+        user_id: userId,
+        type: message(userId).type,
+        title: message(userId).title,
+        body: message(userId).body,
+        data: JSON.stringify(message(userId).data),
+      })),
+    )
     .returning(['id', 'user_id']);
   if (!config.smtp) return;
   // A patient may have no e-mail address: it is told in the application only.
@@ -43,7 +51,12 @@ export async function notify(
     .map((r) => {
       const m = message(r.user_id);
       const footer = localeOf.get(r.user_id) === 'fr' ? 'Ouvrez MediConnect pour le détail.' : 'Open MediConnect for details.';
-      return { notification_id: r.id, to_address: emailOf.get(r.user_id), subject: `MediConnect: ${m.title}`, body: `${m.body}\n\n${footer}` };
+      return {
+        notification_id: r.id,
+        to_address: emailOf.get(r.user_id),
+        subject: `MediConnect: ${m.title}`,
+        body: `${m.body}\n\n${footer}`,
+      };
     });
   if (mails.length > 0) await trx('email_outbox').insert(mails);
 }
@@ -77,16 +90,28 @@ export type NotificationDto = ReturnType<typeof toDto>;
 export function createNotificationService(db: Knex) {
   const own = (auth: Auth) => db('notifications').where('user_id', auth.userId);
   return {
-    async list(auth: Auth, q: { page: number; pageSize: number; unread?: boolean }): Promise<Page<NotificationDto> & { unreadCount: number }> {
+    async list(
+      auth: Auth,
+      q: { page: number; pageSize: number; unread?: boolean },
+    ): Promise<Page<NotificationDto> & { unreadCount: number }> {
       const query = own(auth);
       if (q.unread !== undefined) query.where((w) => (q.unread ? w.whereNull('read_at') : w.whereNotNull('read_at')));
       const [{ unread }] = (await own(auth).whereNull('read_at').count({ unread: '*' })) as [{ unread: number }];
-      const page = await fetchPage<NotificationRow>(query, { columns: ['*'], orderBy: { column: 'created_at', direction: 'desc' }, tieBreaker: 'id', page: q.page, pageSize: q.pageSize });
+      const page = await fetchPage<NotificationRow>(query, {
+        columns: ['*'],
+        orderBy: { column: 'created_at', direction: 'desc' },
+        tieBreaker: 'id',
+        page: q.page,
+        pageSize: q.pageSize,
+      });
       return { ...page, items: page.items.map(toDto), unreadCount: Number(unread) };
     },
 
     async markRead(auth: Auth, id: string): Promise<NotificationDto> {
-      const [row] = await own(auth).where('id', id).update({ read_at: db.raw('coalesce(read_at, now())') }).returning('*');
+      const [row] = await own(auth)
+        .where('id', id)
+        .update({ read_at: db.raw('coalesce(read_at, now())') })
+        .returning('*');
       if (!row) throw notFound('Notification');
       return toDto(row);
     },

@@ -25,13 +25,26 @@ export interface ErasureReport {
  * account itself is anonymised and closed, because the append-only audit trail still names its id (never its
  * content). Audited as `patient.erased`. Irreversible: the caller confirms with the patient's identifier.
  */
-export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: string, confirmIdentifier: string, meta: RequestMeta): Promise<ErasureReport> {
-  const patient = await db('patients as p').join('users as u', 'u.id', 'p.user_id').where({ 'p.user_id': patientId }).first('p.identifier', 'u.email');
+export async function erasePatient(
+  db: Knex,
+  orthanc: OrthancClient,
+  patientId: string,
+  confirmIdentifier: string,
+  meta: RequestMeta,
+): Promise<ErasureReport> {
+  const patient = await db('patients as p')
+    .join('users as u', 'u.id', 'p.user_id')
+    .where({ 'p.user_id': patientId })
+    .first('p.identifier', 'u.email');
   if (!patient) throw new Error(`No patient ${patientId}`);
-  if (patient.identifier !== confirmIdentifier) throw new Error('The confirmation does not match the patient’s identifier: nothing was erased');
+  if (patient.identifier !== confirmIdentifier)
+    throw new Error('The confirmation does not match the patient’s identifier: nothing was erased');
 
   // Images first: Orthanc deletes its resources and, through the storage plugin, their objects and keys.
-  const found = await orthanc.fetch('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Patient', Query: { PatientID: patient.identifier }, Expand: false }) });
+  const found = await orthanc.fetch('/tools/find', {
+    method: 'POST',
+    body: JSON.stringify({ Level: 'Patient', Query: { PatientID: patient.identifier }, Expand: false }),
+  });
   if (!found.ok) throw new Error(`Orthanc /tools/find answered ${found.status}`);
   const orthancPatients = (await found.json()) as string[];
   for (const id of orthancPatients) {
@@ -46,7 +59,10 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
     const notes = trx('notifications')
       .where({ user_id: patientId })
       .orWhereRaw(`data->>'patientId' = ?`, [patientId])
-      .orWhereIn(trx.raw(`(data->>'appointmentId')`) as unknown as string, trx('appointments').where({ patient_id: patientId }).select(trx.raw('id::text')));
+      .orWhereIn(
+        trx.raw(`(data->>'appointmentId')`) as unknown as string,
+        trx('appointments').where({ patient_id: patientId }).select(trx.raw('id::text')),
+      );
     const noteIds = (await notes.clone().select('id')).map((n: { id: string }) => n.id);
     await trx('email_outbox').whereIn('notification_id', noteIds).delete();
     const notifications = await trx('notifications').whereIn('id', noteIds).delete();
@@ -60,11 +76,17 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
     await trx('patient_doctor_links').where({ patient_id: patientId }).delete();
     await trx('viewer_sessions').where({ user_id: patientId }).delete();
     // Its logins: where from and with what browser (kept closed rows, since the audit trail names their ids).
-    await trx('refresh_tokens').whereIn('session_id', trx('sessions').where({ user_id: patientId }).select('id')).delete();
-    const sessions = await trx('sessions').where({ user_id: patientId }).update({ revoked_at: trx.fn.now(), revoked_reason: 'erased', ip: null, user_agent: null });
+    await trx('refresh_tokens')
+      .whereIn('session_id', trx('sessions').where({ user_id: patientId }).select('id'))
+      .delete();
+    const sessions = await trx('sessions')
+      .where({ user_id: patientId })
+      .update({ revoked_at: trx.fn.now(), revoked_reason: 'erased', ip: null, user_agent: null });
     if (patient.email) {
       // Failed logins counted under its address, and mail to it still waiting (not tied to a notification).
-      await trx('login_failures').where({ kind: 'account', key: String(patient.email).toLowerCase() }).delete();
+      await trx('login_failures')
+        .where({ kind: 'account', key: String(patient.email).toLowerCase() })
+        .delete();
       await trx('email_outbox').whereRaw('lower(to_address) = lower(?)', [patient.email]).delete();
     }
     await trx('users')
@@ -81,7 +103,9 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
         updated_at: trx.fn.now(),
       });
     await trx('patients').where({ user_id: patientId }).update({ birth_date: '1900-01-01', sex: 'unknown' });
-    const [{ n }] = (await trx('orthanc_storage_keys').where('object_key', 'like', `patients/${patient.identifier}/%`).count({ n: '*' })) as [{ n: string }];
+    const [{ n }] = (await trx('orthanc_storage_keys')
+      .where('object_key', 'like', `patients/${patient.identifier}/%`)
+      .count({ n: '*' })) as [{ n: string }];
     await recordAudit(trx, meta, {
       actor: null,
       action: 'patient.erased',
@@ -90,6 +114,16 @@ export async function erasePatient(db: Knex, orthanc: OrthancClient, patientId: 
       patientId,
       details: { by: 'operator command', orthancPatients: orthancPatients.length, studies, recordEntries, notifications },
     });
-    return { patientId, identifier: patient.identifier, orthancPatients: orthancPatients.length, studies, recordEntries, appointments, notifications, sessions, objectsLeft: Number(n) };
+    return {
+      patientId,
+      identifier: patient.identifier,
+      orthancPatients: orthancPatients.length,
+      studies,
+      recordEntries,
+      appointments,
+      notifications,
+      sessions,
+      objectsLeft: Number(n),
+    };
   });
 }

@@ -38,7 +38,6 @@ export interface LinkRow {
   doctor_status: 'active' | 'inactive' | 'deleted';
 }
 
-
 const COLUMNS = [
   'u.id',
   'p.identifier',
@@ -59,7 +58,13 @@ function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
   return query;
 }
 
-const SORT_COLUMNS = { lastName: 'u.last_name', firstName: 'u.first_name', birthDate: 'p.birth_date', identifier: 'p.identifier', createdAt: 'u.created_at' };
+const SORT_COLUMNS = {
+  lastName: 'u.last_name',
+  firstName: 'u.first_name',
+  birthDate: 'p.birth_date',
+  identifier: 'p.identifier',
+  createdAt: 'u.created_at',
+};
 
 /** Lists the patients in the caller's scope. */
 export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Promise<Page<PatientRow>> {
@@ -86,11 +91,21 @@ export async function listPatients(db: Db, auth: Auth, q: PatientListQuery): Pro
       if (hospital) s.where('lf.hospital_id', hospital);
     });
   }
-  return fetchPage<PatientRow>(query, { columns: COLUMNS, orderBy: parseSort(q.sort, SORT_COLUMNS), tieBreaker: 'u.id', page: q.page, pageSize: q.pageSize });
+  return fetchPage<PatientRow>(query, {
+    columns: COLUMNS,
+    orderBy: parseSort(q.sort, SORT_COLUMNS),
+    tieBreaker: 'u.id',
+    page: q.page,
+    pageSize: q.pageSize,
+  });
 }
 
 /** A live patient in the caller's scope with the same names (folded) and birth date, if any. */
-export async function probableDuplicate(db: Db, auth: Auth, p: { firstName: string; lastName: string; birthDate: string }): Promise<{ id: string; identifier: string } | undefined> {
+export async function probableDuplicate(
+  db: Db,
+  auth: Auth,
+  p: { firstName: string; lastName: string; birthDate: string },
+): Promise<{ id: string; identifier: string } | undefined> {
   return scoped(db, auth)
     .whereRaw('mediconnect_fold(u.first_name) = mediconnect_fold(?)', [p.firstName])
     .whereRaw('mediconnect_fold(u.last_name) = mediconnect_fold(?)', [p.lastName])
@@ -113,9 +128,22 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
     .leftJoin('users as cb', 'cb.id', 'l.created_by')
     .where('l.patient_id', patientId)
     .orderBy('l.created_at')
-    .select('l.doctor_id', 'd.first_name', 'd.last_name', db.raw(`coalesce(dp.specialty, '') as specialty`), 'd.hospital_id', 'h.name as hospital_name', 'l.source', 'l.created_by', ...personColumns('cb', 'created_by'), 'l.created_at', 'l.appointment_id',
+    .select(
+      'l.doctor_id',
+      'd.first_name',
+      'd.last_name',
+      db.raw(`coalesce(dp.specialty, '') as specialty`),
+      'd.hospital_id',
+      'h.name as hospital_name',
+      'l.source',
+      'l.created_by',
+      ...personColumns('cb', 'created_by'),
+      'l.created_at',
+      'l.appointment_id',
       // Whether the doctor can still care for the patient: its account and its hospital.
-      db.raw(`case when d.deleted_at is not null or h.deleted_at is not null then 'deleted' when d.is_active and h.is_active then 'active' else 'inactive' end as doctor_status`),
+      db.raw(
+        `case when d.deleted_at is not null or h.deleted_at is not null then 'deleted' when d.is_active and h.is_active then 'active' else 'inactive' end as doctor_status`,
+      ),
     );
   if (onlyHospitalId) query.where('d.hospital_id', onlyHospitalId);
   return query;
@@ -127,7 +155,11 @@ export async function listLinks(db: Db, patientId: string, onlyHospitalId: strin
  */
 export async function sharedWithAnotherHospital(db: Db, patientId: string, hospitalId: string): Promise<boolean> {
   return Boolean(
-    await liveLinks(db).where('l.patient_id', patientId).whereNot('l.hospital_id', hospitalId).where({ 'h.is_active': true, 'd.is_active': true }).first('l.doctor_id'),
+    await liveLinks(db)
+      .where('l.patient_id', patientId)
+      .whereNot('l.hospital_id', hospitalId)
+      .where({ 'h.is_active': true, 'd.is_active': true })
+      .first('l.doctor_id'),
   );
 }
 
@@ -147,7 +179,13 @@ export async function ensureLink(
   link: { patientId: string; doctorId: string; source: LinkRow['source']; createdBy: string; appointmentId?: string },
 ): Promise<boolean> {
   const inserted = await trx('patient_doctor_links')
-    .insert({ patient_id: link.patientId, doctor_id: link.doctorId, source: link.source, created_by: link.createdBy, appointment_id: link.appointmentId ?? null })
+    .insert({
+      patient_id: link.patientId,
+      doctor_id: link.doctorId,
+      source: link.source,
+      created_by: link.createdBy,
+      appointment_id: link.appointmentId ?? null,
+    })
     .onConflict(['patient_id', 'doctor_id'])
     .ignore()
     .returning('id');

@@ -6,7 +6,16 @@ import { errorSchema } from '../http/openapi.js';
 import { pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { LinkRow, PatientRow } from './repository.js';
-import { addLinkBody, linkSchema, patientCreateBody, patientDetailSchema, patientListQuery, patientPatchBody, patientPutBody, patientSchema } from './schemas.js';
+import {
+  addLinkBody,
+  linkSchema,
+  patientCreateBody,
+  patientDetailSchema,
+  patientListQuery,
+  patientPatchBody,
+  patientPutBody,
+  patientSchema,
+} from './schemas.js';
 import { createPatientService } from './service.js';
 import type { Representation } from '../http/representation.js';
 import type { Auth } from '../auth/types.js';
@@ -46,7 +55,10 @@ function toLinkDto(l: LinkRow) {
   };
 }
 
-const detail = ({ patient, links }: { patient: PatientRow; links: LinkRow[] }) => ({ ...toPatientDto(patient), doctors: links.map(toLinkDto) });
+const detail = ({ patient, links }: { patient: PatientRow; links: LinkRow[] }) => ({
+  ...toPatientDto(patient),
+  doctors: links.map(toLinkDto),
+});
 
 /** Patients: created by secretaries, linked to doctors; each role sees the patients in its scope. */
 export function patientRoutes(deps: Deps): AnyRoute[] {
@@ -81,7 +93,10 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
       body: patientCreateBody,
       responses: {
         201: { description: 'Created', schema: patientDetailSchema },
-        409: { description: 'E-mail already used (`EMAIL_ALREADY_EXISTS`), or a probable duplicate (`POSSIBLE_DUPLICATE`, naming it)', schema: errorSchema },
+        409: {
+          description: 'E-mail already used (`EMAIL_ALREADY_EXISTS`), or a probable duplicate (`POSSIBLE_DUPLICATE`, naming it)',
+          schema: errorSchema,
+        },
       },
       handler: async ({ auth, body, meta }) => ({ status: 201, body: detail(await service.create(auth, body, meta)) }),
     }),
@@ -107,7 +122,10 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
         forbiddenFields: ['identifier', 'role', 'hospitalId', 'doctorIds'],
         params: idParams,
         representation: patient,
-        responses: { 200: { description: 'Updated', schema: patientDetailSchema }, 409: { description: 'E-mail already used', schema: errorSchema } },
+        responses: {
+          200: { description: 'Updated', schema: patientDetailSchema },
+          409: { description: 'E-mail already used', schema: errorSchema },
+        },
         handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
       },
       { operationId: 'replacePatient', summary: 'Replace a patient’s demographics (secretary)', body: patientPutBody },
@@ -180,7 +198,9 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
         200: { description: 'The remaining links you may see', schema: z.object({ items: z.array(linkSchema) }) },
         409: { description: 'The patient’s last doctor', schema: errorSchema },
       },
-      handler: async ({ auth, params, meta }) => ({ body: { items: (await service.removeLink(auth, params.id, params.doctorId, meta)).map(toLinkDto) } }),
+      handler: async ({ auth, params, meta }) => ({
+        body: { items: (await service.removeLink(auth, params.id, params.doctorId, meta)).map(toLinkDto) },
+      }),
     }),
   ];
 }

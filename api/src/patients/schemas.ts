@@ -38,10 +38,20 @@ export const patientCreateBody = z.object({
   confirmNotDuplicate: z
     .boolean()
     .optional()
-    .describe('Create it even though a patient of the same names and birth date is already followed in your hospital (else 409 `POSSIBLE_DUPLICATE`)'),
+    .describe(
+      'Create it even though a patient of the same names and birth date is already followed in your hospital (else 409 `POSSIBLE_DUPLICATE`)',
+    ),
 });
 
-const editable = { email: emailInput.nullable(), firstName: name, lastName: name, birthDate, sex: sexInput, phone: phone.nullable(), isActive: z.boolean() };
+const editable = {
+  email: emailInput.nullable(),
+  firstName: name,
+  lastName: name,
+  birthDate,
+  sex: sexInput,
+  phone: phone.nullable(),
+  isActive: z.boolean(),
+};
 
 /** PUT replaces the demographics (phone defaults to none); the identifier never changes. */
 export const patientPutBody = z.object({ ...editable, phone: editable.phone.default(null), isActive: editable.isActive.optional() });
@@ -55,7 +65,10 @@ export const patientListQuery = listQuerySchema(['lastName', 'firstName', 'birth
   birthDate: z.iso.date().optional().describe('Exact birth date (YYYY-MM-DD)'),
   identifier: z.string().trim().toUpperCase().optional().describe('Exact patient identifier'),
   doctorId: z.uuid().optional().describe('Only patients linked to this doctor'),
-  isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  isActive: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 export type PatientListQuery = z.output<typeof patientListQuery>;
 
@@ -70,7 +83,9 @@ export const linkSchema = z.object({
   appointmentId: z.uuid().nullable().describe('The validated appointment that made the link (source `appointment`)'),
   createdBy: personRefSchema.nullable(),
   createdAt: timestamp,
-  doctorStatus: z.enum(['active', 'inactive', 'deleted']).describe('`inactive`: the doctor or its hospital is deactivated; `deleted`: either was deleted'),
+  doctorStatus: z
+    .enum(['active', 'inactive', 'deleted'])
+    .describe('`inactive`: the doctor or its hospital is deactivated; `deleted`: either was deleted'),
 });
 
 export const patientSchema = z.object({

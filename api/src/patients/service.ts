@@ -31,8 +31,6 @@ function isUniqueViolationOn(err: unknown, constraint: string): boolean {
   return (err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === constraint;
 }
 
-
-
 /** Patient accounts and their doctor links. */
 export function createPatientService({ db, passwords, config }: Deps) {
   async function mustFind(auth: Auth, id: string, trx: Knex | Knex.Transaction = db, forUpdate = false): Promise<repo.PatientRow> {
@@ -69,9 +67,11 @@ export function createPatientService({ db, passwords, config }: Deps) {
       if (!input.confirmNotDuplicate) {
         const twin = await repo.probableDuplicate(db, auth, input);
         if (twin) {
-          throw conflict('POSSIBLE_DUPLICATE', 'A patient of the same names and birth date is already followed in your hospital; send confirmNotDuplicate: true if this is another person', [
-            { field: 'confirmNotDuplicate', message: `Patient ${twin.identifier}`, value: twin.id },
-          ]);
+          throw conflict(
+            'POSSIBLE_DUPLICATE',
+            'A patient of the same names and birth date is already followed in your hospital; send confirmNotDuplicate: true if this is another person',
+            [{ field: 'confirmNotDuplicate', message: `Patient ${twin.identifier}`, value: twin.id }],
+          );
         }
       }
       const passwordHash = await passwords.hash(DEFAULT_PASSWORD);
@@ -90,7 +90,13 @@ export function createPatientService({ db, passwords, config }: Deps) {
                 created_by: auth.userId,
               })
               .returning('id');
-            await trx('patients').insert({ user_id: user.id, identifier: newPatientIdentifier(), birth_date: input.birthDate, sex: input.sex, created_by: auth.userId });
+            await trx('patients').insert({
+              user_id: user.id,
+              identifier: newPatientIdentifier(),
+              birth_date: input.birthDate,
+              sex: input.sex,
+              created_by: auth.userId,
+            });
             for (const doctorId of input.doctorIds) {
               await repo.ensureLink(trx, { patientId: user.id, doctorId, source: 'patient_creation', createdBy: auth.userId });
             }
@@ -116,18 +122,33 @@ export function createPatientService({ db, passwords, config }: Deps) {
       await db.transaction(async (trx) => {
         const before = await mustFind(auth, id, trx, true);
         // One hospital must not lock a patient out of another that still follows it.
-        if (patch.isActive === false && before.is_active && auth.hospitalId && (await repo.sharedWithAnotherHospital(trx, id, auth.hospitalId))) {
-          throw conflict('PATIENT_SHARED', 'Doctors of another hospital still follow this patient: only the last hospital that follows a patient deactivates it', [
-            { field: 'isActive', message: 'Linked to doctors of another hospital' },
-          ]);
+        if (
+          patch.isActive === false &&
+          before.is_active &&
+          auth.hospitalId &&
+          (await repo.sharedWithAnotherHospital(trx, id, auth.hospitalId))
+        ) {
+          throw conflict(
+            'PATIENT_SHARED',
+            'Doctors of another hospital still follow this patient: only the last hospital that follows a patient deactivates it',
+            [{ field: 'isActive', message: 'Linked to doctors of another hospital' }],
+          );
         }
         const user = Object.fromEntries(
-          Object.entries({ email: patch.email, first_name: patch.firstName, last_name: patch.lastName, phone: patch.phone, is_active: patch.isActive }).filter(
-            ([, v]) => v !== undefined,
-          ),
+          Object.entries({
+            email: patch.email,
+            first_name: patch.firstName,
+            last_name: patch.lastName,
+            phone: patch.phone,
+            is_active: patch.isActive,
+          }).filter(([, v]) => v !== undefined),
         );
-        await trx('users').where({ id }).update({ ...user, updated_at: trx.fn.now() });
-        const profile = Object.fromEntries(Object.entries({ birth_date: patch.birthDate, sex: patch.sex }).filter(([, v]) => v !== undefined));
+        await trx('users')
+          .where({ id })
+          .update({ ...user, updated_at: trx.fn.now() });
+        const profile = Object.fromEntries(
+          Object.entries({ birth_date: patch.birthDate, sex: patch.sex }).filter(([, v]) => v !== undefined),
+        );
         if (Object.keys(profile).length > 0) await trx('patients').where({ user_id: id }).update(profile);
         const audit = { actor: auth, targetType: 'patient' as const, targetId: id, hospitalId: auth.hospitalId };
         const fields = Object.keys(patch).filter((k) => k !== 'isActive');
@@ -171,14 +192,23 @@ export function createPatientService({ db, passwords, config }: Deps) {
           .first('l.id', 'l.source', 'l.created_at', 'd.first_name', 'd.last_name');
         if (!link) throw notFound('Link');
         if (!(await liveLinks(trx).where('l.patient_id', id).whereNot('l.doctor_id', doctorId).first('l.id'))) {
-          throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [{ field: 'doctorId', message: 'The patient’s only doctor' }]);
+          throw conflict('LAST_DOCTOR', 'This is the patient’s last doctor: link another doctor first', [
+            { field: 'doctorId', message: 'The patient’s only doctor' },
+          ]);
         }
         await trx('patient_doctor_links').where({ id: link.id }).delete();
         // The doctor can no longer see this patient's appointments with it: they end, as when a doctor leaves.
         await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, AUTOMATIC_REASONS.doctorUnlinked, auth, meta);
         const studies = trx('dicom_studies').where({ patient_id: id }).select('study_instance_uid');
-        await trx('viewer_sessions').where({ user_id: doctorId }).whereIn('study_instance_uid', studies).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
-        await trx('study_shares').where({ created_by: doctorId, patient_id: id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
+        await trx('viewer_sessions')
+          .where({ user_id: doctorId })
+          .whereIn('study_instance_uid', studies)
+          .whereNull('revoked_at')
+          .update({ revoked_at: trx.fn.now() });
+        await trx('study_shares')
+          .where({ created_by: doctorId, patient_id: id })
+          .whereNull('revoked_at')
+          .update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
         await recordAudit(trx, meta, {
           actor: auth,
           action: 'patient.unlinked',
@@ -205,7 +235,14 @@ export function createPatientService({ db, passwords, config }: Deps) {
         await mustFind(auth, id, trx, true);
         const inserted = await repo.ensureLink(trx, { patientId: id, doctorId, source: 'secretary', createdBy: auth.userId });
         if (inserted) {
-          await recordAudit(trx, meta, { actor: auth, action: 'patient.linked', targetType: 'patient', targetId: id, hospitalId: auth.hospitalId, details: { doctorId, source: 'secretary' } });
+          await recordAudit(trx, meta, {
+            actor: auth,
+            action: 'patient.linked',
+            targetType: 'patient',
+            targetId: id,
+            hospitalId: auth.hospitalId,
+            details: { doctorId, source: 'secretary' },
+          });
         }
         return inserted;
       });
@@ -213,4 +250,3 @@ export function createPatientService({ db, passwords, config }: Deps) {
     },
   };
 }
-

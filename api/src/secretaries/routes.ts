@@ -20,8 +20,15 @@ export function secretaryRoutes(deps: Deps): AnyRoute[] {
       update: 'secretary.update',
       delete: 'secretary.delete',
     },
-    createBody: z.object({ ...staffCreateFields, hospitalId: z.uuid().optional().describe('Ignored if equal to your own; any other value is refused') }),
-    putBody: z.object({ ...staffUpdateFields, phone: staffUpdateFields.phone.default(null), isActive: staffUpdateFields.isActive.optional() }),
+    createBody: z.object({
+      ...staffCreateFields,
+      hospitalId: z.uuid().optional().describe('Ignored if equal to your own; any other value is refused'),
+    }),
+    putBody: z.object({
+      ...staffUpdateFields,
+      phone: staffUpdateFields.phone.default(null),
+      isActive: staffUpdateFields.isActive.optional(),
+    }),
     patchBody: z.object(staffUpdateFields).partial(),
     itemSchema: secretarySchema,
     toDto: toStaffDto,

@@ -5,7 +5,11 @@ import type { Knex } from 'knex';
  * reactivated account, hospital or patient does not bring them back: the links `createdBy` made, the links to
  * `patientId`'s studies, or the links made by the staff of `hospitalId`. Returns how many were live.
  */
-export async function endShares(trx: Knex.Transaction, which: { createdBy?: string; patientId?: string; hospitalId?: string }, revokedBy: string): Promise<number> {
+export async function endShares(
+  trx: Knex.Transaction,
+  which: { createdBy?: string; patientId?: string; hospitalId?: string },
+  revokedBy: string,
+): Promise<number> {
   const query = trx('study_shares').whereNull('revoked_at');
   if (which.createdBy) query.where({ created_by: which.createdBy });
   else if (which.patientId) query.where({ patient_id: which.patientId });

@@ -78,7 +78,12 @@ export function shareRoutes(deps: Deps): AnyRoute[] {
       tag,
       auth: 'user',
       action: 'dicom.share',
-      responses: { 200: { description: 'Live links the caller made (tokens are never shown again)', schema: z.object({ items: z.array(shareSchema) }) } },
+      responses: {
+        200: {
+          description: 'Live links the caller made (tokens are never shown again)',
+          schema: z.object({ items: z.array(shareSchema) }),
+        },
+      },
       handler: async ({ auth }) => ({ body: { items: await service.listMine(auth) } }),
     }),
     route({

@@ -25,7 +25,20 @@ interface ShareRow {
   role: string;
 }
 
-const COLUMNS = ['sh.id', 'sh.study_id', 'sh.study_instance_uid', 'sh.recipient_email', 'sh.note', 'sh.created_at', 'sh.expires_at', 'sh.revoked_at', 'sh.created_by', 'u.first_name', 'u.last_name', 'u.role'];
+const COLUMNS = [
+  'sh.id',
+  'sh.study_id',
+  'sh.study_instance_uid',
+  'sh.recipient_email',
+  'sh.note',
+  'sh.created_at',
+  'sh.expires_at',
+  'sh.revoked_at',
+  'sh.created_by',
+  'u.first_name',
+  'u.last_name',
+  'u.role',
+];
 
 const toDto = (r: ShareRow) => ({
   id: r.id,
@@ -44,17 +57,32 @@ const toDto = (r: ShareRow) => ({
 export function createShareService({ db, config }: Deps) {
   const shares = (trx: Knex | Knex.Transaction) => trx('study_shares as sh').join('users as u', 'u.id', 'sh.created_by');
   const liveCount = async (trx: Knex.Transaction, studyId: string, sharer: string) =>
-    Number(((await trx('study_shares').where({ study_id: studyId, created_by: sharer }).whereNull('revoked_at').where('expires_at', '>', trx.fn.now()).count({ n: '*' })) as [{ n: string }])[0].n);
+    Number(
+      (
+        (await trx('study_shares')
+          .where({ study_id: studyId, created_by: sharer })
+          .whereNull('revoked_at')
+          .where('expires_at', '>', trx.fn.now())
+          .count({ n: '*' })) as [{ n: string }]
+      )[0].n,
+    );
 
   return {
-    async create(auth: Auth, studyId: string, input: { expiresInHours: number; recipientEmail?: string; note?: string }, meta: RequestMeta) {
+    async create(
+      auth: Auth,
+      studyId: string,
+      input: { expiresInHours: number; recipientEmail?: string; note?: string },
+      meta: RequestMeta,
+    ) {
       const { token, hash } = newViewerToken(config.secretKey, SHARE_TOKEN_PREFIX);
       const result = await db.transaction(async (trx) => {
         // The study row is locked: two concurrent shares cannot both be the 20th.
         const study = await findStudy(trx, auth, studyId, true);
         if (!study) throw notFound('Study');
         if ((await liveCount(trx, study.id, auth.userId)) >= MAX_LIVE_SHARES) {
-          throw conflict('TOO_MANY_SHARES', `At most ${MAX_LIVE_SHARES} live share links of yours per study; revoke one first`, [{ field: 'shares', message: 'Limit reached', max: MAX_LIVE_SHARES }]);
+          throw conflict('TOO_MANY_SHARES', `At most ${MAX_LIVE_SHARES} live share links of yours per study; revoke one first`, [
+            { field: 'shares', message: 'Limit reached', max: MAX_LIVE_SHARES },
+          ]);
         }
         const [row] = await trx('study_shares')
           .insert({
@@ -107,7 +135,12 @@ export function createShareService({ db, config }: Deps) {
 
     /** The caller's own live links, newest first. */
     async listMine(auth: Auth) {
-      const rows: ShareRow[] = await shares(db).where('sh.created_by', auth.userId).whereNull('sh.revoked_at').where('sh.expires_at', '>', db.fn.now()).orderBy('sh.created_at', 'desc').select(COLUMNS);
+      const rows: ShareRow[] = await shares(db)
+        .where('sh.created_by', auth.userId)
+        .whereNull('sh.revoked_at')
+        .where('sh.expires_at', '>', db.fn.now())
+        .orderBy('sh.created_at', 'desc')
+        .select(COLUMNS);
       return rows.map(toDto);
     },
 
@@ -127,7 +160,14 @@ export function createShareService({ db, config }: Deps) {
         if (!owns) throw forbidden('Only the person who shared this link, or the patient, may revoke it', 'NOT_YOUR_SHARE');
         if (share.revoked_at) return;
         await trx('study_shares').where({ id }).update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
-        await recordAudit(trx, meta, { actor: auth, action: 'dicom.share_revoked', targetType: 'dicom_study', targetId: share.study_id, patientId: share.patient_id, details: { shareId: id } });
+        await recordAudit(trx, meta, {
+          actor: auth,
+          action: 'dicom.share_revoked',
+          targetType: 'dicom_study',
+          targetId: share.study_id,
+          patientId: share.patient_id,
+          details: { shareId: id },
+        });
       });
     },
   };

@@ -18,7 +18,11 @@ const sessionSchema = z.object({
   expiresAt: timestamp,
 });
 const openedSchema = sessionSchema.extend({
-  token: z.string().describe('Send as `Authorization: Bearer <token>` or `?token=` to the DICOMweb proxy; valid for this study only (or the caller’s studies, for a list session)'),
+  token: z
+    .string()
+    .describe(
+      'Send as `Authorization: Bearer <token>` or `?token=` to the DICOMweb proxy; valid for this study only (or the caller’s studies, for a list session)',
+    ),
   dicomWebUrl: z.string(),
   viewerUrl: z.string().describe('OHIF Viewer URL opening the study with this session'),
 });
@@ -61,7 +65,10 @@ export function viewerSessionRoutes(deps: Deps): AnyRoute[] {
         [method === 'post' ? 201 : 200]: { description: 'The session, its token and the viewer URL', schema: openedSchema },
         409: { description: 'Too many live viewer sessions', schema: errorSchema },
       },
-      handler: async ({ auth, params, meta }) => ({ status: method === 'post' ? 201 : 200, body: await service.open(auth, params.id, meta) }),
+      handler: async ({ auth, params, meta }) => ({
+        status: method === 'post' ? 201 : 200,
+        body: await service.open(auth, params.id, meta),
+      }),
     });
   const paging = pageQuerySchema();
   return [

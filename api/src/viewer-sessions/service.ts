@@ -25,7 +25,8 @@ const toDto = (r: SessionRow) => ({
 
 /** Viewer sessions: a short-lived token opening one study, or the caller's study list, through the DICOMweb proxy; a few per user at once. */
 export function createViewerSessionService({ db, config }: Deps) {
-  const live = (userId: string) => db('viewer_sessions').where({ user_id: userId }).whereNull('revoked_at').where('expires_at', '>', db.fn.now());
+  const live = (userId: string) =>
+    db('viewer_sessions').where({ user_id: userId }).whereNull('revoked_at').where('expires_at', '>', db.fn.now());
 
   return {
     /**
@@ -86,13 +87,32 @@ export function createViewerSessionService({ db, config }: Deps) {
         .count({ openings: '*' });
       const query = scopedStudies(db, auth).join(opened.as('o'), 'o.study_id', db.raw('s.id::text'));
       const [{ total }] = (await query.clone().count({ total: '*' })) as [{ total: string | number }];
-      const rows: { id: string; study_instance_uid: string; patient_id: string; study_date: string | null; dicom_description: string | null; custom_description: string | null; modalities: string[]; last_opened_at: Date; openings: string | number }[] =
-        await query
-          .orderBy('o.last_opened_at', 'desc')
-          .orderBy('s.id')
-          .limit(page.pageSize)
-          .offset((page.page - 1) * page.pageSize)
-          .select('s.id', 's.study_instance_uid', 's.patient_id', 's.study_date', 's.dicom_description', 's.custom_description', 's.modalities', 'o.last_opened_at', 'o.openings');
+      const rows: {
+        id: string;
+        study_instance_uid: string;
+        patient_id: string;
+        study_date: string | null;
+        dicom_description: string | null;
+        custom_description: string | null;
+        modalities: string[];
+        last_opened_at: Date;
+        openings: string | number;
+      }[] = await query
+        .orderBy('o.last_opened_at', 'desc')
+        .orderBy('s.id')
+        .limit(page.pageSize)
+        .offset((page.page - 1) * page.pageSize)
+        .select(
+          's.id',
+          's.study_instance_uid',
+          's.patient_id',
+          's.study_date',
+          's.dicom_description',
+          's.custom_description',
+          's.modalities',
+          'o.last_opened_at',
+          'o.openings',
+        );
       return {
         items: rows.map((r) => ({
           studyId: r.id,
@@ -113,9 +133,20 @@ export function createViewerSessionService({ db, config }: Deps) {
     /** Who opened a study's images, when and how (session, share link, DICOMweb): for those who may read it. */
     async views(auth: Auth, studyId: string, page: { page: number; pageSize: number }) {
       if (!(await findStudy(db, auth, studyId))) throw notFound('Study');
-      const query = db('audit_log as a').where({ 'a.target_type': 'dicom_study', 'a.target_id': studyId, 'a.action': 'dicom.images_viewed' });
+      const query = db('audit_log as a').where({
+        'a.target_type': 'dicom_study',
+        'a.target_id': studyId,
+        'a.action': 'dicom.images_viewed',
+      });
       const [{ total }] = (await query.clone().count({ total: '*' })) as [{ total: string | number }];
-      const rows: { occurred_at: Date; details: Record<string, string>; actor_id: string | null; first_name: string | null; last_name: string | null; role: string | null }[] = await query
+      const rows: {
+        occurred_at: Date;
+        details: Record<string, string>;
+        actor_id: string | null;
+        first_name: string | null;
+        last_name: string | null;
+        role: string | null;
+      }[] = await query
         .leftJoin('users as u', 'u.id', 'a.actor_id')
         .orderBy('a.id', 'desc')
         .limit(page.pageSize)
@@ -136,7 +167,9 @@ export function createViewerSessionService({ db, config }: Deps) {
     },
 
     async list(auth: Auth) {
-      const rows: SessionRow[] = await live(auth.userId).orderBy('created_at').select('id', 'study_id', 'study_instance_uid', 'created_at', 'expires_at');
+      const rows: SessionRow[] = await live(auth.userId)
+        .orderBy('created_at')
+        .select('id', 'study_id', 'study_instance_uid', 'created_at', 'expires_at');
       return rows.map(toDto);
     },
 

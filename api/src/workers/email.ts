@@ -10,7 +10,14 @@ export async function createMailTransport(config: Pick<Config, 'smtp'>): Promise
   if (!config.smtp) return null;
   const { default: nodemailer } = await import('nodemailer');
   const { host, port, secure, user, password } = config.smtp;
-  return nodemailer.createTransport({ host, port, secure, auth: user ? { user, pass: password ?? '' } : undefined, connectionTimeout: 10_000, greetingTimeout: 10_000 });
+  return nodemailer.createTransport({
+    host,
+    port,
+    secure,
+    auth: user ? { user, pass: password ?? '' } : undefined,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+  });
 }
 
 /**
@@ -31,7 +38,9 @@ export async function runEmailTick(db: Knex, transport: Transporter, from: strin
     for (const row of rows) {
       try {
         await transport.sendMail({ from, to: row.to_address, subject: row.subject, text: row.body });
-        await trx('email_outbox').where({ id: row.id }).update({ status: 'sent', sent_at: trx.fn.now(), attempts: row.attempts + 1 });
+        await trx('email_outbox')
+          .where({ id: row.id })
+          .update({ status: 'sent', sent_at: trx.fn.now(), attempts: row.attempts + 1 });
         sent++;
       } catch (err) {
         const attempts = row.attempts + 1;

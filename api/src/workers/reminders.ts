@@ -5,7 +5,6 @@ import { notify } from '../notifications/service.js';
 import { appointmentMessage, AUTOMATIC_REASONS } from '../notifications/messages.js';
 import { createSealer, sealedText } from '../medical-records/crypto.js';
 
-
 /** Who and where, for the messages (the queries join patient p, doctor d and hospital h). */
 interface Names {
   patient_name: string;
@@ -32,7 +31,9 @@ const facts = (a: Names & { starts_at: Date; timezone: string | null }) => ({
  */
 export async function runReminderTick(db: Knex, config: Pick<Config, 'scheduler' | 'smtp'>, batch = 100): Promise<number> {
   return db.transaction(async (trx) => {
-    const due: ({ id: string; patient_id: string; doctor_id: string; starts_at: Date; timezone: string | null } & Names)[] = await trx('appointments as a')
+    const due: ({ id: string; patient_id: string; doctor_id: string; starts_at: Date; timezone: string | null } & Names)[] = await trx(
+      'appointments as a',
+    )
       .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
       // Never for a doctor, patient or hospital that left (their appointments are cancelled then; this
       // also covers one deactivated while the reminder was due).
@@ -87,7 +88,12 @@ export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' 
     for (const a of stale) {
       await trx('appointments')
         .where({ id: a.id })
-        .update({ status: 'cancelled', status_reason: seal(AUTOMATIC_REASONS.expired.en, a.id, 'status_reason'), status_changed_at: trx.fn.now(), updated_at: trx.fn.now() });
+        .update({
+          status: 'cancelled',
+          status_reason: seal(AUTOMATIC_REASONS.expired.en, a.id, 'status_reason'),
+          status_changed_at: trx.fn.now(),
+          updated_at: trx.fn.now(),
+        });
       const when = formatInZone(a.starts_at.getTime(), a.timezone ?? 'UTC');
       await notify(trx, config, [a.patient_id], (locale) => ({
         type: 'appointment.cancelled',
@@ -98,4 +104,3 @@ export async function runExpiryTick(db: Knex, config: Pick<Config, 'encryption' 
     return stale.length;
   });
 }
-
