@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { createSealer, sealedText } from '../api/src/medical-records/crypto.js';
+import { createSealer, sealedText } from '../common/sealer.js';
 import { loadConfig } from '../common/config.js';
 import { createKnex } from '../common/db.js';
 import { freePort } from '../scripts/lib/ports.js';

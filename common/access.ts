@@ -93,3 +93,25 @@ export async function followedByHospital(db: Db, hospitalId: string | null, pati
   if (!hospitalId) return false;
   return (await liveLinks(db).where({ 'l.patient_id': patientId, 'l.hospital_id': hospitalId }).first('l.patient_id')) !== undefined;
 }
+
+/** How a care relation came to be: a patient created by a doctor's secretary, an appointment validated, a secretary linking. */
+export type LinkSource = 'patient_creation' | 'appointment' | 'secretary';
+
+/** Creates the link unless it exists; returns whether it was created. Call inside the caller's transaction. */
+export async function ensureLink(
+  trx: Knex.Transaction,
+  link: { patientId: string; doctorId: string; source: LinkSource; createdBy: string; appointmentId?: string },
+): Promise<boolean> {
+  const inserted = await trx('patient_doctor_links')
+    .insert({
+      patient_id: link.patientId,
+      doctor_id: link.doctorId,
+      source: link.source,
+      created_by: link.createdBy,
+      appointment_id: link.appointmentId ?? null,
+    })
+    .onConflict(['patient_id', 'doctor_id'])
+    .ignore()
+    .returning('id');
+  return inserted.length > 0;
+}

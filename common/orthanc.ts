@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from './http/errors.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -339,4 +340,19 @@ export class OrthancClient {
  */
 export function orthancInstanceId(patientId: string, studyUid: string, seriesUid: string, sopUid: string): string {
   return createHash('sha1').update(`${patientId}|${studyUid}|${seriesUid}|${sopUid}`).digest('hex').match(/.{8}/g)!.join('-');
+}
+
+/**
+ * Runs a call to Orthanc for a change or a read the caller answers itself: Orthanc down, frozen (timeout) or failing
+ * becomes the one clear 503 `IMAGING_UNAVAILABLE` ("nothing was changed"); anything else passes through.
+ */
+export async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof OrthancUnavailableError || (err instanceof OrthancError && err.status >= 500)) {
+      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; nothing was changed');
+    }
+    throw err;
+  }
 }

@@ -12,7 +12,7 @@ import { hospitalRoutes } from './hospitals/routes.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { refuseNul } from '../../common/http/refuse-nul.js';
 import { httpMetrics } from '../../common/metrics.js';
-import { buildOpenApi } from './http/openapi.js';
+import { buildOpenApi } from './openapi/document.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
 import { apiCors } from '../../common/http/cors.js';
@@ -23,6 +23,7 @@ import { availabilityRoutes } from './availability/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
+import { reportRoutes } from './reports/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { shareRoutes } from './shares/routes.js';
 import { keyImageRoutes } from './key-images/routes.js';
@@ -48,6 +49,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...notificationRoutes(deps),
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
+    ...reportRoutes(deps),
     ...viewerSessionRoutes(deps),
     ...shareRoutes(deps),
     ...keyImageRoutes(deps),

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
 import type { OrthancClient } from '../../common/orthanc.js';
-import type { Passwords } from './auth/passwords.js';
+import type { Passwords } from '../../common/passwords.js';
 import type { ServiceMetrics } from '../../common/metrics.js';
 import type { PrincipalCache } from '../../common/principal-cache.js';
 

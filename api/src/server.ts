@@ -9,7 +9,7 @@ import { DbListener } from '../../common/listener.js';
 import { PrincipalCache, watchPrincipalWrites } from '../../common/principal-cache.js';
 import { createApp } from './app.js';
 import { longKeepAlive } from '../../common/http/keep-alive.js';
-import { createPasswords } from './auth/passwords.js';
+import { createPasswords } from '../../common/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
 import { startScheduler } from './workers/scheduler.js';

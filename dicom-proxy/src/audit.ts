@@ -2,9 +2,16 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../../common/audit.js';
 import type { RequestMeta } from '../../common/http/request-context.js';
 import type { ReadableStudy } from './cache.js';
-import type { Caller } from './context.js';
+import type { Principal } from '../../common/principal.js';
 
 const WINDOW_MS = 10 * 60_000;
+
+/** Who read the images, as the audit names them (a proxy `Caller` is one). */
+interface Viewer {
+  principal: Principal;
+  viewerSessionId: string | null;
+  shareId: string | null;
+}
 
 /**
  * Audits image reads: one entry per (login session, viewer session or share link, study) every ten minutes at most, since a
@@ -20,7 +27,7 @@ export class ImageAudit {
   ) {}
 
   /** Records that the caller read images of the study, unless already recorded within the window. */
-  async imagesViewed(caller: Caller, study: ReadableStudy, meta: RequestMeta): Promise<void> {
+  async imagesViewed(caller: Viewer, study: ReadableStudy, meta: RequestMeta): Promise<void> {
     const key = `${caller.shareId ?? caller.viewerSessionId ?? caller.principal.sessionId}|${study.studyId}`;
     const last = this.written.get(key);
     if (last !== undefined && Date.now() - last < WINDOW_MS) return;

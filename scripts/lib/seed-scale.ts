@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import bcrypt from 'bcryptjs';
 import type { Config } from '../../common/config.js';
-import { createSealer } from '../../api/src/medical-records/crypto.js';
+import { createSealer } from '../../common/sealer.js';
 
 /** What a scale world holds, per hospital. */
 export interface ScaleShape {

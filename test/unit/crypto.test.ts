@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { createSealer, OPENED_CACHE_CHARS, sealedText } from '../../api/src/medical-records/crypto.js';
+import { createSealer, OPENED_CACHE_CHARS, sealedText } from '../../common/sealer.js';
 
 const keys = new Map([
   ['k1', randomBytes(32)],

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { listQuerySchema, pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { Action } from '../policy/policy.js';
 import type { AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
-import { idParams } from './schemas.js';
+import { idParams } from '../http/fields.js';
 import { createAccountService, type CreateAccountInput } from './service.js';
 import type { Representation } from '../http/representation.js';
 

@@ -1,42 +1,7 @@
 import { z } from 'zod';
-import { ROLES } from '../../../common/roles.js';
-
-/** Path parameter `{id}`: anything that is not a UUID names no resource. */
-export const idParams = z.object({ id: z.uuid().describe('Resource id (UUID)') });
-
-export const timestamp = z.iso.datetime({ offset: true });
-
-/** E-mails are compared case-insensitively and stored lower-case. */
-export const emailInput = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email())
-  .transform((e) => e.toLowerCase());
+import { emailInput, phone, timestamp } from '../http/fields.js';
 
 const name = z.string().trim().min(1).max(100);
-/** A phone number: one optional leading +, then 6 to 20 digits with spaces ( ) . - between them. */
-export const phone = z
-  .string()
-  .trim()
-  .max(40)
-  .regex(/^\+?[0-9().\s-]+$/, 'Digits, spaces and ( ) . -, with one optional leading +')
-  .refine((v) => /^\d{6,20}$/.test(v.replace(/\D/g, '')), 'A phone number has 6 to 20 digits');
-
-/** The account as its owner sees it (login, refresh, /auth/me). */
-export const userSchema = z.object({
-  id: z.uuid(),
-  email: z.string(),
-  role: z.enum(ROLES),
-  hospitalId: z.uuid().nullable(),
-  firstName: z.string(),
-  lastName: z.string(),
-  mustChangePassword: z.boolean(),
-  locale: z
-    .enum(['en', 'fr'])
-    .nullable()
-    .describe('The language chosen for messages, notifications and e-mails (null: the request’s Accept-Language)'),
-});
 
 /** A staff account (hospital admin, doctor, secretary) as its managers see it. */
 export const staffAccountSchema = z.object({

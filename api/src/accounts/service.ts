@@ -1,6 +1,6 @@
 import { endShares } from '../shares/end.js';
 import { recordAudit } from '../../../common/audit.js';
-import { DEFAULT_PASSWORD } from '../auth/passwords.js';
+import { DEFAULT_PASSWORD } from '../../../common/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';

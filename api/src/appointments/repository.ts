@@ -5,7 +5,7 @@ import { formatInZone } from '../availability/intervals.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
-import { personColumns, toPersonRef } from '../accounts/people.js';
+import { personColumns, toPersonRef } from '../http/people.js';
 import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;

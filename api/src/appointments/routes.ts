@@ -1,6 +1,6 @@
-import { idParams } from '../accounts/schemas.js';
+import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute, type ResponseSpec } from '../http/route.js';
 import { toAppointmentDto } from './repository.js';

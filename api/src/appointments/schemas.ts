@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { timestamp } from '../accounts/schemas.js';
-import { personRefSchema } from '../accounts/people.js';
+import { timestamp } from '../http/fields.js';
+import { personRefSchema } from '../http/people.js';
 import { decryptedSearch, listQuerySchema } from '../http/pagination.js';
 
 export const STATUSES = ['requested', 'validated', 'cancelled', 'completed', 'no_show'] as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { route, type AnyRoute } from '../http/route.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { changePasswordBody, loginBody, meSchema, refreshBody, tokensSchema } from './schemas.js';
 import { createAuthService } from './service.js';
 import { createLoginThrottle } from './throttle.js';

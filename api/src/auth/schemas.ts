@@ -1,5 +1,21 @@
 import { z } from 'zod';
-import { emailInput, userSchema } from '../accounts/schemas.js';
+import { ROLES } from '../../../common/roles.js';
+import { emailInput } from '../http/fields.js';
+
+/** The account as its owner sees it (login, refresh, /auth/me). */
+export const userSchema = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  role: z.enum(ROLES),
+  hospitalId: z.uuid().nullable(),
+  firstName: z.string(),
+  lastName: z.string(),
+  mustChangePassword: z.boolean(),
+  locale: z
+    .enum(['en', 'fr'])
+    .nullable()
+    .describe('The language chosen for messages, notifications and e-mails (null: the request’s Accept-Language)'),
+});
 
 export const loginBody = z.object({
   email: emailInput,

@@ -6,8 +6,8 @@ import { recordAudit } from '../../../common/audit.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, tooManyRequests, unauthorized } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import { createSealer, sealedText } from '../medical-records/crypto.js';
-import { assertAcceptablePassword } from './passwords.js';
+import { createSealer, sealedText } from '../../../common/sealer.js';
+import { assertAcceptablePassword } from '../../../common/passwords.js';
 import type { LoginThrottle } from './throttle.js';
 import type { Auth } from './types.js';
 

@@ -1,4 +1,4 @@
-import { idParams } from '../accounts/schemas.js';
+import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { availabilityBody, availabilityQuery, availabilitySchema } from './schemas.js';

@@ -1,15 +1,13 @@
 import { z } from 'zod';
-import { idParams } from '../accounts/schemas.js';
+import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { SeriesRow, StudyListRow } from './repository.js';
 import { createQuarantineService } from './quarantine.js';
 import {
   presignedSchema,
-  reportBody,
-  reportSchema,
   seriesSchema,
   studyListQuery,
   studyPatchBody,
@@ -61,8 +59,6 @@ function toSeriesDto(s: SeriesRow) {
     sizeBytes: Number(s.size_bytes),
   };
 }
-
-const reportParams = z.object({ id: z.uuid(), reportId: z.uuid() });
 
 /** Upload, search, organise, delete, download and report on DICOM studies. */
 export function dicomRoutes(deps: Deps): AnyRoute[] {
@@ -271,56 +267,6 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
         409: { description: 'Local storage: no presigned URLs', schema: errorSchema },
       },
       handler: async ({ auth, params, meta }) => ({ body: await service.presigned(auth, params.id, meta) }),
-    }),
-    route({
-      method: 'post',
-      path: `${study}/reports`,
-      operationId: 'createReport',
-      summary: 'Write a report on a study',
-      description: writeAccess,
-      tag,
-      auth: 'user',
-      action: 'dicom.write',
-      params: idParams,
-      body: reportBody,
-      responses: { 201: { description: 'The report', schema: reportSchema } },
-      handler: async ({ auth, params, body, meta }) => ({ status: 201, body: await service.createReport(auth, params.id, body, meta) }),
-    }),
-    route({
-      method: 'get',
-      path: `${study}/reports`,
-      operationId: 'listReports',
-      summary: 'The reports of a study',
-      description: access,
-      tag,
-      auth: 'user',
-      action: 'dicom.read',
-      params: idParams,
-      responses: { 200: { description: 'Reports', schema: z.object({ items: z.array(reportSchema) }) } },
-      handler: async ({ auth, params }) => ({ body: { items: await service.reports(auth, params.id) } }),
-    }),
-    route({
-      method: 'get',
-      path: `${study}/reports/{reportId}/pdf`,
-      operationId: 'reportPdf',
-      summary: 'A report as PDF',
-      description: access,
-      tag,
-      auth: 'user',
-      action: 'dicom.read',
-      params: reportParams,
-      query: z.object({
-        keyImages: z
-          .enum(['true', 'false'])
-          .default('true')
-          .transform((v) => v === 'true')
-          .describe('Print the study’s key images after the text (rendered by Orthanc); default true'),
-      }),
-      responses: { 200: { description: 'The PDF', contentType: 'application/pdf' } },
-      handler: async ({ auth, params, query, meta }) => {
-        const { body, filename } = await service.reportPdf(auth, params.id, params.reportId, meta, query.keyImages);
-        return { body, headers: { 'Content-Type': 'application/pdf', 'Content-Disposition': `attachment; filename="${filename}"` } };
-      },
     }),
     route({
       method: 'get',

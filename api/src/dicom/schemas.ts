@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from '../accounts/schemas.js';
+import { timestamp } from '../http/fields.js';
 import { listQuerySchema } from '../http/pagination.js';
 
 export const studyListQuery = listQuerySchema(['studyDate', 'createdAt', 'updatedAt', 'numberOfInstances'], '-studyDate').extend({

@@ -2,43 +2,20 @@ import { retryOnConflict } from '../../../common/retry.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from 'koa';
-import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
+import { withOrthanc } from '../../../common/orthanc.js';
 import { recordAudit, recordListRead, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { AppError, conflict, notFound } from '../../../common/http/errors.js';
+import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import { createSealer } from '../medical-records/crypto.js';
-import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
-import { renderReportPdf } from './pdf.js';
 import { presignGet } from './presign.js';
 import * as repo from './repository.js';
 import { receiveUpload } from './upload.js';
-import { createKeyImageService } from '../key-images/service.js';
 
-/** Maps Orthanc being down to a clear 503. */
-export async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof OrthancUnavailableError || (err instanceof OrthancError && err.status >= 500)) {
-      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; nothing was changed');
-    }
-    throw err;
-  }
-}
-
-interface ReportContent {
-  title: string;
-  findings: string;
-  conclusion: string;
-}
-
-/** Studies and series: upload, search, organise, delete, download, reports. */
+/** Studies and series: upload, search, organise, delete, download (reports: api/src/reports). */
 export function createDicomService(deps: Deps) {
   const { db, orthanc, config } = deps;
-  const sealer = createSealer(config.encryption);
 
   async function mustFind(auth: Auth, id: string, trx = db, forUpdate = false) {
     const study = await repo.findStudy(trx, auth, id, forUpdate);
@@ -51,7 +28,7 @@ export function createDicomService(deps: Deps) {
     meta: RequestMeta,
     action: AuditAction,
     patientId: string,
-    targetType: 'dicom_study' | 'dicom_series' | 'dicom_report',
+    targetType: 'dicom_study' | 'dicom_series',
     targetId: string,
     details: Record<string, unknown> = {},
   ) => recordAudit(db, meta, { actor: auth, action, targetType, targetId, patientId, details });
@@ -212,77 +189,6 @@ export function createDicomService(deps: Deps) {
         items: await Promise.all(
           rows.map(async (r) => ({ key: r.object_key, size: Number(r.size), url: await presignGet(config.s3!, r.object_key, ttl) })),
         ),
-      };
-    },
-
-    async createReport(auth: Auth, studyId: string, content: ReportContent, meta: RequestMeta) {
-      const study = await mustFind(auth, studyId);
-      const id = crypto.randomUUID();
-      const sealed = sealer.seal(content, id);
-      await db('dicom_reports').insert({
-        id,
-        study_id: studyId,
-        study_instance_uid: study.study_instance_uid,
-        patient_id: study.patient_id,
-        author_id: auth.userId,
-        key_id: sealed.keyId,
-        payload: sealed.payload,
-      });
-      await audit(auth, meta, 'dicom.report_created', study.patient_id, 'dicom_report', id, { studyId });
-      return (await this.reports(auth, studyId)).find((r) => r.id === id)!;
-    },
-
-    async reports(auth: Auth, studyId: string) {
-      await mustFind(auth, studyId);
-      const rows: {
-        id: string;
-        key_id: string;
-        payload: string;
-        author_id: string;
-        first_name: string;
-        last_name: string;
-        created_at: Date;
-      }[] = await db('dicom_reports as r')
-        .join('users as u', 'u.id', 'r.author_id')
-        .where('r.study_id', studyId)
-        .orderBy('r.created_at')
-        .select('r.id', 'r.key_id', 'r.payload', 'r.author_id', 'u.first_name', 'u.last_name', 'r.created_at');
-      return rows.map((r) => ({
-        id: r.id,
-        studyId,
-        ...sealer.open<ReportContent>({ keyId: r.key_id, payload: r.payload }, r.id),
-        author: { id: r.author_id, firstName: r.first_name, lastName: r.last_name },
-        createdAt: r.created_at.toISOString(),
-      }));
-    },
-
-    async reportPdf(auth: Auth, studyId: string, reportId: string, meta: RequestMeta, withKeyImages = true) {
-      const study = await mustFind(auth, studyId);
-      const report = (await this.reports(auth, studyId)).find((r) => r.id === reportId);
-      if (!report) throw notFound('Report');
-      const patient = await findPatientInMedicalScope(db, auth, study.patient_id);
-      await audit(auth, meta, 'dicom.report_read', study.patient_id, 'dicom_report', reportId);
-      return {
-        filename: `report-${reportId}.pdf`,
-        body: await renderReportPdf({
-          title: report.title,
-          findings: report.findings,
-          conclusion: report.conclusion,
-          patient: {
-            name: `${patient!.first_name} ${patient!.last_name}`,
-            identifier: patient!.identifier,
-            birthDate: patient!.birth_date,
-          },
-          study: {
-            description: study.custom_description ?? study.dicom_description,
-            date: study.study_date,
-            modalities: study.modalities,
-            studyInstanceUid: study.study_instance_uid,
-          },
-          author: `Dr ${report.author.firstName} ${report.author.lastName}`,
-          createdAt: new Date(report.createdAt),
-          keyImages: withKeyImages ? await createKeyImageService(deps).rendered(study.id) : [],
-        }),
       };
     },
 

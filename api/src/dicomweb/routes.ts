@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 
 const tag = 'DICOMweb';

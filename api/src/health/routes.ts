@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { serviceUnavailable } from '../../../common/http/errors.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { KeyWatch } from '../../../common/key-registry.js';
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
-import { idParams } from '../accounts/schemas.js';
-import { errorSchema } from '../http/openapi.js';
+import { idParams } from '../http/fields.js';
+import { errorSchema } from '../http/error-schema.js';
 import { pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { hospitalCreateBody, hospitalListQuery, hospitalPatchBody, hospitalPutBody, hospitalSchema } from './schemas.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailInput, timestamp } from '../accounts/schemas.js';
+import { emailInput, timestamp } from '../http/fields.js';
 import { listQuerySchema } from '../http/pagination.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);

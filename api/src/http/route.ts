@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Auth } from '../auth/types.js';
+import type { Principal as Auth } from '../../../common/principal.js';
 import { can, concealed, type Action } from '../policy/policy.js';
 import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';

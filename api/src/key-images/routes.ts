@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { timestamp } from '../accounts/schemas.js';
-import { personRefSchema } from '../accounts/people.js';
+import { timestamp } from '../http/fields.js';
+import { personRefSchema } from '../http/people.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { createKeyImageService, MAX_KEY_IMAGES, toKeyImageDto } from './service.js';
 

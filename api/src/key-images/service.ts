@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
 import { findStudy } from '../dicom/repository.js';
-import { withOrthanc } from '../dicom/service.js';
+import { withOrthanc } from '../../../common/orthanc.js';
 import type { Deps } from '../deps.js';
 
 /** Key images per study, at most: a report prints them all. */

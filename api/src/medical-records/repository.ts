@@ -4,7 +4,7 @@ import type { Auth } from '../auth/types.js';
 import { parseSort, type Page } from '../http/pagination.js';
 import type { EntryListQuery, EntryType } from './schemas.js';
 import { fetchPage, fetchSearchPage } from '../db/paging.js';
-import { personColumns } from '../accounts/people.js';
+import { personColumns } from '../http/people.js';
 import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;

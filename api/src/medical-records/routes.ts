@@ -1,4 +1,4 @@
-import { idParams } from '../accounts/schemas.js';
+import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
 import type { Auth } from '../auth/types.js';
 import type { Representation } from '../http/representation.js';

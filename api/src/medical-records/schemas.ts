@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { timestamp } from '../accounts/schemas.js';
+import { timestamp } from '../http/fields.js';
 import { decryptedSearch, listQuerySchema } from '../http/pagination.js';
-import { personRefSchema } from '../accounts/people.js';
+import { personRefSchema } from '../http/people.js';
 
 export const ENTRY_TYPES = ['consultation', 'antecedent', 'treatment', 'prescription', 'allergy', 'note'] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];

@@ -5,10 +5,10 @@ import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import { createSealer } from './crypto.js';
+import { createSealer } from '../../../common/sealer.js';
 import * as repo from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
-import { toPersonRef } from '../accounts/people.js';
+import { toPersonRef } from '../http/people.js';
 import {
   ENTRY_TYPES,
   PRESCRIPTION_KEYS,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { idParams } from '../accounts/schemas.js';
+import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { modalityCreateBody, modalityPatchBody, modalitySchema } from './schemas.js';
 import { createModalityService } from './service.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from '../accounts/schemas.js';
+import { timestamp } from '../http/fields.js';
 
 // DICOM AE titles: 1–16 characters of the default repertoire, no backslash, not only spaces (PS3.5 AE).
 const aeTitle = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idParams, timestamp } from '../accounts/schemas.js';
+import { idParams, timestamp } from '../http/fields.js';
 import type { Deps } from '../deps.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';

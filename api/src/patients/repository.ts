@@ -1,11 +1,11 @@
-import { applyPatientScope, liveLinks, visibleLinksHospital } from '../../../common/access.js';
+import { applyPatientScope, liveLinks, visibleLinksHospital, type LinkSource } from '../../../common/access.js';
 import { searchWords } from '../../../common/search.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
 import type { PatientListQuery } from './schemas.js';
 import { fetchPage } from '../db/paging.js';
-import { personColumns } from '../accounts/people.js';
+import { personColumns } from '../http/people.js';
 import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
@@ -31,7 +31,7 @@ export interface LinkRow {
   specialty: string;
   hospital_id: string;
   hospital_name: string;
-  source: 'patient_creation' | 'appointment' | 'secretary';
+  source: LinkSource;
   created_by: string | null;
   created_at: Date;
   appointment_id: string | null;
@@ -171,23 +171,4 @@ export async function doctorsOfHospital(db: Db, hospitalId: string, ids: string[
     .whereNull('deleted_at')
     .select('id');
   return rows.map((r) => r.id);
-}
-
-/** Creates the link unless it exists; returns whether it was created. Call inside the caller's transaction. */
-export async function ensureLink(
-  trx: Knex.Transaction,
-  link: { patientId: string; doctorId: string; source: LinkRow['source']; createdBy: string; appointmentId?: string },
-): Promise<boolean> {
-  const inserted = await trx('patient_doctor_links')
-    .insert({
-      patient_id: link.patientId,
-      doctor_id: link.doctorId,
-      source: link.source,
-      created_by: link.createdBy,
-      appointment_id: link.appointmentId ?? null,
-    })
-    .onConflict(['patient_id', 'doctor_id'])
-    .ignore()
-    .returning('id');
-  return inserted.length > 0;
 }

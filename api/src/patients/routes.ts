@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { idParams } from '../accounts/schemas.js';
-import { toPersonRef } from '../accounts/people.js';
+import { idParams } from '../http/fields.js';
+import { toPersonRef } from '../http/people.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { LinkRow, PatientRow } from './repository.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { emailInput, phone, timestamp } from '../accounts/schemas.js';
+import { emailInput, phone, timestamp } from '../http/fields.js';
 import { listQuerySchema } from '../http/pagination.js';
-import { personRefSchema } from '../accounts/people.js';
+import { personRefSchema } from '../http/people.js';
 
 export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
 

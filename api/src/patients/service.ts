@@ -1,12 +1,12 @@
 import { endShares } from '../shares/end.js';
 import type { Knex } from 'knex';
-import { liveLinks, visibleLinksHospital } from '../../../common/access.js';
+import { liveLinks, visibleLinksHospital, ensureLink } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
 import { AUTOMATIC_REASONS, unlinkedMessage } from '../notifications/messages.js';
 import { recordAudit } from '../../../common/audit.js';
-import { DEFAULT_PASSWORD } from '../auth/passwords.js';
+import { DEFAULT_PASSWORD } from '../../../common/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
@@ -98,7 +98,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
               created_by: auth.userId,
             });
             for (const doctorId of input.doctorIds) {
-              await repo.ensureLink(trx, { patientId: user.id, doctorId, source: 'patient_creation', createdBy: auth.userId });
+              await ensureLink(trx, { patientId: user.id, doctorId, source: 'patient_creation', createdBy: auth.userId });
             }
             await recordAudit(trx, meta, {
               actor: auth,
@@ -233,7 +233,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
       await assertOwnDoctors(auth, [doctorId], 'doctorId');
       const created = await db.transaction(async (trx) => {
         await mustFind(auth, id, trx, true);
-        const inserted = await repo.ensureLink(trx, { patientId: id, doctorId, source: 'secretary', createdBy: auth.userId });
+        const inserted = await ensureLink(trx, { patientId: id, doctorId, source: 'secretary', createdBy: auth.userId });
         if (inserted) {
           await recordAudit(trx, meta, {
             actor: auth,

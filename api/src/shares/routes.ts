@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { idParams, timestamp } from '../accounts/schemas.js';
-import { personRefSchema } from '../accounts/people.js';
+import { idParams, timestamp } from '../http/fields.js';
+import { personRefSchema } from '../http/people.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { createShareService, MAX_LIVE_SHARES } from './service.js';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { idParams, timestamp } from '../accounts/schemas.js';
+import { idParams, timestamp } from '../http/fields.js';
 import type { Deps } from '../deps.js';
-import { errorSchema } from '../http/openapi.js';
+import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
-import { personRefSchema } from '../accounts/people.js';
+import { personRefSchema } from '../http/people.js';
 import { createViewerSessionService } from './service.js';
 
 const tag = 'Viewer sessions';

@@ -3,7 +3,7 @@ import type { Config } from '../../../common/config.js';
 import { formatInZone } from '../availability/intervals.js';
 import { notify } from '../notifications/service.js';
 import { appointmentMessage, AUTOMATIC_REASONS } from '../notifications/messages.js';
-import { createSealer, sealedText } from '../medical-records/crypto.js';
+import { createSealer, sealedText } from '../../../common/sealer.js';
 
 /** Who and where, for the messages (the queries join patient p, doctor d and hospital h). */
 interface Names {

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { CONCEALED, rolesFor } from '../policy/policy.js';
 import { registerComponents } from './components.js';
-import { errorSchema } from './error-schema.js';
-import type { AnyRoute, ResponseSpec } from './route.js';
-
-export { errorSchema };
+import { errorSchema } from '../http/error-schema.js';
+import type { AnyRoute, ResponseSpec } from '../http/route.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -12,7 +10,7 @@ type JsonSchema = Record<string, unknown>;
 type Convert = ((schema: z.ZodType, io: 'input' | 'output') => JsonSchema) & { components: Record<string, JsonSchema> };
 
 /**
- * A converter for one document: the named schemas (api/src/http/components.ts) a converted schema holds go to
+ * A converter for one document: the named schemas (api/src/openapi/components.ts) a converted schema holds go to
  * `components` and are referenced. A named schema that reads differently as input (defaults, transforms) is
  * named `…Input`; convert responses first, so that the plain name is the output form.
  */

@@ -2,17 +2,17 @@
 // references them, so a client generated from it (openapi-typescript) has one named type per resource. One
 // place names them all; the route specs keep using the schemas themselves.
 import { z } from 'zod';
-import { personRefSchema } from '../accounts/people.js';
-import { doctorSchema, staffAccountSchema, userSchema } from '../accounts/schemas.js';
+import { personRefSchema } from '../http/people.js';
+import { doctorSchema, staffAccountSchema } from '../accounts/schemas.js';
 import { appointmentSchema } from '../appointments/schemas.js';
-import { meSchema, tokensSchema } from '../auth/schemas.js';
+import { meSchema, tokensSchema, userSchema } from '../auth/schemas.js';
 import { availabilitySchema } from '../availability/schemas.js';
 import { presignedSchema, reportSchema, seriesSchema, studySchema, unmatchedSchema, uploadResultSchema } from '../dicom/schemas.js';
 import { hospitalSchema } from '../hospitals/schemas.js';
 import { accessLogSchema, entrySchema, historySchema, recordSchema } from '../medical-records/schemas.js';
 import { modalitySchema } from '../modalities/schemas.js';
 import { linkSchema, patientDetailSchema, patientSchema } from '../patients/schemas.js';
-import { errorSchema } from './error-schema.js';
+import { errorSchema } from '../http/error-schema.js';
 
 const NAMED: [z.ZodType, string][] = [
   [errorSchema, 'Error'],

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Config } from '../../../common/config.js';
+import type { Config } from './config.js';
 
 /** An encrypted value and the id of the key that sealed it. */
 export interface Sealed {

@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
-import { DEFAULT_PASSWORD } from '../../../db/seeds/super-admin.js';
-import { badRequest, type ErrorDetail } from '../../../common/http/errors.js';
+import { DEFAULT_PASSWORD } from '../db/seeds/super-admin.js';
+import { badRequest, type ErrorDetail } from './http/errors.js';
 
 export { DEFAULT_PASSWORD };
 
