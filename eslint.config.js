@@ -17,6 +17,25 @@ export default tseslint.config(
     },
   },
   {
+    // The link rule lives in one place (issue 23): the tables that decide who sees a patient's data are queried only by
+    // the access layer (common/access.ts) and the repositories, never by services, the proxy or the gate directly.
+    files: ['api/src/**', 'common/**', 'dicom-proxy/src/**', 'dicom-gate/src/**'],
+    ignores: ['common/access.ts', '**/repository.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Literal[value=/\\b(patient_doctor_links|dicom_studies)\\b/]',
+          message: 'Query patient_doctor_links and dicom_studies through common/access.ts or a repository, not here.',
+        },
+        {
+          selector: 'TemplateElement[value.raw=/\\b(patient_doctor_links|dicom_studies)\\b/]',
+          message: 'Query patient_doctor_links and dicom_studies through common/access.ts or a repository, not here.',
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },

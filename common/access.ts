@@ -115,3 +115,40 @@ export async function ensureLink(
     .returning('id');
   return inserted.length > 0;
 }
+
+/** Whether the doctor follows the patient (a link exists, whatever the doctor's or hospital's state). */
+export async function isLinked(db: Db, patientId: string, doctorId: string): Promise<boolean> {
+  return (await db('patient_doctor_links').where({ patient_id: patientId, doctor_id: doctorId }).first('id')) !== undefined;
+}
+
+/** The link between a patient and a doctor, as `l` joined to its doctor `d` (the caller narrows and selects). */
+export function linkOf(db: Db, patientId: string, doctorId: string): Knex.QueryBuilder {
+  return db('patient_doctor_links as l')
+    .join('users as d', 'd.id', 'l.doctor_id')
+    .where({ 'l.patient_id': patientId, 'l.doctor_id': doctorId });
+}
+
+/** Removes one link by id (the caller checked it may, and that it is not the patient's last). */
+export function removeLink(db: Db, linkId: string): Promise<number> {
+  return db('patient_doctor_links').where({ id: linkId }).delete();
+}
+
+/** Removes every link of a patient (erasure). */
+export function removeLinksOfPatient(db: Db, patientId: string): Promise<number> {
+  return db('patient_doctor_links').where({ patient_id: patientId }).delete();
+}
+
+/**
+ * The quarantine a caller sees, as `dicom_studies` rows without a patient: the super admin every one when
+ * `superAdminSeesAll` (the list), everyone else only its own hospital's devices' pushes (the list and every action).
+ */
+export function quarantinedStudies(db: Db, who: Who, superAdminSeesAll: boolean): Knex.QueryBuilder {
+  const query = db('dicom_studies').whereNull('patient_id');
+  if (!(superAdminSeesAll && who.role === 'super_admin')) query.where('source_hospital_id', who.hospitalId ?? null);
+  return query;
+}
+
+/** Whether a patient already owns this StudyInstanceUID in the index (a device may not push into it). */
+export async function studyOwned(db: Db, studyInstanceUid: string): Promise<boolean> {
+  return (await db('dicom_studies').where({ study_instance_uid: studyInstanceUid }).whereNotNull('patient_id').first('id')) !== undefined;
+}

@@ -4,7 +4,7 @@
 // every other patient's images, and only then is it streamed to Orthanc. The device hears "success"
 // only once Orthanc has stored it.
 import type { Knex } from 'knex';
-import { followedByHospital } from '../../common/access.js';
+import { followedByHospital, studyOwned } from '../../common/access.js';
 import { holdersOf, uidHeldElsewhere } from '../../common/dicom/ownership.js';
 import { part10Header } from '../../common/dicom/part10.js';
 import { rejectionIn } from '../../common/dicom/rejected.js';
@@ -77,7 +77,7 @@ export function createIntake(deps: { db: Knex; orthanc: OrthancClient; maxFileBy
     const conflict = await uidHeldElsewhere(db, found, storedPatientId, holders);
     if (conflict) throw new DicomRejected('UID_CONFLICT', `Its ${conflict} belongs to another patient's images`);
     if (!matched && found.studyInstanceUid) {
-      const owned = await db('dicom_studies').where({ study_instance_uid: found.studyInstanceUid }).whereNotNull('patient_id').first('id');
+      const owned = await studyOwned(db, found.studyInstanceUid);
       // A study indexed under a patient, or already stored under a MediConnect patient's ID (not indexed yet).
       if (owned || (named && (await holdersOf(db, 'study', found.studyInstanceUid)).length > 0)) {
         throw new DicomRejected('NOT_AUTHORIZED', 'Its study belongs to a patient this device’s hospital does not follow');

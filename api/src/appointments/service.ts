@@ -10,7 +10,7 @@ import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
 import { appointmentMessage, type LocalizedText } from '../notifications/messages.js';
-import { ensureLink } from '../../../common/access.js';
+import { ensureLink, isLinked } from '../../../common/access.js';
 import { createSealer, sealedText } from '../../../common/sealer.js';
 import * as repo from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
@@ -52,9 +52,7 @@ async function doctorConcerned(
   row: { patient_id: string; doctor_id: string },
   validated: boolean,
 ): Promise<boolean> {
-  return (
-    validated || Boolean(await trx('patient_doctor_links').where({ patient_id: row.patient_id, doctor_id: row.doctor_id }).first('id'))
-  );
+  return validated || (await isLinked(trx, row.patient_id, row.doctor_id));
 }
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ONE_OWNER_PER_UID, orthancIdOf, removeStudyByOrthancId, upsertStudyRow } from './repository.js';
 import type { Logger } from '../../../common/logger.js';
 import { retryOnConflict } from '../../../common/retry.js';
 import { followedByHospital } from '../../../common/access.js';
@@ -82,7 +83,7 @@ export async function refreshStudy(
     ]);
   } catch (err) {
     if (!isGone(err)) throw err;
-    await db('dicom_studies').where({ orthanc_id: orthancStudyId }).delete();
+    await removeStudyByOrthancId(db, orthancStudyId);
     return null;
   }
   const dicomPatientId = clean(study.PatientMainDicomTags.PatientID);
@@ -112,25 +113,15 @@ export async function refreshStudy(
     ...(stats ? { size_bytes: Number(stats.DiskSize) || 0 } : {}),
     updated_at: db.fn.now(),
   };
-  const upsert = (trx: Db, values: typeof row) =>
-    trx('dicom_studies')
-      .insert(values)
-      .onConflict('orthanc_id')
-      .merge({
-        ...values,
-        // The first known uploader stays the study's doctor; later refreshes (indexer) know no uploader.
-        doctor_id: trx.raw('coalesce(dicom_studies.doctor_id, excluded.doctor_id)'),
-      })
-      .returning('id');
   let saved: { id: string };
   try {
     // A savepoint: the unique owner index may refuse the row without aborting the caller's transaction.
-    [saved] = await db.transaction((sp) => upsert(sp, row));
+    saved = await db.transaction((sp) => upsertStudyRow(sp, row));
   } catch (err) {
-    if ((err as { constraint?: string }).constraint !== 'dicom_studies_one_owner_per_uid') throw err;
+    if ((err as { constraint?: string }).constraint !== ONE_OWNER_PER_UID) throw err;
     if (options.onOwnerConflict === 'throw') throw new StudyOwnerConflict(row.study_instance_uid);
     // The UID already belongs to another patient: this copy is indexed without a patient (quarantine).
-    [saved] = await upsert(db, { ...row, patient_id: null });
+    saved = await upsertStudyRow(db, { ...row, patient_id: null });
   }
   const studyId = saved.id as string;
   for (const [i, s] of series.entries()) {
@@ -171,12 +162,12 @@ export async function runIndexerTick(db: Knex, orthanc: OrthancClient, logger?: 
           const studies = new Set<string>();
           for (const change of page.Changes) {
             if (change.ChangeType === 'Deleted') {
-              if (change.ResourceType === 'Study') await trx('dicom_studies').where({ orthanc_id: change.ID }).delete();
+              if (change.ResourceType === 'Study') await removeStudyByOrthancId(trx, change.ID);
               if (change.ResourceType === 'Series') {
                 const gone = await trx('dicom_series').where({ orthanc_id: change.ID }).first('study_id');
                 if (gone) {
-                  const parent = await trx('dicom_studies').where({ id: gone.study_id }).first('orthanc_id');
-                  if (parent) studies.add(parent.orthanc_id);
+                  const parent = await orthancIdOf(trx, gone.study_id);
+                  if (parent) studies.add(parent);
                 }
               }
             } else if (change.ResourceType === 'Study' && ['NewStudy', 'StableStudy'].includes(change.ChangeType)) {

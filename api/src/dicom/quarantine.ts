@@ -5,6 +5,8 @@ import { AppError, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
+import { quarantinedStudies } from '../../../common/access.js';
+import { removeStudy, studyIdOfOrthanc, uidOwnedByOther } from './repository.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
 import { DicomRejected, patientIdentity, rewritePatient } from '../../../common/dicom/rewrite.js';
@@ -24,10 +26,8 @@ interface QuarantinedRow {
  */
 export function createQuarantineService({ db, orthanc, logger }: Deps) {
   async function find(auth: Auth, id: string): Promise<QuarantinedRow> {
-    const row = await db('dicom_studies')
+    const row = await quarantinedStudies(db, auth, false)
       .where({ id })
-      .whereNull('patient_id')
-      .where('source_hospital_id', auth.hospitalId ?? null)
       .first('id', 'orthanc_id', 'study_instance_uid', 'source_hospital_id');
     if (!row) throw notFound('Unmatched study');
     return row;
@@ -39,12 +39,8 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
       const row = await find(auth, id);
       const patient = await findPatientInMedicalScope(db, auth, patientId);
       if (!patient) throw notFound('Patient');
-      const owner = await db('dicom_studies')
-        .where({ study_instance_uid: row.study_instance_uid })
-        .whereNotNull('patient_id')
-        .whereNot('patient_id', patient.id)
-        .first('id');
-      if (owner) throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
+      if (await uidOwnedByOther(db, row.study_instance_uid, patient.id))
+        throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
       const identity = patientIdentity(patient);
       const instances = (await orthanc
         .fetch(`/studies/${encodeURIComponent(row.orthanc_id)}/instances`)
@@ -86,7 +82,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
         throw err;
       }
       await orthanc.delete('studies', row.orthanc_id);
-      await db('dicom_studies').where({ id: row.id }).delete();
+      await removeStudy(db, row.id);
       await recordAudit(db, meta, {
         actor: auth,
         action: 'dicom.reconciled',
@@ -95,15 +91,15 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
         patientId: patient.id,
         details: { studyInstanceUid: row.study_instance_uid, instances: instances.length },
       });
-      const filed = newStudy ? await db('dicom_studies').where({ orthanc_id: newStudy }).first('id') : null;
-      return { studyId: filed?.id ?? null, instances: instances.length };
+      const filed = newStudy ? await studyIdOfOrthanc(db, newStudy) : null;
+      return { studyId: filed, instances: instances.length };
     },
 
     /** Removes a quarantined study for good. */
     async discard(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
       const row = await find(auth, id);
       await orthanc.delete('studies', row.orthanc_id);
-      await db('dicom_studies').where({ id: row.id }).delete();
+      await removeStudy(db, row.id);
       await recordAudit(db, meta, {
         actor: auth,
         action: 'dicom.discarded',

@@ -147,3 +147,80 @@ export async function findSeries(
     .where('se.id', id)
     .first('se.*', 's.orthanc_id as study_orthanc_id', 's.patient_id');
 }
+
+// The index's own writes and lookups by Orthanc or row id: the indexer, uploads, assignments and deletions, which act
+// on a study already authorized (or on behalf of no caller at all).
+
+/** The unique index that keeps one owner per StudyInstanceUID. */
+export const ONE_OWNER_PER_UID = 'dicom_studies_one_owner_per_uid';
+
+/** Inserts or refreshes a study's index row by Orthanc id; the first known uploader stays its doctor. Returns its id. */
+export async function upsertStudyRow(db: Db, values: Record<string, unknown> & { orthanc_id: string }): Promise<{ id: string }> {
+  const [saved] = await db('dicom_studies')
+    .insert(values)
+    .onConflict('orthanc_id')
+    .merge({
+      ...values,
+      // Later refreshes (the indexer) know no uploader.
+      doctor_id: db.raw('coalesce(dicom_studies.doctor_id, excluded.doctor_id)'),
+    })
+    .returning('id');
+  return saved as { id: string };
+}
+
+/** Removes a study's index row by its Orthanc id (Orthanc no longer holds it). */
+export function removeStudyByOrthancId(db: Db, orthancId: string): Promise<number> {
+  return db('dicom_studies').where({ orthanc_id: orthancId }).delete();
+}
+
+/** Removes a study's index row by its id (the caller deleted it from Orthanc). */
+export function removeStudy(db: Db, id: string): Promise<number> {
+  return db('dicom_studies').where({ id }).delete();
+}
+
+/** The Orthanc id of an indexed study, if indexed. */
+export async function orthancIdOf(db: Db, studyId: string): Promise<string | null> {
+  return (await db('dicom_studies').where({ id: studyId }).first('orthanc_id'))?.orthanc_id ?? null;
+}
+
+/** The index id of the study Orthanc knows as `orthancId`, if indexed. */
+export async function studyIdOfOrthanc(db: Db, orthancId: string): Promise<string | null> {
+  return (await db('dicom_studies').where({ orthanc_id: orthancId }).first('id'))?.id ?? null;
+}
+
+/** Index rows by id (an upload's studies, already authorized by the upload). */
+export function studiesById(db: Db, ids: string[]): Promise<StudyRow[]> {
+  return db('dicom_studies').whereIn('id', ids).select('*');
+}
+
+/** Changes a study's description and labels (the caller found it in its scope first). */
+export function updateStudyRow(db: Db, id: string, patch: { description?: string | null; labels?: string[] }): Promise<number> {
+  return db('dicom_studies')
+    .where({ id })
+    .update({
+      ...(patch.description !== undefined ? { custom_description: patch.description } : {}),
+      ...(patch.labels !== undefined ? { labels: [...new Set(patch.labels)].sort() } : {}),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Locks a study's row until the transaction ends (serialises writes hanging off one study). */
+export async function lockStudy(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx('dicom_studies').where({ id }).forUpdate().first('id');
+}
+
+/** Whether a patient other than `patientId` owns this StudyInstanceUID (`patientId` null: any patient). */
+export async function uidOwnedByOther(db: Db, studyInstanceUid: string, patientId: string | null): Promise<boolean> {
+  const q = db('dicom_studies').where({ study_instance_uid: studyInstanceUid }).whereNotNull('patient_id');
+  if (patientId) q.whereNot('patient_id', patientId);
+  return (await q.first('id')) !== undefined;
+}
+
+/** The StudyInstanceUIDs of one patient's studies, as a subquery. */
+export const studyUidsOfPatient = (db: Db, patientId: string): Knex.QueryBuilder =>
+  db('dicom_studies').where({ patient_id: patientId }).select('study_instance_uid');
+
+/** Removes every index row of one patient's studies (erasure); returns how many. */
+export function removeStudiesOfPatient(db: Db, patientId: string): Promise<number> {
+  return db('dicom_studies').where({ patient_id: patientId }).delete();
+}

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from 'koa';
 import { withOrthanc } from '../../../common/orthanc.js';
+import { quarantinedStudies } from '../../../common/access.js';
 import { recordAudit, recordListRead, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
@@ -74,12 +75,10 @@ export function createDicomService(deps: Deps) {
         patientId: outcome.patientId,
         details: { stored: outcome.stored.length, refused: outcome.refused.length, studies: [...studyIds.values()] },
       });
-      const studies = await db('dicom_studies')
-        .whereIn(
-          'id',
-          [...studyIds.values()].filter((v): v is string => v !== null),
-        )
-        .select('*');
+      const studies = await repo.studiesById(
+        db,
+        [...studyIds.values()].filter((v): v is string => v !== null),
+      );
       return {
         patientId: outcome.patientId,
         stored: outcome.stored.map((s) => ({
@@ -116,13 +115,7 @@ export function createDicomService(deps: Deps) {
     async update(auth: Auth, id: string, patch: { description?: string | null; labels?: string[] }, meta: RequestMeta) {
       const study = await db.transaction(async (trx) => {
         const found = await mustFind(auth, id, trx, true);
-        await trx('dicom_studies')
-          .where({ id })
-          .update({
-            ...(patch.description !== undefined ? { custom_description: patch.description } : {}),
-            ...(patch.labels !== undefined ? { labels: [...new Set(patch.labels)].sort() } : {}),
-            updated_at: trx.fn.now(),
-          });
+        await repo.updateStudyRow(trx, id, patch);
         return found;
       });
       await audit(auth, meta, 'dicom.study_updated', study.patient_id, 'dicom_study', id, { fields: Object.keys(patch) });
@@ -133,7 +126,7 @@ export function createDicomService(deps: Deps) {
     async removeStudy(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
       const study = await mustFind(auth, id);
       await withOrthanc(() => orthanc.delete('studies', study.orthanc_id));
-      await db('dicom_studies').where({ id }).delete();
+      await repo.removeStudy(db, id);
       await db('dicom_series_metadata').where({ study_instance_uid: study.study_instance_uid }).delete();
       await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, {
         studyInstanceUid: study.study_instance_uid,
@@ -195,8 +188,7 @@ export function createDicomService(deps: Deps) {
     /** Studies whose DICOM PatientID matches no patient: counts and UIDs for reconciliation. */
     /** The quarantine: everything for the super admin (counts and UIDs), a doctor its hospital's devices' pushes. */
     async unmatched(auth: Auth, q: { page: number; pageSize: number }) {
-      const base = db('dicom_studies').whereNull('patient_id');
-      if (auth.role !== 'super_admin') base.where('source_hospital_id', auth.hospitalId ?? null);
+      const base = quarantinedStudies(db, auth, true);
       const [{ count }] = (await base.clone().count({ count: '*' })) as [{ count: number }];
       const [{ instances }] = (await base.clone().sum({ instances: 'number_of_instances' })) as [{ instances: number | null }];
       const rows: repo.StudyRow[] = await base

@@ -2,7 +2,7 @@ import { recordAudit } from '../../../common/audit.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
-import { findStudy } from '../dicom/repository.js';
+import { findStudy, lockStudy } from '../dicom/repository.js';
 import { withOrthanc } from '../../../common/orthanc.js';
 import type { Deps } from '../deps.js';
 
@@ -103,7 +103,7 @@ export function createKeyImageService({ db, orthanc }: Deps) {
       const frames = Number(found[0]!.MainDicomTags.NumberOfFrames ?? 1) || 1;
       if (input.frame > frames) throw badRequest(`The instance has ${frames} frame(s)`, [{ field: 'frame', message: `1 to ${frames}` }]);
       const id = await db.transaction(async (trx) => {
-        await trx('dicom_studies').where({ id: studyId }).forUpdate().first('id');
+        await lockStudy(trx, studyId);
         const [{ n }] = (await trx('dicom_key_images').where({ study_id: studyId }).count({ n: '*' })) as [{ n: string }];
         if (Number(n) >= MAX_KEY_IMAGES) throw conflict('TOO_MANY_KEY_IMAGES', `At most ${MAX_KEY_IMAGES} key images per study`);
         const [row] = await trx('dicom_key_images')

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit } from '../../../common/audit.js';
+import { removeLinksOfPatient } from '../../../common/access.js';
+import { removeStudiesOfPatient } from '../dicom/repository.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { OrthancClient } from '../../../common/orthanc.js';
 
@@ -71,9 +73,9 @@ export async function erasePatient(
     const recordEntries = await trx('medical_record_entries').where({ patient_id: patientId }).delete();
     await trx('study_shares').where({ patient_id: patientId }).delete();
     await trx('dicom_reports').where({ patient_id: patientId }).delete();
-    const studies = await trx('dicom_studies').where({ patient_id: patientId }).delete();
+    const studies = await removeStudiesOfPatient(trx, patientId);
     const appointments = await trx('appointments').whereIn('id', appointmentIds).delete();
-    await trx('patient_doctor_links').where({ patient_id: patientId }).delete();
+    await removeLinksOfPatient(trx, patientId);
     await trx('viewer_sessions').where({ user_id: patientId }).delete();
     // Its logins: where from and with what browser (kept closed rows, since the audit trail names their ids).
     await trx('refresh_tokens')

@@ -1,11 +1,12 @@
 import { endShares } from '../shares/end.js';
 import type { Knex } from 'knex';
-import { liveLinks, visibleLinksHospital, ensureLink } from '../../../common/access.js';
+import { ensureLink, linkOf, liveLinks, removeLink, visibleLinksHospital } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
 import { cancelAppointmentsOf } from '../appointments/service.js';
 import { notify } from '../notifications/service.js';
 import { AUTOMATIC_REASONS, unlinkedMessage } from '../notifications/messages.js';
 import { recordAudit } from '../../../common/audit.js';
+import { studyUidsOfPatient } from '../dicom/repository.js';
 import { DEFAULT_PASSWORD } from '../../../common/passwords.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
@@ -186,9 +187,8 @@ export function createPatientService({ db, passwords, config }: Deps) {
     async removeLink(auth: Auth, id: string, doctorId: string, meta: RequestMeta): Promise<repo.LinkRow[]> {
       await db.transaction(async (trx) => {
         await mustFind(auth, id, trx, true);
-        const link = await trx('patient_doctor_links as l')
-          .join('users as d', 'd.id', 'l.doctor_id')
-          .where({ 'l.patient_id': id, 'l.doctor_id': doctorId, 'd.hospital_id': auth.hospitalId })
+        const link = await linkOf(trx, id, doctorId)
+          .where('d.hospital_id', auth.hospitalId)
           .first('l.id', 'l.source', 'l.created_at', 'd.first_name', 'd.last_name');
         if (!link) throw notFound('Link');
         if (!(await liveLinks(trx).where('l.patient_id', id).whereNot('l.doctor_id', doctorId).first('l.id'))) {
@@ -196,10 +196,10 @@ export function createPatientService({ db, passwords, config }: Deps) {
             { field: 'doctorId', message: 'The patient’s only doctor' },
           ]);
         }
-        await trx('patient_doctor_links').where({ id: link.id }).delete();
+        await removeLink(trx, link.id);
         // The doctor can no longer see this patient's appointments with it: they end, as when a doctor leaves.
         await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, AUTOMATIC_REASONS.doctorUnlinked, auth, meta);
-        const studies = trx('dicom_studies').where({ patient_id: id }).select('study_instance_uid');
+        const studies = studyUidsOfPatient(trx, id);
         await trx('viewer_sessions')
           .where({ user_id: doctorId })
           .whereIn('study_instance_uid', studies)
