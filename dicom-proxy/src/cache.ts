@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { readableStudyOwner } from '../../common/access.js';
+import { scopeFor } from '../../common/scope.js';
 import type { DbListener } from '../../common/listener.js';
 import type { Principal } from '../../common/principal.js';
 
@@ -51,7 +51,7 @@ export class AccessCache {
     }
     this.onLookup?.('miss');
     const generation = this.generation;
-    const owner = await readableStudyOwner(this.db, who, studyUid);
+    const owner = await scopeFor(this.db, who).dicomWebStudy(studyUid);
     const study = owner ? { studyId: owner.studyId, patientId: owner.patientId, identifier: owner.identifier } : null;
     if (this.listener.listening && generation === this.generation) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

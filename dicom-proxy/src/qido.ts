@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
-import { readableStudies } from '../../common/access.js';
+import { scopeFor } from '../../common/scope.js';
 import { AppError, badRequest, notFound } from '../../common/http/errors.js';
 import type { Caller, ProxyDeps } from './context.js';
 import {
@@ -181,7 +181,7 @@ function studyFromIndex(r: IndexedStudy, root: string): DicomJson {
  * every row is checked again against the index before it leaves.
  */
 async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: QidoQuery): Promise<void> {
-  const query = readableStudies(deps.db, caller.principal).join('users as pu', 'pu.id', 's.patient_id');
+  const query = scopeFor(deps.db, caller.principal).dicomWebStudies().join('users as pu', 'pu.id', 's.patient_id');
   if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
   applyIndexFilters(query, q);
   query
@@ -258,7 +258,7 @@ export async function handleQido(
     q.filters.delete(TAG.StudyInstanceUID);
     studies = new Map([[target.study, study.identifier]]);
   } else {
-    const query = readableStudies(deps.db, caller.principal);
+    const query = scopeFor(deps.db, caller.principal).dicomWebStudies();
     if (caller.onlyStudy) query.where('s.study_instance_uid', caller.onlyStudy);
     if (askedStudies) query.whereIn('s.study_instance_uid', askedStudies);
     const rows: { uid: string; identifier: string }[] = await query

@@ -1,4 +1,4 @@
-import { whereLinkedTo } from '../../../common/access.js';
+import { scopeFor } from '../../../common/scope.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { formatInZone } from '../availability/intervals.js';
@@ -36,31 +36,9 @@ export interface AppointmentRow {
   updated_at: Date;
 }
 
-/**
- * Row scope of appointments: a patient its own; a doctor its own with patients it is linked to (a mere
- * request reveals nothing to it); a secretary those of its hospital's doctors; nobody else any.
- */
-function applyScope(query: Knex.QueryBuilder, auth: Auth): void {
-  switch (auth.role) {
-    case 'patient':
-      query.where('a.patient_id', auth.userId);
-      return;
-    case 'doctor':
-      whereLinkedTo(query.where('a.doctor_id', auth.userId), auth.userId, 'a.patient_id');
-      return;
-    case 'secretary':
-      query.where('a.hospital_id', auth.hospitalId ?? null);
-      return;
-    default:
-      query.whereRaw('false');
-  }
-}
-
-/** The appointments in scope, as `a`, without the names that decorate them. */
+/** The appointments in scope, as `a`, without the names that decorate them (the rule: common/scope.ts). */
 function inScope(db: Db, auth: Auth): Knex.QueryBuilder {
-  const query = db('appointments as a');
-  applyScope(query, auth);
-  return query;
+  return scopeFor(db, auth).appointments();
 }
 
 /**

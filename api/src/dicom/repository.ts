@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { fetchPage } from '../db/paging.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
-import { applyPatientScope } from '../../../common/access.js';
+import { scopeFor } from '../../../common/scope.js';
 import { prepared } from '../../../common/db.js';
 
 type Db = Knex | Knex.Transaction;
@@ -46,9 +46,7 @@ export interface SeriesRow {
 
 /** Studies the caller may see: a linked doctor's patients', a patient its own. Unmatched studies: nobody. */
 export function scopedStudies(db: Db, auth: Auth): Knex.QueryBuilder {
-  const query = db('dicom_studies as s').whereNotNull('s.patient_id');
-  applyPatientScope(query, auth, 's.patient_id', 'medical');
-  return query;
+  return scopeFor(db, auth).studies();
 }
 
 /** Search filters of the study list. */

@@ -1,4 +1,4 @@
-import { applyPatientScope } from '../../../common/access.js';
+import { scopeFor } from '../../../common/scope.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { parseSort, type Page } from '../http/pagination.js';
@@ -53,10 +53,7 @@ export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.
 
 /** The entries in scope, as `e`, without their authors' names. */
 function entriesInScope(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
-  const query = db('medical_record_entries as e');
-  if (!includeDeleted) query.whereNull('e.deleted_at');
-  applyPatientScope(query, auth, 'e.patient_id', 'medical');
-  return query;
+  return scopeFor(db, auth).recordEntries({ includeDeleted });
 }
 
 /** The names of an entry's author (a required key) and last editor (optional): they never remove a row. */
@@ -103,12 +100,10 @@ export async function entriesOfPatient(db: Db, auth: Auth, patientId: string): P
 
 /** The patient, when it is in the caller's medical scope. */
 export async function findPatientInMedicalScope(db: Db, auth: Auth, patientId: string) {
-  const query = db('users as u')
-    .join('patients as p', 'p.user_id', 'u.id')
+  const query = scopeFor(db, auth)
+    .patients('medical')
     .where('u.id', patientId)
-    .whereNull('u.deleted_at')
     .first('u.id', 'p.identifier', 'u.first_name', 'u.last_name', 'p.birth_date', 'p.sex');
-  applyPatientScope(query, auth, 'u.id', 'medical');
   return prepared(query) as Promise<
     { id: string; identifier: string; first_name: string; last_name: string; birth_date: string; sex: string } | undefined
   >;

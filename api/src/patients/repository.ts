@@ -1,4 +1,5 @@
-import { applyPatientScope, liveLinks, visibleLinksHospital, type LinkSource } from '../../../common/access.js';
+import { liveLinks, visibleLinksHospital, type LinkSource } from '../../../common/access.js';
+import { scopeFor } from '../../../common/scope.js';
 import { searchWords } from '../../../common/search.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
@@ -52,10 +53,9 @@ const COLUMNS = [
   'u.updated_at',
 ];
 
+/** Patients the caller reaches for administrative work (the rule: common/scope.ts). */
 function scoped(db: Db, auth: Auth): Knex.QueryBuilder {
-  const query = db('users as u').join('patients as p', 'p.user_id', 'u.id').where('u.role', 'patient').whereNull('u.deleted_at');
-  applyPatientScope(query, auth, 'u.id', 'administrative');
-  return query;
+  return scopeFor(db, auth).patients('administrative');
 }
 
 const SORT_COLUMNS = {
