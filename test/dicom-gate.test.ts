@@ -214,6 +214,25 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
   });
 
   it('refused associations and instances are counted in the gate’s /metrics and audited with their reason, never the identifiers', async () => {
+    // Its own pushes (the test does not lean on the others): one stored, one malformed, one into a study the index
+    // gives to a patient (uploaded through the API, which indexes at once).
+    const aet = await device(w.a.hospital.id);
+    const owned = newUid();
+    const uploaded = await upload((await sharedApi()).url, w.a.doctor.token, w.patient.id, [
+      { name: 'owned.dcm', data: synthDicom({ patientId: 'ANY', studyUid: owned, seriesUid: newUid() }) },
+    ]);
+    expect(uploaded.status).to.equal(201);
+    const deep = withElementsBeforePixels(
+      synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() }),
+      nestedSequence(5000, false),
+    );
+    const good = synthDicom({ patientId: w.patient.identifier, studyUid: newUid(), seriesUid: newUid() });
+    const intoOwned = synthDicom({ patientId: 'NOT-A-PATIENT', studyUid: owned, seriesUid: newUid() });
+    expect((await rawPush(gate.port, aet, [good, deep, intoOwned])).statuses).to.deep.equal([
+      STATUS.SUCCESS,
+      STATUS.CANNOT_UNDERSTAND,
+      STATUS.REFUSED_NOT_AUTHORIZED,
+    ]);
     const refusedAt = await rawPush(gate.port, 'NOBODY', [synthDicom({ patientId: 'X', studyUid: newUid(), seriesUid: newUid() })]);
     expect(refusedAt).to.deep.equal({ accepted: false, statuses: [] });
     const elsewhere = await device(w.a.hospital.id, '10.9.8.7');

@@ -434,6 +434,20 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
     expect(rows).to.have.length(1);
   });
 
+  it('a read Orthanc refuses (unknown series in a readable study) is not audited as images viewed; the next answered read is', async () => {
+    const s = studies.p1![1]!;
+    const session = await openSession(a.doctor, s.id);
+    const { testDb } = await import('./helpers/db.js');
+    const entries = () =>
+      testDb()('audit_log')
+        .where({ action: 'dicom.images_viewed', target_id: s.id })
+        .whereRaw("details->>'viewerSessionId' = ?", [session.id]);
+    expect((await get(session.token, `/studies/${s.uid}/series/1.2.3.999999/metadata`)).status).to.equal(404);
+    expect(await entries(), 'a 404 of Orthanc showed nothing').to.have.length(0);
+    expect((await get(session.token, `/studies/${s.uid}/series/${s.series}/metadata`)).status).to.equal(200);
+    expect(await entries()).to.have.length(1);
+  });
+
   it('never writes a token into its request log', async () => {
     const session = await openSession(p1, studies.p1![0]!.id);
     await fetch(`${base}/t/${session.token}/studies/${all('p1')[0]}/series`);

@@ -8,13 +8,17 @@ import type { ReadableStudy } from './cache.js';
 import { sendDicomJson } from './respond.js';
 
 /** Authorizes a study for the caller (viewer sessions: their one study), audits the read, or throws 404. */
-async function authorizeStudy(ctx: Context, deps: ProxyDeps, caller: Caller, studyUid: string): Promise<ReadableStudy> {
+/** The study behind a UID the caller may read, or 404. Audits nothing: what was read is audited once it was answered. */
+async function authorizeStudy(deps: ProxyDeps, caller: Caller, studyUid: string): Promise<ReadableStudy> {
   if (caller.onlyStudy && studyUid !== caller.onlyStudy) throw notFound('Study');
   const study = await deps.access.readable(caller.principal, studyUid);
   if (!study) throw notFound('Study');
-  await deps.audit.imagesViewed(caller, study, ctx.state.meta);
   return study;
 }
+
+/** Audits images the caller was answered (never a refusal, nor an error of Orthanc's: those showed nothing). */
+const viewed = (ctx: Context, deps: ProxyDeps, caller: Caller, study: ReadableStudy) =>
+  deps.audit.imagesViewed(caller, study, ctx.state.meta);
 
 /**
  * WADO-RS (retrieve, metadata, frames, rendered, thumbnails, bulk data): allowed only inside a study the
@@ -28,16 +32,18 @@ export async function handleWado(
   subPath: string,
   search: string,
 ): Promise<void> {
-  await authorizeStudy(ctx, deps, caller, target.study);
+  const study = await authorizeStudy(deps, caller, target.study);
   if (target.target === 'metadata' && target.series && !target.instance && ctx.method === 'GET' && !search) {
     const cached = await cachedSeriesMetadata(deps.db, deps.orthanc, caller.rewrite, target.study, target.series);
     if (cached) {
       ctx.set('X-MediConnect-Cache', cached.cached ? 'hit' : 'miss');
-      return sendDicomJson(ctx, cached.body);
+      sendDicomJson(ctx, cached.body);
+      return viewed(ctx, deps, caller, study);
     }
   }
-  if (target.target === 'thumbnail') return thumbnail(ctx, deps, caller, target, search);
-  await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined);
+  if (target.target === 'thumbnail') await thumbnail(ctx, deps, caller, target, search);
+  else await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined);
+  await viewed(ctx, deps, caller, study);
 }
 
 /** The edge of a thumbnail when the client names no viewport. */
@@ -141,7 +147,7 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
   }
   if (problems.length) throw badRequest('Invalid WADO-URI request', problems, 'INVALID_QUERY');
   const [study, series, instance] = ['studyuid', 'seriesuid', 'objectuid'].map((k) => seen.get(k)!) as [string, string, string];
-  await authorizeStudy(ctx, deps, caller, study);
+  const readable = await authorizeStudy(deps, caller, study);
   const found = await deps.orthanc.fetch('/tools/find', {
     method: 'POST',
     body: JSON.stringify({
@@ -157,4 +163,5 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
     .map(([k, v]) => `${encodeURIComponent(spelled.get(k)!)}=${encodeURIComponent(v).replace(/%2F/gi, '/')}`)
     .join('&');
   await forwardToOrthanc(ctx, deps.orthanc, `/wado?${canonical}`, caller.rewrite, ctx.get('Accept') || undefined);
+  await viewed(ctx, deps, caller, readable);
 }
