@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, badRequest } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 
@@ -25,17 +25,22 @@ export function etagOf(body: unknown, volatile: string[] = []): string {
   return `"${createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 27)}"`;
 }
 
-/** The top-level field names a body schema accepts (through transforms and refinements). */
+const writable = new WeakMap<z.ZodType, Set<string>>();
+
+/**
+ * The top-level field names a body schema accepts (through transforms and refinements), read from its JSON Schema
+ * as the OpenAPI document publishes it (zod's public `toJSONSchema`, input side), not from zod's internals. Computed
+ * once per schema.
+ */
 export function writableKeys(schema: z.ZodType | undefined): Set<string> {
-  let s = schema as unknown as
-    { _zod?: { def: { type: string; shape?: Record<string, unknown>; in?: unknown; innerType?: unknown } } } | undefined;
-  for (let i = 0; s && i < 10; i++) {
-    const def = s._zod?.def;
-    if (!def) break;
-    if (def.type === 'object') return new Set(Object.keys(def.shape ?? {}));
-    s = (def.type === 'pipe' ? def.in : def.innerType) as typeof s;
+  if (!schema) return new Set();
+  let keys = writable.get(schema);
+  if (!keys) {
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+    keys = new Set(Object.keys(json.properties ?? {}));
+    writable.set(schema, keys);
   }
-  return new Set();
+  return keys;
 }
 
 /** What a write keeps of its body once compared with the stored representation. */
