@@ -343,6 +343,14 @@ export function orthancInstanceId(patientId: string, studyUid: string, seriesUid
 }
 
 /**
+ * The one answer for "the imaging store cannot answer" (Orthanc down, frozen past its timeout, failing): 503
+ * `IMAGING_UNAVAILABLE`, with what the client should know (`outcome`, e.g. what an upload stored before) in its details.
+ */
+export function imagingUnavailable(outcome = 'nothing was changed', details: Record<string, unknown> | null = null): AppError {
+  return new AppError(503, 'IMAGING_UNAVAILABLE', `The imaging store is unavailable; ${outcome}`, details);
+}
+
+/**
  * Runs a call to Orthanc for a change or a read the caller answers itself: Orthanc down, frozen (timeout) or failing
  * becomes the one clear 503 `IMAGING_UNAVAILABLE` ("nothing was changed"); anything else passes through.
  */
@@ -351,7 +359,7 @@ export async function withOrthanc<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof OrthancUnavailableError || (err instanceof OrthancError && err.status >= 500)) {
-      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; nothing was changed');
+      throw imagingUnavailable();
     }
     throw err;
   }

@@ -3,9 +3,9 @@ import { BASE_HEADER, BASE_SIGNATURE_HEADER, dicomWebBaseSigned, SERVICE_HEADER 
 import { dicomWebCors } from '../../common/http/cors.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { refuseNul } from '../../common/http/refuse-nul.js';
-import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
+import { badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
-import { OrthancUnavailableError } from '../../common/orthanc.js';
+import { OrthancUnavailableError, imagingUnavailable } from '../../common/orthanc.js';
 import { tokenDigest, verifyAccessToken } from '../../common/tokens.js';
 import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFIX } from '../../common/viewer-sessions.js';
 import type { Caller, ProxyDeps } from './context.js';
@@ -127,7 +127,7 @@ function imagingErrors() {
     } catch (err) {
       if (err instanceof OrthancUnavailableError) {
         if (ctx.req.destroyed) return;
-        throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+        throw imagingUnavailable('retry once it is back');
       }
       throw err;
     }

@@ -1,7 +1,8 @@
+import { imagingUnavailable } from '../../common/orthanc.js';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { scopeFor } from '../../common/scope.js';
-import { AppError, badRequest, notFound } from '../../common/http/errors.js';
+import { badRequest, notFound } from '../../common/http/errors.js';
 import type { Caller, ProxyDeps } from './context.js';
 import {
   dateRange,
@@ -52,7 +53,7 @@ async function orthancQido(deps: ProxyDeps, caller: Caller, path: string, params
     headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' },
   });
   if (upstream.status === 400) throw badRequest('The imaging store refused the query', null, 'INVALID_QUERY');
-  if (!upstream.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not answer the query');
+  if (!upstream.ok) throw imagingUnavailable('retry once it is back');
   const text = (await upstream.text()).split(caller.rewrite.from).join(caller.rewrite.to);
   return text ? (JSON.parse(text) as DicomJson[]) : [];
 }

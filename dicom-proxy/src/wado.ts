@@ -1,5 +1,6 @@
+import { imagingUnavailable } from '../../common/orthanc.js';
 import type { Context } from 'koa';
-import { AppError, badRequest, notFound } from '../../common/http/errors.js';
+import { badRequest, notFound } from '../../common/http/errors.js';
 import { wadoQuery } from './query.js';
 import { forwardToOrthanc } from './forward.js';
 import { cachedSeriesMetadata } from './metadata-cache.js';
@@ -64,7 +65,7 @@ async function find<T>(deps: ProxyDeps, level: 'Series' | 'Instance', query: Rec
     method: 'POST',
     body: JSON.stringify({ Level: level, Query: query, Expand: true }),
   });
-  if (!res.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+  if (!res.ok) throw imagingUnavailable('retry once it is back');
   return (await res.json()) as T[];
 }
 
@@ -156,7 +157,7 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
       Limit: 2,
     }),
   });
-  if (!found.ok) throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable');
+  if (!found.ok) throw imagingUnavailable('retry once it is back');
   if (((await found.json()) as unknown[]).length !== 1) throw notFound('Instance');
   // Orthanc's WADO-URI reads values without percent-decoding slashes (contentType=application/dicom).
   const canonical = [...seen]

@@ -1,3 +1,4 @@
+import { imagingUnavailable } from '../../../common/orthanc.js';
 import { retryOnConflict } from '../../../common/retry.js';
 import { Readable } from 'node:stream';
 import { recordAudit } from '../../../common/audit.js';
@@ -53,7 +54,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
           const file = await orthanc.stream(`/instances/${encodeURIComponent(instance.ID)}/file`);
           if ((file.statusCode ?? 500) >= 400) {
             file.resume();
-            throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store could not read the quarantined study; nothing was changed');
+            throw imagingUnavailable();
           }
           let rewritten;
           try {

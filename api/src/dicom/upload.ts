@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import type { Entry } from 'unzipper';
-import { OrthancError, OrthancUnavailableError } from '../../../common/orthanc.js';
+import { OrthancError, OrthancUnavailableError, imagingUnavailable } from '../../../common/orthanc.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
@@ -140,7 +140,7 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
         });
       }
       if (err instanceof OrthancUnavailableError || err instanceof OrthancError) {
-        throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging store is unavailable; files stored so far are kept, retry the rest', {
+        throw imagingUnavailable('files stored so far are kept, retry the rest', {
           stored: outcome.stored.map((s) => s.file),
         });
       }

@@ -1,3 +1,4 @@
+import { imagingUnavailable } from '../../../common/orthanc.js';
 import http from 'node:http';
 import type { Context, Next } from 'koa';
 import { dicomWebCors } from '../../../common/http/cors.js';
@@ -71,7 +72,7 @@ export function dicomWebGateway({ config, logger }: Pick<Deps, 'config' | 'logge
       req.end();
     }).catch((err: Error) => {
       logger.warn({ err: err.message }, 'DICOMweb proxy unreachable');
-      throw new AppError(503, 'IMAGING_UNAVAILABLE', 'The imaging service is unavailable');
+      throw imagingUnavailable('retry once it is back');
     });
     ctx.status = upstream.statusCode ?? 502;
     for (const name of RESPONSE_HEADERS) {
