@@ -1,4 +1,4 @@
-import { endShares } from '../shares/end.js';
+import { endShares } from '../commands/end-shares.js';
 import { recordAudit } from '../../../common/audit.js';
 import { DEFAULT_PASSWORD } from '../../../common/passwords.js';
 import type { Auth } from '../auth/types.js';
@@ -6,7 +6,7 @@ import type { Deps } from '../deps.js';
 import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { Page } from '../http/pagination.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import { cancelAppointmentsOf } from '../appointments/service.js';
+import { cancelAppointmentsOf } from '../commands/cancel-appointments.js';
 import { hospitalExists } from '../hospitals/repository.js';
 import * as repo from './repository.js';
 import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';

@@ -1,4 +1,5 @@
 import { scopeFor } from '../../../common/scope.js';
+import { isLinked } from '../../../common/access.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { formatInZone } from '../availability/intervals.js';
@@ -156,4 +157,13 @@ export function toAppointmentDto(r: AppointmentRow) {
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
+}
+
+/** Whether the doctor hears of an appointment's change: once it is (or was) validated, or when linked to the patient. */
+export async function doctorConcerned(
+  trx: Knex | Knex.Transaction,
+  row: { patient_id: string; doctor_id: string },
+  validated: boolean,
+): Promise<boolean> {
+  return validated || (await isLinked(trx, row.patient_id, row.doctor_id));
 }

@@ -3,16 +3,16 @@ import type { Knex } from 'knex';
 import { recordAudit, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import { busyIntervals, findBookableDoctor, loadAvailability } from '../availability/service.js';
-import type { Config } from '../../../common/config.js';
 import { formatInZone, isCovered, openIntervals } from '../availability/intervals.js';
 import type { Deps } from '../deps.js';
 import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { notify } from '../notifications/service.js';
-import { appointmentMessage, type LocalizedText } from '../notifications/messages.js';
-import { ensureLink, isLinked } from '../../../common/access.js';
+import { appointmentMessage } from '../notifications/messages.js';
+import { ensureLink } from '../../../common/access.js';
 import { createSealer, sealedText } from '../../../common/sealer.js';
 import * as repo from './repository.js';
+import { doctorConcerned } from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
 
@@ -44,15 +44,6 @@ async function assertPartiesActive(trx: Knex | Knex.Transaction, doctorId: strin
   const patient = await trx('users').where({ id: patientId, role: 'patient', is_active: true }).whereNull('deleted_at').first('id');
   if (!patient)
     throw badRequest('The patient is not active', [{ field: 'patientId', message: 'Not an active patient' }], 'INVALID_PATIENT');
-}
-
-/** Whether the doctor hears of an appointment's change: once it is (or was) validated, or when linked to the patient. */
-async function doctorConcerned(
-  trx: Knex | Knex.Transaction,
-  row: { patient_id: string; doctor_id: string },
-  validated: boolean,
-): Promise<boolean> {
-  return validated || (await isLinked(trx, row.patient_id, row.doctor_id));
 }
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
@@ -324,107 +315,4 @@ export function createAppointmentService({ db, config }: Deps) {
       return mustFind(db, auth, id);
     },
   };
-}
-
-/**
- * Whose appointments end because that party left: a doctor, a patient, every doctor of a hospital, or a doctor
- * for one patient only (the link between them removed).
- */
-export type LeavingParty =
-  { doctorId: string } | { patientId: string } | { hospitalId: string } | { link: { doctorId: string; patientId: string } };
-
-/**
- * Cancels the future requested and validated appointments of a party that is deactivated or deleted,
- * with `reason`, in the caller's transaction; the patient, the hospital's secretaries and (when linked or
- * validated) the doctor are notified, and each cancellation is audited. Reactivation restores none.
- */
-export async function cancelAppointmentsOf(
-  trx: Knex.Transaction,
-  config: Pick<Config, 'encryption' | 'smtp'>,
-  party: LeavingParty,
-  reason: LocalizedText,
-  auth: Auth,
-  meta: RequestMeta,
-): Promise<number> {
-  const { seal } = sealedText(createSealer(config.encryption));
-  const rows: (Pick<
-    repo.AppointmentRow,
-    'id' | 'patient_id' | 'doctor_id' | 'hospital_id' | 'status' | 'starts_at' | 'timezone' | 'hospital_name'
-  > & { patient_name: string; doctor_name: string })[] = await trx('appointments as a')
-    .leftJoin('doctor_availability as av', 'av.doctor_id', 'a.doctor_id')
-    .join('users as pu', 'pu.id', 'a.patient_id')
-    .join('users as du', 'du.id', 'a.doctor_id')
-    .join('hospitals as h', 'h.id', 'a.hospital_id')
-    .whereIn('a.status', ['requested', 'validated'])
-    .where('a.starts_at', '>', trx.fn.now())
-    .where((w) => {
-      if ('link' in party) w.where({ 'a.doctor_id': party.link.doctorId, 'a.patient_id': party.link.patientId });
-      else if ('doctorId' in party) w.where('a.doctor_id', party.doctorId);
-      else if ('patientId' in party) w.where('a.patient_id', party.patientId);
-      else w.where('a.hospital_id', party.hospitalId);
-    })
-    .forUpdate('a')
-    .select(
-      'a.id',
-      'a.patient_id',
-      'a.doctor_id',
-      'a.hospital_id',
-      'a.status',
-      'a.starts_at',
-      'av.timezone',
-      'h.name as hospital_name',
-      trx.raw(`pu.first_name || ' ' || pu.last_name as patient_name`),
-      trx.raw(`du.first_name || ' ' || du.last_name as doctor_name`),
-    );
-  for (const row of rows) {
-    await trx('appointments')
-      .where({ id: row.id })
-      .update({
-        status: 'cancelled',
-        status_reason: seal(reason.en, row.id, 'status_reason'),
-        status_changed_by: auth.userId,
-        status_changed_at: trx.fn.now(),
-        updated_at: trx.fn.now(),
-      });
-    await recordAudit(trx, meta, {
-      actor: auth,
-      action: 'appointment.cancelled',
-      targetType: 'appointment',
-      targetId: row.id,
-      hospitalId: row.hospital_id,
-      details: { patientId: row.patient_id, doctorId: row.doctor_id, from: row.status, automatic: true },
-    });
-    const recipients = [row.patient_id, ...(await repo.secretariesOf(trx, row.hospital_id))];
-    if (await doctorConcerned(trx, row, row.status === 'validated')) recipients.push(row.doctor_id);
-    const when = formatInZone(row.starts_at.getTime(), row.timezone ?? 'UTC');
-    await notify(
-      trx,
-      config,
-      // Nobody is told about what they can no longer see: the party that left, or the unlinked doctor.
-      recipients.filter(
-        (id) =>
-          id !== auth.userId &&
-          !('doctorId' in party && id === party.doctorId) &&
-          !('patientId' in party && id === party.patientId) &&
-          !('link' in party && id === party.link.doctorId),
-      ),
-      (locale) => ({
-        type: 'appointment.cancelled',
-        ...appointmentMessage(
-          'cancelled',
-          {
-            patientName: row.patient_name,
-            doctorName: row.doctor_name,
-            hospitalName: row.hospital_name,
-            startsAt: row.starts_at.getTime(),
-            zone: row.timezone ?? 'UTC',
-            reason: reason[locale],
-          },
-          locale,
-        ),
-        data: { appointmentId: row.id, status: 'cancelled', startsAt: when, reason: reason[locale] },
-      }),
-    );
-  }
-  return rows.length;
 }

@@ -1,10 +1,10 @@
-import { endShares } from '../shares/end.js';
+import { endShares } from '../commands/end-shares.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
-import { cancelAppointmentsOf } from '../appointments/service.js';
+import { cancelAppointmentsOf } from '../commands/cancel-appointments.js';
 import * as repo from './repository.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
 import { AUTOMATIC_REASONS } from '../notifications/messages.js';

@@ -1,8 +1,8 @@
-import { endShares } from '../shares/end.js';
+import { endShares } from '../commands/end-shares.js';
 import type { Knex } from 'knex';
 import { ensureLink, linkOf, liveLinks, removeLink, visibleLinksHospital } from '../../../common/access.js';
 import { revokeSessions } from '../accounts/repository.js';
-import { cancelAppointmentsOf } from '../appointments/service.js';
+import { cancelAppointmentsOf } from '../commands/cancel-appointments.js';
 import { notify } from '../notifications/service.js';
 import { AUTOMATIC_REASONS, unlinkedMessage } from '../notifications/messages.js';
 import { recordAudit } from '../../../common/audit.js';
