@@ -1,6 +1,44 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const PRINCIPAL_TABLES = /^(sessions|users|hospitals|viewer_sessions|study_shares)(\s+as\s+\w+)?$/;
+const WRITES = new Set(['insert', 'update', 'delete', 'del', 'increment', 'decrement', 'upsert']);
+
+/**
+ * `local/principal-writes`: an insert, update or delete on a table a principal is read from must start with
+ * `principalWrite(db, table)` (common/principal-cache.ts), which marks it for the barrier; `db('users')…update()` is
+ * refused. Follows the builder chain from the write down to the call that named the table.
+ */
+const principalWrites = {
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: { marked: "Write '{{table}}' through principalWrite(db, '{{table}}') (common/principal-cache.ts), so the barrier knows." },
+  },
+  create(context) {
+    return {
+      CallExpression(node) {
+        if (node.callee.type !== 'MemberExpression' || node.callee.property.type !== 'Identifier' || !WRITES.has(node.callee.property.name))
+          return;
+        let root = node.callee.object;
+        while (root && (root.type === 'CallExpression' || root.type === 'MemberExpression')) {
+          if (root.type === 'CallExpression' && root.callee.type === 'Identifier') break;
+          root = root.type === 'CallExpression' ? root.callee : root.object;
+        }
+        const arg = root?.type === 'CallExpression' ? root.arguments[0] : undefined;
+        if (
+          arg?.type === 'Literal' &&
+          typeof arg.value === 'string' &&
+          PRINCIPAL_TABLES.test(arg.value) &&
+          root.callee.name !== 'principalWrite'
+        ) {
+          context.report({ node, messageId: 'marked', data: { table: arg.value.split(/\s/)[0] } });
+        }
+      },
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/'] },
   js.configs.recommended,
@@ -34,6 +72,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Every write of a table a principal is read from is marked for the barrier (common/principal-cache.ts).
+    files: ['api/src/**', 'common/**', 'dicom-proxy/src/**', 'dicom-gate/src/**'],
+    plugins: { local: { rules: { 'principal-writes': principalWrites } } },
+    rules: { 'local/principal-writes': 'error' },
   },
   {
     files: ['scripts/**', 'bench/**'],

@@ -6,7 +6,7 @@ import { OrthancClient } from '../../common/orthanc.js';
 import type { Knex } from 'knex';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
 import { DbListener } from '../../common/listener.js';
-import { PrincipalCache, watchPrincipalWrites } from '../../common/principal-cache.js';
+import { PrincipalCache } from '../../common/principal-cache.js';
 import { createApp } from './app.js';
 import { longKeepAlive } from '../../common/http/keep-alive.js';
 import { createPasswords } from '../../common/passwords.js';
@@ -51,7 +51,6 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const listener = new DbListener(config, logger, 'api');
   const principals = new PrincipalCache(db, listener, config.auth.principalCacheSeconds * 1000);
   principals.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'principal', result });
-  watchPrincipalWrites(db);
   await listener.start();
   const deps: Deps = { config, db, logger, passwords: createPasswords(config.auth.bcryptRounds), orthanc, metrics, principals };
   const lifecycle: Lifecycle = { shuttingDown: false, keys };

@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import type { Knex } from 'knex';
 import type { Auth } from '../auth/types.js';
 import { likePattern, parseSort, type Page } from '../http/pagination.js';
@@ -166,7 +167,7 @@ export interface NewAccount {
 
 /** Inserts the user row and, for doctors, the profile row; call inside a transaction. */
 export async function insertAccount(trx: Knex.Transaction, a: NewAccount): Promise<string> {
-  const [row] = await trx('users')
+  const [row] = await principalWrite(trx, 'users')
     .insert({
       email: a.email,
       password_hash: a.passwordHash,
@@ -202,7 +203,7 @@ export async function updateAccount(trx: Knex.Transaction, id: string, p: Accoun
       ([, v]) => v !== undefined,
     ),
   );
-  await trx('users')
+  await principalWrite(trx, 'users')
     .where({ id })
     .update({ ...user, updated_at: trx.fn.now() });
   const profile = Object.fromEntries(
@@ -213,10 +214,13 @@ export async function updateAccount(trx: Knex.Transaction, id: string, p: Accoun
 
 /** Soft-deletes an account: gone from lists and login, still named by what it wrote and by the audit trail. */
 export async function softDeleteAccount(trx: Knex.Transaction, id: string): Promise<void> {
-  await trx('users').where({ id }).update({ deleted_at: trx.fn.now(), is_active: false, updated_at: trx.fn.now() });
+  await principalWrite(trx, 'users').where({ id }).update({ deleted_at: trx.fn.now(), is_active: false, updated_at: trx.fn.now() });
 }
 
 /** Ends every open session of an account, so its tokens stop working at once. */
 export async function revokeSessions(trx: Knex.Transaction, userId: string, reason: string): Promise<void> {
-  await trx('sessions').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: trx.fn.now(), revoked_reason: reason });
+  await principalWrite(trx, 'sessions')
+    .where({ user_id: userId })
+    .whereNull('revoked_at')
+    .update({ revoked_at: trx.fn.now(), revoked_reason: reason });
 }

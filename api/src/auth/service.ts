@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { signAccessToken, tokenDigest } from '../../../common/tokens.js';
@@ -132,10 +133,10 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       }
       await throttle.clearAccount(email);
       return db.transaction(async (trx) => {
-        const [session] = await trx('sessions')
+        const [session] = await principalWrite(trx, 'sessions')
           .insert({ user_id: user.id, ip: meta.ip, user_agent: meta.userAgent?.slice(0, 500) ?? null })
           .returning('id');
-        await trx('users').where({ id: user.id }).update({ last_login_at: trx.fn.now() });
+        await principalWrite(trx, 'users').where({ id: user.id }).update({ last_login_at: trx.fn.now() });
         await recordAudit(trx, meta, {
           actor: { userId: user.id, role: user.role },
           action: 'auth.login.succeeded',
@@ -186,7 +187,9 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
         }
         if (token.used_at) {
           // A used token coming back means it was copied: end the whole family, legitimate holder included.
-          await trx('sessions').where({ id: token.session_id }).update({ revoked_at: trx.fn.now(), revoked_reason: 'refresh_token_reuse' });
+          await principalWrite(trx, 'sessions')
+            .where({ id: token.session_id })
+            .update({ revoked_at: trx.fn.now(), revoked_reason: 'refresh_token_reuse' });
           await recordAudit(trx, meta, {
             actor: null,
             action: 'auth.refresh.reused',
@@ -213,7 +216,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     /** Ends the caller's session: its refresh tokens and access tokens stop working at once. */
     async logout(auth: Auth, meta: RequestMeta): Promise<void> {
       await db.transaction(async (trx) => {
-        await trx('sessions')
+        await principalWrite(trx, 'sessions')
           .where({ id: auth.sessionId })
           .whereNull('revoked_at')
           .update({ revoked_at: trx.fn.now(), revoked_reason: 'logout' });
@@ -239,7 +242,7 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
     /** Sets the caller's own preferences (today: its language). */
     async updateMe(auth: Auth, patch: { locale?: 'en' | 'fr' | null }): Promise<UserDto> {
       if (patch.locale !== undefined)
-        await db('users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
+        await principalWrite(db, 'users').where({ id: auth.userId }).update({ locale: patch.locale, updated_at: db.fn.now() });
       const user: UserRow | undefined = await liveUsers(db).where('u.id', auth.userId).first();
       if (!user) throw unauthorized('INVALID_TOKEN', 'The access token is invalid');
       return toUserDto(user);
@@ -263,11 +266,11 @@ export function createAuthService(deps: Deps, throttle: LoginThrottle) {
       assertAcceptablePassword(newPassword, user.email, currentPassword);
       const hash = await passwords.hash(newPassword);
       return db.transaction(async (trx) => {
-        const [updated] = await trx('users')
+        const [updated] = await principalWrite(trx, 'users')
           .where({ id: auth.userId })
           .update({ password_hash: hash, must_change_password: false, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() })
           .returning('*');
-        await trx('sessions')
+        await principalWrite(trx, 'sessions')
           .where({ user_id: auth.userId })
           .whereNot({ id: auth.sessionId })
           .whereNull('revoked_at')

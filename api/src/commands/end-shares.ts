@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import type { Knex } from 'knex';
 
 /**
@@ -10,7 +11,7 @@ export async function endShares(
   which: { createdBy?: string; patientId?: string; hospitalId?: string },
   revokedBy: string,
 ): Promise<number> {
-  const query = trx('study_shares').whereNull('revoked_at');
+  const query = principalWrite(trx, 'study_shares').whereNull('revoked_at');
   if (which.createdBy) query.where({ created_by: which.createdBy });
   else if (which.patientId) query.where({ patient_id: which.patientId });
   else if (which.hospitalId) query.whereIn('created_by', trx('users').where({ hospital_id: which.hospitalId }).select('id'));

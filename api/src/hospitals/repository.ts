@@ -1,3 +1,4 @@
+import { markPrincipalWrite } from '../../../common/principal-cache.js';
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
 import type { Auth } from '../auth/types.js';
@@ -74,16 +75,19 @@ export async function hospitalExists(db: Db, id: string): Promise<boolean> {
 
 /** Inserts a hospital. */
 export async function insertHospital(db: Db, data: Omit<HospitalPatch, 'isActive'> & { name: string }): Promise<HospitalDto> {
+  markPrincipalWrite();
   return toDto(await HospitalModel.query(db).insertAndFetch(data));
 }
 
 /** Applies a patch to a hospital the caller has already found in scope. */
 export async function updateHospital(db: Db, id: string, patch: HospitalPatch): Promise<HospitalDto> {
+  markPrincipalWrite();
   return toDto(await HospitalModel.query(db).patchAndFetchById(id, { ...patch, updatedAt: new Date() }));
 }
 
 /** Soft-deletes a hospital: references from accounts, records and the audit trail stay valid. */
 export async function softDeleteHospital(db: Db, id: string): Promise<void> {
+  markPrincipalWrite();
   await HospitalModel.query(db).patch({ deletedAt: new Date(), isActive: false, updatedAt: new Date() }).where('id', id);
 }
 

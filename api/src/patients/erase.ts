@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit } from '../../../common/audit.js';
@@ -71,17 +72,17 @@ export async function erasePatient(
     const entries = trx('medical_record_entries').where({ patient_id: patientId }).select('id');
     await trx('medical_record_versions').whereIn('entry_id', entries).delete();
     const recordEntries = await trx('medical_record_entries').where({ patient_id: patientId }).delete();
-    await trx('study_shares').where({ patient_id: patientId }).delete();
+    await principalWrite(trx, 'study_shares').where({ patient_id: patientId }).delete();
     await trx('dicom_reports').where({ patient_id: patientId }).delete();
     const studies = await removeStudiesOfPatient(trx, patientId);
     const appointments = await trx('appointments').whereIn('id', appointmentIds).delete();
     await removeLinksOfPatient(trx, patientId);
-    await trx('viewer_sessions').where({ user_id: patientId }).delete();
+    await principalWrite(trx, 'viewer_sessions').where({ user_id: patientId }).delete();
     // Its logins: where from and with what browser (kept closed rows, since the audit trail names their ids).
     await trx('refresh_tokens')
       .whereIn('session_id', trx('sessions').where({ user_id: patientId }).select('id'))
       .delete();
-    const sessions = await trx('sessions')
+    const sessions = await principalWrite(trx, 'sessions')
       .where({ user_id: patientId })
       .update({ revoked_at: trx.fn.now(), revoked_reason: 'erased', ip: null, user_agent: null });
     if (patient.email) {
@@ -91,7 +92,7 @@ export async function erasePatient(
         .delete();
       await trx('email_outbox').whereRaw('lower(to_address) = lower(?)', [patient.email]).delete();
     }
-    await trx('users')
+    await principalWrite(trx, 'users')
       .where({ id: patientId })
       .update({
         email: `erased-${patientId}@erased.invalid`,

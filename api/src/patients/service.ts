@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import { endShares } from '../commands/end-shares.js';
 import type { Knex } from 'knex';
 import { ensureLink, linkOf, liveLinks, removeLink, visibleLinksHospital } from '../../../common/access.js';
@@ -80,7 +81,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
       for (let attempt = 0; ; attempt++) {
         try {
           const id = await db.transaction(async (trx) => {
-            const [user] = await trx('users')
+            const [user] = await principalWrite(trx, 'users')
               .insert({
                 email: input.email ?? null,
                 password_hash: passwordHash,
@@ -144,7 +145,7 @@ export function createPatientService({ db, passwords, config }: Deps) {
             is_active: patch.isActive,
           }).filter(([, v]) => v !== undefined),
         );
-        await trx('users')
+        await principalWrite(trx, 'users')
           .where({ id })
           .update({ ...user, updated_at: trx.fn.now() });
         const profile = Object.fromEntries(
@@ -200,12 +201,12 @@ export function createPatientService({ db, passwords, config }: Deps) {
         // The doctor can no longer see this patient's appointments with it: they end, as when a doctor leaves.
         await cancelAppointmentsOf(trx, config, { link: { doctorId, patientId: id } }, AUTOMATIC_REASONS.doctorUnlinked, auth, meta);
         const studies = studyUidsOfPatient(trx, id);
-        await trx('viewer_sessions')
+        await principalWrite(trx, 'viewer_sessions')
           .where({ user_id: doctorId })
           .whereIn('study_instance_uid', studies)
           .whereNull('revoked_at')
           .update({ revoked_at: trx.fn.now() });
-        await trx('study_shares')
+        await principalWrite(trx, 'study_shares')
           .where({ created_by: doctorId, patient_id: id })
           .whereNull('revoked_at')
           .update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });

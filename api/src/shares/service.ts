@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import type { Knex } from 'knex';
 import { recordAudit } from '../../../common/audit.js';
 import { conflict, forbidden, notFound } from '../../../common/http/errors.js';
@@ -84,7 +85,7 @@ export function createShareService({ db, config }: Deps) {
             { field: 'shares', message: 'Limit reached', max: MAX_LIVE_SHARES },
           ]);
         }
-        const [row] = await trx('study_shares')
+        const [row] = await principalWrite(trx, 'study_shares')
           .insert({
             study_id: study.id,
             study_instance_uid: study.study_instance_uid,
@@ -159,7 +160,7 @@ export function createShareService({ db, config }: Deps) {
         const owns = share.created_by === auth.userId || (auth.role === 'patient' && share.patient_id === auth.userId);
         if (!owns) throw forbidden('Only the person who shared this link, or the patient, may revoke it', 'NOT_YOUR_SHARE');
         if (share.revoked_at) return;
-        await trx('study_shares').where({ id }).update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
+        await principalWrite(trx, 'study_shares').where({ id }).update({ revoked_at: trx.fn.now(), revoked_by: auth.userId });
         await recordAudit(trx, meta, {
           actor: auth,
           action: 'dicom.share_revoked',

@@ -1,3 +1,4 @@
+import { principalWrite } from '../../../common/principal-cache.js';
 import { newViewerToken, VIEWER_LIST_TOKEN_PREFIX } from '../../../common/viewer-sessions.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
@@ -40,7 +41,7 @@ export function createViewerSessionService({ db, config }: Deps) {
       const row: SessionRow = await db.transaction(async (trx) => {
         // One creation at a time per user, so the limit holds under concurrent requests.
         await trx('users').where({ id: auth.userId }).forUpdate().first('id');
-        const same = trx('viewer_sessions').where({ user_id: auth.userId }).whereNull('revoked_at');
+        const same = principalWrite(trx, 'viewer_sessions').where({ user_id: auth.userId }).whereNull('revoked_at');
         if (study) same.where({ study_instance_uid: study.study_instance_uid });
         else same.whereNull('study_instance_uid');
         await same.update({ revoked_at: trx.fn.now() });
@@ -50,7 +51,7 @@ export function createViewerSessionService({ db, config }: Deps) {
             { field: 'sessions', message: 'Limit reached', max: config.viewer.maxSessions, active: Number(n) },
           ]);
         }
-        const [created] = await trx('viewer_sessions')
+        const [created] = await principalWrite(trx, 'viewer_sessions')
           .insert({
             user_id: auth.userId,
             session_id: auth.sessionId,
