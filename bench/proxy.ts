@@ -112,6 +112,8 @@ async function main(): Promise<void> {
     await runIndexerTick(api.deps.db, orthanc);
     const framePath = (sop: string) => `/studies/${study}/series/${series}/instances/${sop}/frames/1`;
     const viaProxy = sops.map((s) => `${proxy.url}/dicom-web${framePath(s)}`);
+    // The API origin's WADO root forwards to the proxy: one more HTTP hop (docs/architecture.md, "Why two hops").
+    const viaApi = sops.map((s) => `${api.url}/api/dicom/wado${framePath(s)}`);
     const direct = sops.map((s) => `${config.orthanc.url}/dicom-web${framePath(s)}`);
     // Orthanc straight, as the proxy asks it (identity), and as a browser would (gzip): the proxy could
     // either pass Orthanc's encoded bytes through or ask for identity; this measures which is faster.
@@ -120,8 +122,10 @@ async function main(): Promise<void> {
     const gzipHeaders = { accept: FRAME_ACCEPT, authorization: orthancAuth, 'accept-encoding': 'gzip' };
     await fetchAll(viaProxy.slice(0, 20), proxyHeaders, CLIENTS);
     await fetchAll(direct.slice(0, 20), directHeaders, CLIENTS);
+    await fetchAll(viaApi.slice(0, 20), proxyHeaders, CLIENTS);
     const runs = {
       proxy: { seconds: 0, latencies: [] as number[] },
+      api: { seconds: 0, latencies: [] as number[] },
       direct: { seconds: 0, latencies: [] as number[] },
       gzip: { seconds: 0, latencies: [] as number[] },
     };
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
         ['direct', direct, directHeaders],
         ['gzip', direct, gzipHeaders],
         ['proxy', viaProxy, proxyHeaders],
+        ['api', viaApi, proxyHeaders],
       ] as const) {
         const r = await fetchAll(urls, headers, CLIENTS);
         runs[name].seconds += r.seconds;
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
     }
     const fps = (r: { seconds: number }) => (SLICES * ROUNDS) / r.seconds;
     const sorted = (r: { latencies: number[] }) => [...r.latencies].sort((x, y) => x - y);
-    const [pSorted, dSorted, gSorted] = [sorted(runs.proxy), sorted(runs.direct), sorted(runs.gzip)];
+    const [pSorted, dSorted, gSorted, aSorted] = [sorted(runs.proxy), sorted(runs.direct), sorted(runs.gzip), sorted(runs.api)];
 
     // 2. QIDO for a doctor with many studies (spread over 50 patients, 64² slices).
     const doctor = await f.activate((await f.account('doctor', clinic.hospital.id, clinic.admin.token)).email);
@@ -260,6 +265,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `    ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms (target < 5 ms)`,
+    );
+    console.log(
+      `    via the API origin    : ${fps(runs.api).toFixed(0)} frames/s, p50 ${percentile(aSorted, 50).toFixed(1)} ms, p99 ${percentile(aSorted, 99).toFixed(1)} ms (API → proxy → Orthanc: the extra hop costs ${(percentile(aSorted, 50) - percentile(pSorted, 50)).toFixed(1)} ms at p50, ${(percentile(aSorted, 99) - percentile(pSorted, 99)).toFixed(1)} ms at p99, ratio ${(fps(runs.api) / fps(runs.proxy)).toFixed(2)} of the proxy)`,
     );
     console.log(
       `  QIDO /studies?limit=101, doctor with ${QIDO_STUDIES} studies: p50 ${percentile(qidoTimes, 50).toFixed(1)} ms, p99 ${percentile(qidoTimes, 99).toFixed(1)} ms (target p50 < 20 ms)`,
