@@ -199,7 +199,8 @@ async function main(): Promise<void> {
     const firstImage = async (route: Route, then?: (page: Page) => Promise<void>): Promise<number> => {
       const viaOrthanc = route === 'direct';
       // Orthanc wants its credentials on every request: the browser context sends them (CDP, no interception).
-      const context = await browser.newContext(viaOrthanc ? { extraHTTPHeaders: { authorization: orthancAuth } } : {});
+      // The viewer's CSP allows the proxy only (as it should): the reference run straight at Orthanc bypasses it.
+      const context = await browser.newContext(viaOrthanc ? { extraHTTPHeaders: { authorization: orthancAuth }, bypassCSP: true } : {});
       const page = await context.newPage();
       if (process.env.VIEWER_DEBUG) page.on('console', (m) => console.error('[browser]', m.type(), m.text().slice(0, 300)));
       if (viaOrthanc) await page.route('**/app-config.js', (r) => r.fulfill({ body: directConfig, contentType: 'application/javascript' }));
