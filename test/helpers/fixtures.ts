@@ -66,7 +66,15 @@ export class Fixtures {
       for (const role of roles) {
         const email = randomEmail(role);
         const [row] = await trx('users')
-          .insert({ email, password_hash: passwordHash, role, hospital_id: hospitalId, first_name: 'Test', last_name: role, must_change_password: false })
+          .insert({
+            email,
+            password_hash: passwordHash,
+            role,
+            hospital_id: hospitalId,
+            first_name: 'Test',
+            last_name: role,
+            must_change_password: false,
+          })
           .returning('id');
         if (role === 'doctor') await trx('doctor_profiles').insert({ user_id: row.id, specialty: 'Radiology' });
         out.push({ id: row.id, email });
@@ -132,7 +140,9 @@ export class Fixtures {
   /** A hospital with an activated admin, doctor and secretary. */
   async hospitalWithStaff(): Promise<HospitalWithStaff> {
     if (this.db) {
-      const [row] = await this.db('hospitals').insert({ name: `Hospital ${randomUUID().slice(0, 8)}`, city: 'Lyon' }).returning(['id', 'name']);
+      const [row] = await this.db('hospitals')
+        .insert({ name: `Hospital ${randomUUID().slice(0, 8)}`, city: 'Lyon' })
+        .returning(['id', 'name']);
       const [admin, doctor, secretary] = await this.directAccounts(row.id, ['hospital_admin', 'doctor', 'secretary']);
       return { hospital: { id: row.id, name: row.name }, admin: admin!, doctor: doctor!, secretary: secretary! };
     }
@@ -174,7 +184,9 @@ export class Fixtures {
   async patient(secretary?: Actor, doctorIds?: string[]): Promise<Actor & { identifier: string }> {
     const created = await this.createPatient(secretary, doctorIds);
     if (this.db) {
-      await this.db('users').where({ id: created.id }).update({ password_hash: await newPasswordHash(), must_change_password: false });
+      await this.db('users')
+        .where({ id: created.id })
+        .update({ password_hash: await newPasswordHash(), must_change_password: false });
       return { ...(await this.login(created.email, NEW_PASSWORD)), identifier: created.identifier };
     }
     return { ...(await this.activate(created.email)), identifier: created.identifier };
