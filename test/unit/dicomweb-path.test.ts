@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseDicomWebPath, type DicomWebRequest } from '../../dicom-proxy/src/path.js';
+import { DICOMWEB_RESOURCES, matchesResource } from '../../common/dicomweb-resources.js';
 
 const S = '1.2.840.1';
 const SE = '1.2.840.2';
@@ -66,4 +67,40 @@ describe('parseDicomWebPath (pure, table-tested)', () => {
       else expect(got).to.deep.equal(expected);
     });
   }
+});
+
+describe('the table of readable DICOMweb resources (common/dicomweb-resources.ts) and the parser agree both ways', () => {
+  const concrete = (path: string) =>
+    path.replace('{study}', S).replace('{series}', SE).replace('{instance}', I).replace('{frames}', '1,2').replace('{bulk}', '7FE00010');
+
+  it('every resource of the table parses as its service and target', () => {
+    for (const resource of DICOMWEB_RESOURCES) {
+      for (const method of ['GET', 'HEAD']) {
+        const parsed = parseDicomWebPath(method, concrete(resource.path));
+        expect(parsed.kind, `${method} ${resource.path}`).to.equal(resource.service);
+        if (parsed.kind === 'wado') expect(parsed.target, resource.path).to.equal(resource.target);
+      }
+    }
+    expect(new Set(DICOMWEB_RESOURCES.map((r) => r.operationId)).size).to.equal(DICOMWEB_RESOURCES.length);
+  });
+
+  it('every path shape the parser accepts for reading (all word/UID sequences to the deepest) is in the table', () => {
+    const words = ['studies', 'series', 'instances', 'metadata', 'rendered', 'thumbnail', 'frames', 'bulk'];
+    const values = [S, '1,2'];
+    let accepted = 0;
+    const walk = (path: string, depth: number): void => {
+      if (depth > 0) {
+        const parsed = parseDicomWebPath('GET', path);
+        if (parsed.kind !== 'denied') {
+          accepted++;
+          const found = DICOMWEB_RESOURCES.filter((r) => matchesResource(r, path) && r.service === parsed.kind);
+          expect(found.length, `${path} (${parsed.kind}) is served but not in the table`).to.be.greaterThan(0);
+        }
+      }
+      if (depth === 9) return;
+      for (const next of depth % 2 === 0 ? words : values) walk(`${path}/${next}`, depth + 1);
+    };
+    walk('', 0);
+    expect(accepted).to.be.greaterThan(DICOMWEB_RESOURCES.length);
+  });
 });

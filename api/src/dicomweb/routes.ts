@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
+import { DICOMWEB_RESOURCES, type DicomWebAnswer } from '../../../common/dicomweb-resources.js';
 
 const tag = 'DICOMweb';
 const uid = z
@@ -14,7 +15,8 @@ const description =
   'any spelling (keyword, `ggggeeee`, `gggg,eeee`) answers 400 `INVALID_QUERY`.';
 
 /**
- * OpenAPI entries of the DICOMweb endpoints on the API origin. They are documentation only: the gateway
+ * OpenAPI entries of the DICOMweb endpoints on the API origin, made from the one table of readable resources
+ * (common/dicomweb-resources.ts, which the proxy's parser is tested against). Documentation only: the gateway
  * middleware (gateway.ts) answers every path under `/api/dicom/qido` and `/api/dicom/wado`.
  */
 export function dicomWebDocs(): AnyRoute[] {
@@ -38,39 +40,31 @@ export function dicomWebDocs(): AnyRoute[] {
         throw new Error('served by the DICOMweb gateway');
       },
     });
-  const json = { description: 'DICOM JSON', contentType: 'application/dicom+json' };
-  const multipart = { description: 'multipart/related parts, exactly as Orthanc serves them', contentType: 'multipart/related' };
   const none = z.object({});
+  const answers: Record<DicomWebAnswer, { description: string; contentType: string }> = {
+    json: { description: 'DICOM JSON', contentType: 'application/dicom+json' },
+    multipart: { description: 'multipart/related parts, exactly as Orthanc serves them', contentType: 'multipart/related' },
+    image: { description: 'The rendered image (JPEG or PNG, as asked)', contentType: 'image/jpeg' },
+  };
+  // The params a resource's path names, each as its syntax.
+  const paramsOf = (path: string) =>
+    z.object(
+      Object.fromEntries(
+        [...path.matchAll(/\{([a-z]+)\}/g)].map(([, name]) => [
+          name!,
+          name === 'frames' ? z.string().regex(/^\d+(,\d+)*$/) : name === 'bulk' ? z.string() : uid,
+        ]),
+      ),
+    );
   return [
-    doc('/api/dicom/qido/studies', 'qidoStudies', 'QIDO-RS: search the caller’s studies (paged in the study index)', none, json),
-    doc('/api/dicom/qido/studies/{study}/series', 'qidoSeries', 'QIDO-RS: the series of a study', z.object({ study: uid }), json),
-    doc(
-      '/api/dicom/qido/studies/{study}/series/{series}/instances',
-      'qidoInstances',
-      'QIDO-RS: the instances of a series',
-      z.object({ study: uid, series: uid }),
-      json,
-    ),
-    doc(
-      '/api/dicom/wado/studies/{study}/series/{series}/metadata',
-      'wadoSeriesMetadata',
-      'WADO-RS: series metadata',
-      z.object({ study: uid, series: uid }),
-      json,
-    ),
-    doc(
-      '/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}',
-      'wadoInstance',
-      'WADO-RS: one instance (DICOM)',
-      z.object({ study: uid, series: uid, instance: uid }),
-      multipart,
-    ),
-    doc(
-      '/api/dicom/wado/studies/{study}/series/{series}/instances/{instance}/frames/{frames}',
-      'wadoFrames',
-      'WADO-RS: frames (e.g. `1` or `1,2,3`)',
-      z.object({ study: uid, series: uid, instance: uid, frames: z.string().regex(/^\d+(,\d+)*$/) }),
-      multipart,
+    ...DICOMWEB_RESOURCES.map((resource) =>
+      doc(
+        `/api/dicom/${resource.service}${resource.path}`,
+        resource.operationId,
+        resource.summary,
+        paramsOf(resource.path),
+        answers[resource.answers],
+      ),
     ),
     doc('/api/dicom/wado', 'wadoUri', 'WADO-URI: `?requestType=WADO&studyUID&seriesUID&objectUID&contentType`', none, {
       description: 'The object (DICOM, JPEG…)',
