@@ -37,12 +37,10 @@ function publicRoot(ctx: Context, deps: ProxyDeps): string {
   return base.replace(/\/$/, '');
 }
 
-/** Authenticates the token (access token or viewer session) into a caller. */
-async function authenticate(deps: ProxyDeps, token: string, root: string, pathToken: boolean): Promise<Caller> {
-  const from = `${deps.config.orthanc.url}/dicom-web`;
+/** Who a token is: an access token, a viewer session or a share link, with what it may open. Says nothing of URLs. */
+async function authenticate(deps: ProxyDeps, token: string): Promise<Omit<Caller, 'rewrite'>> {
   if (isViewerToken(token)) {
     const tokenHash = tokenDigest(deps.config.secretKey, token);
-    const to = pathToken ? `${root}/t/${encodeURIComponent(token)}` : root;
     if (token.startsWith(SHARE_TOKEN_PREFIX)) {
       const share = await deps.principals.loadToken(tokenHash, () => resolveShareToken(deps.db, tokenHash));
       if (!share) throw unauthorized('SHARE_INVALID', 'The share link has been revoked or has expired');
@@ -51,7 +49,6 @@ async function authenticate(deps: ProxyDeps, token: string, root: string, pathTo
         viewerSessionId: null,
         shareId: share.id,
         onlyStudy: share.studyInstanceUid,
-        rewrite: { from, to },
       };
     }
     const viewer = await deps.principals.loadToken(tokenHash, () => resolveViewerToken(deps.db, tokenHash));
@@ -61,14 +58,13 @@ async function authenticate(deps: ProxyDeps, token: string, root: string, pathTo
       viewerSessionId: viewer.id,
       shareId: null,
       onlyStudy: viewer.studyInstanceUid,
-      rewrite: { from, to },
     };
   }
   const verified = await verifyAccessToken(deps.config.secretKey, token);
   if (!verified.ok) throw unauthorized(verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN', 'The access token is not valid');
   const found = await deps.principals.load(verified.claims);
   if (!found.ok) throw unauthorized(found.code, found.message);
-  return { principal: found.principal, viewerSessionId: null, shareId: null, onlyStudy: null, rewrite: { from, to: root } };
+  return { principal: found.principal, viewerSessionId: null, shareId: null, onlyStudy: null };
 }
 
 /** The DICOMweb handler: parse the path, authenticate, authorize, then QIDO / WADO / STOW. */
@@ -104,7 +100,17 @@ function dicomWeb(deps: ProxyDeps) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
     const token = pathToken ?? bearer ?? queryTokens[0];
     if (!token) throw unauthorized('AUTHENTICATION_REQUIRED', 'A bearer access token or viewer token is required');
-    const caller = await authenticate(deps, token, publicRoot(ctx, deps), pathToken !== null);
+    // The URLs of an answer name the root the request came by (the API's signed base, or the proxy's own), with the
+    // viewer token in the path when it came there: decided by the request, not by what kind of token it carried.
+    const root = publicRoot(ctx, deps);
+    const identity = await authenticate(deps, token);
+    const caller: Caller = {
+      ...identity,
+      rewrite: {
+        from: `${deps.config.orthanc.url}/dicom-web`,
+        to: pathToken !== null ? `${root}/t/${encodeURIComponent(pathToken)}` : root,
+      },
+    };
     ctx.state.principal = caller.principal;
     if (caller.principal.mustChangePassword) throw forbidden('Change the default password first', 'PASSWORD_CHANGE_REQUIRED');
 
