@@ -24,6 +24,7 @@ import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
 import { reportRoutes } from './reports/routes.js';
+import { objectLinkRoutes } from './object-links/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
 import { shareRoutes } from './shares/routes.js';
 import { keyImageRoutes } from './key-images/routes.js';
@@ -50,6 +51,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
     ...reportRoutes(deps),
+    ...objectLinkRoutes(deps),
     ...viewerSessionRoutes(deps),
     ...shareRoutes(deps),
     ...keyImageRoutes(deps),

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { presignGet, presignRequest } from '../../api/src/dicom/presign.js';
+import { presignGet, presignRequest } from '../../api/src/object-links/presign.js';
 
 // AWS's published example of a presigned URL ("Authenticating Requests: Using Query Parameters", S3 API
 // reference): its credentials, object, date and expiry, and the signature AWS gives for them.

@@ -6,15 +6,7 @@ import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { route, type AnyRoute } from '../http/route.js';
 import type { SeriesRow, StudyListRow } from './repository.js';
 import { createQuarantineService } from './quarantine.js';
-import {
-  presignedSchema,
-  seriesSchema,
-  studyListQuery,
-  studyPatchBody,
-  studySchema,
-  unmatchedSchema,
-  uploadResultSchema,
-} from './schemas.js';
+import { seriesSchema, studyListQuery, studyPatchBody, studySchema, unmatchedSchema, uploadResultSchema } from './schemas.js';
 import { createDicomService } from './service.js';
 import type { Representation } from '../http/representation.js';
 import type { Auth } from '../auth/types.js';
@@ -251,22 +243,6 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
         const { body, filename } = await service.download(auth, params.id, meta);
         return { body, headers: { 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${filename}"` } };
       },
-    }),
-    route({
-      method: 'get',
-      path: `${study}/presigned-urls`,
-      operationId: 'presignStudy',
-      summary: 'Short-lived presigned URLs of the study’s original objects (S3/MinIO storage only)',
-      description: access,
-      tag,
-      auth: 'user',
-      action: 'dicom.read',
-      params: idParams,
-      responses: {
-        200: { description: 'One URL per instance', schema: presignedSchema },
-        409: { description: 'Local storage: no presigned URLs', schema: errorSchema },
-      },
-      handler: async ({ auth, params, meta }) => ({ body: await service.presigned(auth, params.id, meta) }),
     }),
     route({
       method: 'get',

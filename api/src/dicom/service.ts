@@ -7,16 +7,15 @@ import { quarantinedStudies } from '../../../common/access.js';
 import { recordAudit, recordListRead, type AuditAction } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
-import { conflict, notFound } from '../../../common/http/errors.js';
+import { notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
-import { presignGet } from './presign.js';
 import * as repo from './repository.js';
 import { receiveUpload } from './upload.js';
 
 /** Studies and series: upload, search, organise, delete, download (reports: api/src/reports). */
 export function createDicomService(deps: Deps) {
-  const { db, orthanc, config } = deps;
+  const { db, orthanc } = deps;
 
   async function mustFind(auth: Auth, id: string, trx = db, forUpdate = false) {
     const study = await repo.findStudy(trx, auth, id, forUpdate);
@@ -162,28 +161,6 @@ export function createDicomService(deps: Deps) {
     },
 
     /** Short-lived direct links to the original objects (S3/MinIO only). */
-    async presigned(auth: Auth, id: string, meta: RequestMeta) {
-      const study = await mustFind(auth, id);
-      if (!config.s3) throw conflict('S3_NOT_CONFIGURED', 'Images are stored in a local directory: use the ZIP download');
-      const patient = await db('patients').where({ user_id: study.patient_id }).first('identifier');
-      const rows: { object_key: string; size: number }[] = await db('orthanc_storage_keys')
-        .where('content_type', 1)
-        .where(
-          'object_key',
-          'like',
-          `patients/${patient.identifier}/studies/${study.study_instance_uid.replace(/[%_\\]/g, '\\$&')}/series/%`,
-        )
-        .orderBy('object_key')
-        .select('object_key', 'size');
-      const ttl = config.s3.presignTtlSeconds;
-      await audit(auth, meta, 'dicom.presigned', study.patient_id, 'dicom_study', id, { objects: rows.length });
-      return {
-        expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-        items: await Promise.all(
-          rows.map(async (r) => ({ key: r.object_key, size: Number(r.size), url: await presignGet(config.s3!, r.object_key, ttl) })),
-        ),
-      };
-    },
 
     /** Studies whose DICOM PatientID matches no patient: counts and UIDs for reconciliation. */
     /** The quarantine: everything for the super admin (counts and UIDs), a doctor its hospital's devices' pushes. */
