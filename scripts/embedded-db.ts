@@ -3,8 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { findPostgresBin, clusterRunning, startCluster, stopCluster } from './lib/postgres.js';
-import { embeddedStack, localDataDir } from './lib/local-stack.js';
-import { helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
+import { embeddedCluster, helpIfAsked, loadOperatorEnv } from './lib/operator-env.js';
 
 const USAGE = `npm run db:embedded -- start | stop | status | psql
   start    start the embedded PostgreSQL (127.0.0.1, port DB_PORT or 54329) alone, with .data/postgres
@@ -18,16 +17,7 @@ if (!loaded.embeddedDb) {
   console.error('DB_HOST is set (environment or .env): the database is not npm start’s embedded one; manage it with its own tools.');
   process.exit(2);
 }
-const dataDir = localDataDir(process.cwd());
-const embedded = embeddedStack(process.env, dataDir);
-const cluster = {
-  dataDir: path.join(dataDir, 'postgres'),
-  port: embedded.db.port,
-  user: embedded.db.user,
-  password: process.env.DB_PASSWORD ?? '',
-  database: embedded.db.database,
-  logFile: path.join(dataDir, 'postgresql.log'),
-};
+const cluster = embeddedCluster();
 const running = clusterRunning(cluster.dataDir);
 switch (command) {
   case 'start':

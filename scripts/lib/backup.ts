@@ -197,9 +197,8 @@ const CLINICAL_CONTENT = `select
     (select count(*) from dicom_studies) as studies`;
 
 /** What a database holds that a restore would lose: an empty list for an empty or freshly migrated one. */
-async function clinicalContent(client: pg.Client, orthancIndex: boolean): Promise<string[]> {
-  const tables = (await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n;
-  if (Number(tables) === 0) return [];
+async function clinicalContent(client: pg.Client, orthancIndex: boolean, tables: number): Promise<string[]> {
+  if (tables === 0) return [];
   let counts: Record<string, string>;
   if (!orthancIndex)
     counts = await client.query(CLINICAL_CONTENT).then(
@@ -308,10 +307,10 @@ async function clearForRestore(
   await client.connect();
   let content: string[];
   try {
-    content = await clinicalContent(client, orthancIndex);
     const tables = Number(
       (await client.query<{ n: string }>("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0]!.n,
     );
+    content = await clinicalContent(client, orthancIndex, tables);
     if (tables > 0 && !options.intoFresh) {
       throw new RestoreRefused(
         `database "${database}" already exists and is not empty (a first start migrated it): restore with --into-fresh to replace it`,

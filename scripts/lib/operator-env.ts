@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { embeddedStack, loadDotEnv, localDataDir, localS3, savedSecrets, secretsFile } from './local-stack.js';
-import { clusterRunning, initCluster, startCluster, stopCluster } from './postgres.js';
+import { clusterRunning, initCluster, startCluster, stopCluster, type ClusterOptions } from './postgres.js';
 import { ensureSystemPackages, POSTGRESQL } from './system-packages.js';
 
 /** Fills `process.env` as `npm start` would (see scripts/start.ts); returns where each part came from. */
@@ -63,16 +63,11 @@ export function helpIfAsked(usage: string): void {
   process.exit(0);
 }
 
-/**
- * Runs `work` with the embedded PostgreSQL of `npm start` serving: started for the command when it is not running
- * (created first when `.data/postgres` does not exist yet, e.g. restoring onto a machine that lost `.data`), and
- * stopped again after. A database of one's own (`DB_HOST` in the environment or `.env`) is used as it is.
- */
-export async function withEmbeddedDatabase<T>(loaded: { embeddedDb: boolean }, work: () => Promise<T>, root = process.cwd()): Promise<T> {
-  if (!loaded.embeddedDb) return work();
+/** The embedded PostgreSQL cluster of `npm start`, as {@link loadOperatorEnv} configured it (password included). */
+export function embeddedCluster(root = process.cwd()): ClusterOptions {
   const dataDir = localDataDir(root);
   const embedded = embeddedStack(process.env, dataDir);
-  const cluster = {
+  return {
     dataDir: path.join(dataDir, 'postgres'),
     port: embedded.db.port,
     user: embedded.db.user,
@@ -80,6 +75,16 @@ export async function withEmbeddedDatabase<T>(loaded: { embeddedDb: boolean }, w
     database: embedded.db.database,
     logFile: path.join(dataDir, 'postgresql.log'),
   };
+}
+
+/**
+ * Runs `work` with the embedded PostgreSQL of `npm start` serving: started for the command when it is not running
+ * (created first when `.data/postgres` does not exist yet, e.g. restoring onto a machine that lost `.data`), and
+ * stopped again after. A database of one's own (`DB_HOST` in the environment or `.env`) is used as it is.
+ */
+export async function withEmbeddedDatabase<T>(loaded: { embeddedDb: boolean }, work: () => Promise<T>, root = process.cwd()): Promise<T> {
+  if (!loaded.embeddedDb) return work();
+  const cluster = embeddedCluster(root);
   if (clusterRunning(cluster.dataDir)) return work();
   ensureSystemPackages([POSTGRESQL]);
   if (initCluster(cluster)) console.log(`Created the embedded PostgreSQL in ${cluster.dataDir}.`);

@@ -1,4 +1,4 @@
-import { recordAudit } from '../../../common/audit.js';
+import { scopeFor } from '../../../common/scope.js';
 import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
@@ -25,8 +25,7 @@ export function createObjectLinkService({ db, config }: Deps) {
         .orderBy('object_key')
         .select('object_key', 'size');
       const ttl = config.s3.presignTtlSeconds;
-      await recordAudit(db, meta, {
-        actor: auth,
+      await scopeFor(db, auth).audit(meta, {
         action: 'dicom.presigned',
         targetType: 'dicom_study',
         targetId: id,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { recordAudit, type AuditAction } from '../../../common/audit.js';
+import type { AuditAction } from '../../../common/audit.js';
+import { scopeFor } from '../../../common/scope.js';
 import { notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
@@ -27,14 +28,8 @@ export function createReportService(deps: Deps) {
     return study;
   }
 
-  const audit = (
-    auth: Auth,
-    meta: RequestMeta,
-    action: AuditAction,
-    patientId: string,
-    targetId: string,
-    details: Record<string, unknown> = {},
-  ) => recordAudit(db, meta, { actor: auth, action, targetType: 'dicom_report', targetId, patientId, details });
+  const audit = (auth: Auth, meta: RequestMeta, action: AuditAction, patientId: string, targetId: string, details = {}) =>
+    scopeFor(db, auth).audit(meta, { action, targetType: 'dicom_report', targetId, patientId, details });
 
   async function create(auth: Auth, studyId: string, content: ReportContent, meta: RequestMeta) {
     const study = await mustFind(auth, studyId);
