@@ -8,6 +8,7 @@ import { orthancInstanceId } from '../common/orthanc.js';
 import { runIndexerTick } from '../api/src/dicom/index-sync.js';
 import { startGate, type RunningGate } from '../dicom-gate/src/server.js';
 import { STATUS } from '../dicom-gate/src/dimse.js';
+import { statusOf } from '../dicom-gate/src/intake.js';
 import { ApiClient } from './helpers/client.js';
 import { testDb } from './helpers/db.js';
 import { dicomTags, newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
@@ -173,6 +174,56 @@ describe('DICOM gate on the real stack: what a device pushes goes through the up
       (await owner.post(`/api/dicom/unmatched/${studyId}/assign`, { token: b.doctor.token, body: { patientId: patient.id } })).status,
     ).to.equal(404);
     expect((await owner.delete(`/api/dicom/unmatched/${studyId}`, { token: b.doctor.token })).status).to.equal(404);
+  });
+
+  it('one intake, two doors: the same hostile files get the same refusal code through the upload and the gate, and good ones are stored by both', async () => {
+    const api = (await sharedApi()).url;
+    // An image of another patient, whose UIDs the hostile files borrow.
+    const other = await w.f.patient(w.a.secretary, [w.a.doctor.id]);
+    const [takenStudy, takenSeries, takenSop] = [newUid(), newUid(), newUid()];
+    const owned = await upload(api, w.a.doctor.token, other.id, [
+      { name: 'owner.dcm', data: synthDicom({ patientId: 'ANY', studyUid: takenStudy, seriesUid: takenSeries, sopUid: takenSop }) },
+    ]);
+    expect(owned.status).to.equal(201);
+    const mine = { patientId: w.patient.identifier };
+    // Each door gets its own copy (fresh UIDs where the UID is not the point), built by the same recipe.
+    const cases: { name: string; code: string | null; file: () => Buffer }[] = [
+      { name: 'good', code: null, file: () => synthDicom({ ...mine, studyUid: newUid(), seriesUid: newUid() }) },
+      {
+        name: 'nested 5,000 deep',
+        code: 'MALFORMED',
+        file: () => withElementsBeforePixels(synthDicom({ ...mine, studyUid: newUid(), seriesUid: newUid() }), nestedSequence(5000, false)),
+      },
+      {
+        name: 'truncated',
+        code: 'TRUNCATED',
+        file: () => {
+          const whole = synthDicom({ ...mine, studyUid: newUid(), seriesUid: newUid() });
+          return whole.subarray(0, whole.length - 100);
+        },
+      },
+      { name: 'another’s study', code: 'UID_CONFLICT', file: () => synthDicom({ ...mine, studyUid: takenStudy, seriesUid: newUid() }) },
+      { name: 'another’s series', code: 'UID_CONFLICT', file: () => synthDicom({ ...mine, studyUid: newUid(), seriesUid: takenSeries }) },
+      {
+        name: 'another’s instance',
+        code: 'UID_CONFLICT',
+        file: () => synthDicom({ ...mine, studyUid: newUid(), seriesUid: newUid(), sopUid: takenSop }),
+      },
+    ];
+    for (const c of cases) {
+      const uploaded = await upload(api, w.a.doctor.token, w.patient.id, [{ name: `${c.name}.dcm`, data: c.file() }]);
+      const uploadCode = uploaded.status === 201 ? null : (uploaded.body.error.details.refused[0].code as string);
+      const aet = await device(w.a.hospital.id);
+      const pushed = await rawPush(gate.port, aet, [c.file()]);
+      const audited = await testDb()('audit_log')
+        .where({ action: 'dicom.push_refused' })
+        .whereRaw(`details->>'aeTitle' = ?`, [aet])
+        .select('details');
+      const gateCode = audited.length === 0 ? null : (audited[0].details.code as string);
+      expect({ name: c.name, upload: uploadCode, gate: gateCode }).to.deep.equal({ name: c.name, upload: c.code, gate: c.code });
+      expect(pushed.statuses, c.name).to.deep.equal([c.code === null ? STATUS.SUCCESS : statusOf(c.code)]);
+    }
+    expect(await storedCopies(takenSop), 'the owner’s instance, once').to.equal(1);
   });
 
   it('holds at most DICOM_MAX_ASSOCIATIONS connections: one more is closed at once and counted; a place freed serves the next push', async () => {

@@ -23,6 +23,7 @@ import { availabilityRoutes } from './availability/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { medicalRecordRoutes } from './medical-records/routes.js';
 import { dicomRoutes } from './dicom/routes.js';
+import { intakeRoutes } from './intake/routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { objectLinkRoutes } from './object-links/routes.js';
 import { viewerSessionRoutes } from './viewer-sessions/routes.js';
@@ -50,6 +51,7 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...notificationRoutes(deps),
     ...medicalRecordRoutes(deps),
     ...dicomRoutes(deps),
+    ...intakeRoutes(deps),
     ...reportRoutes(deps),
     ...objectLinkRoutes(deps),
     ...viewerSessionRoutes(deps),

@@ -1,8 +1,9 @@
 /** Why a file cannot be stored; `code` is stable for clients, `message` readable by people. */
 export class DicomRejected extends Error {
   constructor(
-    /** The first five say what the bytes are; UID_CONFLICT and NOT_AUTHORIZED, whose images they would touch. */
-    readonly code: 'NOT_DICOM' | 'TRUNCATED' | 'MALFORMED' | 'UNSUPPORTED' | 'TOO_LARGE' | 'UID_CONFLICT' | 'NOT_AUTHORIZED',
+    /** The first five say what the bytes are; the last three, whose images they would touch. */
+    readonly code:
+      'NOT_DICOM' | 'TRUNCATED' | 'MALFORMED' | 'UNSUPPORTED' | 'TOO_LARGE' | 'UID_CONFLICT' | 'NOT_AUTHORIZED' | 'WRONG_PATIENT',
     message: string,
   ) {
     super(message);

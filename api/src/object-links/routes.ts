@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { presignedSchema } from '../dicom/schemas.js';
+import { presignedSchema } from './schemas.js';
 import { errorSchema } from '../http/error-schema.js';
 import { idParams } from '../http/fields.js';
 import { route, type AnyRoute } from '../http/route.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { reportBody, reportSchema } from '../dicom/schemas.js';
+import { reportBody, reportSchema } from './schemas.js';
 import { idParams } from '../http/fields.js';
 import { route, type AnyRoute } from '../http/route.js';
 import { createReportService } from './service.js';

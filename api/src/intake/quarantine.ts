@@ -7,11 +7,11 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { quarantinedStudies } from '../../../common/access.js';
-import { removeStudy, studyIdOfOrthanc, uidOwnedByOther } from './repository.js';
+import { removeStudy, studyIdOfOrthanc, uidOwnedByOther } from '../dicom/repository.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { refreshStudy, StudyOwnerConflict } from './index-sync.js';
+import { refreshStudy, StudyOwnerConflict } from '../dicom/index-sync.js';
 import { DicomRejected, patientIdentity, rewritePatient } from '../../../common/dicom/rewrite.js';
-import { forgetEarlierPush } from '../../../common/dicom/receipts.js';
+import { forgetEarlierPush } from '../../../common/intake/receipts.js';
 
 interface QuarantinedRow {
   id: string;

@@ -3,15 +3,15 @@ import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import type { Entry } from 'unzipper';
-import { OrthancError, OrthancUnavailableError, imagingUnavailable } from '../../../common/orthanc.js';
+import { imagingUnavailable } from '../../../common/orthanc.js';
 import type { Auth } from '../auth/types.js';
 import type { Deps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../../../common/http/errors.js';
 import { findPatientInMedicalScope } from '../medical-records/repository.js';
-import { DicomRejected, drain, patientIdentity, rewritePatient, type PatientIdentity } from '../../../common/dicom/rewrite.js';
-import { uidHeldElsewhere } from '../../../common/dicom/ownership.js';
-import { rejectionIn } from '../../../common/dicom/rejected.js';
-import { forgetEarlierPush } from '../../../common/dicom/receipts.js';
+import { DicomRejected, drain, patientIdentity, type PatientIdentity } from '../../../common/dicom/rewrite.js';
+import { forgetEarlierPush } from '../../../common/intake/receipts.js';
+import { intakeSession, type IntakeDoor, type IntakeResult } from '../../../common/intake/pipeline.js';
+import { identifierInUse } from '../../../common/intake/patients.js';
 
 /** One file of an upload that was stored. */
 export interface StoredFile {
@@ -87,65 +87,37 @@ export async function receiveUpload(deps: Deps, auth: Auth, ctx: Context): Promi
     return identity;
   }
 
-  // A Study, Series or SOP Instance UID already stored under another patient would make it ambiguous
-  // (DICOMweb retrieves by UID): refused, as at the device gate. Study and series answers are kept for
-  // the upload's other files, which share them.
-  const holders = new Map<string, Promise<string[]>>();
+  // The upload's door into the intake (common/intake/pipeline.ts): every file gets the chosen patient's
+  // identity, unless it carries another MediConnect patient's identifier (a wrong patient was picked; files
+  // from another hospital carry its own IDs and are rewritten).
+  let intake: ((bytes: AsyncIterable<Buffer>) => Promise<IntakeResult>) | null = null;
+  const uploadDoor = (who: PatientIdentity): IntakeDoor => ({
+    async decide(found) {
+      const named = found.originalPatientId;
+      if (named && named !== who.patientId && (await identifierInUse(db, named))) {
+        throw new DicomRejected('WRONG_PATIENT', 'The file belongs to another MediConnect patient');
+      }
+      return { identity: who, storedPatientId: who.patientId };
+    },
+    // A receipt left by an earlier push of this instance, deleted since, must not file the upload by that device.
+    record: (stored) => forgetEarlierPush(db, stored),
+  });
 
   async function storeOne(stream: AsyncIterable<Buffer>, file: string): Promise<void> {
     const who = await resolvePatient();
-    let rewritten;
-    try {
-      rewritten = await rewritePatient(stream, who, { maxFileBytes: config.upload.maxFileBytes });
-    } catch (err) {
-      if (err instanceof DicomRejected) return void outcome.refused.push({ file, code: err.code, reason: err.message });
-      throw err;
+    intake ??= intakeSession({ db, orthanc, maxFileBytes: config.upload.maxFileBytes }, uploadDoor(who));
+    const result = await intake(stream);
+    if (result.outcome === 'refused') return void outcome.refused.push({ file, code: result.code, reason: result.reason });
+    if (result.outcome === 'unavailable') {
+      throw imagingUnavailable('files stored so far are kept, retry the rest', { stored: outcome.stored.map((s) => s.file) });
     }
-    // Files from another hospital carry its IDs (rewritten); another MediConnect patient's ID means a wrong patient was picked.
-    if (rewritten.originalPatientId && rewritten.originalPatientId !== who.patientId) {
-      const owner = await db('patients').where({ identifier: rewritten.originalPatientId }).first('user_id');
-      if (owner) {
-        await drain(rewritten.output);
-        return void outcome.refused.push({ file, code: 'WRONG_PATIENT', reason: 'The file belongs to another MediConnect patient' });
-      }
-    }
-    try {
-      const conflict = await uidHeldElsewhere(db, rewritten, who.patientId, holders);
-      if (conflict) {
-        await drain(rewritten.output);
-        return void outcome.refused.push({
-          file,
-          code: 'UID_CONFLICT',
-          reason: `This ${conflict} already belongs to another patient’s images`,
-        });
-      }
-      const stored = await orthanc.storeInstance(rewritten.output);
-      await forgetEarlierPush(db, stored);
-      outcome.stored.push({
-        file,
-        instanceId: stored.ID,
-        orthancStudyId: stored.ParentStudy,
-        alreadyStored: stored.Status === 'AlreadyStored',
-      });
-    } catch (err) {
-      await drain(rewritten.output).catch(() => undefined);
-      // A structural fault found while the file streamed: the transfer was cut, nothing was stored.
-      const rejected = rejectionIn(err);
-      if (rejected) return void outcome.refused.push({ file, code: rejected.code, reason: rejected.message });
-      if (err instanceof OrthancError && err.status === 400) {
-        return void outcome.refused.push({
-          file,
-          code: 'INVALID_DICOM',
-          reason: 'Orthanc could not read this file (truncated or malformed DICOM)',
-        });
-      }
-      if (err instanceof OrthancUnavailableError || err instanceof OrthancError) {
-        throw imagingUnavailable('files stored so far are kept, retry the rest', {
-          stored: outcome.stored.map((s) => s.file),
-        });
-      }
-      throw err;
-    }
+    const { stored } = result;
+    outcome.stored.push({
+      file,
+      instanceId: stored.ID,
+      orthancStudyId: stored.ParentStudy,
+      alreadyStored: stored.Status === 'AlreadyStored',
+    });
   }
 
   /** Why a ZIP entry is refused from its declared sizes (a ZIP bomb), or null. */
