@@ -128,6 +128,8 @@ describe('the API as a web frontend uses it (issue 10)', function () {
       readOnly: [string, unknown];
       /** A real change. */
       change: Record<string, unknown>;
+      /** Another real change, after the first. */
+      again: Record<string, unknown>;
     }
     const world: Record<string, string> = {};
     const cases: Case[] = [
@@ -139,6 +141,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => h.hospital.id,
         readOnly: ['id', '00000000-0000-4000-8000-000000000000'],
         change: { city: 'Nantes' },
+        again: { city: 'Lyon' },
       },
       {
         name: 'doctor account',
@@ -148,6 +151,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => h.doctor.id,
         readOnly: ['createdAt', '2020-01-01T00:00:00.000Z'],
         change: { firstName: 'Renamed' },
+        again: { firstName: 'Again' },
       },
       {
         name: 'secretary account',
@@ -157,6 +161,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => h.secretary.id,
         readOnly: ['role', 'doctor'],
         change: { lastName: 'Changed' },
+        again: { lastName: 'Again' },
       },
       {
         name: 'patient',
@@ -166,6 +171,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => world.patient!,
         readOnly: ['identifier', 'MC0000000000AA'],
         change: { firstName: 'Paula' },
+        again: { firstName: 'Paulette' },
       },
       {
         name: 'availability',
@@ -175,6 +181,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => h.doctor.id,
         readOnly: ['doctorId', '00000000-0000-4000-8000-000000000000'],
         change: { timezone: 'Europe/London' },
+        again: { timezone: 'Europe/Berlin' },
       },
       {
         name: 'appointment',
@@ -184,6 +191,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => world.appointment!,
         readOnly: ['status', 'validated'],
         change: { reason: 'Other reason' },
+        again: { reason: 'Third reason' },
       },
       {
         name: 'record entry',
@@ -193,6 +201,7 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         targetId: () => world.entry!,
         readOnly: ['patientId', '00000000-0000-4000-8000-000000000000'],
         change: { type: 'consultation' },
+        again: { type: 'note' },
       },
     ];
 
@@ -265,6 +274,21 @@ describe('the API as a web frontend uses it (issue 10)', function () {
         expect(stale.status).to.equal(412);
         expect(stale.body.error.code).to.equal('PRECONDITION_FAILED');
         expect(await historyOf(c.targetId())).to.be.greaterThan(history);
+
+        // Four people send a change at the same instant, all holding the current ETag: If-Match is checked under the
+        // write's lock, so exactly one is applied and the others are told it changed meanwhile (none is lost silently).
+        const current = await fetch(`${allowing.url}${c.path()}`, { headers: { authorization: `Bearer ${c.token()}` } });
+        const now = { etag: current.headers.get('etag')!, body: await current.json() };
+        const racing = await Promise.all(
+          [0, 1, 2, 3].map(() =>
+            client.request(c.method.toUpperCase(), c.path(), {
+              token: c.token(),
+              body: { ...now.body, ...c.again },
+              headers: { 'if-match': now.etag },
+            }),
+          ),
+        );
+        expect(racing.map((r) => r.status).sort(), JSON.stringify(racing.map((r) => r.body))).to.deep.equal([200, 412, 412, 412]);
       });
     }
 

@@ -8,7 +8,7 @@ import type { Action } from '../policy/policy.js';
 import type { AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
 import { idParams } from '../http/fields.js';
 import { createAccountService, type CreateAccountInput } from './service.js';
-import type { Representation } from '../http/representation.js';
+import { presenting, type Representation } from '../http/representation.js';
 
 /** Everything that differs between the hospital-admin, doctor and secretary resources. */
 export interface StaffResource {
@@ -56,10 +56,7 @@ export const MANAGED_ONLY: StaffResource['scopes'] = { list: () => 'manage', rea
 /** The six routes of a staff account collection: list, create, read, replace, update, delete. */
 export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
   const service = createAccountService(deps);
-  // What its manager reads (GET as a manager) is what a PUT or PATCH compares with.
-  const account: Representation<Auth, { id: string }> = {
-    load: async ({ auth, params }) => r.toDto(await service.get(auth, r.role, 'manage', params.id), auth) as object,
-  };
+  const account: Representation = {};
   const page = pageSchema(r.itemSchema);
   const itemPath = `${r.path}/{id}`;
   return [
@@ -121,8 +118,18 @@ export function staffAccountRoutes(deps: Deps, r: StaffResource): AnyRoute[] {
           200: { description: 'Updated', schema: r.itemSchema },
           409: { description: 'E-mail already used by another account', schema: errorSchema },
         },
-        handler: async ({ auth, params, body, meta }) => ({
-          body: r.toDto(await service.update(auth, r.role, params.id, body, meta), auth),
+        // What its manager reads (GET as a manager) is what a PUT or PATCH compares with.
+        handler: async ({ auth, params, write, meta }) => ({
+          body: r.toDto(
+            await service.update(
+              auth,
+              r.role,
+              params.id,
+              presenting(write, (row: AccountRow) => r.toDto(row, auth) as object),
+              meta,
+            ),
+            auth,
+          ),
         }),
       },
       { operationId: `replace${r.noun}`, summary: `Replace a ${r.noun.toLowerCase()} account’s details`, body: r.putBody },

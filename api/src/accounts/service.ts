@@ -9,6 +9,7 @@ import type { RequestMeta } from '../../../common/http/request-context.js';
 import { cancelAppointmentsOf } from '../commands/cancel-appointments.js';
 import { hospitalExists } from '../hospitals/repository.js';
 import * as repo from './repository.js';
+import type { GuardedWrite } from '../http/representation.js';
 import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
 import { AUTOMATIC_REASONS } from '../notifications/messages.js';
 
@@ -90,10 +91,20 @@ export function createAccountService({ db, passwords, config }: Deps) {
       return mustFind(auth, role, 'manage', id);
     },
 
-    async update(auth: Auth, role: StaffRole, id: string, patch: AccountPatch, meta: RequestMeta): Promise<AccountRow> {
-      await db.transaction(async (trx) => {
+    /** `write` is checked against the account as its manager reads it. */
+    async update(
+      auth: Auth,
+      role: StaffRole,
+      id: string,
+      write: GuardedWrite<AccountPatch, AccountRow>,
+      meta: RequestMeta,
+    ): Promise<AccountRow> {
+      const unchanged = await db.transaction(async (trx) => {
         const before = await repo.findAccount(trx, auth, role, 'manage', id, true);
         if (!before) throw notFound(NOUN[role]);
+        const checked = write.against(before);
+        if (checked.unchanged) return before;
+        const patch = checked.body;
         await repo.updateAccount(trx, id, patch);
         const audit = { actor: auth, targetType: 'user' as const, targetId: id, hospitalId: before.hospital_id };
         const fields = Object.keys(patch).filter((k) => k !== 'isActive');
@@ -110,8 +121,9 @@ export function createAccountService({ db, passwords, config }: Deps) {
             details: { role },
           });
         }
+        return null;
       });
-      return mustFind(auth, role, 'manage', id);
+      return unchanged ?? mustFind(auth, role, 'manage', id);
     },
 
     async remove(auth: Auth, role: StaffRole, id: string, meta: RequestMeta): Promise<void> {

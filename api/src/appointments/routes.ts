@@ -14,7 +14,6 @@ import {
 } from './schemas.js';
 import { createAppointmentService } from './service.js';
 import type { Representation } from '../http/representation.js';
-import type { Auth } from '../auth/types.js';
 
 const tag = 'Appointments';
 const item = '/api/appointments/{id}';
@@ -26,9 +25,7 @@ const ok: Record<number, ResponseSpec> = {
 /** Appointment requests, validation (which links patient and doctor), cancellation, rescheduling and closing. */
 export function appointmentRoutes(deps: Deps): AnyRoute[] {
   const service = createAppointmentService(deps);
-  const appointment: Representation<Auth, { id: string }> = {
-    load: async ({ auth, params }) => toAppointmentDto(await service.get(auth, params.id)),
-  };
+  const appointment: Representation = {};
   return [
     route({
       method: 'get',
@@ -84,7 +81,9 @@ export function appointmentRoutes(deps: Deps): AnyRoute[] {
       representation: appointment,
       body: appointmentPutBody,
       responses: ok,
-      handler: async ({ auth, params, body, meta }) => ({ body: toAppointmentDto(await service.reschedule(auth, params.id, body, meta)) }),
+      handler: async ({ auth, params, write, meta }) => ({
+        body: toAppointmentDto(await service.reschedule(auth, params.id, write, meta)),
+      }),
     }),
     route({
       method: 'delete',
@@ -139,7 +138,9 @@ export function appointmentRoutes(deps: Deps): AnyRoute[] {
       params: idParams,
       body: rescheduleBody,
       responses: ok,
-      handler: async ({ auth, params, body, meta }) => ({ body: toAppointmentDto(await service.reschedule(auth, params.id, body, meta)) }),
+      handler: async ({ auth, params, write, meta }) => ({
+        body: toAppointmentDto(await service.reschedule(auth, params.id, write, meta)),
+      }),
     }),
     route({
       method: 'post',

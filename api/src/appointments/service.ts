@@ -12,6 +12,7 @@ import { appointmentMessage } from '../notifications/messages.js';
 import { ensureLink } from '../../../common/access.js';
 import { createSealer, sealedText } from '../../../common/sealer.js';
 import * as repo from './repository.js';
+import type { GuardedWrite } from '../http/representation.js';
 import { doctorConcerned } from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
 import type { AppointmentListQuery, AppointmentStatus } from './schemas.js';
@@ -270,9 +271,17 @@ export function createAppointmentService({ db, config }: Deps) {
     },
 
     /** The patient moves its request while it is `requested`; a secretary any open appointment before it starts. */
-    async reschedule(auth: Auth, id: string, input: { startsAt: string; durationMinutes?: number; reason?: string }, meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+    async reschedule(
+      auth: Auth,
+      id: string,
+      write: GuardedWrite<{ startsAt: string; durationMinutes?: number; reason?: string }>,
+      meta: RequestMeta,
+    ) {
+      const unchanged = await db.transaction(async (trx) => {
         const row = await mustFind(trx, auth, id, true);
+        const checked = write.against(repo.toAppointmentDto(row));
+        if (checked.unchanged) return row;
+        const input = checked.body;
         requireStatus(row, auth.role === 'patient' ? ['requested'] : ['requested', 'validated'], 'rescheduled');
         if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
         const start = Date.parse(input.startsAt);
@@ -300,8 +309,9 @@ export function createAppointmentService({ db, config }: Deps) {
           details: { from: row.starts_at.toISOString(), to: new Date(start).toISOString() },
         });
         await announce(trx, auth, row, 'rescheduled', new Date(start));
+        return null;
       });
-      return mustFind(db, auth, id);
+      return unchanged ?? mustFind(db, auth, id);
     },
 
     /** The doctor or a secretary closes a validated appointment once it has started. */

@@ -4,7 +4,6 @@ import { route, type AnyRoute } from '../http/route.js';
 import { availabilityBody, availabilityQuery, availabilitySchema } from './schemas.js';
 import { createAvailabilityService } from './service.js';
 import type { Representation } from '../http/representation.js';
-import type { Auth } from '../auth/types.js';
 
 const tag = 'Appointments';
 
@@ -12,10 +11,7 @@ const tag = 'Appointments';
 export function availabilityRoutes(deps: Deps): AnyRoute[] {
   const service = createAvailabilityService(deps);
   // The window and its free slots depend on the time of reading: not part of the ETag, ignored in a PUT.
-  const availability: Representation<Auth, { id: string }> = {
-    load: ({ params }) => service.get(params.id, {}),
-    volatile: ['from', 'to', 'slots'],
-  };
+  const availability: Representation = { volatile: ['from', 'to', 'slots'] };
   return [
     route({
       method: 'put',
@@ -30,7 +26,7 @@ export function availabilityRoutes(deps: Deps): AnyRoute[] {
       representation: availability,
       body: availabilityBody,
       responses: { 200: { description: 'The stored availability with the free slots of the next 14 days', schema: availabilitySchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: await service.set(auth, params.id, body, meta) }),
+      handler: async ({ auth, params, write, meta }) => ({ body: await service.set(auth, params.id, write, meta) }),
     }),
     route({
       method: 'get',

@@ -8,7 +8,6 @@ import { toSeriesDto, toStudyDto } from './presenter.js';
 import { seriesSchema, studyListQuery, studyPatchBody, studySchema } from './schemas.js';
 import { createDicomService } from './service.js';
 import type { Representation } from '../http/representation.js';
-import type { Auth } from '../auth/types.js';
 
 const tag = 'DICOM studies';
 const access = 'A linked doctor (any hospital) or the patient itself; anyone else: 404. Every access is audited.';
@@ -17,13 +16,7 @@ const writeAccess = 'A linked doctor; the patient: 403; anyone else: 404.';
 /** Search, organise, delete and download DICOM studies (they arrive through api/src/intake). */
 export function dicomRoutes(deps: Deps): AnyRoute[] {
   const service = createDicomService(deps);
-  const studyRepresentation: Representation<Auth, { id: string }> = {
-    load: async ({ auth, params }) => {
-      const found = await service.peek(auth, params.id);
-      return found ? toStudyDto(found) : null;
-    },
-    onUnchanged: async ({ auth, params, meta }) => void (await service.get(auth, params.id, meta)),
-  };
+  const studyRepresentation: Representation = {};
   const study = '/api/dicom/studies/{id}';
   return [
     route({
@@ -69,7 +62,7 @@ export function dicomRoutes(deps: Deps): AnyRoute[] {
       representation: studyRepresentation,
       body: studyPatchBody,
       responses: { 200: { description: 'The study', schema: studySchema } },
-      handler: async ({ auth, params, body, meta }) => ({ body: toStudyDto(await service.update(auth, params.id, body, meta)) }),
+      handler: async ({ auth, params, write, meta }) => ({ body: toStudyDto(await service.update(auth, params.id, write, meta)) }),
     }),
     route({
       method: 'delete',

@@ -9,6 +9,9 @@ import { notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { refreshStudy } from './index-sync.js';
 import * as repo from './repository.js';
+import type { Knex } from 'knex';
+import type { GuardedWrite } from '../http/representation.js';
+import { toStudyDto } from './presenter.js';
 
 /** Studies and series: search, organise, delete, download (arrival: api/src/intake; reports: api/src/reports). */
 export function createDicomService(deps: Deps) {
@@ -21,6 +24,7 @@ export function createDicomService(deps: Deps) {
   }
 
   const audit = (
+    trx: Knex | Knex.Transaction,
     auth: Auth,
     meta: RequestMeta,
     action: AuditAction,
@@ -28,7 +32,7 @@ export function createDicomService(deps: Deps) {
     targetType: 'dicom_study' | 'dicom_series',
     targetId: string,
     details: Record<string, unknown> = {},
-  ) => recordAudit(db, meta, { actor: auth, action, targetType, targetId, patientId, details });
+  ) => recordAudit(trx, meta, { actor: auth, action, targetType, targetId, patientId, details });
 
   return {
     async list(auth: Auth, q: repo.StudyListQuery, meta: RequestMeta) {
@@ -39,26 +43,28 @@ export function createDicomService(deps: Deps) {
 
     async get(auth: Auth, id: string, meta: RequestMeta) {
       const study = await mustFind(auth, id);
-      await audit(auth, meta, 'dicom.study_read', study.patient_id, 'dicom_study', id);
+      await audit(db, auth, meta, 'dicom.study_read', study.patient_id, 'dicom_study', id);
       return study;
     },
-
-    /** The study in scope, without an audit entry (the caller audits what it answers), or undefined. */
-    peek: (auth: Auth, id: string) => repo.findStudy(db, auth, id),
 
     async series(auth: Auth, id: string) {
       await mustFind(auth, id);
       return repo.seriesOfStudy(db, id);
     },
 
-    async update(auth: Auth, id: string, patch: { description?: string | null; labels?: string[] }, meta: RequestMeta) {
-      const study = await db.transaction(async (trx) => {
+    async update(auth: Auth, id: string, write: GuardedWrite<{ description?: string | null; labels?: string[] }>, meta: RequestMeta) {
+      return db.transaction(async (trx) => {
         const found = await mustFind(auth, id, trx, true);
-        await repo.updateStudyRow(trx, id, patch);
-        return found;
+        const checked = write.against(toStudyDto(found));
+        // Sent back as it was read: the answer is a read of the study.
+        if (checked.unchanged) {
+          await audit(trx, auth, meta, 'dicom.study_read', found.patient_id, 'dicom_study', id);
+          return found;
+        }
+        await repo.updateStudyRow(trx, id, checked.body);
+        await audit(trx, auth, meta, 'dicom.study_updated', found.patient_id, 'dicom_study', id, { fields: Object.keys(checked.body) });
+        return mustFind(auth, id, trx);
       });
-      await audit(auth, meta, 'dicom.study_updated', study.patient_id, 'dicom_study', id, { fields: Object.keys(patch) });
-      return mustFind(auth, id);
     },
 
     /** Deletes from Orthanc (which removes the objects), then from the index. */
@@ -67,7 +73,7 @@ export function createDicomService(deps: Deps) {
       await withOrthanc(() => orthanc.delete('studies', study.orthanc_id));
       await repo.removeStudy(db, id);
       await db('dicom_series_metadata').where({ study_instance_uid: study.study_instance_uid }).delete();
-      await audit(auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, {
+      await audit(db, auth, meta, 'dicom.study_deleted', study.patient_id, 'dicom_study', id, {
         studyInstanceUid: study.study_instance_uid,
         instances: study.number_of_instances,
       });
@@ -86,7 +92,7 @@ export function createDicomService(deps: Deps) {
           deps.logger,
         );
       });
-      await audit(auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, {
+      await audit(db, auth, meta, 'dicom.series_deleted', series.patient_id, 'dicom_series', id, {
         seriesInstanceUid: series.series_instance_uid,
         studyId: series.study_id,
       });
@@ -96,7 +102,7 @@ export function createDicomService(deps: Deps) {
     async download(auth: Auth, id: string, meta: RequestMeta): Promise<{ body: Readable; filename: string }> {
       const study = await mustFind(auth, id);
       const res = await withOrthanc(() => orthanc.archive(study.orthanc_id));
-      await audit(auth, meta, 'dicom.downloaded', study.patient_id, 'dicom_study', id);
+      await audit(db, auth, meta, 'dicom.downloaded', study.patient_id, 'dicom_study', id);
       return { body: Readable.fromWeb(res.body as WebReadableStream), filename: `study-${study.study_instance_uid}.zip` };
     },
   };

@@ -6,14 +6,13 @@ import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import { hospitalCreateBody, hospitalListQuery, hospitalPatchBody, hospitalPutBody, hospitalSchema } from './schemas.js';
 import { createHospitalService } from './service.js';
 import type { Representation } from '../http/representation.js';
-import type { Auth } from '../auth/types.js';
 
 const tag = 'Hospitals';
 
 /** Hospitals: managed by the super admin; staff read their own hospital. */
 export function hospitalRoutes(deps: Deps): AnyRoute[] {
   const service = createHospitalService(deps);
-  const hospital: Representation<Auth, { id: string }> = { load: ({ auth, params }) => service.get(auth, params.id) };
+  const hospital: Representation = {};
   return [
     route({
       method: 'get',
@@ -61,7 +60,7 @@ export function hospitalRoutes(deps: Deps): AnyRoute[] {
         params: idParams,
         representation: hospital,
         responses: { 200: { description: 'Updated', schema: hospitalSchema } },
-        handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
+        handler: async ({ auth, params, write, meta }) => ({ body: await service.update(auth, params.id, write, meta) }),
       },
       { operationId: 'replaceHospital', summary: 'Replace a hospital’s details', body: hospitalPutBody },
       {

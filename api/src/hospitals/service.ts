@@ -6,6 +6,7 @@ import { conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { cancelAppointmentsOf } from '../commands/cancel-appointments.js';
 import * as repo from './repository.js';
+import type { GuardedWrite } from '../http/representation.js';
 import type { HospitalDto, HospitalPatch } from './schemas.js';
 import { AUTOMATIC_REASONS } from '../notifications/messages.js';
 
@@ -32,10 +33,13 @@ export function createHospitalService({ db, config }: Deps) {
       });
     },
 
-    update(auth: Auth, id: string, patch: HospitalPatch, meta: RequestMeta): Promise<HospitalDto> {
+    update(auth: Auth, id: string, write: GuardedWrite<HospitalPatch>, meta: RequestMeta): Promise<HospitalDto> {
       return db.transaction(async (trx) => {
         const before = await repo.findHospital(trx, auth, id, true);
         if (!before) throw notFound('Hospital');
+        const checked = write.against(before);
+        if (checked.unchanged) return before;
+        const patch = checked.body;
         const updated = await repo.updateHospital(trx, id, patch);
         const changed = Object.keys(patch).filter((k) => k !== 'isActive');
         const audit = { actor: auth, targetType: 'hospital' as const, targetId: id, hospitalId: id };

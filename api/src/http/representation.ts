@@ -2,18 +2,40 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { AppError, badRequest } from '../../../common/http/errors.js';
-import type { RequestMeta } from '../../../common/http/request-context.js';
 
 /**
- * The resource a GET answers and a PUT or PATCH changes, read without side effects (no audit entry):
- * it gives single-resource GETs their ETag, and lets writes honour If-Match and take back what GET gave.
+ * The resource a GET answers and a PUT or PATCH changes: single-resource GETs answer its ETag, and writes get a
+ * {@link GuardedWrite}, checked by the service against the representation it reads under the write's row lock.
  */
-export interface Representation<Auth, P> {
-  load: (input: { auth: Auth; params: P }) => Promise<object | null | undefined>;
-  /** Called when a write changed nothing and answers the stored representation (e.g. to audit that read). */
-  onUnchanged?: (input: { auth: Auth; params: P; meta: RequestMeta }) => Promise<void>;
+export interface Representation {
   /** Fields computed at read time (e.g. free slots from now): left out of the ETag and ignored in writes. */
   volatile?: string[];
+}
+
+/** What a guarded write turns out to be, once compared with the stored representation. */
+export type Checked<B> = { unchanged: true } | { unchanged: false; body: B };
+
+/**
+ * A PUT or PATCH whose preconditions are checked by the service that writes it, in its transaction, against the
+ * representation GET would answer, read once after the row was locked: so If-Match cannot pass for a version
+ * another write replaces meanwhile, and the resource is loaded once.
+ */
+export interface GuardedWrite<B, C = object> {
+  /**
+   * A stale If-Match is 412; read-only fields sent back unchanged are dropped, changed ones refused; then the
+   * body is validated. `unchanged`: the write would change nothing (answer `current`, audited as a read).
+   */
+  against(current: C): Checked<B>;
+}
+
+/** A write from inside the API, with nothing to check: what it is given is what it writes. */
+export function plainWrite<B, C = object>(body: B): GuardedWrite<B, C> {
+  return { against: () => ({ unchanged: false, body }) };
+}
+
+/** The guarded write of a service that hands over its row: the route presents it as GET would answer it. */
+export function presenting<B, C>(write: GuardedWrite<B>, present: (current: C) => object): GuardedWrite<B, C> {
+  return { against: (current) => write.against(present(current)) };
 }
 
 /** A strong ETag of a representation: a hash of its JSON, volatile fields left out. */

@@ -6,7 +6,7 @@ import { can, concealed, type Action } from '../policy/policy.js';
 import { AppError, badRequest, forbidden, notFound, type ErrorDetail } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { localeOf, type Locale } from '../../../common/http/messages.js';
-import { compareWrite, etagOf, type Representation } from './representation.js';
+import { compareWrite, etagOf, plainWrite, type Checked, type GuardedWrite, type Representation } from './representation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -36,7 +36,10 @@ export interface HandlerResult {
 export interface HandlerInput<A extends AuthMode, P, Q, B> {
   params: P;
   query: Q;
+  /** The validated body. A guarded write (PUT or PATCH with a `representation`) has none: it reads it from `write`. */
   body: B;
+  /** The body as a write: a guarded write's service checks it against the resource it locked; otherwise `body` as is. */
+  write: GuardedWrite<B>;
   auth: AuthFor<A>;
   meta: RequestMeta;
   ctx: Context;
@@ -67,10 +70,10 @@ export interface RouteSpec<A extends AuthMode, P extends z.ZodType, Q extends z.
   /** Only the owner's password-change and login routes take password fields. */
   acceptsPasswords?: boolean;
   /**
-   * The resource this route reads or writes, loaded without side effects: a GET answers with its ETag; a
-   * PUT or PATCH honours If-Match (412) and accepts read-only fields sent back unchanged.
+   * The resource this route reads or writes: a GET answers with its ETag; a PUT or PATCH is a guarded write
+   * (If-Match, read-only fields sent back unchanged), which its service checks with `write.against`.
    */
-  representation?: Representation<AuthFor<A>, z.output<P>>;
+  representation?: Representation;
   responses: Record<number, ResponseSpec>;
   handler: (input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>) => Promise<HandlerResult>;
 }
@@ -216,29 +219,41 @@ export function mountRoutes(router: Router, routes: AnyRoute[], authenticate: (c
       ) {
         throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
       }
-      let requestBody: unknown = ctx.request.body;
+      const requestBody: unknown = ctx.request.body;
       const params = parsePart(spec.params, ctx.params, 'params');
       const locale = localeOf(ctx);
       const query = parsePart(spec.query, ctx.query, 'query', locale);
       if (!spec.acceptsPasswords) rejectPasswordFields(requestBody);
       const volatile = spec.representation?.volatile ?? [];
+      let result: HandlerResult;
       if (spec.representation && (spec.method === 'put' || spec.method === 'patch')) {
-        const current = await spec.representation.load({ auth: auth as AuthFor<AuthMode>, params });
-        if (current) {
-          const write = compareWrite(spec.method, requestBody, current, spec.body, ctx.get('If-Match'), volatile);
-          if (write.unchanged) {
-            // Sent back as it was read: nothing to write, nothing to record but the read itself.
-            await spec.representation.onUnchanged?.({ auth: auth as AuthFor<AuthMode>, params, meta: ctx.state.meta });
-            ctx.set('ETag', etagOf(current, volatile));
-            ctx.body = current;
-            return;
-          }
-          requestBody = write.body;
-        }
+        const method = spec.method;
+        const ifMatch = ctx.get('If-Match');
+        let checks = 0;
+        const write: GuardedWrite<unknown> = {
+          against(current: object): Checked<unknown> {
+            checks++;
+            const compared = compareWrite(method, requestBody, current, spec.body, ifMatch, volatile);
+            if (compared.unchanged) return { unchanged: true };
+            rejectForbiddenFields(compared.body, spec.forbiddenFields ?? []);
+            return { unchanged: false, body: parsePart(spec.body, compared.body, 'body', locale) };
+          },
+        };
+        const input = { params, query, write, auth, meta: ctx.state.meta, ctx };
+        result = await spec.handler(
+          Object.defineProperty(input, 'body', {
+            get() {
+              throw new Error(`${spec.operationId} is a guarded write: its service reads the body from write.against`);
+            },
+          }) as typeof input & { body: never },
+        );
+        // A service that wrote without checking would skip If-Match and the read-only fields: refused loudly.
+        if (checks === 0) throw new Error(`${spec.operationId}: answered a guarded write without write.against`);
+      } else {
+        rejectForbiddenFields(requestBody, spec.forbiddenFields ?? []);
+        const body = parsePart(spec.body, requestBody ?? {}, 'body', locale);
+        result = await spec.handler({ params, query, body, write: plainWrite(body), auth, meta: ctx.state.meta, ctx });
       }
-      rejectForbiddenFields(requestBody, spec.forbiddenFields ?? []);
-      const body = parsePart(spec.body, requestBody ?? {}, 'body', locale);
-      const result = await spec.handler({ params, query, body, auth, meta: ctx.state.meta, ctx });
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
       ctx.status = result.status ?? 200;
       if (result.body !== undefined) ctx.body = result.body;

@@ -1,6 +1,5 @@
 import { idParams } from '../http/fields.js';
 import type { Deps } from '../deps.js';
-import type { Auth } from '../auth/types.js';
 import type { Representation } from '../http/representation.js';
 import { pageQuerySchema, pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
@@ -24,11 +23,7 @@ const access =
 /** Medical record entries, the whole record of a patient, versions and the patient's access log. */
 export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
   const service = createMedicalRecordService(deps);
-  const entry: Representation<Auth, { id: string }> = {
-    load: ({ auth, params }) => service.peek(auth, params.id),
-    // A write that changes nothing still answers the entry: audited as a read.
-    onUnchanged: ({ auth, params, meta }) => service.auditRead(auth, params.id, meta, { unchangedWrite: true }),
-  };
+  const entry: Representation = {};
   return [
     route({
       method: 'get',
@@ -81,7 +76,7 @@ export function medicalRecordRoutes(deps: Deps): AnyRoute[] {
         params: idParams,
         representation: entry,
         responses: { 200: { description: 'Updated', schema: entrySchema } },
-        handler: async ({ auth, params, body, meta }) => ({ body: await service.update(auth, params.id, body, meta) }),
+        handler: async ({ auth, params, write, meta }) => ({ body: await service.update(auth, params.id, write, meta) }),
       },
       {
         operationId: 'replaceMedicalRecordEntry',

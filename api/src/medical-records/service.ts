@@ -7,6 +7,7 @@ import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from '../../../common/sealer.js';
 import * as repo from './repository.js';
+import type { GuardedWrite } from '../http/representation.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
 import { toPersonRef } from '../http/people.js';
 import {
@@ -147,18 +148,6 @@ export function createMedicalRecordService({ db, config }: Deps) {
       return toDto((await repo.findEntry(db, auth, id))!);
     },
 
-    /** The entry as GET shows it, without an audit entry (the caller audits what it answers). */
-    async peek(auth: Auth, id: string) {
-      const row = await repo.findEntry(db, auth, id);
-      return row ? toDto(row) : null;
-    },
-
-    /** Audits a read of an entry answered without going through `get`. */
-    async auditRead(auth: Auth, id: string, meta: RequestMeta, details: Record<string, unknown> = {}) {
-      const row = await repo.findEntry(db, auth, id);
-      if (row) await audit(db, auth, meta, 'medical_record.read', row.patient_id, id, details);
-    },
-
     async get(auth: Auth, id: string, meta: RequestMeta) {
       const row = await repo.findEntry(db, auth, id);
       if (!row) throw notFound('Medical record entry');
@@ -185,10 +174,18 @@ export function createMedicalRecordService({ db, config }: Deps) {
     },
 
     /** Applies a change; the previous state stays in the history as the prior version. */
-    async update(auth: Auth, id: string, patch: EntryPatch, meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+    async update(auth: Auth, id: string, write: GuardedWrite<EntryPatch>, meta: RequestMeta) {
+      return db.transaction(async (trx) => {
         const row = await repo.findEntry(trx, auth, id, { forUpdate: true });
         if (!row) throw notFound('Medical record entry');
+        const checked = write.against(toDto(row));
+        // Sent back as it was read: nothing to write, the answer is a read.
+        if (!checked.unchanged) return toDto(await apply(trx, row, checked.body));
+        await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true });
+        return toDto(row);
+      });
+
+      async function apply(trx: Knex.Transaction, row: repo.EntryRow, patch: EntryPatch): Promise<repo.EntryRow> {
         const before = openEntry(row);
         const after: EntryContent = {
           title: patch.title ?? before.title,
@@ -218,8 +215,10 @@ export function createMedicalRecordService({ db, config }: Deps) {
           ...(type !== row.type ? ['type'] : []),
         ];
         // Nothing changed: the answer still carries the entry, so it is audited as a read.
-        if (changed.length === 0)
-          return void (await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true }));
+        if (changed.length === 0) {
+          await audit(trx, auth, meta, 'medical_record.read', row.patient_id, id, { unchangedWrite: true });
+          return row;
+        }
         const version = row.version + 1;
         const sealed = sealer.seal(after, id);
         await trx('medical_record_entries').where({ id }).update({
@@ -233,8 +232,8 @@ export function createMedicalRecordService({ db, config }: Deps) {
         });
         await writeVersion(trx, auth, id, version, 'updated', changed, { ...after, type, recordedAt: recordedAt.toISOString() });
         await audit(trx, auth, meta, 'medical_record.updated', row.patient_id, id, { fields: changed, version });
-      });
-      return toDto((await repo.findEntry(db, auth, id))!);
+        return (await repo.findEntry(trx, auth, id))!;
+      }
     },
 
     /** Removes the entry from the record; its whole history stays for the linked doctors. */

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { idParams } from '../http/fields.js';
-import { toPersonRef } from '../http/people.js';
 import type { Deps } from '../deps.js';
 import { errorSchema } from '../http/error-schema.js';
 import { pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
-import type { LinkRow, PatientRow } from './repository.js';
+import { detail, toLinkDto, toPatientDto } from './presenter.js';
 import {
   addLinkBody,
   linkSchema,
@@ -18,52 +17,13 @@ import {
 } from './schemas.js';
 import { createPatientService } from './service.js';
 import type { Representation } from '../http/representation.js';
-import type { Auth } from '../auth/types.js';
 
 const tag = 'Patients';
-
-/** The patient as shown to the people in its scope. */
-export function toPatientDto(row: PatientRow) {
-  return {
-    id: row.id,
-    identifier: row.identifier,
-    email: row.email,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    birthDate: row.birth_date,
-    sex: row.sex,
-    phone: row.phone,
-    isActive: row.is_active,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
-}
-
-function toLinkDto(l: LinkRow) {
-  return {
-    doctorId: l.doctor_id,
-    firstName: l.first_name,
-    lastName: l.last_name,
-    specialty: l.specialty,
-    hospitalId: l.hospital_id,
-    hospitalName: l.hospital_name,
-    source: l.source,
-    createdBy: toPersonRef(l.created_by, l, 'created_by'),
-    createdAt: l.created_at.toISOString(),
-    appointmentId: l.appointment_id,
-    doctorStatus: l.doctor_status,
-  };
-}
-
-const detail = ({ patient, links }: { patient: PatientRow; links: LinkRow[] }) => ({
-  ...toPatientDto(patient),
-  doctors: links.map(toLinkDto),
-});
 
 /** Patients: created by secretaries, linked to doctors; each role sees the patients in its scope. */
 export function patientRoutes(deps: Deps): AnyRoute[] {
   const service = createPatientService(deps);
-  const patient: Representation<Auth, { id: string }> = { load: async ({ auth, params }) => detail(await service.get(auth, params.id)) };
+  const patient: Representation = {};
   const item = '/api/patients/{id}';
   return [
     route({
@@ -126,7 +86,7 @@ export function patientRoutes(deps: Deps): AnyRoute[] {
           200: { description: 'Updated', schema: patientDetailSchema },
           409: { description: 'E-mail already used', schema: errorSchema },
         },
-        handler: async ({ auth, params, body, meta }) => ({ body: detail(await service.update(auth, params.id, body, meta)) }),
+        handler: async ({ auth, params, write, meta }) => ({ body: detail(await service.update(auth, params.id, write, meta)) }),
       },
       { operationId: 'replacePatient', summary: 'Replace a patient’s demographics (secretary)', body: patientPutBody },
       {

@@ -15,6 +15,8 @@ import { badRequest, conflict, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { newPatientIdentifier } from './identifier.js';
 import * as repo from './repository.js';
+import { plainWrite, type GuardedWrite } from '../http/representation.js';
+import { detail } from './presenter.js';
 import type { PatientListQuery, PatientPatch } from './schemas.js';
 
 /** Input of a patient creation by a secretary. */
@@ -120,9 +122,13 @@ export function createPatientService({ db, passwords, config }: Deps) {
       }
     },
 
-    async update(auth: Auth, id: string, patch: PatientPatch, meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+    async update(auth: Auth, id: string, write: GuardedWrite<PatientPatch>, meta: RequestMeta) {
+      const unchanged = await db.transaction(async (trx) => {
         const before = await mustFind(auth, id, trx, true);
+        const stored = { patient: before, links: await repo.listLinks(trx, id, visibleLinksHospital(auth)) };
+        const checked = write.against(detail(stored));
+        if (checked.unchanged) return stored;
+        const patch = checked.body;
         // One hospital must not lock a patient out of another that still follows it.
         if (
           patch.isActive === false &&
@@ -165,13 +171,14 @@ export function createPatientService({ db, passwords, config }: Deps) {
           }
           await recordAudit(trx, meta, { ...audit, action: patch.isActive ? 'patient.reactivated' : 'patient.deactivated' });
         }
+        return null;
       });
-      return this.get(auth, id);
+      return unchanged ?? this.get(auth, id);
     },
 
     /** Deactivates the account; the patient, its links and its medical data all stay. */
     async deactivate(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
-      await this.update(auth, id, { isActive: false }, meta);
+      await this.update(auth, id, plainWrite({ isActive: false }), meta);
     },
 
     async links(auth: Auth, id: string) {
