@@ -1,7 +1,7 @@
 // Every DICOMweb resource MediConnect serves for reading, described once. The proxy's parser
-// (dicom-proxy/src/path.ts) accepts exactly these paths for GET and HEAD — `test/unit/dicomweb-path.test.ts` walks
-// every path shape up to the deepest and checks both ways — and the API origin's OpenAPI entries are made from this
-// table (api/src/dicomweb/routes.ts), so the documentation cannot drift from what is served.
+// (dicom-proxy/src/path.ts) reads GET and HEAD paths by matching this table, and the API origin's OpenAPI entries are
+// made from it (api/src/dicomweb/routes.ts), so the documentation cannot drift from what is served
+// (`test/unit/dicomweb-path.test.ts` also walks every path shape up to the deepest and checks both ways).
 
 /** What a resource answers. */
 export type DicomWebAnswer = 'json' | 'multipart' | 'image';

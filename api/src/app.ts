@@ -50,8 +50,9 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...appointmentRoutes(deps),
     ...notificationRoutes(deps),
     ...medicalRecordRoutes(deps),
-    ...dicomRoutes(deps),
+    // Before the study routes: `/api/dicom/studies/upload_dicom` is listed ahead of `/api/dicom/studies/{id}`.
     ...intakeRoutes(deps),
+    ...dicomRoutes(deps),
     ...reportRoutes(deps),
     ...objectLinkRoutes(deps),
     ...viewerSessionRoutes(deps),

@@ -1,4 +1,5 @@
 import { isUid } from '../../common/dicom-syntax.js';
+import { DICOMWEB_RESOURCES, type DicomWebResource } from '../../common/dicomweb-resources.js';
 /**
  * What a DICOMweb request touches, decided from its method and path alone. Anything not recognised is
  * `denied`: the proxy forwards only requests it understands and can authorize.
@@ -25,8 +26,43 @@ function frameList(s: string | undefined): number[] | null {
   return frames.every((n) => n >= 1 && n <= 100_000) ? frames : null;
 }
 
+/** A resource of the table as segments: literals, or the name of a variable (`{study}` → `study`). */
+const SHAPES = DICOMWEB_RESOURCES.map((resource) => ({
+  resource,
+  segments: resource.path
+    .split('/')
+    .slice(1)
+    .map((s) => (s.startsWith('{') ? { variable: s.slice(1, -1) } : { literal: s })),
+}));
+
+/** What a variable segment must hold; `bulk` takes the rest of the path (at least one segment). */
+function valueOf(variable: string, seg: string): string | number[] | null {
+  if (variable === 'frames') return frameList(seg);
+  return isUid(seg) ? seg : null;
+}
+
+/** The resource of the table a path's segments name, with the values of its variables; null when none does. */
+function matchShape(seg: string[]): { resource: DicomWebResource; values: Record<string, string | number[]> } | null {
+  for (const { resource, segments } of SHAPES) {
+    const bulk = segments.at(-1) && 'variable' in segments.at(-1)! && segments.at(-1)!.variable === 'bulk';
+    if (bulk ? seg.length < segments.length : seg.length !== segments.length) continue;
+    const values: Record<string, string | number[]> = {};
+    const fits = segments.every((part, i) => {
+      if ('literal' in part) return seg[i] === part.literal;
+      if (part.variable === 'bulk') return true;
+      const value = valueOf(part.variable, seg[i]!);
+      if (value === null) return false;
+      values[part.variable] = value;
+      return true;
+    });
+    if (fits) return { resource, values };
+  }
+  return null;
+}
+
 /**
- * Parses a path relative to the DICOMweb root (e.g. `/studies/1.2/series`). Pure: no I/O, table-tested.
+ * Parses a path relative to the DICOMweb root (e.g. `/studies/1.2/series`). Pure: no I/O, table-tested. What is
+ * read is exactly the table of readable resources (common/dicomweb-resources.ts), which also documents them.
  * Query parameters do not change what is touched; they are filtered later (QIDO) or passed through.
  */
 export function parseDicomWebPath(method: string, path: string): DicomWebRequest {
@@ -34,44 +70,27 @@ export function parseDicomWebPath(method: string, path: string): DicomWebRequest
   if (clean.includes('//') || /%2f|%2e|\\/i.test(clean)) return denied('unusual path encoding');
   const seg = clean.split('/').slice(1);
   if (seg.some((s) => s === '' || s === '.' || s === '..')) return denied('empty or relative path segment');
-  const [root, study, l2, series, l4, instance, l6, frames, l8] = seg;
   const m = method.toUpperCase();
 
   if (m === 'POST') {
+    const [root, study] = seg;
     if (root === 'studies' && seg.length === 1) return { kind: 'stow' };
     if (root === 'studies' && seg.length === 2 && isUid(study)) return { kind: 'stow', study };
     return denied('only STOW (POST /studies[/{study}]) accepts POST');
   }
   if (m !== 'GET' && m !== 'HEAD') return denied(`method ${m} not allowed`);
 
-  // QIDO at the root: /studies, /series, /instances
-  if (seg.length === 1 && (root === 'studies' || root === 'series' || root === 'instances')) return { kind: 'qido', level: root };
-  if (root !== 'studies' || !isUid(study)) return denied('not a DICOMweb resource');
-
-  if (seg.length === 2) return { kind: 'wado', study, target: 'retrieve' };
-  if (seg.length === 3) {
-    if (l2 === 'series') return { kind: 'qido', level: 'series', study };
-    if (l2 === 'instances') return { kind: 'qido', level: 'instances', study };
-    if (l2 === 'metadata' || l2 === 'rendered' || l2 === 'thumbnail') return { kind: 'wado', study, target: l2 };
-    return denied('unknown study resource');
+  const found = matchShape(seg);
+  if (!found) return denied('not a DICOMweb resource');
+  const { resource, values } = found;
+  // Only the UIDs the path names (the table's tests compare whole objects).
+  const uids = Object.fromEntries(
+    (['study', 'series', 'instance'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string]),
+  ) as { study?: string; series?: string; instance?: string };
+  if (resource.service === 'qido') {
+    return { kind: 'qido', level: seg.at(-1) as 'studies' | 'series' | 'instances', ...uids };
   }
-  if (l2 !== 'series' || !isUid(series)) return denied('not a series path');
-  if (seg.length === 4) return { kind: 'wado', study, series, target: 'retrieve' };
-  if (seg.length === 5) {
-    if (l4 === 'instances') return { kind: 'qido', level: 'instances', study, series };
-    if (l4 === 'metadata' || l4 === 'rendered' || l4 === 'thumbnail') return { kind: 'wado', study, series, target: l4 };
-    return denied('unknown series resource');
-  }
-  if (l4 !== 'instances' || !isUid(instance)) return denied('not an instance path');
-  if (seg.length === 6) return { kind: 'wado', study, series, instance, target: 'retrieve' };
-  if (seg.length === 7 && (l6 === 'metadata' || l6 === 'rendered' || l6 === 'thumbnail'))
-    return { kind: 'wado', study, series, instance, target: l6 };
-  if (l6 === 'frames') {
-    const list = frameList(frames);
-    if (!list) return denied('invalid frame list');
-    if (seg.length === 8) return { kind: 'wado', study, series, instance, target: 'frames', frames: list };
-    if (seg.length === 9 && l8 === 'rendered') return { kind: 'wado', study, series, instance, target: 'rendered', frames: list };
-  }
-  if (l6 === 'bulk' && seg.length >= 8) return { kind: 'wado', study, series, instance, target: 'bulkdata' };
-  return denied('unknown instance resource');
+  if (resource.target === 'search') return denied('not a DICOMweb resource');
+  const frames = values.frames as number[] | undefined;
+  return { kind: 'wado', study: uids.study!, ...uids, target: resource.target, ...(frames ? { frames } : {}) };
 }
