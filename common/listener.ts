@@ -41,6 +41,15 @@ export class DbListener {
     this.channels.set(channel, handlers);
   }
 
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** One query at a time on the listening connection: concurrent syncs and acknowledgements queue here, not in pg. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
   /** Calls `handler` whenever listening starts or stops: what a cache holds is then unknown. */
   onReset(handler: () => void): void {
     this.resets.add(handler);
@@ -118,13 +127,15 @@ export class DbListener {
       timer = setTimeout(resolve, timeoutMs);
     });
     try {
-      const { rows } = await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '${APPLICATION}%' AND pid <> pg_backend_pid()`,
+      const { rows } = await this.serial(() =>
+        client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '${APPLICATION}%' AND pid <> pg_backend_pid()`,
+        ),
       );
       const state = this.syncs.get(marker)!;
       state.peers = rows[0]!.n;
       state.check();
-      await client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `m:${marker}`]);
+      await this.serial(() => client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `m:${marker}`]));
       await settled;
     } catch {
       // The change is committed: a database that fails now must not turn its answer into an error. The
@@ -140,7 +151,8 @@ export class DbListener {
     const [kind, marker] = [payload.slice(0, 1), payload.slice(2)];
     const mine = this.syncs.get(marker);
     if (kind === 'm' && mine) mine.heard = true;
-    else if (kind === 'm') void client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `a:${marker}`]).catch(() => undefined);
+    else if (kind === 'm')
+      void this.serial(() => client.query('SELECT pg_notify($1, $2)', [SYNC_CHANNEL, `a:${marker}`])).catch(() => undefined);
     else if (kind === 'a' && mine) mine.acks++;
     mine?.check();
   }

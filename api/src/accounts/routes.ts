@@ -5,7 +5,7 @@ import { errorSchema } from '../http/error-schema.js';
 import { listQuerySchema, pageSchema } from '../http/pagination.js';
 import { replaceAndUpdate, route, type AnyRoute } from '../http/route.js';
 import type { Action } from '../policy/policy.js';
-import type { AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
+import type { AccountListQuery, AccountPatch, AccountRow, AccountScope, StaffRole } from './repository.js';
 import { idParams } from '../http/fields.js';
 import { createAccountService, type CreateAccountInput } from './service.js';
 import { presenting, type Representation } from '../http/representation.js';
@@ -22,15 +22,7 @@ export interface StaffResource {
   putBody: z.ZodType<AccountPatch>;
   patchBody: z.ZodType<AccountPatch>;
   itemSchema: z.ZodType;
-  listQuery?: z.ZodType<{
-    page: number;
-    pageSize: number;
-    sort: string;
-    q?: string;
-    isActive?: boolean;
-    hospitalId?: string;
-    specialty?: string;
-  }>;
+  listQuery?: z.ZodType<AccountListQuery>;
   toDto: (row: AccountRow, auth: Auth) => unknown;
   /** Which scope the list and the single read use; writes always use `manage`. */
   scopes: { list: (auth: Auth) => AccountScope; read: (auth: Auth) => AccountScope };

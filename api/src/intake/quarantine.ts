@@ -34,6 +34,27 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
     return row;
   }
 
+  /** The quarantined copy goes (from Orthanc, then the index), and why is audited: filed under a patient, or discarded. */
+  async function remove(
+    auth: Auth,
+    row: QuarantinedRow,
+    meta: RequestMeta,
+    action: 'dicom.reconciled' | 'dicom.discarded',
+    concerns: { patientId?: string; hospitalId?: string | null },
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await orthanc.delete('studies', row.orthanc_id);
+    await removeStudy(db, row.id);
+    await recordAudit(db, meta, {
+      actor: auth,
+      action,
+      targetType: 'dicom_study',
+      targetId: row.id,
+      ...concerns,
+      details: { studyInstanceUid: row.study_instance_uid, ...details },
+    });
+  }
+
   return {
     /** Files a quarantined study under a patient of the caller, all or nothing. */
     async assign(auth: Auth, id: string, patientId: string, meta: RequestMeta) {
@@ -82,16 +103,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
           throw conflict('UID_CONFLICT', 'This Study Instance UID already belongs to another patient’s images');
         throw err;
       }
-      await orthanc.delete('studies', row.orthanc_id);
-      await removeStudy(db, row.id);
-      await recordAudit(db, meta, {
-        actor: auth,
-        action: 'dicom.reconciled',
-        targetType: 'dicom_study',
-        targetId: row.id,
-        patientId: patient.id,
-        details: { studyInstanceUid: row.study_instance_uid, instances: instances.length },
-      });
+      await remove(auth, row, meta, 'dicom.reconciled', { patientId: patient.id }, { instances: instances.length });
       const filed = newStudy ? await studyIdOfOrthanc(db, newStudy) : null;
       return { studyId: filed, instances: instances.length };
     },
@@ -99,16 +111,7 @@ export function createQuarantineService({ db, orthanc, logger }: Deps) {
     /** Removes a quarantined study for good. */
     async discard(auth: Auth, id: string, meta: RequestMeta): Promise<void> {
       const row = await find(auth, id);
-      await orthanc.delete('studies', row.orthanc_id);
-      await removeStudy(db, row.id);
-      await recordAudit(db, meta, {
-        actor: auth,
-        action: 'dicom.discarded',
-        targetType: 'dicom_study',
-        targetId: row.id,
-        hospitalId: auth.hospitalId,
-        details: { studyInstanceUid: row.study_instance_uid },
-      });
+      await remove(auth, row, meta, 'dicom.discarded', { hospitalId: auth.hospitalId });
     },
   };
 }

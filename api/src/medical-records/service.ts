@@ -7,6 +7,7 @@ import { badRequest, notFound } from '../../../common/http/errors.js';
 import type { RequestMeta } from '../../../common/http/request-context.js';
 import { createSealer } from '../../../common/sealer.js';
 import * as repo from './repository.js';
+import { actorOf, auditTrailPage } from '../db/audit-trail.js';
 import type { GuardedWrite } from '../http/representation.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
 import { toPersonRef } from '../http/people.js';
@@ -329,33 +330,12 @@ export function createMedicalRecordService({ db, config }: Deps) {
       const query = db('audit_log as a')
         .where('a.patient_id', patientId)
         .where((w) => w.where('a.action', 'like', 'medical\\_record.%').orWhere('a.action', 'like', 'dicom.%'));
-      const [{ count }] = (await query.clone().count({ count: '*' })) as [{ count: number }];
-      const rows: {
-        occurred_at: Date;
-        action: string;
-        target_type: string | null;
-        target_id: string | null;
-        actor_id: string | null;
-        first_name: string | null;
-        last_name: string | null;
-        role: string | null;
-      }[] = await query
-        .leftJoin('users as u', 'u.id', 'a.actor_id')
-        .orderBy('a.id', 'desc')
-        .limit(page.pageSize)
-        .offset((page.page - 1) * page.pageSize)
-        .select('a.occurred_at', 'a.action', 'a.target_type', 'a.target_id', 'a.actor_id', 'u.first_name', 'u.last_name', 'u.role');
-      return {
-        items: rows.map((r) => ({
-          at: r.occurred_at.toISOString(),
-          action: r.action,
-          entryId: r.target_type === 'medical_record' ? r.target_id : null,
-          actor: r.actor_id ? { id: r.actor_id, firstName: r.first_name ?? '', lastName: r.last_name ?? '', role: r.role ?? '' } : null,
-        })),
-        total: Number(count),
-        page: page.page,
-        pageSize: page.pageSize,
-      };
+      return auditTrailPage(query, page, (r) => ({
+        at: r.occurred_at.toISOString(),
+        action: r.action,
+        entryId: r.target_type === 'medical_record' ? r.target_id : null,
+        actor: actorOf(r),
+      }));
     },
   };
 }

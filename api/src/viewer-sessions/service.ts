@@ -1,4 +1,5 @@
 import { principalWrite } from '../../../common/principal-cache.js';
+import { actorOf, auditTrailPage } from '../db/audit-trail.js';
 import { newViewerToken, VIEWER_LIST_TOKEN_PREFIX } from '../../../common/viewer-sessions.js';
 import { recordAudit } from '../../../common/audit.js';
 import type { Auth } from '../auth/types.js';
@@ -139,32 +140,13 @@ export function createViewerSessionService({ db, config }: Deps) {
         'a.target_id': studyId,
         'a.action': 'dicom.images_viewed',
       });
-      const [{ total }] = (await query.clone().count({ total: '*' })) as [{ total: string | number }];
-      const rows: {
-        occurred_at: Date;
-        details: Record<string, string>;
-        actor_id: string | null;
-        first_name: string | null;
-        last_name: string | null;
-        role: string | null;
-      }[] = await query
-        .leftJoin('users as u', 'u.id', 'a.actor_id')
-        .orderBy('a.id', 'desc')
-        .limit(page.pageSize)
-        .offset((page.page - 1) * page.pageSize)
-        .select('a.occurred_at', 'a.details', 'a.actor_id', 'u.first_name', 'u.last_name', 'u.role');
-      return {
-        items: rows.map((r) => ({
-          at: r.occurred_at.toISOString(),
-          via: (r.details.via ?? 'dicomweb') as 'viewer_session' | 'share_link' | 'dicomweb',
-          actor: r.actor_id ? { id: r.actor_id, firstName: r.first_name ?? '', lastName: r.last_name ?? '', role: r.role ?? '' } : null,
-          viewerSessionId: r.details.viewerSessionId ?? null,
-          shareId: r.details.shareId ?? null,
-        })),
-        total: Number(total),
-        page: page.page,
-        pageSize: page.pageSize,
-      };
+      return auditTrailPage(query, page, (r) => ({
+        at: r.occurred_at.toISOString(),
+        via: (r.details.via ?? 'dicomweb') as 'viewer_session' | 'share_link' | 'dicomweb',
+        actor: actorOf(r),
+        viewerSessionId: r.details.viewerSessionId ?? null,
+        shareId: r.details.shareId ?? null,
+      }));
     },
 
     async list(auth: Auth) {
