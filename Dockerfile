@@ -11,6 +11,9 @@ COPY dicom-proxy ./dicom-proxy
 COPY dicom-gate ./dicom-gate
 COPY scripts ./scripts
 RUN npm run build
+# The web console (web/ → web/dist), served by the API at /.
+COPY web ./web
+RUN npm run build:web
 # The built OHIF Viewer (npm @ohif/app dist/), served by the viewer service.
 RUN node --import tsx -e "import('./scripts/lib/ohif.ts').then((m) => m.ensureOhifDist())"
 
@@ -23,6 +26,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/node_modules/.cache/mediconnect-ohif ./ohif
+COPY --from=build /app/web/dist ./web
+ENV WEB_DIST_DIR=/app/web
 USER node
 EXPOSE 8000 4242
 # Migrations take a lock, so several replicas starting together apply them once.

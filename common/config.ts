@@ -101,6 +101,8 @@ const envSchema = z.object({
   DICOM_PROXY_PORT: port.default(8080),
   DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
   API_CORS_ORIGINS: z.string().default(''),
+  /** The web console's built files (web/dist), served by the API at `/`; unset: no console. */
+  WEB_DIST_DIR: z.string().min(1).optional(),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: port.optional(),
   DICOM_PROXY_METRICS_PORT: port.optional(),
@@ -133,6 +135,8 @@ export interface Config {
    * written into the DICOMweb answers of the API origin — from configuration, never from a request's Host.
    */
   api: { host: string; port: number; trustProxy: boolean; corsOrigins: string[]; publicUrl: string; dicomWebWadoRoot: string };
+  /** The web console the API serves at `/` (its built `dist/`), if any. */
+  web: { distDir: string | null };
   superAdminEmail: string;
   auth: {
     accessTokenTtlSeconds: number;
@@ -296,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxy: e.TRUST_PROXY,
       corsOrigins: origins(e.API_CORS_ORIGINS),
     }),
+    web: { distDir: e.WEB_DIST_DIR ?? null },
     metrics: {
       host: e.METRICS_HOST,
       apiPort: e.METRICS_PORT ?? null,

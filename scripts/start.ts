@@ -8,6 +8,7 @@ import { createKnex } from '../common/db.js';
 import { checkAndRecordKeys, KeyMismatchError } from '../common/key-registry.js';
 import { spawn } from 'node:child_process';
 import { ensureOhifDist } from './lib/ohif.js';
+import { ensureWebDist } from './lib/web.js';
 import { waitForTcp } from './lib/gate.js';
 import { orthancService } from './lib/orthanc.js';
 import { migrationsService, postgresService, startStack, type ServiceDefinition } from './lib/stack.js';
@@ -131,7 +132,9 @@ async function main(): Promise<void> {
       ready,
     });
   const children = [
-    node('api', 'api/src/server.ts', {}, () => waitForHttp(`${api.url}/healthz`, 60_000)),
+    node('api', 'api/src/server.ts', { WEB_DIST_DIR: process.env.WEB_DIST_DIR || ensureWebDist() }, () =>
+      waitForHttp(`${api.url}/healthz`, 60_000),
+    ),
     node('dicom-proxy', 'dicom-proxy/src/server.ts', {}, () => waitForHttp(`${proxy.url}/healthz`, 60_000)),
     node('viewer', 'dicom-proxy/src/viewer.ts', { OHIF_DIST_DIR: ensureOhifDist(), VIEWER_PORT: String(viewerPort) }, () =>
       waitForHttp(`${viewer.url}/app-config.js`, 60_000),
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
   }
   console.log(`
 MediConnect is running.
+  Web console    ${api.url}/  (log in as the super admin below)
   API            ${api.url}/api
   OpenAPI        ${api.url}/api/openapi.json
   Swagger UI     ${api.url}/api/docs

@@ -14,6 +14,7 @@ import { describeProcesses, processInfo, processesOf, terminate } from './lib/pr
 import { s3Service } from './lib/s3.js';
 import { migrationsService, postgresService, startStack, stopLeftovers, type ServiceDefinition } from './lib/stack.js';
 import { ensureSystemPackages, TEST_TOOLS } from './lib/system-packages.js';
+import { ensureWebDist } from './lib/web.js';
 
 const TMP_PREFIX = 'mediconnect-test-';
 const RUNNER_PID_FILE = 'runner.pid';
@@ -62,6 +63,8 @@ async function main(): Promise<number> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     MEDICONNECT_TEST_TMP: tmp,
     TMPDIR: testsTmp,
+    // The API the tests start serves the web console, built now if its sources changed.
+    WEB_DIST_DIR: ensureWebDist(),
   };
   // Adding a service the tests need is one more entry here; each receives the environment of those before it.
   const services: ServiceDefinition[] = [

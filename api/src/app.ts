@@ -34,11 +34,11 @@ import { principalBarrier } from '../../common/principal-cache.js';
 import { dicomWebDocs } from './dicomweb/routes.js';
 import { secretaryRoutes } from './secretaries/routes.js';
 import { modalityRoutes } from './modalities/routes.js';
+import { webConsole } from './web/console.js';
 
-/** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
-export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: false }): Koa {
-  const app = new Koa({ proxy: deps.config.api.trustProxy });
-  const routes: AnyRoute[] = [
+/** Every route of the API, in the order they are matched and documented; `openapi` is read lazily by its own route. */
+export function apiRoutes(deps: Deps, lifecycle: Lifecycle, openapi: () => object): AnyRoute[] {
+  return [
     ...healthRoutes(deps, lifecycle),
     ...authRoutes(deps),
     ...hospitalRoutes(deps),
@@ -59,16 +59,26 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
     ...shareRoutes(deps),
     ...keyImageRoutes(deps),
     ...modalityRoutes(deps),
-    ...openApiRoutes(() => openapi),
+    ...openApiRoutes(openapi),
   ];
-  const router = new Router();
-  mountRoutes(router, routes, createAuthenticator(deps.principals, deps.config.secretKey));
-  // Read lazily by the openapi route above, which is itself part of the document.
-  const openapi = buildOpenApi([...routes, ...dicomWebDocs()], {
+}
+
+/** The OpenAPI document of the API's routes (and the DICOMweb paths it forwards). */
+export function apiDocument(routes: AnyRoute[]): object {
+  return buildOpenApi([...routes, ...dicomWebDocs()], {
     title: 'MediConnect clinical API',
     version: '0.1.0',
     description: 'Hospitals, accounts and roles, patients, appointments, medical records and the DICOM study index.',
   });
+}
+
+/** Builds the Koa application: error handling first, then request context, body parsing and the resource routers. */
+export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: false }): Koa {
+  const app = new Koa({ proxy: deps.config.api.trustProxy });
+  const routes = apiRoutes(deps, lifecycle, () => openapi);
+  const router = new Router();
+  mountRoutes(router, routes, createAuthenticator(deps.principals, deps.config.secretKey));
+  const openapi = apiDocument(routes);
 
   // Errors Koa sees outside the middleware chain (client aborts, socket errors): log, never print.
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
@@ -100,6 +110,8 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
   app.use(apiCors(deps.config.api.corsOrigins));
   app.use(koaBody({ json: true, urlencoded: false, text: false, multipart: false, jsonLimit: '1mb', jsonStrict: true }));
   app.use(refuseNul());
+  // Outside the routers: it answers only what they left unanswered (GET/HEAD outside /api and the health endpoints).
+  if (deps.config.web.distDir) app.use(webConsole(deps.config.web.distDir));
   app.use(swaggerUiRouter().routes());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

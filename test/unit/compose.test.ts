@@ -117,6 +117,13 @@ describe('Dockerfile', () => {
     const nodeOptions = /^ENV NODE_OPTIONS=(.+)$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1];
     expect(nodeOptions?.split(' ')).to.deep.equal(SERVICE_NODE_FLAGS);
   });
+
+  it('builds the web console and points the API at it', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    expect(dockerfile).to.match(/^RUN npm run build:web$/m);
+    expect(dockerfile).to.match(/^COPY --from=build \/app\/web\/dist \.\/web$/m);
+    expect(dockerfile).to.match(/^ENV WEB_DIST_DIR=\/app\/web$/m);
+  });
 });
 
 describe('.env.example', () => {

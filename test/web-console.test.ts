@@ -1,0 +1,206 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { en } from '../web/src/i18n/en.js';
+import { fr } from '../web/src/i18n/fr.js';
+import { openApiDocumentOffline, webApiTypes } from '../scripts/lib/web-api.js';
+import { testDb } from './helpers/db.js';
+import { fixtures, NEW_PASSWORD, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
+import { launchChromium } from './helpers/ohif.js';
+import { sharedApi } from './helpers/server.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Every leaf of a texts object, as `a.b.c` keys. */
+const leaves = (o: object, prefix = ''): [string, string][] =>
+  Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[`${prefix}${k}`, v]] : leaves(v as object, `${prefix}${k}.`)));
+
+/** The form field labelled `label` (a required field's label ends with its asterisk). */
+const field = (page: Page, label: string) => page.getByLabel(new RegExp(`^${label}( \\*)?$`));
+
+/** axe-core's serious and critical violations on the page as it is (axe runs through the DevTools protocol, not the page's CSP). */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(() => (window as unknown as { axe: { run: () => Promise<unknown> } }).axe.run())) as {
+    violations: { id: string; impact: string; nodes: { target: string[]; html?: string; failureSummary?: string }[] }[];
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => `${n.target.join(' ')} ${n.html ?? ''} ${n.failureSummary ?? ''}`).join(', ')}`,
+    );
+}
+
+describe('web console (issue 24): served by the API at /, typed from its OpenAPI document, real Chromium', function () {
+  this.timeout(120_000);
+  let base: string;
+  let f: Fixtures;
+  let h: HospitalWithStaff;
+  let browser: Browser;
+
+  before(async () => {
+    base = (await sharedApi()).url;
+    f = await fixtures();
+    h = await f.hospitalWithStaff();
+    browser = await launchChromium();
+  });
+  after(() => browser?.close());
+
+  describe('serving', () => {
+    it('answers the console at / and at any deep link (history fallback), with its CSP; hashed assets are cached for good', async () => {
+      for (const at of ['/', '/patients/123/record', '/login']) {
+        const res = await fetch(`${base}${at}`);
+        expect(res.status, at).to.equal(200);
+        expect(res.headers.get('content-type')).to.match(/^text\/html/);
+        expect(res.headers.get('content-security-policy')).to.include("script-src 'self'");
+        expect(res.headers.get('cache-control')).to.equal('no-cache');
+        expect(await res.text()).to.include('<div id="root">');
+      }
+      const html = await (await fetch(`${base}/`)).text();
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+      const asset = await fetch(`${base}${script}`);
+      expect(asset.status).to.equal(200);
+      expect(asset.headers.get('content-type')).to.match(/^text\/javascript/);
+      expect(asset.headers.get('cache-control')).to.include('immutable');
+      const head = await fetch(`${base}${script}`, { method: 'HEAD' });
+      expect(head.status).to.equal(200);
+      expect(head.headers.get('content-length')).to.equal(asset.headers.get('content-length'));
+    });
+
+    it('leaves /api and the health endpoints to the API (JSON errors, never the page); a missing file or an escape is a 404', async () => {
+      const api = await fetch(`${base}/api/nothing-here`);
+      expect(api.status).to.equal(404);
+      expect((await api.json()).error.code).to.equal('NOT_FOUND');
+      expect((await fetch(`${base}/healthz`)).headers.get('content-type')).to.match(/json/);
+      for (const at of [
+        '/assets/missing.js',
+        '/favicon.png',
+        '/%2e%2e/package.json',
+        '/..%2fpackage.json',
+        '/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+      ]) {
+        const res = await fetch(`${base}${at}`);
+        expect(res.status, at).to.equal(404);
+        expect(await res.text(), at).to.not.include('"name": "mediconnect"');
+      }
+      expect((await fetch(`${base}/`, { method: 'POST' })).status).to.equal(404);
+    });
+  });
+
+  describe('the typed client', () => {
+    it('web/src/api/schema.d.ts is what openapi-typescript makes of the API’s document today (npm run web:api)', async () => {
+      const committed = readFileSync(path.resolve('web/src/api/schema.d.ts'), 'utf8');
+      expect(committed === (await webApiTypes()), 'stale: run `npm run web:api` and commit web/src/api/schema.d.ts').to.equal(true);
+    });
+
+    it('the document it is made from (built offline from the route specs) is the one the API serves', async () => {
+      const served = await (await fetch(`${base}/api/openapi.json`)).json();
+      expect(JSON.parse(JSON.stringify(openApiDocumentOffline()))).to.deep.equal(served);
+    });
+
+    it('every text exists in English and French, none empty', () => {
+      const [english, french] = [leaves(en), leaves(fr)];
+      expect(french.map(([k]) => k)).to.deep.equal(english.map(([k]) => k));
+      for (const [k, v] of [...english, ...french]) expect(v.trim(), k).to.not.equal('');
+    });
+  });
+
+  describe('logging in', () => {
+    let context: BrowserContext;
+    let page: Page;
+    const refused: string[] = [];
+    beforeEach(async () => {
+      context = await browser.newContext({ locale: 'en-US' });
+      page = await context.newPage();
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+      });
+    });
+    afterEach(async () => {
+      await context?.close();
+      expect(refused, 'nothing the console loads is refused by its CSP').to.deep.equal([]);
+    });
+
+    it('first login: the password must change before anything else; then home, French saved on the account, logout', async () => {
+      const account = await f.account('doctor', h.hospital.id, h.admin.token);
+      await page.goto(`${base}/patients`);
+      await page.getByRole('heading', { name: 'Log in to MediConnect' }).waitFor();
+      expect(await accessibilityViolations(page), 'login page').to.deep.equal([]);
+      await field(page, 'E-mail').fill(account.email);
+      await field(page, 'Password').fill('wrong-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('alert').waitFor();
+      expect(await page.getByRole('alert').textContent()).to.match(/password/i);
+
+      await field(page, 'Password').fill('mediconnect');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+      expect(new URL(page.url()).pathname).to.equal('/change-password');
+      expect(await accessibilityViolations(page), 'password change').to.deep.equal([]);
+      // A refusal of the API shows next to its field, in words.
+      await field(page, 'Current password').fill('mediconnect');
+      await field(page, 'New password').fill('short');
+      await field(page, 'New password again').fill('short');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByRole('alert').waitFor();
+      await field(page, 'New password').fill(NEW_PASSWORD);
+      await field(page, 'New password again').fill(NEW_PASSWORD);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByRole('heading', { name: /^Welcome, Test doctor$/ }).waitFor();
+      expect(await accessibilityViolations(page), 'home').to.deep.equal([]);
+
+      await field(page, 'Language').first().selectOption('fr');
+      await page.getByRole('heading', { name: /^Bienvenue, Test doctor$/ }).waitFor();
+      expect(await page.evaluate(() => document.documentElement.lang)).to.equal('fr');
+      const saved = await testDb()('users').where({ email: account.email }).first('locale');
+      expect(saved.locale).to.equal('fr');
+      expect(await accessibilityViolations(page), 'home in French').to.deep.equal([]);
+
+      // A reload on a deep link keeps the session of the tab (and the language of the account).
+      await page.goto(`${base}/no/such/page`);
+      await page.getByText('Cette page n’existe pas.').waitFor();
+
+      await page.getByRole('button', { name: 'Se déconnecter' }).click();
+      await page.getByRole('heading', { name: 'Connexion à MediConnect' }).waitFor();
+      await page.getByText('Vous êtes déconnecté.').waitFor();
+    });
+
+    it('works with the keyboard alone: tab to the fields, type, Enter', async () => {
+      await page.goto(`${base}/`);
+      await page.getByRole('heading', { name: 'Log in to MediConnect' }).waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('type'))).to.equal('email');
+      await page.keyboard.type(h.secretary.email);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(NEW_PASSWORD);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: /^Welcome,/ }).waitFor();
+      // The first stop of the keyboard on every page leads past the menu.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');
+    });
+
+    it('a session the server ended (logged out elsewhere) goes back to the login page, saying so', async () => {
+      const actor = await f.login(h.admin.email, NEW_PASSWORD);
+      await page.goto(`${base}/login`);
+      await field(page, 'E-mail').fill(h.admin.email);
+      await field(page, 'Password').fill(NEW_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: /^Welcome,/ }).waitFor();
+      // The admin changes its password in another tab: every other session ends.
+      const changed = await f.api.post('/api/auth/change-password', {
+        token: actor.token,
+        body: { currentPassword: NEW_PASSWORD, newPassword: `${NEW_PASSWORD}!` },
+      });
+      expect(changed.status).to.equal(200);
+      await page.reload();
+      await page.getByText('Your session has ended. Please log in again.').waitFor();
+      await f.api.post('/api/auth/change-password', {
+        token: (await f.login(h.admin.email, `${NEW_PASSWORD}!`)).token,
+        body: { currentPassword: `${NEW_PASSWORD}!`, newPassword: NEW_PASSWORD },
+      });
+    });
+  });
+});

@@ -1,0 +1,75 @@
+/** Every text of the console in English; fr.ts has the same keys (the type checker refuses a missing one). */
+export const en = {
+  app: { name: 'MediConnect', skipToContent: 'Skip to content' },
+  nav: {
+    home: 'Home',
+    hospitals: 'Hospitals',
+    hospitalAdmins: 'Hospital admins',
+    doctors: 'Doctors',
+    secretaries: 'Secretaries',
+    devices: 'DICOM devices',
+    patients: 'Patients',
+    appointments: 'Appointments',
+    record: 'My record',
+    images: 'My images',
+    quarantine: 'Quarantine',
+    mainMenu: 'Main menu',
+  },
+  roles: {
+    super_admin: 'Super admin',
+    hospital_admin: 'Hospital admin',
+    doctor: 'Doctor',
+    secretary: 'Secretary',
+    patient: 'Patient',
+  },
+  header: {
+    language: 'Language',
+    account: 'Account',
+    logout: 'Log out',
+    notifications: 'Notifications',
+    unread_one: '{{count}} unread notification',
+    unread_other: '{{count}} unread notifications',
+    noNotifications: 'No notifications',
+    markAllRead: 'Mark all as read',
+    markRead: 'Mark as read',
+  },
+  login: {
+    title: 'Log in to MediConnect',
+    email: 'E-mail',
+    password: 'Password',
+    submit: 'Log in',
+    expired: 'Your session has ended. Please log in again.',
+    loggedOut: 'You are logged out.',
+  },
+  changePassword: {
+    title: 'Choose your own password',
+    intro: 'This is your first login: replace the password you were given before going on.',
+    current: 'Current password',
+    next: 'New password',
+    confirm: 'New password again',
+    rules: 'At least 10 characters; not “mediconnect”, not your e-mail.',
+    mismatch: 'The two new passwords differ',
+    submit: 'Change password',
+    done: 'Your password has been changed.',
+  },
+  home: {
+    welcome: 'Welcome, {{name}}',
+    signedInAs: 'Signed in as {{role}}',
+  },
+  common: {
+    loading: 'Loading…',
+    retry: 'Retry',
+    save: 'Save',
+    cancel: 'Cancel',
+    close: 'Close',
+    reload: 'Reload',
+    error: 'Something went wrong',
+    notFound: 'This page does not exist.',
+    backHome: 'Back to the home page',
+    changedMeanwhile: 'Someone changed this meanwhile. Reload to see their version; what you typed is kept.',
+  },
+} as const;
+
+/** The shape every language follows: the same keys, any text. */
+type Texts<T> = { [K in keyof T]: T[K] extends string ? string : Texts<T[K]> };
+export type Translations = Texts<typeof en>;
