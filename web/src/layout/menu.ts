@@ -25,11 +25,13 @@ const MENUS: Record<User['role'], MenuItem[]> = {
     { to: '/', label: 'nav.home' },
     { to: '/patients', label: 'nav.patients' },
     { to: '/appointments', label: 'nav.appointments' },
+    { to: '/availability', label: 'nav.availability' },
   ],
   doctor: [
     { to: '/', label: 'nav.home' },
     { to: '/patients', label: 'nav.patients' },
     { to: '/appointments', label: 'nav.appointments' },
+    { to: '/availability', label: 'nav.availability' },
     { to: '/quarantine', label: 'nav.quarantine' },
   ],
   patient: [

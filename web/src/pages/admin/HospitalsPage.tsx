@@ -1,0 +1,108 @@
+import { Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Table, TextInput, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate } from 'react-router';
+import { api, must, type ApiError } from '../../api/client';
+import { keys } from '../../api/queries';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { Pager } from '../../components/Pager';
+import { SearchBox } from '../../components/SearchBox';
+
+const PAGE_SIZE = 20;
+
+/** The super admin's hospitals: search, open one, create one. */
+export function HospitalsPage() {
+  const { t } = useTranslation();
+  const [q, setQ] = useState('');
+  const [page, setPage] = useState(1);
+  const list = useQuery({
+    queryKey: [...keys.hospitals, q, page],
+    queryFn: () => must(api.GET('/api/hospitals', { params: { query: { page, pageSize: PAGE_SIZE, q: q || undefined, sort: 'name' } } })),
+  });
+  return (
+    <Stack>
+      <Title order={1}>{t('hospitals.title')}</Title>
+      <NewHospital />
+      <SearchBox
+        onSearch={(v) => {
+          setQ(v);
+          setPage(1);
+        }}
+      />
+      <ErrorAlert error={list.error} />
+      <Table striped highlightOnHover>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>{t('hospitals.name')}</Table.Th>
+            <Table.Th>{t('hospitals.city')}</Table.Th>
+            <Table.Th>{t('common.status')}</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {list.data?.items.map((h) => (
+            <Table.Tr key={h.id}>
+              <Table.Td>
+                <Anchor component={Link} to={`/hospitals/${h.id}`}>
+                  {h.name}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>{h.city}</Table.Td>
+              <Table.Td>
+                <Badge color={h.isActive ? 'green' : 'gray'} variant="light">
+                  {t(h.isActive ? 'common.active' : 'common.inactive')}
+                </Badge>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
+    </Stack>
+  );
+}
+
+function NewHospital() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const [form, setForm] = useState({ name: '', city: '', address: '', phone: '', email: '' });
+  const create = useMutation<unknown, ApiError>({
+    mutationFn: async () => {
+      const body = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, v.trim() || undefined])) as { name: string };
+      const created = await must(api.POST('/api/hospitals', { body }));
+      await client.invalidateQueries({ queryKey: keys.hospitals });
+      void navigate(`/hospitals/${created.id}`);
+    },
+  });
+  const fields = create.error?.fieldErrors() ?? {};
+  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.currentTarget.value });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Card withBorder component="section" aria-labelledby="new-hospital">
+      <form onSubmit={submit} noValidate>
+        <Stack>
+          <Title order={2} size="h4" id="new-hospital">
+            {t('hospitals.new')}
+          </Title>
+          <ErrorAlert error={create.error} />
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <TextInput label={t('hospitals.name')} required value={form.name} onChange={set('name')} error={fields.name} />
+            <TextInput label={t('hospitals.city')} value={form.city} onChange={set('city')} error={fields.city} />
+            <TextInput label={t('hospitals.address')} value={form.address} onChange={set('address')} error={fields.address} />
+            <TextInput label={t('hospitals.phone')} value={form.phone} onChange={set('phone')} error={fields.phone} />
+            <TextInput label={t('hospitals.email')} type="email" value={form.email} onChange={set('email')} error={fields.email} />
+          </SimpleGrid>
+          <Group>
+            <Button type="submit" loading={create.isPending}>
+              {t('hospitals.create')}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
