@@ -216,7 +216,7 @@ describe('web console: the requirements’ whole journey through the screens onl
       },
       slices.map((s) => ({ name: s.name, b64: s.data.toString('base64') })),
     );
-    const zone = page.getByRole('button', { name: /Drop DICOM files/ });
+    const zone = page.getByText(/^Drop DICOM files, folders or ZIPs here/);
     await zone.dispatchEvent('dragenter', { dataTransfer: transfer });
     await zone.dispatchEvent('drop', { dataTransfer: transfer });
     await page.getByText('3 files stored').waitFor();

@@ -24,7 +24,20 @@ export function NotificationsMenu() {
       <Popover position="bottom-end" width={360} shadow="md">
         <Popover.Target>
           <ActionIcon variant="default" size="lg" aria-label={`${t('header.notifications')} — ${t('header.unread', { count: unread })}`}>
-            <span aria-hidden>🔔</span>
+            <svg
+              aria-hidden
+              width="18"
+              height="18"
+              viewBox="0 0 24 24"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            >
+              <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
+              <path d="M13.73 21a2 2 0 0 1-3.46 0" />
+            </svg>
           </ActionIcon>
         </Popover.Target>
         <Popover.Dropdown>

@@ -42,7 +42,7 @@ export function DevicesPage() {
               <Table.Td>{d.port}</Table.Td>
               <Table.Td>{d.description}</Table.Td>
               <Table.Td>
-                <Badge color={d.isActive ? 'green' : 'gray'} variant="light">
+                <Badge color={d.isActive ? 'green' : 'gray'} variant="dot">
                   {t(d.isActive ? 'common.active' : 'common.inactive')}
                 </Badge>
               </Table.Td>

@@ -69,7 +69,7 @@ export function HospitalPage() {
     <Stack>
       <Group justify="space-between">
         <Title order={1}>{h.name}</Title>
-        <Badge color={h.isActive ? 'green' : 'gray'} variant="light" size="lg">
+        <Badge color={h.isActive ? 'green' : 'gray'} variant="dot" size="lg">
           {t(h.isActive ? 'common.active' : 'common.inactive')}
         </Badge>
       </Group>

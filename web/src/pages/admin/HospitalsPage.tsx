@@ -49,7 +49,7 @@ export function HospitalsPage() {
               </Table.Td>
               <Table.Td>{h.city}</Table.Td>
               <Table.Td>
-                <Badge color={h.isActive ? 'green' : 'gray'} variant="light">
+                <Badge color={h.isActive ? 'green' : 'gray'} variant="dot">
                   {t(h.isActive ? 'common.active' : 'common.inactive')}
                 </Badge>
               </Table.Td>

@@ -101,7 +101,7 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
                 <Table.Td>{a.email}</Table.Td>
                 {role === 'doctor' && <Table.Td>{a.specialty}</Table.Td>}
                 <Table.Td>
-                  <Badge color={a.isActive ? 'green' : 'gray'} variant="light">
+                  <Badge color={a.isActive ? 'green' : 'gray'} variant="dot">
                     {t(a.isActive ? 'common.active' : 'common.inactive')}
                   </Badge>
                 </Table.Td>

@@ -105,7 +105,7 @@ export function AppointmentsPage() {
                 )}
                 <Table.Td>{a.reason}</Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_COLOR[a.status]} variant="light">
+                  <Badge color={STATUS_COLOR[a.status]} variant="dot">
                     {t(`appointments.statuses.${a.status}`)}
                   </Badge>
                 </Table.Td>

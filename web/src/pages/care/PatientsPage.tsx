@@ -69,7 +69,7 @@ export function PatientsPage() {
               <Table.Td>{p.identifier}</Table.Td>
               <Table.Td>{p.birthDate}</Table.Td>
               <Table.Td>
-                <Badge color={p.isActive ? 'green' : 'gray'} variant="light">
+                <Badge color={p.isActive ? 'green' : 'gray'} variant="dot">
                   {t(p.isActive ? 'common.active' : 'common.inactive')}
                 </Badge>
               </Table.Td>

@@ -158,7 +158,7 @@ function Upload({ patientId }: { patientId: string }) {
   const refused = upload.data?.refused ?? (upload.error?.body.error.details as { refused?: UploadResult['refused'] } | null)?.refused ?? [];
   return (
     <Stack gap="xs">
-      <Dropzone onDrop={start} loading={upload.isPending} multiple role="button" aria-label={t('studies.drop')}>
+      <Dropzone onDrop={start} loading={upload.isPending} multiple>
         <Stack align="center" gap={2} py="md">
           <Text fw={600}>{t('studies.drop')}</Text>
           <Text size="sm" c="dimmed">
@@ -260,7 +260,15 @@ function Shares({ study }: { study: Study }) {
             <Table.Tr key={s.id}>
               <Table.Td>{t('studies.expires', { at: new Date(s.expiresAt).toLocaleString() })}</Table.Td>
               <Table.Td>
-                {s.revokedAt ? <Badge color="gray">{t('studies.revoked')}</Badge> : <Badge color="green">{t('common.active')}</Badge>}
+                {s.revokedAt ? (
+                  <Badge color="gray" variant="dot">
+                    {t('studies.revoked')}
+                  </Badge>
+                ) : (
+                  <Badge color="green" variant="dot">
+                    {t('common.active')}
+                  </Badge>
+                )}
               </Table.Td>
               <Table.Td>
                 {!s.revokedAt && (
