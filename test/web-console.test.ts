@@ -151,7 +151,10 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       await page.getByRole('heading', { name: /^Welcome, Test doctor$/ }).waitFor();
       expect(await accessibilityViolations(page), 'home').to.deep.equal([]);
 
+      // The choice is saved on the account (PATCH /api/auth/me): what the test reads once the API answered.
+      const saving = page.waitForResponse((r) => r.url().endsWith('/api/auth/me') && r.request().method() === 'PATCH');
       await field(page, 'Language').first().selectOption('fr');
+      expect((await saving).status()).to.equal(200);
       await page.getByRole('heading', { name: /^Bienvenue, Test doctor$/ }).waitFor();
       expect(await page.evaluate(() => document.documentElement.lang)).to.equal('fr');
       const saved = await testDb()('users').where({ email: account.email }).first('locale');
