@@ -2,14 +2,14 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { en } from '../web/src/i18n/en.js';
 import { fr } from '../web/src/i18n/fr.js';
 import { openApiDocumentOffline, webApiTypes } from '../scripts/lib/web-api.js';
 import { testDb } from './helpers/db.js';
 import { fixtures, NEW_PASSWORD, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { launchChromium } from './helpers/ohif.js';
-import { sharedApi } from './helpers/server.js';
+import { sharedApi, startTestApi } from './helpers/server.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -18,7 +18,7 @@ const leaves = (o: object, prefix = ''): [string, string][] =>
   Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[`${prefix}${k}`, v]] : leaves(v as object, `${prefix}${k}.`)));
 
 /** The form field labelled `label` (a required field's label ends with its asterisk). */
-const field = (page: Page, label: string) => page.getByLabel(new RegExp(`^${label}( \\*)?$`));
+const field = (page: Page | Locator, label: string) => page.getByLabel(new RegExp(`^${label}( \\*)?$`));
 
 /** axe-core's serious and critical violations on the page as it is (axe runs through the DevTools protocol, not the page's CSP). */
 async function accessibilityViolations(page: Page): Promise<string[]> {
@@ -205,5 +205,132 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
         body: { currentPassword: `${NEW_PASSWORD}!`, newPassword: NEW_PASSWORD },
       });
     });
+  });
+
+  describe('as a person meets errors, and with the keyboard alone', () => {
+    let context: BrowserContext;
+    let page: Page;
+    beforeEach(async () => {
+      context = await browser.newContext({ locale: 'en-US' });
+      page = await context.newPage();
+    });
+    afterEach(() => context?.close());
+
+    async function logIn(email: string) {
+      await page.goto(`${base}/login`);
+      await field(page, 'E-mail').fill(email);
+      await field(page, 'Password').fill(NEW_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: /^Welcome,/ }).waitFor();
+    }
+
+    it('412: someone changed the hospital meanwhile — the save is refused, a reload is offered, what was typed stays', async () => {
+      const sa = await f.superAdmin();
+      const hospital = await f.api.post('/api/hospitals', { token: sa.token, body: { name: `H412 ${Date.now()}`, city: 'Lyon' } });
+      await logIn(sa.email);
+      await page.goto(`${base}/hospitals/${hospital.body.id}`);
+      const details = page.getByRole('region', { name: 'Details' });
+      await field(details, 'City').waitFor();
+      // A colleague saves first.
+      expect((await f.api.patch(`/api/hospitals/${hospital.body.id}`, { token: sa.token, body: { city: 'Nantes' } })).status).to.equal(200);
+      await field(details, 'City').fill('Marseille');
+      await details.getByRole('button', { name: 'Save' }).click();
+      await details
+        .getByRole('alert')
+        .getByText(/Someone changed this meanwhile/)
+        .waitFor();
+      expect(await field(details, 'City').inputValue(), 'what was typed stays').to.equal('Marseille');
+      await details.getByRole('button', { name: 'Reload' }).click();
+      await details.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Saved.').waitFor();
+      expect((await f.api.get(`/api/hospitals/${hospital.body.id}`, { token: sa.token })).body.city).to.equal('Marseille');
+    });
+
+    it('409: deleting a hospital that still has accounts is refused and explained', async () => {
+      const sa = await f.superAdmin();
+      await logIn(sa.email);
+      await page.goto(`${base}/hospitals/${h.hospital.id}`);
+      await page.getByRole('button', { name: 'Delete the hospital' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete the hospital' }).click();
+      const alert = page.getByRole('region', { name: 'Status' }).getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.textContent()).to.match(/account/i);
+      expect((await f.api.get(`/api/hospitals/${h.hospital.id}`, { token: sa.token })).status).to.equal(200);
+    });
+
+    it('a patient requests an appointment with the keyboard alone', async () => {
+      const lastName = `Keys${Date.now().toString(36)}`;
+      // A fresh admin session: an earlier test ended the admin's others by changing its password.
+      const admin = await f.login(h.admin.email, NEW_PASSWORD);
+      const created = await f.account('doctor', h.hospital.id, admin.token, { lastName });
+      const doctor = await f.activate(created.email);
+      await f.api.put(`/api/doctors/${doctor.id}/availability`, {
+        token: doctor.token,
+        body: { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:30' })) },
+      });
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      await logIn(patient.email);
+      await page.getByRole('link', { name: 'Appointments' }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Appointments' }).waitFor();
+      const form = page.getByRole('region', { name: 'Request an appointment' });
+      const focused = () =>
+        page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent?.trim() ?? '');
+      await form.getByRole('combobox', { name: /^Doctor/ }).focus();
+      // The doctor: typed (the directory filters on it), then picked from the list with the arrows.
+      await page.keyboard.type(lastName);
+      await page.getByRole('option', { name: new RegExp(lastName) }).waitFor();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Tab');
+      expect(await focused()).to.match(/^Day/);
+      const tomorrow = new Date(Date.now() + 86_400_000);
+      await page.keyboard.type(
+        tomorrow.toLocaleDateString('en-US', { month: '2-digit', day: '2-digit', year: 'numeric' }).replace(/\//g, ''),
+      );
+      // The first free slot: Tab into the group of slots, Space picks it; Tab again reaches the reason.
+      await form.getByRole('radiogroup').locator('input').first().waitFor({ state: 'attached' });
+      // A date field takes a Tab per part (month, day, year) before the next field.
+      for (let i = 0; i < 3 && (await focused()).startsWith('Day'); i++) await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type)).to.equal('radio');
+      await page.keyboard.press('Space');
+      await page.keyboard.press('Tab');
+      expect(await focused()).to.match(/^Reason/);
+      await page.keyboard.type('Keyboard only');
+      await page.keyboard.press('Enter');
+      await page.getByRole('cell', { name: 'Keyboard only' }).waitFor();
+      const mine = await f.api.get('/api/appointments', { token: patient.token });
+      expect(mine.body.items.map((a: { reason: string }) => a.reason)).to.include('Keyboard only');
+    });
+  });
+
+  it('an access token about to expire is refreshed silently: the person keeps working', async () => {
+    const short = await startTestApi({ ACCESS_TOKEN_TTL_SECONDS: '33' });
+    const context = await browser.newContext({ locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      const refreshes: number[] = [];
+      page.on('response', (r) => {
+        if (r.url().endsWith('/api/auth/refresh')) refreshes.push(r.status());
+      });
+      await page.goto(`${short.url}/login`);
+      await field(page, 'E-mail').fill(h.secretary.email);
+      await field(page, 'Password').fill(NEW_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: /^Welcome,/ }).waitFor();
+      // Within 30 s of its end the token is renewed before the next request (33 s tokens: after 3 s).
+      await page.waitForTimeout(4_000);
+      await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Patients' }).waitFor();
+      await page
+        .getByText(/items?$/)
+        .first()
+        .waitFor();
+      expect(refreshes).to.include(200);
+      expect(new URL(page.url()).pathname).to.equal('/patients');
+    } finally {
+      await context.close();
+      await short.stop();
+    }
   });
 });

@@ -16,9 +16,11 @@ import { startTestApi, testConfig } from './helpers/server.js';
 /** The form field labelled `label` inside `scope` (a required field's label ends with its asterisk). */
 const field = (scope: Page | Locator, label: string) => scope.getByLabel(new RegExp(`^${label}( \\*)?$`));
 
-/** Picks `option` in the Mantine Select or MultiSelect labelled `label`. */
-async function choose(page: Page, scope: Page | Locator, label: string, option: RegExp | string) {
-  await scope.getByRole('combobox', { name: new RegExp(`^${label}( \\*)?$`) }).click();
+/** Picks `option` in the Mantine Select or MultiSelect labelled `label`, typing `search` first when given (server-side search). */
+async function choose(page: Page, scope: Page | Locator, label: string, option: RegExp | string, search?: string) {
+  const box = scope.getByRole('combobox', { name: new RegExp(`^${label}( \\*)?$`) });
+  await box.click();
+  if (search) await box.fill(search);
   await page.getByRole('option', { name: option }).first().click();
   await page.keyboard.press('Escape');
 }
@@ -133,7 +135,7 @@ describe('web console: the requirements’ whole journey through the screens onl
   it('the secretary sets the doctor’s hours and creates a patient linked to the doctor', async () => {
     const page = await session(people.secretary.email, NEW_PASSWORD);
     await go(page, 'Availability');
-    await choose(page, page, 'Doctor', new RegExp(people.doctor.last));
+    await choose(page, page, 'Doctor', new RegExp(people.doctor.last), people.doctor.last);
     const weekday = ((new Date(Date.now() + 86_400_000).getDay() + 6) % 7) + 1;
     await page.getByRole('button', { name: 'Add hours' }).click();
     await field(page, 'Day').selectOption(String(weekday));
@@ -160,7 +162,7 @@ describe('web console: the requirements’ whole journey through the screens onl
     const page = await session(people.patient.email, 'mediconnect');
     await go(page, 'Appointments');
     const form = page.getByRole('region', { name: 'Request an appointment' });
-    await choose(page, form, 'Doctor', new RegExp(people.doctor.last));
+    await choose(page, form, 'Doctor', new RegExp(people.doctor.last), people.doctor.last);
     const tomorrow = new Date(Date.now() + 86_400_000).toLocaleDateString('sv-SE');
     await field(form, 'Day').fill(tomorrow);
     // The first free slot: chips are radio buttons (the label is what a person clicks).

@@ -60,11 +60,15 @@ describe('web console: every screen of every role, in English and French, axe-co
   const screens = (): { who: () => Actor; role: string; paths: string[] }[] => [
     { who: () => superAdmin, role: 'super_admin', paths: ['/', '/hospitals', `/hospitals/${h.hospital.id}`] },
     { who: () => h.admin, role: 'hospital_admin', paths: ['/doctors', '/secretaries', '/devices'] },
-    { who: () => h.secretary, role: 'secretary', paths: ['/patients', `/patients/${patient.id}`, '/appointments', '/availability'] },
+    {
+      who: () => h.secretary,
+      role: 'secretary',
+      paths: ['/patients', `/patients/${patient.id}`, '/appointments', '/calendar', '/availability'],
+    },
     {
       who: () => h.doctor,
       role: 'doctor',
-      paths: ['/patients', `/patients/${patient.id}`, '/appointments', '/availability', '/quarantine'],
+      paths: ['/patients', `/patients/${patient.id}`, '/appointments', '/calendar', '/availability', '/quarantine'],
     },
     { who: () => patient, role: 'patient', paths: ['/appointments', '/record', '/images'] },
   ];

@@ -59,6 +59,7 @@ export const router = createBrowserRouter([
           { path: '/patients', element: page(() => import('./pages/care/PatientsPage').then((m) => m.PatientsPage)) },
           { path: '/patients/:id', element: page(() => import('./pages/care/PatientPage').then((m) => m.PatientPage)) },
           { path: '/appointments', element: page(() => import('./pages/care/AppointmentsPage').then((m) => m.AppointmentsPage)) },
+          { path: '/calendar', element: page(() => import('./pages/care/CalendarPage').then((m) => m.CalendarPage)) },
           { path: '/availability', element: page(() => import('./pages/care/AvailabilityPage').then((m) => m.AvailabilityPage)) },
           { path: '/record', element: page(() => import('./pages/care/RecordPage').then((m) => m.RecordPage)) },
           { path: '/images', element: page(() => import('./pages/care/RecordPage').then((m) => m.ImagesPage)) },

@@ -1,4 +1,4 @@
-import { Badge, Button, Card, Chip, Group, SegmentedControl, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Card, Chip, Group, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -6,6 +6,7 @@ import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import type { Appointment } from '../../api/types';
 import { useSession } from '../../auth/session';
+import { DoctorPicker } from '../../components/DoctorPicker';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { Pager } from '../../components/Pager';
 
@@ -211,14 +212,6 @@ function RequestAppointment() {
   const [date, setDate] = useState(today());
   const [slot, setSlot] = useState<string | null>(null);
   const [reason, setReason] = useState('');
-  const doctors = useQuery({
-    queryKey: ['doctors', 'directory'],
-    queryFn: async () =>
-      (await must(api.GET('/api/doctors', { params: { query: { page: 1, pageSize: 100, sort: 'lastName' } } }))).items.map((d) => ({
-        value: d.id,
-        label: `${d.firstName} ${d.lastName} — ${d.specialty} (${d.hospitalName})`,
-      })),
-  });
   const slots = useQuery({
     queryKey: ['slots', doctorId, date],
     enabled: Boolean(doctorId && date),
@@ -247,18 +240,14 @@ function RequestAppointment() {
           </Title>
           <ErrorAlert error={request.error} />
           <Group align="flex-end">
-            <Select
+            <DoctorPicker
               label={t('appointments.doctor')}
               required
-              searchable
-              data={doctors.data ?? []}
               value={doctorId}
               onChange={(v) => {
                 setDoctorId(v);
                 setSlot(null);
               }}
-              w={380}
-              maw="100%"
               error={fields.doctorId}
             />
             <TextInput type="date" label={t('appointments.day')} required value={date} onChange={(e) => setDate(e.currentTarget.value)} />
@@ -273,7 +262,7 @@ function RequestAppointment() {
               <Chip.Group value={slot ?? ''} onChange={(v) => setSlot(v as string)}>
                 <Group gap={6} role="radiogroup" aria-labelledby="slots-label">
                   {slots.data?.slots.slice(0, 48).map((s) => (
-                    <Chip key={s.startsAt} value={s.startsAt} type="radio">
+                    <Chip key={s.startsAt} value={s.startsAt} type="radio" name="slot">
                       {new Date(s.startsAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
                     </Chip>
                   ))}

@@ -1,4 +1,4 @@
-import { ActionIcon, Button, Card, Group, NativeSelect, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { ActionIcon, Button, Card, Group, NativeSelect, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -6,7 +6,7 @@ import { api, must, type ApiError } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { notify } from '../../layout/notify';
-import { useDoctorOptions } from './PatientsPage';
+import { DoctorPicker } from '../../components/DoctorPicker';
 
 interface Hours {
   weekday: number;
@@ -18,22 +18,11 @@ interface Hours {
 export function AvailabilityPage() {
   const { t } = useTranslation();
   const { user } = useSession();
-  const doctors = useDoctorOptions();
   const [doctorId, setDoctorId] = useState<string | null>(user?.role === 'doctor' ? user.id : null);
   return (
     <Stack>
       <Title order={1}>{t('availability.title')}</Title>
-      {user?.role === 'secretary' && (
-        <Select
-          label={t('appointments.doctor')}
-          data={doctors.data ?? []}
-          value={doctorId}
-          onChange={setDoctorId}
-          searchable
-          w={380}
-          maw="100%"
-        />
-      )}
+      {user?.role === 'secretary' && <DoctorPicker label={t('appointments.doctor')} value={doctorId} onChange={setDoctorId} />}
       {doctorId && <WeeklyHours key={doctorId} doctorId={doctorId} />}
     </Stack>
   );
