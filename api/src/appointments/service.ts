@@ -12,6 +12,7 @@ import { appointmentMessage } from '../notifications/messages.js';
 import { ensureLink } from '../../../common/access.js';
 import { createSealer, sealedText } from '../../../common/sealer.js';
 import * as repo from './repository.js';
+import { retryOnConflict } from '../../../common/retry.js';
 import type { GuardedWrite } from '../http/representation.js';
 import { doctorConcerned } from './repository.js';
 import { matchesWords, searchWords } from '../../../common/search.js';
@@ -48,7 +49,11 @@ async function assertPartiesActive(trx: Knex | Knex.Transaction, doctorId: strin
 }
 
 /** Appointment workflow: request → validate (creates the patient–doctor link) → complete / no-show, or cancel. */
-export function createAppointmentService({ db, config }: Deps) {
+export function createAppointmentService({ db, config, logger }: Deps) {
+  // Two secretaries validating overlapping requests, a request racing a validation: PostgreSQL may pick one of our
+  // transactions as a deadlock victim. That is ours to retry (the loser then meets SLOT_TAKEN), never the client's.
+  const inTransaction = <T>(what: string, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> =>
+    retryOnConflict(() => db.transaction(work), what, logger);
   // Reasons are free text a patient writes about its health: encrypted at rest like record entries,
   // each bound to its appointment and field. Values written before encryption read as they are.
   const { seal, open } = sealedText(createSealer(config.encryption));
@@ -187,7 +192,7 @@ export function createAppointmentService({ db, config }: Deps) {
       const start = Date.parse(input.startsAt);
       const end = start + input.durationMinutes * MINUTE;
       assertBookableTime(start, config.appointments.horizonDays);
-      const id = await db.transaction(async (trx) => {
+      const id = await inTransaction('request an appointment', async (trx) => {
         await assertPartiesActive(trx, doctor.id, auth.userId);
         // The same request twice (a double click, a retry) is one appointment: the second is refused, naming it.
         const same = await trx('appointments')
@@ -229,7 +234,7 @@ export function createAppointmentService({ db, config }: Deps) {
 
     /** A secretary of the doctor's hospital validates; the patient–doctor link is created in the same transaction. */
     async validate(auth: Auth, id: string, meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+      await inTransaction('validate an appointment', async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['requested'], 'validated');
         if (row.starts_at.getTime() <= Date.now()) throw conflict('APPOINTMENT_IN_PAST', 'This appointment has already started');
@@ -260,7 +265,7 @@ export function createAppointmentService({ db, config }: Deps) {
 
     /** The hospital's secretaries cancel any open appointment; the patient its own, before it starts. */
     async cancel(auth: Auth, id: string, reason: string | null, meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+      await inTransaction('cancel an appointment', async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['requested', 'validated'], 'cancelled');
         // Once started, an appointment is completed or marked as missed, not cancelled.
@@ -277,7 +282,7 @@ export function createAppointmentService({ db, config }: Deps) {
       write: GuardedWrite<{ startsAt: string; durationMinutes?: number; reason?: string }>,
       meta: RequestMeta,
     ) {
-      const unchanged = await db.transaction(async (trx) => {
+      const unchanged = await inTransaction('reschedule an appointment', async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         const checked = write.against(repo.toAppointmentDto(row));
         if (checked.unchanged) return row;
@@ -316,7 +321,7 @@ export function createAppointmentService({ db, config }: Deps) {
 
     /** The doctor or a secretary closes a validated appointment once it has started. */
     async close(auth: Auth, id: string, to: 'completed' | 'no_show', meta: RequestMeta) {
-      await db.transaction(async (trx) => {
+      await inTransaction('close an appointment', async (trx) => {
         const row = await mustFind(trx, auth, id, true);
         requireStatus(row, ['validated'], to === 'completed' ? 'completed' : 'marked as missed');
         if (row.starts_at.getTime() > Date.now()) throw conflict('NOT_STARTED', 'The appointment has not started yet');
