@@ -258,6 +258,22 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       expect((await f.api.get(`/api/hospitals/${h.hospital.id}`, { token: sa.token })).status).to.equal(200);
     });
 
+    it('notifications: the unread count in the header, the latest ones, "mark all as read"', async () => {
+      const patient = await f.patient(h.secretary, [h.doctor.id]);
+      await testDb()('notifications').insert([
+        { user_id: patient.id, type: 'appointment.validated', title: 'Appointment confirmed', body: 'See you on Monday.' },
+        { user_id: patient.id, type: 'appointment.reminder', title: 'Reminder', body: 'Tomorrow at 10:00.' },
+      ]);
+      await logIn(patient.email);
+      const bell = page.getByRole('button', { name: /^Notifications — 2 unread notifications$/ });
+      await bell.click();
+      await page.getByText('Appointment confirmed').waitFor();
+      await page.getByRole('button', { name: 'Mark all as read' }).click();
+      await page.getByRole('button', { name: /^Notifications — 0 unread notifications$/ }).waitFor();
+      const unread = await testDb()('notifications').where({ user_id: patient.id }).whereNull('read_at').count({ n: '*' });
+      expect(Number((unread[0] as { n: string | number }).n)).to.equal(0);
+    });
+
     it('a patient requests an appointment with the keyboard alone', async () => {
       const lastName = `Keys${Date.now().toString(36)}`;
       // A fresh admin session: an earlier test ended the admin's others by changing its password.
@@ -287,7 +303,10 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       const tomorrow = new Date(Date.now() + 86_400_000);
       await page.keyboard.type(
         tomorrow.toLocaleDateString('en-US', { month: '2-digit', day: '2-digit', year: 'numeric' }).replace(/\//g, ''),
+        // Part by part, as a person types (each re-render of the field settles before the next key).
+        { delay: 80 },
       );
+      expect(await field(form, 'Day').inputValue(), 'the field holds tomorrow').to.equal(tomorrow.toLocaleDateString('sv-SE'));
       // The first free slot: Tab into the group of slots, Space picks it; Tab again reaches the reason.
       await form.getByRole('radiogroup').locator('input').first().waitFor({ state: 'attached' });
       // A date field takes a Tab per part (month, day, year) before the next field.

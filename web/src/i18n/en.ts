@@ -224,6 +224,12 @@ export const en = {
     end: 'To',
     add: 'Add hours',
     remove: 'Remove these hours',
+    exceptions: 'Days off and absences',
+    from: 'Absent from',
+    to: 'Until',
+    reason: 'Reason',
+    addAbsence: 'Add a day off',
+    removeAbsence: 'Remove this absence',
     days: { 1: 'Monday', 2: 'Tuesday', 3: 'Wednesday', 4: 'Thursday', 5: 'Friday', 6: 'Saturday', 7: 'Sunday' },
   },
   calendar: {

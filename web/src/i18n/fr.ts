@@ -227,6 +227,12 @@ export const fr: Translations = {
     end: 'À',
     add: 'Ajouter des horaires',
     remove: 'Retirer ces horaires',
+    exceptions: 'Congés et absences',
+    from: 'Absent à partir du',
+    to: 'Jusqu’au',
+    reason: 'Motif',
+    addAbsence: 'Ajouter un congé',
+    removeAbsence: 'Retirer cette absence',
     days: { 1: 'Lundi', 2: 'Mardi', 3: 'Mercredi', 4: 'Jeudi', 5: 'Vendredi', 6: 'Samedi', 7: 'Dimanche' },
   },
   calendar: {

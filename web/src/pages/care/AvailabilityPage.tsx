@@ -14,6 +14,19 @@ interface Hours {
   end: string;
 }
 
+/** A day off or an absence, as the form edits it (local date and time of this browser). */
+interface Absence {
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** An instant as a datetime-local field shows it (this browser's time zone). */
+const toLocalInput = (iso: string) => {
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+};
+
 /** A doctor's weekly hours: the doctor its own, a secretary those of its hospital's doctors. */
 export function AvailabilityPage() {
   const { t } = useTranslation();
@@ -37,9 +50,11 @@ function WeeklyHours({ doctorId }: { doctorId: string }) {
   });
   const [timezone, setTimezone] = useState('');
   const [weekly, setWeekly] = useState<Hours[] | null>(null);
+  const [absences, setAbsences] = useState<Absence[]>([]);
   useEffect(() => {
     if (current.data && weekly === null) {
       setWeekly(current.data.weekly);
+      setAbsences(current.data.exceptions.map((e) => ({ from: toLocalInput(e.from), to: toLocalInput(e.to), reason: e.reason ?? '' })));
       setTimezone(current.data.configured ? current.data.timezone : Intl.DateTimeFormat().resolvedOptions().timeZone);
     }
   }, [current.data, weekly]);
@@ -51,7 +66,11 @@ function WeeklyHours({ doctorId }: { doctorId: string }) {
           body: {
             timezone,
             weekly: weekly ?? [],
-            exceptions: (current.data?.exceptions ?? []).map((e) => ({ ...e, reason: e.reason ?? undefined })),
+            exceptions: absences.map((a) => ({
+              from: new Date(a.from).toISOString(),
+              to: new Date(a.to).toISOString(),
+              reason: a.reason.trim() || undefined,
+            })),
           },
         }),
       );
@@ -104,6 +123,49 @@ function WeeklyHours({ doctorId }: { doctorId: string }) {
         <Group>
           <Button variant="default" onClick={() => setWeekly([...weekly, { weekday: 1, start: '09:00', end: '17:00' }])}>
             {t('availability.add')}
+          </Button>
+        </Group>
+        <Title order={3} size="h5">
+          {t('availability.exceptions')}
+        </Title>
+        {absences.map((a, i) => (
+          <Group key={i} align="flex-end" gap="xs">
+            <TextInput
+              type="datetime-local"
+              label={t('availability.from')}
+              value={a.from}
+              onChange={(e) => setAbsences(absences.map((x, j) => (j === i ? { ...x, from: e.currentTarget.value } : x)))}
+            />
+            <TextInput
+              type="datetime-local"
+              label={t('availability.to')}
+              value={a.to}
+              onChange={(e) => setAbsences(absences.map((x, j) => (j === i ? { ...x, to: e.currentTarget.value } : x)))}
+            />
+            <TextInput
+              label={t('availability.reason')}
+              value={a.reason}
+              onChange={(e) => setAbsences(absences.map((x, j) => (j === i ? { ...x, reason: e.currentTarget.value } : x)))}
+            />
+            <ActionIcon
+              variant="default"
+              size="lg"
+              aria-label={t('availability.removeAbsence')}
+              onClick={() => setAbsences(absences.filter((_, j) => j !== i))}
+            >
+              <span aria-hidden>×</span>
+            </ActionIcon>
+          </Group>
+        ))}
+        <Group>
+          <Button
+            variant="default"
+            onClick={() => {
+              const day = toLocalInput(new Date(Date.now() + 86_400_000).toISOString()).slice(0, 10);
+              setAbsences([...absences, { from: `${day}T00:00`, to: `${day}T23:59`, reason: '' }]);
+            }}
+          >
+            {t('availability.addAbsence')}
           </Button>
           <Button onClick={() => save.mutate()} loading={save.isPending}>
             {t('common.save')}
