@@ -12,7 +12,7 @@ import { createKnex } from '../common/db.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { seedScale } from '../scripts/lib/seed-scale.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
-import { buildApiForBench, runBench, startBenchStack } from './lib.js';
+import { buildApiForBench, runBench, startBenchStack, waitForHealth } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_API_CONNECTIONS ?? 50);
@@ -81,17 +81,7 @@ async function main(): Promise<void> {
   );
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (
-      let i = 0;
-      !(await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    ) {
-      if (i > 300) throw new Error('the API did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForHealth(url);
     const login = async (email: string) => {
       const res = await fetch(`${url}/api/auth/login`, {
         method: 'POST',

@@ -136,6 +136,21 @@ export async function startBenchServers(stableAge: number, options: { proxyProce
   };
 }
 
+/** Waits until a service answers `/healthz` (30 s at most). */
+export async function waitForHealth(url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    if (i > 300) throw new Error(`${url} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Runs a benchmark's main and exits with its outcome. */
 export function runBench(main: () => Promise<void>): void {
   main().then(

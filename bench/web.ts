@@ -13,7 +13,7 @@ import { seedScale } from '../scripts/lib/seed-scale.js';
 import { SERVICE_NODE_FLAGS } from '../scripts/lib/service-flags.js';
 import { ensureWebDist } from '../scripts/lib/web.js';
 import { launchChromium } from '../test/helpers/ohif.js';
-import { buildApiForBench, runBench, startBenchStack } from './lib.js';
+import { buildApiForBench, runBench, startBenchStack, waitForHealth } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_WEB_RUNS ?? 5);
 
@@ -49,17 +49,7 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const browser = await launchChromium();
   try {
-    for (
-      let i = 0;
-      !(await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    ) {
-      if (i > 300) throw new Error('the API did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForHealth(url);
     // The API's own share: the request the page makes, alone.
     const login = await fetch(`${url}/api/auth/login`, {
       method: 'POST',

@@ -258,6 +258,27 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       expect((await f.api.get(`/api/hospitals/${h.hospital.id}`, { token: sa.token })).status).to.equal(200);
     });
 
+    it('a hospital admin edits a secretary in its dialog, and deletes another after confirming', async () => {
+      const admin = await f.login(h.admin.email, NEW_PASSWORD);
+      const keep = await f.account('secretary', h.hospital.id, admin.token, { lastName: `Keep${Date.now().toString(36)}` });
+      const gone = await f.account('secretary', h.hospital.id, admin.token, { lastName: `Gone${Date.now().toString(36)}` });
+      await logIn(h.admin.email);
+      await page.getByRole('navigation').getByRole('link', { name: 'Secretaries' }).click();
+      const staff = page.getByRole('region', { name: 'Secretaries' });
+      await staff.getByRole('searchbox', { name: 'Search' }).fill(keep.lastName);
+      await staff.getByRole('button', { name: `Edit Test ${keep.lastName}` }).click();
+      const dialog = page.getByRole('dialog');
+      await field(dialog, 'Last name').fill(`${keep.lastName}x`);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await staff.getByRole('cell', { name: `Test ${keep.lastName}x`, exact: true }).waitFor();
+      page.once('dialog', (d) => void d.accept());
+      await staff.getByRole('searchbox', { name: 'Search' }).fill(gone.lastName);
+      await staff.getByRole('button', { name: `Delete Test ${gone.lastName}` }).click();
+      await staff.getByText('Nothing yet.').waitFor();
+      expect((await f.api.get(`/api/secretaries/${keep.id}`, { token: admin.token })).body.lastName).to.equal(`${keep.lastName}x`);
+      expect((await f.api.get(`/api/secretaries/${gone.id}`, { token: admin.token })).status).to.equal(404);
+    });
+
     it('notifications: the unread count in the header, the latest ones, "mark all as read"', async () => {
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       await testDb()('notifications').insert([
@@ -280,10 +301,11 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       const admin = await f.login(h.admin.email, NEW_PASSWORD);
       const created = await f.account('doctor', h.hospital.id, admin.token, { lastName });
       const doctor = await f.activate(created.email);
-      await f.api.put(`/api/doctors/${doctor.id}/availability`, {
+      const hours = await f.api.put(`/api/doctors/${doctor.id}/availability`, {
         token: doctor.token,
         body: { timezone: 'Europe/Paris', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:30' })) },
       });
+      expect(hours.status, JSON.stringify(hours.body)).to.equal(200);
       const patient = await f.patient(h.secretary, [h.doctor.id]);
       await logIn(patient.email);
       await page.getByRole('link', { name: 'Appointments' }).focus();
@@ -298,15 +320,25 @@ describe('web console (issue 24): served by the API at /, typed from its OpenAPI
       await page.getByRole('option', { name: new RegExp(lastName) }).waitFor();
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
+      expect(await form.getByRole('combobox', { name: /^Doctor/ }).inputValue(), 'the doctor picked').to.include(lastName);
       await page.keyboard.press('Tab');
       expect(await focused()).to.match(/^Day/);
       const tomorrow = new Date(Date.now() + 86_400_000);
+      const ymd = tomorrow.toLocaleDateString('sv-SE');
+      // The free slots of that day, as the page asks for them once the date is complete.
+      const slots = page.waitForResponse(
+        (r) =>
+          r.url().includes(`/api/doctors/${doctor.id}/availability`) &&
+          decodeURIComponent(r.url()).includes(`from=${new Date(`${ymd}T00:00:00`).toISOString()}`),
+      );
       await page.keyboard.type(
         tomorrow.toLocaleDateString('en-US', { month: '2-digit', day: '2-digit', year: 'numeric' }).replace(/\//g, ''),
         // Part by part, as a person types (each re-render of the field settles before the next key).
         { delay: 80 },
       );
       expect(await field(form, 'Day').inputValue(), 'the field holds tomorrow').to.equal(tomorrow.toLocaleDateString('sv-SE'));
+      const offered = (await (await slots).json()) as { slots: unknown[] };
+      expect(offered.slots.length, `free slots offered: ${JSON.stringify(offered).slice(0, 400)}`).to.be.greaterThan(0);
       // The first free slot: Tab into the group of slots, Space picks it; Tab again reaches the reason.
       await form.getByRole('radiogroup').locator('input').first().waitFor({ state: 'attached' });
       // A date field takes a Tab per part (month, day, year) before the next field.

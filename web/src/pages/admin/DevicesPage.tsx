@@ -1,10 +1,11 @@
-import { Badge, Button, Card, Group, NumberInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, Card, Group, NumberInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { StatusBadge } from '../../components/StatusBadge';
 
 /** A hospital admin's DICOM devices: what may push to the device gate, from where. */
 export function DevicesPage() {
@@ -42,9 +43,7 @@ export function DevicesPage() {
               <Table.Td>{d.port}</Table.Td>
               <Table.Td>{d.description}</Table.Td>
               <Table.Td>
-                <Badge color={d.isActive ? 'green' : 'gray'} variant="dot">
-                  {t(d.isActive ? 'common.active' : 'common.inactive')}
-                </Badge>
+                <StatusBadge active={d.isActive} />
               </Table.Td>
               <Table.Td>
                 <Button

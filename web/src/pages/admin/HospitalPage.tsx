@@ -1,7 +1,7 @@
-import { Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Button, Card, Group, Modal, Stack, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
@@ -9,8 +9,9 @@ import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { notify } from '../../layout/notify';
 import { StaffSection } from './StaffSection';
-
-type Fields = { name: string; city: string; address: string; phone: string; email: string };
+import { onSubmit, useFields } from '../../components/forms';
+import { StatusBadge } from '../../components/StatusBadge';
+import { EMPTY_HOSPITAL, HospitalFields, type HospitalValues } from './HospitalFields';
 
 /** One hospital for the super admin: its details (If-Match on save), deactivation, deletion and its admins. */
 export function HospitalPage() {
@@ -25,18 +26,20 @@ export function HospitalPage() {
       return { data: await must(Promise.resolve(res)), etag: res.response.headers.get('ETag') ?? '' };
     },
   });
-  const [form, setForm] = useState<Fields | null>(null);
+  const { values: form, set, setValues: setForm } = useFields(EMPTY_HOSPITAL);
+  const [filled, setFilled] = useState(false);
   // The form starts from what was read; a reload after a 412 refreshes the version, never what was typed.
   useEffect(() => {
-    if (hospital.data && !form) {
+    if (hospital.data && !filled) {
       const h = hospital.data.data;
       setForm({ name: h.name, city: h.city ?? '', address: h.address ?? '', phone: h.phone ?? '', email: h.email ?? '' });
+      setFilled(true);
     }
-  }, [hospital.data, form]);
+  }, [hospital.data, filled, setForm]);
   const refresh = () => client.invalidateQueries({ queryKey: keys.hospitals });
   const save = useMutation<unknown, ApiError>({
     mutationFn: async () => {
-      const body = Object.fromEntries(Object.entries(form!).map(([k, v]) => [k, v.trim() || null])) as Fields;
+      const body = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, v.trim() || null])) as HospitalValues;
       await must(api.PATCH('/api/hospitals/{id}', { params: { path: { id } }, body, headers: { 'If-Match': hospital.data?.etag ?? '*' } }));
       notify(t('common.saved'));
       await refresh();
@@ -57,36 +60,22 @@ export function HospitalPage() {
     },
   });
   if (hospital.error) return <ErrorAlert error={hospital.error} />;
-  if (!hospital.data || !form) return <Text>{t('common.loading')}</Text>;
+  if (!hospital.data || !filled) return <Text>{t('common.loading')}</Text>;
   const h = hospital.data.data;
-  const fields = save.error?.fieldErrors() ?? {};
-  const set = (k: keyof Fields) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.currentTarget.value });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    save.mutate();
-  };
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={1}>{h.name}</Title>
-        <Badge color={h.isActive ? 'green' : 'gray'} variant="dot" size="lg">
-          {t(h.isActive ? 'common.active' : 'common.inactive')}
-        </Badge>
+        <StatusBadge active={h.isActive} size="lg" />
       </Group>
       <Card withBorder component="section" aria-labelledby="hospital-details">
-        <form onSubmit={submit} noValidate>
+        <form onSubmit={onSubmit(() => save.mutate())} noValidate>
           <Stack>
             <Title order={2} size="h4" id="hospital-details">
               {t('hospitals.details')}
             </Title>
             <ErrorAlert error={save.error} onReload={() => void hospital.refetch()} />
-            <SimpleGrid cols={{ base: 1, sm: 2 }}>
-              <TextInput label={t('hospitals.name')} required value={form.name} onChange={set('name')} error={fields.name} />
-              <TextInput label={t('hospitals.city')} value={form.city} onChange={set('city')} error={fields.city} />
-              <TextInput label={t('hospitals.address')} value={form.address} onChange={set('address')} error={fields.address} />
-              <TextInput label={t('hospitals.phone')} value={form.phone} onChange={set('phone')} error={fields.phone} />
-              <TextInput label={t('hospitals.email')} type="email" value={form.email} onChange={set('email')} error={fields.email} />
-            </SimpleGrid>
+            <HospitalFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
             <Group>
               <Button type="submit" loading={save.isPending}>
                 {t('common.save')}

@@ -1,6 +1,6 @@
-import { Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Anchor, Button, Card, Group, Stack, Table, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
@@ -8,6 +8,9 @@ import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
+import { onSubmit, useFields } from '../../components/forms';
+import { StatusBadge } from '../../components/StatusBadge';
+import { EMPTY_HOSPITAL, HospitalFields } from './HospitalFields';
 
 const PAGE_SIZE = 20;
 
@@ -49,9 +52,7 @@ export function HospitalsPage() {
               </Table.Td>
               <Table.Td>{h.city}</Table.Td>
               <Table.Td>
-                <Badge color={h.isActive ? 'green' : 'gray'} variant="dot">
-                  {t(h.isActive ? 'common.active' : 'common.inactive')}
-                </Badge>
+                <StatusBadge active={h.isActive} />
               </Table.Td>
             </Table.Tr>
           ))}
@@ -66,36 +67,24 @@ function NewHospital() {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const client = useQueryClient();
-  const [form, setForm] = useState({ name: '', city: '', address: '', phone: '', email: '' });
+  const { values, set } = useFields(EMPTY_HOSPITAL);
   const create = useMutation<unknown, ApiError>({
     mutationFn: async () => {
-      const body = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, v.trim() || undefined])) as { name: string };
+      const body = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.trim() || undefined])) as { name: string };
       const created = await must(api.POST('/api/hospitals', { body }));
       await client.invalidateQueries({ queryKey: keys.hospitals });
       void navigate(`/hospitals/${created.id}`);
     },
   });
-  const fields = create.error?.fieldErrors() ?? {};
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.currentTarget.value });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    create.mutate();
-  };
   return (
     <Card withBorder component="section" aria-labelledby="new-hospital">
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={onSubmit(() => create.mutate())} noValidate>
         <Stack>
           <Title order={2} size="h4" id="new-hospital">
             {t('hospitals.new')}
           </Title>
           <ErrorAlert error={create.error} />
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput label={t('hospitals.name')} required value={form.name} onChange={set('name')} error={fields.name} />
-            <TextInput label={t('hospitals.city')} value={form.city} onChange={set('city')} error={fields.city} />
-            <TextInput label={t('hospitals.address')} value={form.address} onChange={set('address')} error={fields.address} />
-            <TextInput label={t('hospitals.phone')} value={form.phone} onChange={set('phone')} error={fields.phone} />
-            <TextInput label={t('hospitals.email')} type="email" value={form.email} onChange={set('email')} error={fields.email} />
-          </SimpleGrid>
+          <HospitalFields values={values} set={set} errors={create.error?.fieldErrors() ?? {}} />
           <Group>
             <Button type="submit" loading={create.isPending}>
               {t('hospitals.create')}

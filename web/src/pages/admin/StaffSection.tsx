@@ -1,13 +1,15 @@
-import { Badge, Button, Card, Group, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
 import { notify } from '../../layout/notify';
+import { onSubmit, useFields } from '../../components/forms';
 
 export type StaffRole = 'hospital_admin' | 'doctor' | 'secretary';
 const PAGE_SIZE = 20;
@@ -17,6 +19,7 @@ interface Row {
   email?: string;
   firstName: string;
   lastName: string;
+  phone?: string | null;
   isActive?: boolean;
   specialty?: string | null;
 }
@@ -45,6 +48,18 @@ const calls = {
     if (role === 'doctor') return must(api.POST('/api/doctors', { body: { ...body, specialty: body.specialty ?? '' } }));
     return must(api.POST('/api/secretaries', { body }));
   },
+  update: (role: StaffRole, id: string, body: { firstName: string; lastName: string; phone: string | null; specialty?: string }) => {
+    const params = { path: { id } };
+    if (role === 'hospital_admin') return must(api.PATCH('/api/hospital-admins/{id}', { params, body }));
+    if (role === 'doctor') return must(api.PATCH('/api/doctors/{id}', { params, body }));
+    return must(api.PATCH('/api/secretaries/{id}', { params, body }));
+  },
+  remove: (role: StaffRole, id: string) => {
+    const params = { path: { id } };
+    if (role === 'hospital_admin') return must(api.DELETE('/api/hospital-admins/{id}', { params }));
+    if (role === 'doctor') return must(api.DELETE('/api/doctors/{id}', { params }));
+    return must(api.DELETE('/api/secretaries/{id}', { params }));
+  },
   setActive: (role: StaffRole, id: string, isActive: boolean) => {
     const params = { path: { id } };
     if (role === 'hospital_admin') return must(api.PATCH('/api/hospital-admins/{id}', { params, body: { isActive } }));
@@ -67,6 +82,11 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
     mutationFn: ({ id, isActive }) => calls.setActive(role, id, isActive),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.accounts(role) }),
   });
+  const remove = useMutation<unknown, ApiError, string>({
+    mutationFn: (id) => calls.remove(role, id),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.accounts(role) }),
+  });
+  const [editing, setEditing] = useState<Row | null>(null);
   const items = list.data?.items ?? [];
   return (
     <Card withBorder component="section" aria-labelledby={`staff-${role}`}>
@@ -81,7 +101,7 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
             setPage(1);
           }}
         />
-        <ErrorAlert error={list.error ?? setActive.error} />
+        <ErrorAlert error={list.error ?? setActive.error ?? remove.error} />
         <Table striped>
           <Table.Thead>
             <Table.Tr>
@@ -101,9 +121,7 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
                 <Table.Td>{a.email}</Table.Td>
                 {role === 'doctor' && <Table.Td>{a.specialty}</Table.Td>}
                 <Table.Td>
-                  <Badge color={a.isActive ? 'green' : 'gray'} variant="dot">
-                    {t(a.isActive ? 'common.active' : 'common.inactive')}
-                  </Badge>
+                  <StatusBadge active={a.isActive ?? true} />
                 </Table.Td>
                 <Table.Td>
                   <Button
@@ -114,6 +132,27 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
                   >
                     {t(a.isActive ? 'staff.deactivate' : 'staff.reactivate')}
                   </Button>
+                  <Button
+                    size="compact-sm"
+                    variant="subtle"
+                    ml={4}
+                    onClick={() => setEditing(a)}
+                    aria-label={`${t('common.edit')} ${a.firstName} ${a.lastName}`}
+                  >
+                    {t('common.edit')}
+                  </Button>
+                  <Button
+                    size="compact-sm"
+                    variant="subtle"
+                    color="red"
+                    ml={4}
+                    onClick={() =>
+                      window.confirm(t('staff.confirmDelete', { name: `${a.firstName} ${a.lastName}` })) && remove.mutate(a.id)
+                    }
+                    aria-label={`${t('common.delete')} ${a.firstName} ${a.lastName}`}
+                  >
+                    {t('common.delete')}
+                  </Button>
                 </Table.Td>
               </Table.Tr>
             ))}
@@ -122,6 +161,14 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
         {items.length === 0 && list.isSuccess && <Text c="dimmed">{t('common.none')}</Text>}
         {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
       </Stack>
+      <Modal
+        opened={editing !== null}
+        onClose={() => setEditing(null)}
+        title={t('common.edit')}
+        closeButtonProps={{ 'aria-label': t('common.close') }}
+      >
+        {editing && <EditStaff role={role} account={editing} onDone={() => setEditing(null)} />}
+      </Modal>
     </Card>
   );
 }
@@ -174,6 +221,48 @@ function NewStaff({ role, hospitalId }: { role: StaffRole; hospitalId?: string }
         <Text size="xs" c="dimmed">
           {t('staff.defaultPassword')}
         </Text>
+      </Stack>
+    </form>
+  );
+}
+
+function EditStaff({ role, account, onDone }: { role: StaffRole; account: Row; onDone: () => void }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const { values, set } = useFields({
+    firstName: account.firstName,
+    lastName: account.lastName,
+    phone: account.phone ?? '',
+    specialty: account.specialty ?? '',
+  });
+  const save = useMutation<unknown, ApiError>({
+    mutationFn: async () => {
+      await calls.update(role, account.id, {
+        firstName: values.firstName.trim(),
+        lastName: values.lastName.trim(),
+        phone: values.phone.trim() || null,
+        ...(role === 'doctor' ? { specialty: values.specialty.trim() } : {}),
+      });
+      await client.invalidateQueries({ queryKey: keys.accounts(role) });
+      onDone();
+    },
+  });
+  const errors = save.error?.fieldErrors() ?? {};
+  return (
+    <form onSubmit={onSubmit(() => save.mutate())} noValidate>
+      <Stack>
+        <ErrorAlert error={save.error} />
+        <TextInput label={t('staff.firstName')} required value={values.firstName} onChange={set('firstName')} error={errors.firstName} />
+        <TextInput label={t('staff.lastName')} required value={values.lastName} onChange={set('lastName')} error={errors.lastName} />
+        <TextInput label={t('staff.phone')} value={values.phone} onChange={set('phone')} error={errors.phone} />
+        {role === 'doctor' && (
+          <TextInput label={t('staff.specialty')} required value={values.specialty} onChange={set('specialty')} error={errors.specialty} />
+        )}
+        <Group justify="flex-end">
+          <Button type="submit" loading={save.isPending}>
+            {t('common.save')}
+          </Button>
+        </Group>
       </Stack>
     </form>
   );

@@ -1,6 +1,6 @@
-import { Badge, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
@@ -10,6 +10,8 @@ import { useSession } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { notify } from '../../layout/notify';
 import { Chart } from './Chart';
+import { onSubmit, useFields } from '../../components/forms';
+import { PatientFields } from './PatientFields';
 import { useDoctorOptions } from './PatientsPage';
 import { Studies } from './Studies';
 
@@ -65,7 +67,7 @@ function Details({ patient, etag, onReload }: { patient: PatientDetail; etag: st
     email: patient.email ?? '',
     phone: patient.phone ?? '',
   };
-  const [form, setForm] = useState(initial);
+  const { values: form, set } = useFields(initial);
   // What was typed is kept across a reload of the version (a 412): only the first read fills the form.
   const save = useMutation<unknown, ApiError>({
     mutationFn: async () => {
@@ -86,39 +88,16 @@ function Details({ patient, etag, onReload }: { patient: PatientDetail; etag: st
       await client.invalidateQueries({ queryKey: keys.patient(patient.id) });
     },
   });
-  const fields = save.error?.fieldErrors() ?? {};
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.currentTarget.value });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    save.mutate();
-  };
   return (
     <Card withBorder component="section" aria-labelledby="patient-details">
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={onSubmit(() => save.mutate())} noValidate>
         <Stack>
           <Title order={2} size="h4" id="patient-details">
             {t('patients.details')}
           </Title>
           <ErrorAlert error={save.error} onReload={onReload} />
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label={t('patients.firstName')}
-              required
-              value={form.firstName}
-              onChange={set('firstName')}
-              error={fields.firstName}
-            />
-            <TextInput label={t('patients.lastName')} required value={form.lastName} onChange={set('lastName')} error={fields.lastName} />
-            <TextInput
-              label={t('patients.birthDate')}
-              type="date"
-              required
-              value={form.birthDate}
-              onChange={set('birthDate')}
-              error={fields.birthDate}
-            />
-            <TextInput label={t('patients.email')} type="email" value={form.email} onChange={set('email')} error={fields.email} />
-            <TextInput label={t('patients.phone')} value={form.phone} onChange={set('phone')} error={fields.phone} />
+            <PatientFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
           </SimpleGrid>
           <Group>
             <Button type="submit" loading={save.isPending}>

@@ -1,26 +1,15 @@
-import {
-  Anchor,
-  Badge,
-  Button,
-  Card,
-  Checkbox,
-  Group,
-  MultiSelect,
-  Select,
-  SimpleGrid,
-  Stack,
-  Table,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Anchor, Button, Card, Checkbox, Group, MultiSelect, Select, SimpleGrid, Stack, Table, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { useSession } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { onSubmit, useFields } from '../../components/forms';
+import { PatientFields } from './PatientFields';
+import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
 
@@ -69,9 +58,7 @@ export function PatientsPage() {
               <Table.Td>{p.identifier}</Table.Td>
               <Table.Td>{p.birthDate}</Table.Td>
               <Table.Td>
-                <Badge color={p.isActive ? 'green' : 'gray'} variant="dot">
-                  {t(p.isActive ? 'common.active' : 'common.inactive')}
-                </Badge>
+                <StatusBadge active={p.isActive} />
               </Table.Td>
             </Table.Tr>
           ))}
@@ -98,7 +85,8 @@ function NewPatient() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const doctors = useDoctorOptions();
-  const [form, setForm] = useState({ firstName: '', lastName: '', birthDate: '', sex: '', email: '', phone: '' });
+  const { values: form, set } = useFields({ firstName: '', lastName: '', birthDate: '', email: '', phone: '' });
+  const [sex, setSex] = useState('');
   const [doctorIds, setDoctorIds] = useState<string[]>([]);
   const [confirmNotDuplicate, setConfirm] = useState(false);
   const create = useMutation<unknown, ApiError>({
@@ -109,7 +97,7 @@ function NewPatient() {
             firstName: form.firstName.trim(),
             lastName: form.lastName.trim(),
             birthDate: form.birthDate,
-            sex: form.sex as 'female',
+            sex: sex as 'female',
             email: form.email.trim() || undefined,
             phone: form.phone.trim() || undefined,
             doctorIds,
@@ -122,14 +110,9 @@ function NewPatient() {
     },
   });
   const fields = create.error?.fieldErrors() ?? {};
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.currentTarget.value });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    create.mutate();
-  };
   return (
     <Card withBorder component="section" aria-labelledby="new-patient">
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={onSubmit(() => create.mutate())} noValidate>
         <Stack>
           <Title order={2} size="h4" id="new-patient">
             {t('patients.new')}
@@ -143,32 +126,15 @@ function NewPatient() {
             />
           )}
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label={t('patients.firstName')}
-              required
-              value={form.firstName}
-              onChange={set('firstName')}
-              error={fields.firstName}
-            />
-            <TextInput label={t('patients.lastName')} required value={form.lastName} onChange={set('lastName')} error={fields.lastName} />
-            <TextInput
-              label={t('patients.birthDate')}
-              type="date"
-              required
-              value={form.birthDate}
-              onChange={set('birthDate')}
-              error={fields.birthDate}
-            />
+            <PatientFields values={form} set={set} errors={fields} />
             <Select
               label={t('patients.sex')}
               required
-              value={form.sex || null}
-              onChange={(v) => setForm({ ...form, sex: v ?? '' })}
-              data={(['female', 'male', 'other', 'unknown'] as const).map((s) => ({ value: s, label: t(`patients.sexes.${s}`) }))}
+              value={sex || null}
+              onChange={(v) => setSex(v ?? '')}
+              data={(['female', 'male', 'other', 'unknown'] as const).map((v) => ({ value: v, label: t(`patients.sexes.${v}`) }))}
               error={fields.sex}
             />
-            <TextInput label={t('patients.email')} type="email" value={form.email} onChange={set('email')} error={fields.email} />
-            <TextInput label={t('patients.phone')} value={form.phone} onChange={set('phone')} error={fields.phone} />
           </SimpleGrid>
           <MultiSelect
             label={t('patients.doctors')}
