@@ -44,8 +44,8 @@ export function DoctorPicker({
       searchable
       searchValue={search}
       onSearchChange={setSearch}
-      // The server already filtered: every option it sent is shown.
-      filter={({ options: all }) => all}
+      // The server finds the candidates; the list also narrows at once on what is typed, so it never shows an
+      // earlier search's answer as if it matched.
       data={options}
       value={value}
       onChange={(id) => {
