@@ -1,10 +1,11 @@
-import { Button, Card, Group, NumberInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, NumberInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { FormSection } from '../../components/FormSection';
 import { StatusBadge } from '../../components/StatusBadge';
 
 /** A hospital admin's DICOM devices: what may push to the device gate, from where. */
@@ -86,56 +87,39 @@ function NewDevice() {
     },
   });
   const fields = create.error?.fieldErrors() ?? {};
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    create.mutate();
-  };
   return (
-    <Card withBorder component="section" aria-labelledby="new-device">
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <Title order={2} size="h4" id="new-device">
-            {t('devices.new')}
-          </Title>
-          <ErrorAlert error={create.error} />
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label={t('devices.aeTitle')}
-              required
-              value={form.aeTitle}
-              onChange={(e) => setForm({ ...form, aeTitle: e.currentTarget.value })}
-              error={fields.aeTitle}
-            />
-            <TextInput
-              label={t('devices.host')}
-              required
-              value={form.host}
-              onChange={(e) => setForm({ ...form, host: e.currentTarget.value })}
-              error={fields.host}
-            />
-            <NumberInput
-              label={t('devices.port')}
-              required
-              min={1}
-              max={65535}
-              value={form.port}
-              onChange={(v) => setForm({ ...form, port: v })}
-              error={fields.port}
-            />
-            <TextInput
-              label={t('devices.description')}
-              value={form.description}
-              onChange={(e) => setForm({ ...form, description: e.currentTarget.value })}
-              error={fields.description}
-            />
-          </SimpleGrid>
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              {t('devices.create')}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
+    <FormSection title={t('devices.new')} mutation={create} submitLabel={t('devices.create')}>
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <TextInput
+          label={t('devices.aeTitle')}
+          required
+          value={form.aeTitle}
+          onChange={(e) => setForm({ ...form, aeTitle: e.currentTarget.value })}
+          error={fields.aeTitle}
+        />
+        <TextInput
+          label={t('devices.host')}
+          required
+          value={form.host}
+          onChange={(e) => setForm({ ...form, host: e.currentTarget.value })}
+          error={fields.host}
+        />
+        <NumberInput
+          label={t('devices.port')}
+          required
+          min={1}
+          max={65535}
+          value={form.port}
+          onChange={(v) => setForm({ ...form, port: v })}
+          error={fields.port}
+        />
+        <TextInput
+          label={t('devices.description')}
+          value={form.description}
+          onChange={(e) => setForm({ ...form, description: e.currentTarget.value })}
+          error={fields.description}
+        />
+      </SimpleGrid>
+    </FormSection>
   );
 }

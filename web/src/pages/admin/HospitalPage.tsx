@@ -7,9 +7,10 @@ import { useNavigate, useParams } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { FormSection } from '../../components/FormSection';
 import { notify } from '../../layout/notify';
 import { StaffSection } from './StaffSection';
-import { onSubmit, useFields } from '../../components/forms';
+import { useFields } from '../../components/forms';
 import { StatusBadge } from '../../components/StatusBadge';
 import { EMPTY_HOSPITAL, HospitalFields, type HospitalValues } from './HospitalFields';
 
@@ -68,22 +69,9 @@ export function HospitalPage() {
         <Title order={1}>{h.name}</Title>
         <StatusBadge active={h.isActive} size="lg" />
       </Group>
-      <Card withBorder component="section" aria-labelledby="hospital-details">
-        <form onSubmit={onSubmit(() => save.mutate())} noValidate>
-          <Stack>
-            <Title order={2} size="h4" id="hospital-details">
-              {t('hospitals.details')}
-            </Title>
-            <ErrorAlert error={save.error} onReload={() => void hospital.refetch()} />
-            <HospitalFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
-            <Group>
-              <Button type="submit" loading={save.isPending}>
-                {t('common.save')}
-              </Button>
-            </Group>
-          </Stack>
-        </form>
-      </Card>
+      <FormSection title={t('hospitals.details')} mutation={save} submitLabel={t('common.save')} onReload={() => void hospital.refetch()}>
+        <HospitalFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
+      </FormSection>
       <Card withBorder component="section" aria-labelledby="hospital-status">
         <Stack>
           <Title order={2} size="h4" id="hospital-status">

@@ -1,4 +1,4 @@
-import { Anchor, Button, Card, Group, Stack, Table, Title } from '@mantine/core';
+import { Anchor, Stack, Table, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -6,9 +6,10 @@ import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { FormSection } from '../../components/FormSection';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
-import { onSubmit, useFields } from '../../components/forms';
+import { useFields } from '../../components/forms';
 import { StatusBadge } from '../../components/StatusBadge';
 import { EMPTY_HOSPITAL, HospitalFields } from './HospitalFields';
 
@@ -77,21 +78,8 @@ function NewHospital() {
     },
   });
   return (
-    <Card withBorder component="section" aria-labelledby="new-hospital">
-      <form onSubmit={onSubmit(() => create.mutate())} noValidate>
-        <Stack>
-          <Title order={2} size="h4" id="new-hospital">
-            {t('hospitals.new')}
-          </Title>
-          <ErrorAlert error={create.error} />
-          <HospitalFields values={values} set={set} errors={create.error?.fieldErrors() ?? {}} />
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              {t('hospitals.create')}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
+    <FormSection title={t('hospitals.new')} mutation={create} submitLabel={t('hospitals.create')}>
+      <HospitalFields values={values} set={set} errors={create.error?.fieldErrors() ?? {}} />
+    </FormSection>
   );
 }

@@ -1,6 +1,6 @@
-import { Badge, Button, Card, Chip, Group, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Chip, Group, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
@@ -8,6 +8,7 @@ import type { Appointment } from '../../api/types';
 import { useSession } from '../../auth/session';
 import { DoctorPicker } from '../../components/DoctorPicker';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { FormSection } from '../../components/FormSection';
 import { Pager } from '../../components/Pager';
 
 const PAGE_SIZE = 20;
@@ -227,63 +228,46 @@ function RequestAppointment() {
     },
   });
   const fields = request.error?.fieldErrors() ?? {};
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    request.mutate();
-  };
   return (
-    <Card withBorder component="section" aria-labelledby="request-title">
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <Title order={2} size="h4" id="request-title">
-            {t('appointments.request')}
-          </Title>
-          <ErrorAlert error={request.error} />
-          <Group align="flex-end">
-            <DoctorPicker
-              label={t('appointments.doctor')}
-              required
-              value={doctorId}
-              onChange={(v) => {
-                setDoctorId(v);
-                setSlot(null);
-              }}
-              error={fields.doctorId}
-            />
-            <TextInput type="date" label={t('appointments.day')} required value={date} onChange={(e) => setDate(e.currentTarget.value)} />
-          </Group>
-          {doctorId && (
-            <Stack gap={4}>
-              <Text size="sm" fw={600} id="slots-label">
-                {t('appointments.freeSlots')}
-              </Text>
-              <ErrorAlert error={slots.error} />
-              {slots.data?.slots.length === 0 && <Text c="dimmed">{t('appointments.noSlot')}</Text>}
-              <Chip.Group value={slot ?? ''} onChange={(v) => setSlot(v as string)}>
-                <Group gap={6} role="radiogroup" aria-labelledby="slots-label">
-                  {slots.data?.slots.slice(0, 48).map((s) => (
-                    <Chip key={s.startsAt} value={s.startsAt} type="radio" name="slot">
-                      {new Date(s.startsAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
-                    </Chip>
-                  ))}
-                </Group>
-              </Chip.Group>
-            </Stack>
-          )}
-          <TextInput
-            label={t('appointments.reason')}
-            required
-            value={reason}
-            onChange={(e) => setReason(e.currentTarget.value)}
-            error={fields.reason}
-          />
-          <Group>
-            <Button type="submit" disabled={!doctorId || !slot} loading={request.isPending}>
-              {t('appointments.send')}
-            </Button>
-          </Group>
+    <FormSection title={t('appointments.request')} mutation={request} submitLabel={t('appointments.send')} disabled={!doctorId || !slot}>
+      <Group align="flex-end">
+        <DoctorPicker
+          label={t('appointments.doctor')}
+          required
+          value={doctorId}
+          onChange={(v) => {
+            setDoctorId(v);
+            setSlot(null);
+          }}
+          error={fields.doctorId}
+        />
+        <TextInput type="date" label={t('appointments.day')} required value={date} onChange={(e) => setDate(e.currentTarget.value)} />
+      </Group>
+      {doctorId && (
+        <Stack gap={4}>
+          <Text size="sm" fw={600} id="slots-label">
+            {t('appointments.freeSlots')}
+          </Text>
+          <ErrorAlert error={slots.error} />
+          {slots.data?.slots.length === 0 && <Text c="dimmed">{t('appointments.noSlot')}</Text>}
+          <Chip.Group value={slot ?? ''} onChange={(v) => setSlot(v as string)}>
+            <Group gap={6} role="radiogroup" aria-labelledby="slots-label">
+              {slots.data?.slots.slice(0, 48).map((s) => (
+                <Chip key={s.startsAt} value={s.startsAt} type="radio" name="slot">
+                  {new Date(s.startsAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+                </Chip>
+              ))}
+            </Group>
+          </Chip.Group>
         </Stack>
-      </form>
-    </Card>
+      )}
+      <TextInput
+        label={t('appointments.reason')}
+        required
+        value={reason}
+        onChange={(e) => setReason(e.currentTarget.value)}
+        error={fields.reason}
+      />
+    </FormSection>
   );
 }

@@ -8,9 +8,10 @@ import { keys } from '../../api/queries';
 import type { PatientDetail } from '../../api/types';
 import { useSession } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { FormSection } from '../../components/FormSection';
 import { notify } from '../../layout/notify';
 import { Chart } from './Chart';
-import { onSubmit, useFields } from '../../components/forms';
+import { useFields } from '../../components/forms';
 import { PatientFields } from './PatientFields';
 import { useDoctorOptions } from './PatientsPage';
 import { Studies } from './Studies';
@@ -89,24 +90,11 @@ function Details({ patient, etag, onReload }: { patient: PatientDetail; etag: st
     },
   });
   return (
-    <Card withBorder component="section" aria-labelledby="patient-details">
-      <form onSubmit={onSubmit(() => save.mutate())} noValidate>
-        <Stack>
-          <Title order={2} size="h4" id="patient-details">
-            {t('patients.details')}
-          </Title>
-          <ErrorAlert error={save.error} onReload={onReload} />
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <PatientFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
-          </SimpleGrid>
-          <Group>
-            <Button type="submit" loading={save.isPending}>
-              {t('common.save')}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
+    <FormSection title={t('patients.details')} mutation={save} submitLabel={t('common.save')} onReload={onReload}>
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <PatientFields values={form} set={set} errors={save.error?.fieldErrors() ?? {}} />
+      </SimpleGrid>
+    </FormSection>
   );
 }
 

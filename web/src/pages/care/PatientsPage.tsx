@@ -1,4 +1,4 @@
-import { Anchor, Button, Card, Checkbox, Group, MultiSelect, Select, SimpleGrid, Stack, Table, Title } from '@mantine/core';
+import { Anchor, Checkbox, MultiSelect, Select, SimpleGrid, Stack, Table, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -7,7 +7,8 @@ import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { useSession } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { onSubmit, useFields } from '../../components/forms';
+import { FormSection } from '../../components/FormSection';
+import { useFields } from '../../components/forms';
 import { PatientFields } from './PatientFields';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
@@ -111,47 +112,34 @@ function NewPatient() {
   });
   const fields = create.error?.fieldErrors() ?? {};
   return (
-    <Card withBorder component="section" aria-labelledby="new-patient">
-      <form onSubmit={onSubmit(() => create.mutate())} noValidate>
-        <Stack>
-          <Title order={2} size="h4" id="new-patient">
-            {t('patients.new')}
-          </Title>
-          <ErrorAlert error={create.error} />
-          {create.error?.code === 'POSSIBLE_DUPLICATE' && (
-            <Checkbox
-              label={t('patients.confirmNotDuplicate')}
-              checked={confirmNotDuplicate}
-              onChange={(e) => setConfirm(e.currentTarget.checked)}
-            />
-          )}
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <PatientFields values={form} set={set} errors={fields} />
-            <Select
-              label={t('patients.sex')}
-              required
-              value={sex || null}
-              onChange={(v) => setSex(v ?? '')}
-              data={(['female', 'male', 'other', 'unknown'] as const).map((v) => ({ value: v, label: t(`patients.sexes.${v}`) }))}
-              error={fields.sex}
-            />
-          </SimpleGrid>
-          <MultiSelect
-            label={t('patients.doctors')}
-            required
-            data={doctors.data ?? []}
-            value={doctorIds}
-            onChange={setDoctorIds}
-            searchable
-            error={fields.doctorIds}
-          />
-          <Group>
-            <Button type="submit" loading={create.isPending}>
-              {t('patients.create')}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
+    <FormSection title={t('patients.new')} mutation={create} submitLabel={t('patients.create')}>
+      {create.error?.code === 'POSSIBLE_DUPLICATE' && (
+        <Checkbox
+          label={t('patients.confirmNotDuplicate')}
+          checked={confirmNotDuplicate}
+          onChange={(e) => setConfirm(e.currentTarget.checked)}
+        />
+      )}
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <PatientFields values={form} set={set} errors={fields} />
+        <Select
+          label={t('patients.sex')}
+          required
+          value={sex || null}
+          onChange={(v) => setSex(v ?? '')}
+          data={(['female', 'male', 'other', 'unknown'] as const).map((v) => ({ value: v, label: t(`patients.sexes.${v}`) }))}
+          error={fields.sex}
+        />
+      </SimpleGrid>
+      <MultiSelect
+        label={t('patients.doctors')}
+        required
+        data={doctors.data ?? []}
+        value={doctorIds}
+        onChange={setDoctorIds}
+        searchable
+        error={fields.doctorIds}
+      />
+    </FormSection>
   );
 }
