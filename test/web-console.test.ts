@@ -1,37 +1,19 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { en } from '../web/src/i18n/en.js';
 import { fr } from '../web/src/i18n/fr.js';
 import { openApiDocumentOffline, webApiTypes } from '../scripts/lib/web-api.js';
 import { testDb } from './helpers/db.js';
 import { fixtures, NEW_PASSWORD, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { launchChromium } from './helpers/ohif.js';
+import { accessibilityViolations, field } from './helpers/web.js';
 import { sharedApi, startTestApi } from './helpers/server.js';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Every leaf of a texts object, as `a.b.c` keys. */
 const leaves = (o: object, prefix = ''): [string, string][] =>
   Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[`${prefix}${k}`, v]] : leaves(v as object, `${prefix}${k}.`)));
-
-/** The form field labelled `label` (a required field's label ends with its asterisk). */
-const field = (page: Page | Locator, label: string) => page.getByLabel(new RegExp(`^${label}( \\*)?$`));
-
-/** axe-core's serious and critical violations on the page as it is (axe runs through the DevTools protocol, not the page's CSP). */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: () => Promise<unknown> } }).axe.run())) as {
-    violations: { id: string; impact: string; nodes: { target: string[]; html?: string; failureSummary?: string }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => `${n.target.join(' ')} ${n.html ?? ''} ${n.failureSummary ?? ''}`).join(', ')}`,
-    );
-}
 
 describe('web console (issue 24): served by the API at /, typed from its OpenAPI document, real Chromium', function () {
   this.timeout(120_000);

@@ -11,10 +11,8 @@ import { newUid, synthDicom } from './helpers/dicom.js';
 import { ApiClient } from './helpers/client.js';
 import { Fixtures, NEW_PASSWORD } from './helpers/fixtures.js';
 import { launchChromium, waitForPixels } from './helpers/ohif.js';
+import { field } from './helpers/web.js';
 import { startTestApi, testConfig } from './helpers/server.js';
-
-/** The form field labelled `label` inside `scope` (a required field's label ends with its asterisk). */
-const field = (scope: Page | Locator, label: string) => scope.getByLabel(new RegExp(`^${label}( \\*)?$`));
 
 /** Picks `option` in the Mantine Select or MultiSelect labelled `label`, typing `search` first when given (server-side search). */
 async function choose(page: Page, scope: Page | Locator, label: string, option: RegExp | string, search?: string) {

@@ -1,31 +1,20 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { en } from '../web/src/i18n/en.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, NEW_PASSWORD, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { launchChromium } from './helpers/ohif.js';
+import { accessibilityViolations } from './helpers/web.js';
 import { sharedApi } from './helpers/server.js';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** Where the screenshots go: docs/screenshots with UPDATE_SCREENSHOTS=1 (for docs/user-guide.md), else the run's folder. */
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.resolve('docs/screenshots')
   : path.join(process.env.TMPDIR ?? '/tmp', 'web-screenshots');
 /** A text key i18next would show as is when a language lacks it (`studies.view`). */
 const KEY = new RegExp(`\\b(${Object.keys(en).join('|')})\\.[a-zA-Z_]+(\\.[a-zA-Z_]+)*\\b`);
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: () => Promise<unknown> } }).axe.run())) as {
-    violations: { id: string; impact: string; nodes: { html: string }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.html.slice(0, 160)).join(' | ')}`);
-}
 
 describe('web console: every screen of every role, in English and French, axe-core clean, screenshots (issue 24)', function () {
   this.timeout(300_000);
@@ -82,7 +71,7 @@ describe('web console: every screen of every role, in English and French, axe-co
         await page.goto(`${base}/login`);
         await page.getByRole('button').first().waitFor();
         await page.screenshot({ path: path.join(SHOTS, `login-${language}.png`) });
-        problems.push(...(await seriousViolations(page)).map((v) => `/login: ${v}`));
+        problems.push(...(await accessibilityViolations(page)).map((v) => `/login: ${v}`));
         for (const { who, role, paths } of screens()) {
           const actor = who();
           // The account's language decides what the console shows once logged in.
@@ -103,7 +92,7 @@ describe('web console: every screen of every role, in English and French, axe-co
             const key = KEY.exec(text);
             if (key) problems.push(`${role} ${at}: untranslated "${key[0]}"`);
             if (language === 'fr' && !/Se déconnecter/.test(text)) problems.push(`${role} ${at}: not in French`);
-            problems.push(...(await seriousViolations(page)).map((v) => `${role} ${at}: ${v}`));
+            problems.push(...(await accessibilityViolations(page)).map((v) => `${role} ${at}: ${v}`));
             const name = `${role}${at.replace(/\/[0-9a-f-]{36}/g, '-detail').replace(/\//g, '-')}`.replace(/-$/, '-home');
             await page.screenshot({ path: path.join(SHOTS, `${name}-${language}.png`), fullPage: true });
           }

@@ -1,6 +1,5 @@
 import { Anchor, Stack, Table, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
@@ -9,6 +8,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormSection } from '../../components/FormSection';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
+import { useListQuery } from '../../components/useListQuery';
 import { useFields } from '../../components/forms';
 import { StatusBadge } from '../../components/StatusBadge';
 import { EMPTY_HOSPITAL, HospitalFields } from './HospitalFields';
@@ -18,8 +18,7 @@ const PAGE_SIZE = 20;
 /** The super admin's hospitals: search, open one, create one. */
 export function HospitalsPage() {
   const { t } = useTranslation();
-  const [q, setQ] = useState('');
-  const [page, setPage] = useState(1);
+  const { q, page, setPage, search } = useListQuery();
   const list = useQuery({
     queryKey: [...keys.hospitals, q, page],
     queryFn: () => must(api.GET('/api/hospitals', { params: { query: { page, pageSize: PAGE_SIZE, q: q || undefined, sort: 'name' } } })),
@@ -28,12 +27,7 @@ export function HospitalsPage() {
     <Stack>
       <Title order={1}>{t('hospitals.title')}</Title>
       <NewHospital />
-      <SearchBox
-        onSearch={(v) => {
-          setQ(v);
-          setPage(1);
-        }}
-      />
+      <SearchBox onSearch={search} />
       <ErrorAlert error={list.error} />
       <Table striped highlightOnHover>
         <Table.Thead>

@@ -8,6 +8,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
+import { useListQuery } from '../../components/useListQuery';
 import { notify } from '../../layout/notify';
 import { onSubmit, useFields } from '../../components/forms';
 
@@ -72,8 +73,7 @@ const calls = {
 export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId?: string }) {
   const { t } = useTranslation();
   const client = useQueryClient();
-  const [q, setQ] = useState('');
-  const [page, setPage] = useState(1);
+  const { q, page, setPage, search } = useListQuery();
   const list = useQuery({
     queryKey: [...keys.accounts(role), hospitalId, q, page],
     queryFn: () => calls.list(role, { page, pageSize: PAGE_SIZE, q: q || undefined, hospitalId }),
@@ -95,12 +95,7 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
           {t(`staff.${role}.title`)}
         </Title>
         <NewStaff role={role} hospitalId={hospitalId} />
-        <SearchBox
-          onSearch={(v) => {
-            setQ(v);
-            setPage(1);
-          }}
-        />
+        <SearchBox onSearch={search} />
         <ErrorAlert error={list.error ?? setActive.error ?? remove.error} />
         <Table striped>
           <Table.Thead>

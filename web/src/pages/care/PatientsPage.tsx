@@ -13,6 +13,7 @@ import { PatientFields } from './PatientFields';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
 import { SearchBox } from '../../components/SearchBox';
+import { useListQuery } from '../../components/useListQuery';
 
 const PAGE_SIZE = 20;
 
@@ -20,8 +21,7 @@ const PAGE_SIZE = 20;
 export function PatientsPage() {
   const { t } = useTranslation();
   const { user } = useSession();
-  const [q, setQ] = useState('');
-  const [page, setPage] = useState(1);
+  const { q, page, setPage, search } = useListQuery();
   const list = useQuery({
     queryKey: [...keys.patients, q, page],
     queryFn: () =>
@@ -31,13 +31,7 @@ export function PatientsPage() {
     <Stack>
       <Title order={1}>{t('patients.title')}</Title>
       {user?.role === 'secretary' && <NewPatient />}
-      <SearchBox
-        label={t('patients.search')}
-        onSearch={(v) => {
-          setQ(v);
-          setPage(1);
-        }}
-      />
+      <SearchBox label={t('patients.search')} onSearch={search} />
       <ErrorAlert error={list.error} />
       <Table striped highlightOnHover>
         <Table.Thead>
