@@ -268,7 +268,11 @@ out = io.BytesIO(); ds.save_as(out); sys.stdout.buffer.write(out.getvalue())`;
 
     it('/studies answered from the index carries what Orthanc itself answers', async () => {
       const uid = all('p1')[1]!;
-      const fromIndex = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}`)).json()) as DicomJson[])[0]!;
+      const fromIndex = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}&includefield=00081030`)).json()) as DicomJson[])[0]!;
+      // As Orthanc: the description only when asked for.
+      const plain = ((await (await get(p1.token, `/studies?StudyInstanceUID=${uid}`)).json()) as DicomJson[])[0]!;
+      expect(plain['00081030'], 'StudyDescription not asked for').to.equal(undefined);
+      expect(Object.keys(fromIndex).filter((tag) => !(tag in plain))).to.deep.equal(['00081030']);
       // TimezoneOffsetFromUTC is not in the index: this query is described by Orthanc.
       const fromOrthanc = (
         (await (

@@ -8,7 +8,7 @@ import { createMetrics, startMetricsServer, timeQueries } from '../../common/met
 import { DbListener } from '../../common/listener.js';
 import { PrincipalCache } from '../../common/principal-cache.js';
 import { createApp } from './app.js';
-import { longKeepAlive } from '../../common/http/keep-alive.js';
+import { serviceServer } from '../../common/http/keep-alive.js';
 import { createPasswords } from '../../common/passwords.js';
 import type { Deps } from './deps.js';
 import type { Lifecycle } from './health/routes.js';
@@ -58,7 +58,7 @@ export async function startApi(config: Config, options: { port?: number; logger?
   const scheduler = config.scheduler.enabled ? startScheduler(deps) : null;
   // Orthanc's modality list follows the registry; Orthanc down now is fine: each change pushes again.
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = longKeepAlive(app.listen(options.port ?? config.api.port, config.api.host, () => resolve(s)));
+    const s = serviceServer(app.callback()).listen(options.port ?? config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 
 /**
  * How long an idle keep-alive connection stays open. Node's default (5 s) is shorter than the idle timeouts
@@ -13,4 +13,15 @@ export function longKeepAlive(server: Server): Server {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = Math.max(server.headersTimeout, KEEP_ALIVE_TIMEOUT_MS + 1_000);
   return server;
+}
+
+/**
+ * The HTTP server every service of ours runs a handler in: long keep-alive, and an `Expect` header other than
+ * `100-continue` (an empty one included) ignored. Node would answer those 417 with an empty body before the
+ * application saw the request, on any method; Orthanc ignores them, and clients of both send them.
+ */
+export function serviceServer(handler: RequestListener): Server {
+  const server = http.createServer(handler);
+  server.on('checkExpectation', handler);
+  return longKeepAlive(server);
 }

@@ -11,7 +11,7 @@ import { isViewerToken, resolveShareToken, resolveViewerToken, SHARE_TOKEN_PREFI
 import type { Caller, ProxyDeps } from './context.js';
 import { parseDicomWebPath } from './path.js';
 import { handleQido } from './qido.js';
-import { parseQidoQuery, wadoQuery } from './query.js';
+import { orthancQuery, parseQidoQuery } from './query.js';
 import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
@@ -121,7 +121,7 @@ function dicomWeb(deps: ProxyDeps) {
       if (!query.ok) throw badRequest('Invalid QIDO-RS query', query.problems, 'INVALID_QUERY');
       return handleQido(ctx, deps, caller, parsed!, subPath, query.query);
     }
-    if (parsed!.kind === 'wado') return handleWado(ctx, deps, caller, parsed!, subPath, params.size ? `?${wadoQuery(params)}` : '');
+    if (parsed!.kind === 'wado') return handleWado(ctx, deps, caller, parsed!, subPath, params.size ? `?${orthancQuery(params)}` : '');
   };
 }
 

@@ -9,6 +9,7 @@ import {
   likeFromWildcard,
   MAX_LIMIT,
   nameOf,
+  orthancQuery,
   PATIENT_IDENTIFYING_TAGS,
   TAG,
   toSearchParams,
@@ -49,7 +50,7 @@ function withoutPatientFilters(q: QidoQuery): QidoQuery {
 
 /** Asks Orthanc's QIDO and parses the answer, URLs rewritten to the caller's public root. */
 async function orthancQido(deps: ProxyDeps, caller: Caller, path: string, params: URLSearchParams): Promise<DicomJson[]> {
-  const upstream = await deps.orthanc.fetch(`/dicom-web${path}?${params}`, {
+  const upstream = await deps.orthanc.fetch(`/dicom-web${path}?${orthancQuery(params)}`, {
     headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' },
   });
   if (upstream.status === 400) throw badRequest('The imaging store refused the query', null, 'INVALID_QUERY');
@@ -109,6 +110,24 @@ function applyIndexFilters(query: Knex.QueryBuilder, q: QidoQuery): void {
   }
 }
 
+/**
+ * What Orthanc returns of the study and the patient at the root `/series` and `/instances` when the client names no
+ * study (with a StudyInstanceUID filter, it returns none of them). The proxy always names the caller's studies, so it
+ * asks for these by name when the client did not.
+ */
+const STUDY_ATTRIBUTES_AT_ROOT = [
+  '00080020',
+  '00080030',
+  '00080050',
+  '00080090',
+  '00100010',
+  TAG.PatientID,
+  '00100030',
+  '00100040',
+  TAG.StudyInstanceUID,
+  '00200010',
+];
+
 /** Study attributes the index answers itself; an includefield beyond them (or `all`) asks Orthanc. */
 const INDEX_ATTRIBUTES = new Set([
   '00080005',
@@ -154,9 +173,9 @@ const SEX_CODE: Record<string, string> = { female: 'F', male: 'M', other: 'O', u
 const attr = (vr: string, value: string | number | null | undefined) =>
   value === null || value === undefined || value === '' ? { vr } : { vr, Value: [value] };
 
-/** One study as DICOM JSON, from the index: the same attributes Orthanc's QIDO returns by default. */
-function studyFromIndex(r: IndexedStudy, root: string): DicomJson {
-  return {
+/** One study as DICOM JSON, from the index: the attributes Orthanc's QIDO returns by default, and those asked for. */
+function studyFromIndex(r: IndexedStudy, root: string, includeFields: ReadonlySet<string>): DicomJson {
+  const study: DicomJson = {
     '00080005': { vr: 'CS', Value: ['ISO_IR 192'] },
     '00080020': attr('DA', r.study_date?.replaceAll('-', '')),
     '00080030': attr('TM', r.study_time),
@@ -174,6 +193,9 @@ function studyFromIndex(r: IndexedStudy, root: string): DicomJson {
     '00201206': { vr: 'IS', Value: [r.number_of_series] },
     '00201208': { vr: 'IS', Value: [r.number_of_instances] },
   };
+  // Orthanc returns the description only when asked for (OHIF's study list does).
+  if (!includeFields.has('00081030')) delete study['00081030'];
+  return study;
 }
 
 /**
@@ -206,10 +228,11 @@ async function rootStudies(ctx: Context, deps: ProxyDeps, caller: Caller, q: Qid
     'p.birth_date',
     'p.sex',
   );
-  if (q.includeFields !== 'all' && [...q.includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag) || NOT_STUDY_LEVEL.has(tag))) {
+  const includeFields = q.includeFields;
+  if (includeFields !== 'all' && [...includeFields].every((tag) => INDEX_ATTRIBUTES.has(tag) || NOT_STUDY_LEVEL.has(tag))) {
     return sendDicomJson(
       ctx,
-      page.map((r) => studyFromIndex(r, caller.rewrite.to)),
+      page.map((r) => studyFromIndex(r, caller.rewrite.to, includeFields)),
     );
   }
   const owner = new Map(page.map((r) => [r.uid, r.identifier]));
@@ -249,6 +272,9 @@ export async function handleQido(
   if (target.level === 'studies' && !target.study) return rootStudies(ctx, deps, caller, parsed);
   const q = withoutPatientFilters(parsed);
   const askedStudies = uidList(q.filters.get(TAG.StudyInstanceUID));
+  // The attributes the proxy needs to check each row, and those Orthanc would have returned to the client's own query.
+  let asked: string[] = [TAG.PatientID, TAG.StudyInstanceUID];
+  let notForClient: string[] = [];
   let studies: Map<string, string>;
   if (target.study) {
     if (caller.onlyStudy && target.study !== caller.onlyStudy) throw notFound('Study');
@@ -275,21 +301,29 @@ export async function handleQido(
     if (rows.length === 0) return sendDicomJson(ctx, []);
     studies = new Map(rows.map((r) => [r.uid, r.identifier]));
     q.filters.set(TAG.StudyInstanceUID, [...studies.keys()].join(','));
+    if (!askedStudies) asked = STUDY_ATTRIBUTES_AT_ROOT;
+    else if (q.includeFields !== 'all' && !q.includeFields.has(TAG.PatientID) && !parsed.filters.has(TAG.PatientID))
+      notForClient = [TAG.PatientID];
   }
   if (target.series) {
     const askedSeries = uidList(q.filters.get(TAG.SeriesInstanceUID));
     if (askedSeries && !askedSeries.includes(target.series)) return sendDicomJson(ctx, []);
     q.filters.delete(TAG.SeriesInstanceUID);
   }
-  const rows = await orthancQido(deps, caller, subPath, toSearchParams(q, [TAG.PatientID, TAG.StudyInstanceUID]));
+  const rows = await orthancQido(deps, caller, subPath, toSearchParams(q, asked));
   const single = target.study ?? null;
   sendDicomJson(
     ctx,
-    rows.filter((row) => {
-      const uid = first(row, TAG.StudyInstanceUID) ?? single;
-      // Orthanc omits patient attributes below the study level; where it gives one, it must be the owner.
-      const patientId = first(row, TAG.PatientID);
-      return uid !== null && studies.has(uid) && (patientId === null || patientId === studies.get(uid));
-    }),
+    rows
+      .filter((row) => {
+        const uid = first(row, TAG.StudyInstanceUID) ?? single;
+        // Orthanc omits patient attributes below the study level; where it gives one, it must be the owner.
+        const patientId = first(row, TAG.PatientID);
+        return uid !== null && studies.has(uid) && (patientId === null || patientId === studies.get(uid));
+      })
+      .map((row) => {
+        for (const tag of notForClient) delete row[tag];
+        return row;
+      }),
   );
 }

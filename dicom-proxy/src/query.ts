@@ -225,9 +225,12 @@ export function dateRange(value: string): { from: string | null; to: string | nu
 }
 
 /**
- * The canonical query of a WADO-RS request as Orthanc reads it: DICOMweb lists values with commas
- * (`viewport=vw,vh`, `window=center,width,function`), which Orthanc refuses percent-encoded.
+ * A query as Orthanc reads it, for every request the proxy forwards (QIDO, WADO-RS, WADO-URI): each key and value
+ * percent-encoded, except `,` and `/`. DICOMweb lists values with commas (`viewport=vw,vh`, `window=c,w,linear`,
+ * UID lists) and WADO-URI names media types (`contentType=application/dicom`); Orthanc's rendering and WADO-URI
+ * read those values without percent-decoding them (`%2C` answers 400), and both characters are legal as they are.
  */
-export function wadoQuery(params: URLSearchParams): string {
-  return params.toString().replace(/%2C/gi, ',');
+export function orthancQuery(params: Iterable<[string, string]>): string {
+  const encode = (v: string) => encodeURIComponent(v).replace(/%2C/gi, ',').replace(/%2F/gi, '/');
+  return [...params].map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
 }

@@ -1,10 +1,10 @@
-import http, { type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../../common/config.js';
 import { createKnex } from '../../common/db.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { OrthancClient } from '../../common/orthanc.js';
 import { createProxyApp } from './app.js';
-import { longKeepAlive } from '../../common/http/keep-alive.js';
+import { serviceServer } from '../../common/http/keep-alive.js';
 import { ImageAudit } from './audit.js';
 import { AccessCache } from './cache.js';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
@@ -53,7 +53,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
       }),
     },
   );
-  const server = longKeepAlive(http.createServer(app.callback()));
+  const server = serviceServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.proxy.port, config.proxy.host, () => resolve());

@@ -1,7 +1,7 @@
-import { longKeepAlive } from '../../common/http/keep-alive.js';
+import { serviceServer } from '../../common/http/keep-alive.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../common/config.js';
 import type { Logger } from '../../common/logger.js';
@@ -158,16 +158,14 @@ export async function startViewer(
     stream.pipe(res);
   };
   // No request may take the process down: anything unexpected answers 500 and is logged.
-  const server = longKeepAlive(
-    http.createServer((req, res) => {
-      try {
-        serve(req, res);
-      } catch (err) {
-        options.logger?.error({ err }, 'viewer request failed');
-        fail(res, 500, 'INTERNAL_ERROR', 'An unexpected error occurred');
-      }
-    }),
-  );
+  const server = serviceServer((req, res) => {
+    try {
+      serve(req, res);
+    } catch (err) {
+      options.logger?.error({ err }, 'viewer request failed');
+      fail(res, 500, 'INTERNAL_ERROR', 'An unexpected error occurred');
+    }
+  });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

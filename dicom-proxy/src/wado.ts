@@ -1,7 +1,7 @@
 import { imagingUnavailable } from '../../common/orthanc.js';
 import type { Context } from 'koa';
 import { badRequest, notFound } from '../../common/http/errors.js';
-import { wadoQuery } from './query.js';
+import { orthancQuery } from './query.js';
 import { forwardToOrthanc } from './forward.js';
 import { cachedSeriesMetadata } from './metadata-cache.js';
 import type { Caller, ProxyDeps } from './context.js';
@@ -98,7 +98,7 @@ async function thumbnail(
   }
   const query = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search);
   if (!query.has('viewport')) query.set('viewport', THUMBNAIL_VIEWPORT);
-  const path = `/dicom-web/studies/${encodeURIComponent(target.study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(instance)}/rendered?${wadoQuery(query)}`;
+  const path = `/dicom-web/studies/${encodeURIComponent(target.study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(instance)}/rendered?${orthancQuery(query)}`;
   await forwardToOrthanc(ctx, deps.orthanc, path, caller.rewrite, ctx.get('Accept') || undefined);
 }
 
@@ -159,10 +159,7 @@ export async function handleWadoUri(ctx: Context, deps: ProxyDeps, caller: Calle
   });
   if (!found.ok) throw imagingUnavailable('retry once it is back');
   if (((await found.json()) as unknown[]).length !== 1) throw notFound('Instance');
-  // Orthanc's WADO-URI reads values without percent-decoding slashes (contentType=application/dicom).
-  const canonical = [...seen]
-    .map(([k, v]) => `${encodeURIComponent(spelled.get(k)!)}=${encodeURIComponent(v).replace(/%2F/gi, '/')}`)
-    .join('&');
+  const canonical = orthancQuery([...seen].map(([k, v]): [string, string] => [spelled.get(k)!, v]));
   await forwardToOrthanc(ctx, deps.orthanc, `/wado?${canonical}`, caller.rewrite, ctx.get('Accept') || undefined);
   await viewed(ctx, deps, caller, readable);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { dateRange, likeFromWildcard, parseQidoQuery, tagOf, toSearchParams, uidList, wadoQuery } from '../../dicom-proxy/src/query.js';
+import { dateRange, likeFromWildcard, parseQidoQuery, tagOf, toSearchParams, uidList, orthancQuery } from '../../dicom-proxy/src/query.js';
 
 const parse = (query: string) => parseQidoQuery(new URLSearchParams(query));
 
@@ -102,15 +102,18 @@ describe('QIDO query canonicalisation (pure)', () => {
   for (const [value, range] of dates) it(`date ${value}`, () => expect(dateRange(value)).to.deep.equal(range));
 });
 
-describe('WADO-RS query as Orthanc reads it (pure)', () => {
+describe('A forwarded query as Orthanc reads it (pure)', () => {
   const cases: [string, string][] = [
     ['viewport=128,128', 'viewport=128,128'],
     ['viewport=128%2C128', 'viewport=128,128'],
     ['window=40,400,linear&quality=90', 'window=40,400,linear&quality=90'],
     ['annotation=patient', 'annotation=patient'],
     ['a=b%26c', 'a=b%26c'],
+    ['contentType=application%2Fdicom', 'contentType=application/dicom'],
+    ['PatientName=Doe+J*', 'PatientName=Doe%20J*'],
+    ['0020000D=1.2.3%2C1.2.4&includefield=00081030,00080060', '0020000D=1.2.3,1.2.4&includefield=00081030,00080060'],
   ];
   for (const [given, sent] of cases) {
-    it(`${given} → ${sent}`, () => expect(wadoQuery(new URLSearchParams(given))).to.equal(sent));
+    it(`${given} → ${sent}`, () => expect(orthancQuery(new URLSearchParams(given))).to.equal(sent));
   }
 });
