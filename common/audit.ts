@@ -88,6 +88,8 @@ export interface AuditEvent {
     | 'modality';
   /** The patient whose data the event touches (drives the patient's access log). */
   patientId?: string | null;
+  /** The patients a list read showed (one entry for the page): each sees it in its access log. */
+  patientIds?: readonly string[] | null;
   targetId?: string | null;
   hospitalId?: string | null;
   details?: Record<string, unknown>;
@@ -101,6 +103,8 @@ const auditRow = (meta: RequestMeta, event: AuditEvent) => ({
   target_id: event.targetId ?? null,
   hospital_id: event.hospitalId ?? null,
   patient_id: event.patientId ?? null,
+  // As an array literal: the appender passes every column as an array, and PostgreSQL has no array of arrays.
+  patient_ids: event.patientIds?.length ? `{${event.patientIds.join(',')}}` : null,
   request_id: meta.requestId,
   ip: meta.ip,
   details: JSON.stringify(event.details ?? {}),
@@ -123,8 +127,8 @@ export async function recordAudits(db: Knex | Knex.Transaction, meta: RequestMet
 }
 
 /**
- * Audits a list read: one entry per patient whose rows the page showed (each patient's access log names what it
- * showed of theirs, under `detailsKey`).
+ * Audits a list read: one entry for the page, naming every patient whose rows it showed (`patient_ids`, which the
+ * patient's access log reads) and what it showed under `detailsKey`. Nothing shown, nothing written.
  */
 export async function recordListRead(
   db: Knex,
@@ -134,24 +138,20 @@ export async function recordListRead(
   rows: readonly { id: string; patient_id: string }[],
   detailsKey: string,
 ): Promise<void> {
-  const shown = new Map<string, string[]>();
-  for (const row of rows) {
-    const ids = shown.get(row.patient_id);
-    if (ids) ids.push(row.id);
-    else shown.set(row.patient_id, [row.id]);
-  }
-  await recordAudits(
-    db,
-    meta,
-    [...shown].map(([patientId, ids]) => ({
+  if (rows.length === 0) return;
+  const patientIds = [...new Set(rows.map((row) => row.patient_id))];
+  await recordAudits(db, meta, [
+    {
       actor,
       action,
       targetType: 'patient',
-      targetId: patientId,
-      patientId,
-      details: { [detailsKey]: ids },
-    })),
-  );
+      // One patient: the entry is that patient's, as a single read's is.
+      targetId: patientIds.length === 1 ? patientIds[0] : null,
+      patientId: patientIds.length === 1 ? patientIds[0] : null,
+      patientIds: patientIds.length === 1 ? null : patientIds,
+      details: { [detailsKey]: rows.map((row) => row.id) },
+    },
+  ]);
 }
 
 type AuditRow = ReturnType<typeof auditRow>;
@@ -164,13 +164,14 @@ const COLUMN_TYPES: Record<keyof AuditRow, string> = {
   target_id: 'text',
   hospital_id: 'uuid',
   patient_id: 'uuid',
+  patient_ids: 'text',
   request_id: 'text',
   ip: 'text',
   details: 'jsonb',
 };
 const COLUMNS = Object.keys(COLUMN_TYPES) as (keyof AuditRow)[];
-// One text for any number of entries, so it is prepared once per connection.
-const APPEND_SQL = `insert into audit_log (${COLUMNS.join(', ')}) select * from unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})`;
+// One text for any number of entries, so it is prepared once per connection. `patient_ids` travels as array literals.
+const APPEND_SQL = `insert into audit_log (${COLUMNS.join(', ')}) select ${COLUMNS.map((c) => (c === 'patient_ids' ? `${c}::uuid[]` : c)).join(', ')} from unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')}) as t(${COLUMNS.join(', ')})`;
 /** The most entries one statement carries. */
 const MAX_BATCH = 2000;
 /**

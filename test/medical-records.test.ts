@@ -337,6 +337,54 @@ describe('medical records', () => {
       expect(rows.every((r) => typeof r.request_id === 'string')).to.equal(true);
     });
 
+    it('a list read is one entry, in the log of each patient it showed and of no other; one per page', async () => {
+      // A doctor of its own, so that its list holds exactly these entries: 5 patients × 4 entries, one linked patient without.
+      const clinic = await f.hospitalWithStaff();
+      const doctor = clinic.doctor;
+      const shown = [];
+      for (let i = 0; i < 5; i++) shown.push(await f.patient(clinic.secretary, [doctor.id]));
+      const [unshown, elsewhere] = [await f.patient(clinic.secretary, [doctor.id]), await f.patient(a.secretary, [a.doctor.id])];
+      for (const p of shown)
+        for (let i = 0; i < 4; i++) expect((await create(doctor, { patientId: p.id, title: `Entry ${i}` })).status).to.equal(201);
+      const listed = (p: Actor) =>
+        api
+          .get(`/api/patients/${p.id}/access-log?pageSize=100`, { token: p.token })
+          .then((r) => r.body.items.filter((i: { action: string }) => i.action === 'medical_record.listed'));
+      const before = await Promise.all([...shown, unshown, elsewhere].map(listed));
+
+      const page = await api.get('/api/medical-records?pageSize=20', { token: doctor.token });
+      expect(page.status).to.equal(200);
+      expect(page.body.items).to.have.length(20);
+      expect(new Set(page.body.items.map((e: { patientId: string }) => e.patientId)).size).to.equal(5);
+      const rows = await testDb()('audit_log').where({ action: 'medical_record.listed', actor_id: doctor.id });
+      expect(rows, 'one audit entry for the page').to.have.length(1);
+      expect([...rows[0].patient_ids].sort()).to.deep.equal(shown.map((p) => p.id).sort());
+      expect(rows[0].details.entries).to.have.members(page.body.items.map((e: { id: string }) => e.id));
+      const after = await Promise.all([...shown, unshown, elsewhere].map(listed));
+      shown.forEach((p, i) => {
+        expect(after[i].length - before[i].length, `patient ${i + 1}: the read once`).to.equal(1);
+        expect(after[i][0].actor).to.include({ id: doctor.id, role: 'doctor' });
+        expect(after[i][0].entryId).to.equal(null);
+      });
+      expect(after[5], 'a linked patient the page did not show').to.deep.equal(before[5]);
+      expect(after[6], 'another doctor’s patient').to.deep.equal(before[6]);
+
+      // Paging through the same list: one entry per page, each naming the patients of its page only.
+      for (let n = 1; n <= 4; n++)
+        expect((await api.get(`/api/medical-records?pageSize=5&page=${n}`, { token: doctor.token })).status).to.equal(200);
+      const pages = await testDb()('audit_log').where({ action: 'medical_record.listed', actor_id: doctor.id }).orderBy('id');
+      expect(pages, 'one entry per page').to.have.length(5);
+      const perPatient = new Map<string, number>();
+      for (const entry of pages.slice(1)) {
+        expect(entry.details.entries).to.have.length(5);
+        for (const id of entry.patient_ids ?? [entry.patient_id]) perPatient.set(id, (perPatient.get(id) ?? 0) + 1);
+      }
+      // Each patient's log grew by the pages that showed its entries, each page once.
+      const final = await Promise.all(shown.map(listed));
+      shown.forEach((p, i) => expect(final[i].length - after[i].length, `patient ${i + 1}`).to.equal(perPatient.get(p.id) ?? 0));
+      expect([...perPatient.values()].reduce((x, y) => x + y, 0)).to.be.greaterThanOrEqual(5);
+    });
+
     it('the access log is the patient’s own: other patients 404, staff 403', async () => {
       expect((await api.get(`/api/patients/${patient.id}/access-log`, { token: otherPatient.token })).status).to.equal(404);
       for (const who of [a.doctor, a.secretary, a.admin]) {

@@ -327,8 +327,9 @@ export function createMedicalRecordService({ db, config }: Deps) {
     /** Who accessed the caller's own medical data (record entries and images), newest first. */
     async accessLog(auth: Auth, patientId: string, page: { page: number; pageSize: number }) {
       if (patientId !== auth.userId) throw notFound('Patient');
+      // Both shapes: an entry about this patient, and a list read that showed it among others.
       const query = db('audit_log as a')
-        .where('a.patient_id', patientId)
+        .where((w) => w.where('a.patient_id', patientId).orWhereRaw('a.patient_ids @> array[?]::uuid[]', [patientId]))
         .where((w) => w.where('a.action', 'like', 'medical\\_record.%').orWhere('a.action', 'like', 'dicom.%'));
       return auditTrailPage(query, page, (r) => ({
         at: r.occurred_at.toISOString(),
