@@ -43,7 +43,7 @@ describe('access log: each request’s line records the status the client receiv
 
   it('API: 200, 400, 401 and 404 are logged as answered', async () => {
     const cases: [string, RequestInit, number][] = [
-      ['/healthz', {}, 200],
+      ['/api/openapi.json', {}, 200],
       ['/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": 1}' }, 400],
       ['/api/patients', {}, 401],
       ['/api/nothing-here', {}, 404],
@@ -54,6 +54,28 @@ describe('access log: each request’s line records the status the client receiv
       await res.arrayBuffer();
       expect(res.status, path).to.equal(status);
       expect(logged(apiLog.lines, res.headers.get('x-request-id')), path).to.equal(status);
+    }
+  });
+
+  it('probes write no line at info: /healthz never, /readyz when it passes (API and proxy)', async () => {
+    for (const [service, lines, missing] of [
+      [api, apiLog.lines, '/api/nothing-here'],
+      [proxy, proxyLog.lines, '/nothing-here'],
+    ] as const) {
+      const before = lines.length;
+      for (const path of ['/healthz', '/readyz', '/healthz']) {
+        const res = await fetch(`${service.url}${path}`);
+        expect(res.status, path).to.equal(200);
+        expect(await res.json(), path).to.have.property('status');
+      }
+      // A request that is logged, so that the lines above had the time to be written.
+      const marker = await fetch(`${service.url}${missing}`);
+      await marker.arrayBuffer();
+      expect(logged(lines, marker.headers.get('x-request-id'))).to.equal(404);
+      expect(
+        lines.slice(before).filter((l) => l.msg === 'request' && ['/healthz', '/readyz'].includes(String(l.path))),
+        service.url,
+      ).to.deep.equal([]);
     }
   });
 

@@ -110,9 +110,9 @@ describe('health, documentation and error shape', () => {
   });
 
   it('echoes a sane X-Request-Id and generates one otherwise', async () => {
-    const mine = await api.get('/healthz', { headers: { 'x-request-id': 'client-request-0001' } });
+    const mine = await api.get('/readyz', { headers: { 'x-request-id': 'client-request-0001' } });
     expect(mine.headers.get('x-request-id')).to.equal('client-request-0001');
-    const generated = await api.get('/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
+    const generated = await api.get('/readyz', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 });

@@ -14,6 +14,7 @@ import { refuseNul } from '../../common/http/refuse-nul.js';
 import { httpMetrics } from '../../common/metrics.js';
 import { buildOpenApi } from './openapi/document.js';
 import { requestContext } from '../../common/http/request-context.js';
+import { liveness } from '../../common/http/liveness.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
 import { apiCors } from '../../common/http/cors.js';
 import { mountRoutes, type AnyRoute } from './http/route.js';
@@ -82,7 +83,8 @@ export function createApp(deps: Deps, lifecycle: Lifecycle = { shuttingDown: fal
 
   // Errors Koa sees outside the middleware chain (client aborts, socket errors): log, never print.
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
-  // Outermost: it sees the status the error middleware answered.
+  app.use(liveness());
+  // Outermost (after liveness): it sees the status the error middleware answered.
   app.use(
     httpMetrics(
       deps.metrics,

@@ -14,6 +14,7 @@ import { handleQido } from './qido.js';
 import { orthancQuery, parseQidoQuery } from './query.js';
 import { handleStow } from './stow.js';
 import { handleWado, handleWadoUri } from './wado.js';
+import { liveness } from '../../common/http/liveness.js';
 import { securityHeaders } from '../../common/http/security-headers.js';
 import { httpMetrics } from '../../common/metrics.js';
 
@@ -144,12 +145,13 @@ function imagingErrors() {
 export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<Record<string, string>> }): Koa {
   const app = new Koa({ proxy: deps.config.api.trustProxy });
   app.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'request stream error'));
-  // Outermost: it sees the status the error middleware answered; routes are the DICOMweb services, not paths.
+  app.use(liveness());
+  // Outermost (after liveness): it sees the status the error middleware answered; routes are the DICOMweb services, not paths.
   app.use(
     httpMetrics(
       deps.metrics,
       'dicom-proxy',
-      (ctx) => (ctx.state.service as string | undefined) ?? (['/healthz', '/readyz'].includes(ctx.path) ? ctx.path : 'other'),
+      (ctx) => (ctx.state.service as string | undefined) ?? (ctx.path === '/readyz' ? ctx.path : 'other'),
     ),
   );
   // The access log sits outside the error middleware, so that its line records the status the client got.
@@ -157,10 +159,6 @@ export function createProxyApp(deps: ProxyDeps, health: { ready: () => Promise<R
   app.use(errorMiddleware());
   app.use(securityHeaders({ contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'" }));
   app.use(async (ctx, next) => {
-    if (ctx.path === '/healthz') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
     if (ctx.path === '/readyz') {
       const checks = await health.ready();
       const ok = Object.values(checks).every((v) => v === 'ok');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
+import { LIVENESS_BODY } from '../../../common/http/liveness.js';
 import { serviceUnavailable } from '../../../common/http/errors.js';
 import { errorSchema } from '../http/error-schema.js';
 import { route, type AnyRoute } from '../http/route.js';
@@ -25,7 +26,8 @@ export function healthRoutes({ db, orthanc, config }: Deps, lifecycle: Lifecycle
       tag: 'Health',
       auth: 'public',
       responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
-      handler: async () => ({ body: { status: 'ok' } }),
+      // Answered by the liveness middleware before the router; documented here.
+      handler: async () => ({ body: LIVENESS_BODY }),
     }),
     route({
       method: 'get',
