@@ -106,7 +106,7 @@ async function spawnProxy(env: Record<string, string>, port: number): Promise<Pi
 export interface BenchServers {
   config: Config;
   api: RunningApi;
-  proxy: Pick<RunningProxy, 'url' | 'stop'>;
+  proxy: Pick<RunningProxy, 'url' | 'stop'> & { /** Where the proxy's `/metrics` is served. */ metricsUrl: string };
   /** Stops the servers, then the stack. */
   stop: () => Promise<void>;
 }
@@ -118,12 +118,20 @@ export interface BenchServers {
  */
 export async function startBenchServers(stableAge: number, options: { proxyProcess?: boolean } = {}): Promise<BenchServers> {
   const bench = await startBenchStack(stableAge);
-  const proxyPort = await freePort();
-  const env = { ...bench.env, DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`, DICOM_PROXY_PORT: String(proxyPort) };
+  const [proxyPort, metricsPort] = [await freePort(), await freePort()];
+  const env = {
+    ...bench.env,
+    DICOM_WEB_URL: `http://127.0.0.1:${proxyPort}/dicom-web`,
+    DICOM_PROXY_PORT: String(proxyPort),
+    DICOM_PROXY_METRICS_PORT: String(metricsPort),
+  };
   const config = loadConfig(env);
   const logger = createLogger('warn', 'bench');
   const api = await startApi(config, { port: 0, logger });
-  const proxy = options.proxyProcess ? await spawnProxy(env, proxyPort) : await startProxy(config, { port: proxyPort, logger });
+  const proxy = {
+    ...(options.proxyProcess ? await spawnProxy(env, proxyPort) : await startProxy(config, { port: proxyPort, logger })),
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+  };
   return {
     config,
     api,

@@ -1,6 +1,7 @@
 // DICOMweb proxy benchmark, on one stack in one run:
 //  1. frames of a 200-slice 512² CT, 8 concurrent clients: through the proxy vs straight from Orthanc
-//     (throughput ratio, added p50/p99 latency);
+//     (throughput ratio, added p50/p99 latency) — cold (each round a series the proxy has not read: every frame
+//     a miss of its frame cache) and hot (the same series again: served from the cache); the proxy's memory after;
 //  2. QIDO /studies for a doctor with 1,000 studies (p50, OHIF's study-list query);
 //  3. OHIF time to first image (pixels on the canvas) through the proxy (one-study session, share link, study-list
 //     session) vs pointed straight at Orthanc; and the time until an MPR of the whole CT is painted.
@@ -88,33 +89,43 @@ async function main(): Promise<void> {
     const orthanc = new OrthancClient(config.orthanc);
     const orthancAuth = `Basic ${Buffer.from(`${config.orthanc.username}:${config.orthanc.password}`).toString('base64')}`;
 
-    // 1. Frames.
+    // 1. Frames: one series read again and again (hot), and one new series per round (cold).
     const patient = await f.createPatient(clinic.secretary, [clinic.doctor.id]);
-    const [study, series] = [newUid(), newUid()];
-    const sops: string[] = [];
-    for (let i = 0; i < SLICES; i++) {
-      const sop = newUid();
-      sops.push(sop);
-      await orthanc.storeInstance(
-        Readable.from([
-          synthDicom({
-            patientId: patient.identifier,
-            studyUid: study,
-            seriesUid: series,
-            sopUid: sop,
-            instanceNumber: i + 1,
-            rows: 512,
-            columns: 512,
-          }),
-        ]),
-      );
-    }
+    const study = newUid();
+    const storeSeries = async () => {
+      const series = newUid();
+      const sops: string[] = [];
+      for (let i = 0; i < SLICES; i++) {
+        const sop = newUid();
+        sops.push(sop);
+        await orthanc.storeInstance(
+          Readable.from([
+            synthDicom({
+              patientId: patient.identifier,
+              studyUid: study,
+              seriesUid: series,
+              sopUid: sop,
+              instanceNumber: i + 1,
+              rows: 512,
+              columns: 512,
+            }),
+          ]),
+        );
+      }
+      return { series, sops };
+    };
+    const hot = await storeSeries();
+    const cold: { series: string; sops: string[] }[] = [];
+    for (let round = 0; round < ROUNDS; round++) cold.push(await storeSeries());
+    const { series, sops } = hot;
     await runIndexerTick(api.deps.db, orthanc);
-    const framePath = (sop: string) => `/studies/${study}/series/${series}/instances/${sop}/frames/1`;
+    const framePath = (sop: string, seriesUid = series) => `/studies/${study}/series/${seriesUid}/instances/${sop}/frames/1`;
     const viaProxy = sops.map((s) => `${proxy.url}/dicom-web${framePath(s)}`);
     // The API origin's WADO root forwards to the proxy: one more HTTP hop (docs/architecture.md, "Why two hops").
     const viaApi = sops.map((s) => `${api.url}/api/dicom/wado${framePath(s)}`);
     const direct = sops.map((s) => `${config.orthanc.url}/dicom-web${framePath(s)}`);
+    const coldProxy = cold.map((c) => c.sops.map((s) => `${proxy.url}/dicom-web${framePath(s, c.series)}`));
+    const coldDirect = cold.map((c) => c.sops.map((s) => `${config.orthanc.url}/dicom-web${framePath(s, c.series)}`));
     // Orthanc straight, as the proxy asks it (identity), and as a browser would (gzip): the proxy could
     // either pass Orthanc's encoded bytes through or ask for identity; this measures which is faster.
     const proxyHeaders = { accept: FRAME_ACCEPT, authorization: `Bearer ${clinic.doctor.token}` };
@@ -123,11 +134,15 @@ async function main(): Promise<void> {
     await fetchAll(viaProxy.slice(0, 20), proxyHeaders, CLIENTS);
     await fetchAll(direct.slice(0, 20), directHeaders, CLIENTS);
     await fetchAll(viaApi.slice(0, 20), proxyHeaders, CLIENTS);
+    // The hot series read once whole: from here on, the proxy serves it from its frame cache.
+    await fetchAll(viaProxy, proxyHeaders, CLIENTS);
     const runs = {
       proxy: { seconds: 0, latencies: [] as number[] },
       api: { seconds: 0, latencies: [] as number[] },
       direct: { seconds: 0, latencies: [] as number[] },
       gzip: { seconds: 0, latencies: [] as number[] },
+      coldProxy: { seconds: 0, latencies: [] as number[] },
+      coldDirect: { seconds: 0, latencies: [] as number[] },
     };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, urls, headers] of [
@@ -135,6 +150,9 @@ async function main(): Promise<void> {
         ['gzip', direct, gzipHeaders],
         ['proxy', viaProxy, proxyHeaders],
         ['api', viaApi, proxyHeaders],
+        // Cold: Orthanc straight first (so both read files the system has cached alike), then the proxy's first read.
+        ['coldDirect', coldDirect[round]!, directHeaders],
+        ['coldProxy', coldProxy[round]!, proxyHeaders],
       ] as const) {
         const r = await fetchAll(urls, headers, CLIENTS);
         runs[name].seconds += r.seconds;
@@ -144,6 +162,13 @@ async function main(): Promise<void> {
     const fps = (r: { seconds: number }) => (SLICES * ROUNDS) / r.seconds;
     const sorted = (r: { latencies: number[] }) => [...r.latencies].sort((x, y) => x - y);
     const [pSorted, dSorted, gSorted, aSorted] = [sorted(runs.proxy), sorted(runs.direct), sorted(runs.gzip), sorted(runs.api)];
+    const [cpSorted, cdSorted] = [sorted(runs.coldProxy), sorted(runs.coldDirect)];
+    const proxyMetrics = await (await fetch(`${proxy.metricsUrl}/metrics`)).text();
+    const metricValue = (pattern: RegExp) => Number(pattern.exec(proxyMetrics)?.[1] ?? Number.NaN);
+    const cacheBytes = metricValue(/^mediconnect_frame_cache_bytes\{[^}]*\} (\S+)$/m);
+    const cacheHits = metricValue(/^mediconnect_cache_lookups_total\{[^}]*cache="frames",result="hit"\} (\S+)$/m);
+    const cacheMisses = metricValue(/^mediconnect_cache_lookups_total\{[^}]*cache="frames",result="miss"\} (\S+)$/m);
+    const rss = metricValue(/^mediconnect_process_resident_memory_bytes\{[^}]*\} (\S+)$/m);
 
     // 2. QIDO for a doctor with many studies (spread over 50 patients, 64² slices).
     const doctor = await f.activate((await f.account('doctor', clinic.hospital.id, clinic.admin.token)).email);
@@ -261,11 +286,21 @@ async function main(): Promise<void> {
     console.log(
       `    Orthanc, gzip-encoded : ${fps(runs.gzip).toFixed(0)} frames/s, p50 ${percentile(gSorted, 50).toFixed(1)} ms, p99 ${percentile(gSorted, 99).toFixed(1)} ms (what passing its encoding through would cost)`,
     );
+    const line = (label: string, r: { seconds: number }, v: number[]) =>
+      console.log(
+        `    ${label.padEnd(22)}: ${fps(r).toFixed(0)} frames/s, p50 ${percentile(v, 50).toFixed(1)} ms, p99 ${percentile(v, 99).toFixed(1)} ms`,
+      );
+    line('through the proxy, hot', runs.proxy, pSorted);
     console.log(
-      `    through the proxy     : ${fps(runs.proxy).toFixed(0)} frames/s, p50 ${percentile(pSorted, 50).toFixed(1)} ms, p99 ${percentile(pSorted, 99).toFixed(1)} ms`,
+      `    hot: ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} of Orthanc straight (target ≥ 2); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms`,
+    );
+    line('Orthanc, cold series', runs.coldDirect, cdSorted);
+    line('through the proxy, cold', runs.coldProxy, cpSorted);
+    console.log(
+      `    cold: ratio ${(fps(runs.coldProxy) / fps(runs.coldDirect)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(cpSorted, 50) - percentile(cdSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(cpSorted, 99) - percentile(cdSorted, 99)).toFixed(1)} ms (target ≤ 5 ms)`,
     );
     console.log(
-      `    ratio ${(fps(runs.proxy) / fps(runs.direct)).toFixed(2)} (target ≥ 0.9); added p50 ${(percentile(pSorted, 50) - percentile(dSorted, 50)).toFixed(1)} ms, added p99 ${(percentile(pSorted, 99) - percentile(dSorted, 99)).toFixed(1)} ms (target < 5 ms)`,
+      `    frame cache: ${(cacheBytes / 2 ** 20).toFixed(0)} MB held (cap ${config.proxy.frameCache.maxBytes / 2 ** 20} MB), hit ratio ${(cacheHits / (cacheHits + cacheMisses)).toFixed(2)}; the proxy's resident memory ${(rss / 2 ** 20).toFixed(0)} MB`,
     );
     console.log(
       `    via the API origin    : ${fps(runs.api).toFixed(0)} frames/s, p50 ${percentile(aSorted, 50).toFixed(1)} ms, p99 ${percentile(aSorted, 99).toFixed(1)} ms (API → proxy → Orthanc: the extra hop costs ${(percentile(aSorted, 50) - percentile(pSorted, 50)).toFixed(1)} ms at p50, ${(percentile(aSorted, 99) - percentile(pSorted, 99)).toFixed(1)} ms at p99, ratio ${(fps(runs.api) / fps(runs.proxy)).toFixed(2)} of the proxy)`,

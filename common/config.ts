@@ -99,6 +99,8 @@ const envSchema = z.object({
   DICOM_WEB_URL: z.url().default('http://127.0.0.1:8080/dicom-web'),
   DICOM_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   DICOM_PROXY_PORT: port.default(8080),
+  DICOM_PROXY_FRAME_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(256),
+  DICOM_PROXY_FRAME_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   DICOM_PROXY_CORS_ORIGINS: z.string().default('*'),
   API_CORS_ORIGINS: z.string().default(''),
   /** The web console's built files (web/dist), served by the API at `/`; unset: no console. */
@@ -170,6 +172,8 @@ export interface Config {
     corsOrigins: string[];
     /** Where the API reaches the proxy to serve `/api/dicom/qido` and `/api/dicom/wado`. */
     internalUrl: string;
+    /** Frames, rendered images and thumbnails of recently read instances kept in memory: bytes (0: none) and longest stay. */
+    frameCache: { maxBytes: number; ttlSeconds: number };
   };
   /** Viewer sessions: where OHIF lives, how long a session lasts, how many one user may hold at once. */
   viewer: { url: string; ttlSeconds: number; maxSessions: number };
@@ -336,6 +340,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         `http://${['0.0.0.0', '::'].includes(e.DICOM_PROXY_HOST) ? '127.0.0.1' : e.DICOM_PROXY_HOST}:${e.DICOM_PROXY_PORT}`
       ).replace(/\/$/, ''),
       corsOrigins: origins(e.DICOM_PROXY_CORS_ORIGINS),
+      frameCache: { maxBytes: e.DICOM_PROXY_FRAME_CACHE_MB * 1024 * 1024, ttlSeconds: e.DICOM_PROXY_FRAME_CACHE_SECONDS },
     },
     viewer: { url: e.OHIF_VIEWER_URL, ttlSeconds: e.VIEWER_SESSION_TTL_SECONDS, maxSessions: e.VIEWER_MAX_SESSIONS },
     orthanc: {

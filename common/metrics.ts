@@ -23,6 +23,9 @@ export interface ServiceMetrics {
 export interface ScrapeCollectors {
   viewerSessionsOpen?: () => Promise<number>;
   emailOutboxBacklog?: () => Promise<number>;
+  /** The proxy's frame cache: bytes and entries held. */
+  frameCacheBytes?: () => Promise<number>;
+  frameCacheEntries?: () => Promise<number>;
 }
 
 /** The registry and series of one service (`api` or `dicom-proxy`). */
@@ -104,6 +107,8 @@ export function createMetrics(service: 'api' | 'dicom-proxy' | 'dicom-gate', col
   };
   scrape('mediconnect_viewer_sessions_open', 'Live viewer sessions (not ended, not expired)', collectors.viewerSessionsOpen);
   scrape('mediconnect_email_outbox_backlog', 'E-mails waiting in the outbox (pending or to be retried)', collectors.emailOutboxBacklog);
+  scrape('mediconnect_frame_cache_bytes', 'Bytes of frames, renderings and thumbnails the proxy holds', collectors.frameCacheBytes);
+  scrape('mediconnect_frame_cache_entries', 'Answers the proxy’s frame cache holds', collectors.frameCacheEntries);
   return metrics;
 }
 

@@ -5,6 +5,7 @@ import type { OrthancClient } from '../../common/orthanc.js';
 import type { Principal } from '../../common/principal.js';
 import type { ImageAudit } from './audit.js';
 import type { AccessCache } from './cache.js';
+import type { FrameCache } from './frame-cache.js';
 import type { PrincipalCache } from '../../common/principal-cache.js';
 import type { UrlRewrite } from './forward.js';
 import type { ServiceMetrics } from '../../common/metrics.js';
@@ -15,6 +16,8 @@ export interface ProxyDeps {
   db: Knex;
   orthanc: OrthancClient;
   access: AccessCache;
+  /** Frames, renderings and thumbnails of recently read instances. */
+  frames: FrameCache;
   principals: PrincipalCache;
   audit: ImageAudit;
   logger: Logger;

@@ -1,8 +1,9 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Context } from 'koa';
 import { AppError } from '../../common/http/errors.js';
 import type { OrthancClient } from '../../common/orthanc.js';
+import type { CachedAnswer, Fill } from './frame-cache.js';
 
 /**
  * Replaces every occurrence of `from` by `to` in a byte stream, across chunk boundaries, holding back at
@@ -162,6 +163,7 @@ export async function forwardToOrthanc(
   path: string,
   rewrite: UrlRewrite,
   accept?: string,
+  fill?: Fill,
 ): Promise<void> {
   const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET';
   // A client that leaves mid-answer stops the upstream transfer too.
@@ -213,11 +215,71 @@ export async function forwardToOrthanc(
       ctx.body = text.pipe(createGzip({ level: 1 }));
     } else ctx.body = text;
   } else if (boundary) {
-    ctx.body = upstream.pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
+    const source = fill ? keepWhole(upstream, fill, type, header, rewrite.from) : upstream;
+    ctx.body = source.pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
   } else {
-    ctx.body = upstream;
+    ctx.body = fill && !encoding ? keepWhole(upstream, fill, type, header, null) : upstream;
     if (encoding) ctx.set('Content-Encoding', encoding);
     if (length) ctx.length = Number(length);
   }
   ctx.type = type || 'application/octet-stream';
+}
+
+/**
+ * Orthanc's bytes as they stream to the client, handed to the cache once the answer is whole: a stream in between
+ * (a listener on the upstream would start it flowing before the client's side is attached). An answer larger than
+ * the fill allows, or one that ends early or fails, is not kept, and no more of it is held.
+ */
+function keepWhole(
+  upstream: Readable,
+  fill: Fill,
+  type: string,
+  header: (name: string) => string | null,
+  orthancRoot: string | null,
+): Readable {
+  const declared = Number(header('content-length') ?? Number.NaN);
+  let chunks: Buffer[] | null = declared > fill.maxBytes ? null : [];
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (chunks) {
+        size += chunk.length;
+        if (size > fill.maxBytes) chunks = null;
+        else chunks.push(chunk);
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      if (chunks && (!Number.isFinite(declared) || declared === size)) {
+        const body = Buffer.concat(chunks, size);
+        const headers: Record<string, string> = {};
+        for (const name of ['etag', 'last-modified']) {
+          const value = header(name);
+          if (value) headers[name] = value;
+        }
+        // Searched once here, not on every hit: only a multipart body's part headers may name Orthanc.
+        fill.store({ type, headers, body, namesOrthanc: orthancRoot !== null && body.includes(orthancRoot) });
+      }
+      chunks = null;
+      done();
+    },
+  });
+  // An upstream failure fails the client's stream too (and nothing is kept: flush never runs).
+  return pipeline(upstream, tap, () => (chunks = null));
+}
+
+/** Serves a cached answer as {@link forwardToOrthanc} served Orthanc's: the same bytes, URLs named for this caller. */
+export function sendCached(ctx: Context, answer: CachedAnswer, rewrite: UrlRewrite): void {
+  ctx.status = 200;
+  for (const [name, value] of Object.entries(answer.headers)) ctx.set(name, value);
+  const boundary = multipartBoundary(answer.type);
+  const rewritten = boundary !== null && answer.namesOrthanc;
+  if (ctx.method === 'HEAD') {
+    if (!rewritten) ctx.length = answer.body.length;
+  } else if (rewritten) {
+    ctx.body = Readable.from([answer.body]).pipe(new MultipartHeaderRewrite(boundary, rewrite.from, rewrite.to));
+  } else {
+    ctx.body = answer.body;
+  }
+  ctx.type = answer.type || 'application/octet-stream';
 }

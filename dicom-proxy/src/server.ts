@@ -7,6 +7,7 @@ import { createProxyApp } from './app.js';
 import { serviceServer } from '../../common/http/keep-alive.js';
 import { ImageAudit } from './audit.js';
 import { AccessCache } from './cache.js';
+import { FrameCache } from './frame-cache.js';
 import { createMetrics, startMetricsServer, timeQueries } from '../../common/metrics.js';
 import { DbListener } from '../../common/listener.js';
 import { PrincipalCache } from '../../common/principal-cache.js';
@@ -18,6 +19,8 @@ export interface RunningProxy {
   url: string;
   /** The proxy's principal cache (its state is observable: tests cut its listener). */
   principals: PrincipalCache;
+  /** The proxy's frame cache (tests read its state). */
+  frames: FrameCache;
   stop: () => Promise<void>;
 }
 
@@ -25,20 +28,26 @@ export interface RunningProxy {
 export async function startProxy(config: Config, options: { port?: number; logger?: Logger } = {}): Promise<RunningProxy> {
   const logger = options.logger ?? createLogger(config.logLevel, 'dicom-proxy');
   const db = createKnex(config, { pool: { min: 0, max: Math.max(2, Math.floor(config.db.poolMax / 2)) } }, logger);
-  const metrics = createMetrics('dicom-proxy');
+  // One listening connection for the caches: study access (links), frames (study content) and principals (sessions,
+  // accounts, hospitals).
+  const listener = new DbListener(config, logger, 'dicom-proxy');
+  const frames = new FrameCache(config.proxy.frameCache.maxBytes, config.proxy.frameCache.ttlSeconds * 1000, listener);
+  const metrics = createMetrics('dicom-proxy', {
+    frameCacheBytes: async () => frames.stats.bytes,
+    frameCacheEntries: async () => frames.stats.entries,
+  });
   const orthanc = new OrthancClient(config.orthanc);
   orthanc.observe = (operation, seconds, outcome) => metrics.orthancDuration.observe({ operation, outcome }, seconds);
   timeQueries(db, metrics);
-  // One listening connection for both caches: study access (links) and principals (sessions, accounts, hospitals).
-  const listener = new DbListener(config, logger, 'dicom-proxy');
   const access = new AccessCache(db, listener);
   access.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'study_access', result });
+  frames.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'frames', result });
   const principals = new PrincipalCache(db, listener, config.auth.principalCacheSeconds * 1000);
   principals.onLookup = (result) => metrics.cacheLookups.inc({ cache: 'principal', result });
   await listener.start();
   let stopping = false;
   const app = createProxyApp(
-    { config, db, orthanc, access, principals, audit: new ImageAudit(db), logger, metrics },
+    { config, db, orthanc, access, frames, principals, audit: new ImageAudit(db), logger, metrics },
     {
       ready: async () => ({
         process: stopping ? 'stopping' : 'ok',
@@ -68,6 +77,7 @@ export async function startProxy(config: Config, options: { port?: number; logge
     server,
     url,
     principals,
+    frames,
     stop: async () => {
       stopping = true;
       await metricsServer?.stop();

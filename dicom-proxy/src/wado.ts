@@ -2,7 +2,8 @@ import { imagingUnavailable } from '../../common/orthanc.js';
 import type { Context } from 'koa';
 import { badRequest, notFound } from '../../common/http/errors.js';
 import { orthancQuery } from './query.js';
-import { forwardToOrthanc } from './forward.js';
+import { forwardToOrthanc, sendCached } from './forward.js';
+import { FrameCache, type Fill } from './frame-cache.js';
 import { cachedSeriesMetadata } from './metadata-cache.js';
 import type { Caller, ProxyDeps } from './context.js';
 import type { ReadableStudy } from './cache.js';
@@ -42,10 +43,26 @@ export async function handleWado(
       return viewed(ctx, deps, caller, study);
     }
   }
-  if (target.target === 'thumbnail') await thumbnail(ctx, deps, caller, target, search);
-  else await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined);
+  // Images of one instance (frames, renderings, its pixel data) and thumbnails: from the frame cache when held. The
+  // study was authorized above, exactly as for an answer from Orthanc.
+  let fill: Fill | undefined;
+  if (CACHED_TARGETS.has(target.target) && (target.instance || target.target === 'thumbnail') && deps.frames.enabled) {
+    const found = deps.frames.lookup(FrameCache.key(target.study, subPath, search, ctx.get('Accept')), target.study);
+    if (found.hit) {
+      ctx.set('X-MediConnect-Cache', 'hit');
+      sendCached(ctx, found.hit, caller.rewrite);
+      return viewed(ctx, deps, caller, study);
+    }
+    ctx.set('X-MediConnect-Cache', 'miss');
+    fill = ctx.method === 'GET' ? found.fill : undefined;
+  }
+  if (target.target === 'thumbnail') await thumbnail(ctx, deps, caller, target, search, fill);
+  else await forwardToOrthanc(ctx, deps.orthanc, `/dicom-web${subPath}${search}`, caller.rewrite, ctx.get('Accept') || undefined, fill);
   await viewed(ctx, deps, caller, study);
 }
+
+/** What the frame cache keeps: images a viewer asks for again and again, never whole studies, series or metadata. */
+const CACHED_TARGETS = new Set(['frames', 'rendered', 'thumbnail', 'bulkdata']);
 
 /** The edge of a thumbnail when the client names no viewport. */
 const THUMBNAIL_VIEWPORT = '128,128';
@@ -80,6 +97,7 @@ async function thumbnail(
   caller: Caller,
   target: { study: string; series?: string; instance?: string },
   search: string,
+  fill?: Fill,
 ): Promise<void> {
   let series = target.series;
   let instance = target.instance;
@@ -99,7 +117,7 @@ async function thumbnail(
   const query = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search);
   if (!query.has('viewport')) query.set('viewport', THUMBNAIL_VIEWPORT);
   const path = `/dicom-web/studies/${encodeURIComponent(target.study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(instance)}/rendered?${orthancQuery(query)}`;
-  await forwardToOrthanc(ctx, deps.orthanc, path, caller.rewrite, ctx.get('Accept') || undefined);
+  await forwardToOrthanc(ctx, deps.orthanc, path, caller.rewrite, ctx.get('Accept') || undefined, fill);
 }
 
 const WADO_URI_KEYS = new Set([

@@ -27,7 +27,10 @@ export interface EntryRow {
   deleted_at: Date | null;
 }
 
-const COLUMNS = [
+/** What a list of entries shows (a live entry has no deletion to show). */
+export type ListedEntryRow = Omit<EntryRow, 'deleted_at'>;
+
+const LIST_COLUMNS = [
   'e.id',
   'e.patient_id',
   'e.type',
@@ -43,8 +46,8 @@ const COLUMNS = [
   ...personColumns('ub', 'updated_by'),
   'e.created_at',
   'e.updated_at',
-  'e.deleted_at',
 ];
+const COLUMNS = [...LIST_COLUMNS, 'e.deleted_at'];
 
 /** Entries in the caller's medical scope; deleted ones only when asked (history for doctors). */
 export function scopedEntries(db: Db, auth: Auth, includeDeleted = false): Knex.QueryBuilder {
@@ -73,7 +76,12 @@ export async function findEntry(
 }
 
 /** A page of entries in scope. */
-export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches?: (row: EntryRow) => boolean): Promise<Page<EntryRow>> {
+export async function listEntries(
+  db: Db,
+  auth: Auth,
+  q: EntryListQuery,
+  matches?: (row: ListedEntryRow) => boolean,
+): Promise<Page<ListedEntryRow>> {
   const query = entriesInScope(db, auth);
   // As findPatientInMedicalScope: a deleted patient's record is not listed (the service answers 404).
   if (q.patientId)
@@ -83,19 +91,19 @@ export async function listEntries(db: Db, auth: Auth, q: EntryListQuery, matches
   if (q.type) query.where('e.type', q.type);
   const orderBy = parseSort(q.sort, { recordedAt: 'e.recorded_at', createdAt: 'e.created_at', updatedAt: 'e.updated_at' });
   const request = {
-    columns: COLUMNS,
+    columns: LIST_COLUMNS,
     orderBy,
     tieBreaker: 'e.id',
     page: q.page,
     pageSize: q.pageSize,
     decorate: { alias: 'e', join: withAuthors },
   };
-  return matches ? fetchSearchPage<EntryRow>(query, request, matches) : fetchPage<EntryRow>(query, request);
+  return matches ? fetchSearchPage<ListedEntryRow>(query, request, matches) : fetchPage<ListedEntryRow>(query, request);
 }
 
 /** Every live entry of one patient (the caller must have checked the patient is in scope). */
-export async function entriesOfPatient(db: Db, auth: Auth, patientId: string): Promise<EntryRow[]> {
-  return scopedEntries(db, auth).where('e.patient_id', patientId).orderBy('e.recorded_at', 'desc').orderBy('e.id').select(COLUMNS);
+export async function entriesOfPatient(db: Db, auth: Auth, patientId: string): Promise<ListedEntryRow[]> {
+  return scopedEntries(db, auth).where('e.patient_id', patientId).orderBy('e.recorded_at', 'desc').orderBy('e.id').select(LIST_COLUMNS);
 }
 
 /** The patient, when it is in the caller's medical scope. */

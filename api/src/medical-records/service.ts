@@ -38,9 +38,9 @@ function mergePrescription(stored: Prescription | null, patch: Partial<Prescript
 export function createMedicalRecordService({ db, config }: Deps) {
   const sealer = createSealer(config.encryption);
 
-  const openEntry = (row: repo.EntryRow) => sealer.open<EntryContent>({ keyId: row.key_id, payload: row.payload }, row.id);
+  const openEntry = (row: repo.ListedEntryRow) => sealer.open<EntryContent>({ keyId: row.key_id, payload: row.payload }, row.id);
 
-  function toDto(row: repo.EntryRow) {
+  function toDto(row: repo.ListedEntryRow) {
     const c = openEntry(row);
     return {
       id: row.id,
@@ -160,7 +160,7 @@ export function createMedicalRecordService({ db, config }: Deps) {
       // Entries are encrypted: `q` is matched on their decrypted text, within the caller's scope (bounded).
       const needle = q.q ? searchWords(q.q) : null;
       const matches = needle
-        ? (row: repo.EntryRow) => {
+        ? (row: repo.ListedEntryRow) => {
             const c = openEntry(row);
             return matchesWords([c.title, c.content, ...Object.values(c.prescription ?? {})].join('\n'), needle);
           }
