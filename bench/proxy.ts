@@ -166,8 +166,8 @@ async function main(): Promise<void> {
     const proxyMetrics = await (await fetch(`${proxy.metricsUrl}/metrics`)).text();
     const metricValue = (pattern: RegExp) => Number(pattern.exec(proxyMetrics)?.[1] ?? Number.NaN);
     const cacheBytes = metricValue(/^mediconnect_frame_cache_bytes\{[^}]*\} (\S+)$/m);
-    const cacheHits = metricValue(/^mediconnect_cache_lookups_total\{[^}]*cache="frames",result="hit"\} (\S+)$/m);
-    const cacheMisses = metricValue(/^mediconnect_cache_lookups_total\{[^}]*cache="frames",result="miss"\} (\S+)$/m);
+    const cacheHits = metricValue(/^mediconnect_cache_lookups_total\{(?=[^}]*cache="frames")(?=[^}]*result="hit")[^}]*\} (\S+)$/m);
+    const cacheMisses = metricValue(/^mediconnect_cache_lookups_total\{(?=[^}]*cache="frames")(?=[^}]*result="miss")[^}]*\} (\S+)$/m);
     const rss = metricValue(/^mediconnect_process_resident_memory_bytes\{[^}]*\} (\S+)$/m);
 
     // 2. QIDO for a doctor with many studies (spread over 50 patients, 64² slices).
