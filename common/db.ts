@@ -187,6 +187,10 @@ export function createKnex(config: Pick<Config, 'db'>, overrides: Partial<Knex.C
       password: config.db.password,
       database: config.db.name,
       application_name: 'mediconnect',
+      // Requests are short and many run at once: a parallel plan (chosen once a doctor's scope holds thousands of
+      // rows) spends more starting workers and merging than it saves, and takes cores from the requests beside it
+      // (bench:scale: a doctor's entries across its patients 2.8× slower at scale with it). Set at connection start.
+      options: '-c max_parallel_workers_per_gather=0',
     },
     pool: { min: 0, max: config.db.poolMax },
     acquireConnectionTimeout: 10_000,
