@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { createLogger } from '../common/logger.js';
-import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
-import { freePort } from '../scripts/lib/ports.js';
+import type { RunningProxy } from '../dicom-proxy/src/server.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-import { testConfig } from './helpers/server.js';
+import { startTestProxy, testConfig } from './helpers/server.js';
 
 type DicomJson = Record<string, { Value?: unknown[] }>;
 const uidOf = (item: DicomJson, tag: string) => String(item[tag]?.Value?.[0] ?? '');
@@ -22,9 +21,7 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
 
   before(async () => {
     f = await fixtures();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/dicom-web`;
-    proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    ({ proxy, base } = await startTestProxy());
     [a, b] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
     p1 = await f.patient(a.secretary, [a.doctor.id]);
     p2 = await f.patient(a.secretary, [a.doctor.id]);

@@ -4,14 +4,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { createLogger } from '../common/logger.js';
-import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
-import { freePort } from '../scripts/lib/ports.js';
+import type { RunningProxy } from '../dicom-proxy/src/server.js';
 import { PYDICOM_TEST_FILES } from '../scripts/lib/system-packages.js';
 import { reUid, sample, testOrthanc, upload, type ReUided } from './helpers/dicom.js';
 import { fixtures, type Actor } from './helpers/fixtures.js';
 import { parseMultipart } from './helpers/multipart.js';
-import { testConfig } from './helpers/server.js';
+import { startTestProxy } from './helpers/server.js';
 
 const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
 
@@ -54,9 +52,7 @@ describe('DICOMweb bytes: what the proxy serves is exactly what Orthanc serves',
 
   before(async () => {
     const f = (fx = await fixtures());
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/dicom-web`;
-    proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    ({ proxy, base } = await startTestProxy());
     apiWado = `${f.api.baseUrl}/api/dicom/wado`;
     const clinic = await f.hospitalWithStaff();
     doctor = clinic.doctor;

@@ -1,11 +1,9 @@
 import http from 'node:http';
 import { expect } from 'chai';
-import { createLogger } from '../common/logger.js';
-import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
-import { freePort } from '../scripts/lib/ports.js';
+import type { RunningProxy } from '../dicom-proxy/src/server.js';
 import { reUid, sample, testOrthanc, upload, type ReUided } from './helpers/dicom.js';
 import { fixtures, type Actor } from './helpers/fixtures.js';
-import { testConfig } from './helpers/server.js';
+import { startTestProxy } from './helpers/server.js';
 
 type DicomJson = Record<string, unknown>[];
 
@@ -42,9 +40,7 @@ describe('DICOMweb conformance: the proxy answers a request as Orthanc does', fu
 
   before(async () => {
     const f = await fixtures();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/dicom-web`;
-    proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    ({ proxy, base } = await startTestProxy());
     apiWado = `${f.api.baseUrl}/api/dicom/wado`;
     const clinic = await f.hospitalWithStaff();
     doctor = clinic.doctor;

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { createLogger } from '../common/logger.js';
-import { startProxy, type RunningProxy } from '../dicom-proxy/src/server.js';
+import type { RunningProxy } from '../dicom-proxy/src/server.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, testOrthanc, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
 import { parseMultipart } from './helpers/multipart.js';
-import { testConfig } from './helpers/server.js';
+import { startTestProxy } from './helpers/server.js';
 
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
 const CAP_MB = 2;
@@ -39,13 +38,9 @@ describe('frame cache: images read again come from the proxy’s memory, as Orth
     f = await fixtures();
     [clinic, other] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
     patient = await f.patient(clinic.secretary, [clinic.doctor.id]);
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    base = `http://127.0.0.1:${port}/dicom-web`;
+    const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    proxy = await startProxy(
-      testConfig({ DICOM_WEB_URL: base, DICOM_PROXY_FRAME_CACHE_MB: String(CAP_MB), DICOM_PROXY_METRICS_PORT: String(metricsPort) }),
-      { port, logger: createLogger('silent', 'proxy-test') },
-    );
+    ({ proxy, base } = await startTestProxy({ DICOM_PROXY_FRAME_CACHE_MB: String(CAP_MB), DICOM_PROXY_METRICS_PORT: String(metricsPort) }));
     // Series A: three small slices; series B: twenty 256×256 slices (128 KB of pixels each: more than the cap in all).
     const files = [
       ...sopsA.map((sop, i) => ({ sop, series: seriesA, size: 64, n: i + 1 })),

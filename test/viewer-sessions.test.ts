@@ -5,7 +5,7 @@ import { freePort } from '../scripts/lib/ports.js';
 import { testDb } from './helpers/db.js';
 import { newUid, synthDicom, upload } from './helpers/dicom.js';
 import { fixtures, type Actor, type Fixtures, type HospitalWithStaff } from './helpers/fixtures.js';
-import { startTestApi, testConfig } from './helpers/server.js';
+import { startTestApi, startTestProxy, testConfig } from './helpers/server.js';
 import { ApiClient } from './helpers/client.js';
 import { stopAfterTest } from './helpers/processes.js';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +23,7 @@ describe('viewer sessions', () => {
   before(async () => {
     f = await fixtures();
     api = f.api;
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/dicom-web`;
-    proxy = await startProxy(testConfig({ DICOM_WEB_URL: base }), { port, logger: createLogger('silent', 'proxy-test') });
+    ({ proxy, base } = await startTestProxy());
     [h, other] = [await f.hospitalWithStaff(), await f.hospitalWithStaff()];
     patient = await f.patient(h.secretary, [h.doctor.id]);
     for (let i = 0; i < 5; i++) {

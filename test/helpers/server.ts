@@ -37,6 +37,14 @@ export function sharedApi(): Promise<RunningApi> {
 }
 
 /** A separate API server with its own configuration (e.g. tighter login limits); stop it after use. */
+/** A proxy of its own on a free port, silent, its public root (`base`, ending in /dicom-web) on that port; stop it in `after`. */
+export async function startTestProxy(overrides: Record<string, string> = {}): Promise<{ proxy: RunningProxy; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/dicom-web`;
+  const proxy = await startProxy(testConfig({ DICOM_WEB_URL: base, ...overrides }), { port, logger: createLogger('silent', 'proxy-test') });
+  return { proxy, base };
+}
+
 export async function startTestApi(overrides: Record<string, string>): Promise<RunningApi> {
   const port = overrides.API_PORT ? Number(overrides.API_PORT) : await freePort();
   return startApi(testConfig({ API_PORT: String(port), ...overrides }), {
