@@ -161,7 +161,10 @@ describe('DICOMweb proxy (QIDO / WADO filtered by the patient–doctor links)', 
       method: 'DELETE',
       headers: { authorization: `Bearer ${a.doctor.token}` },
     });
-    expect(del.status).to.equal(404);
+    // As Orthanc: 405 with what the resource takes (the error envelope says it too).
+    expect(del.status).to.equal(405);
+    expect(del.headers.get('allow')).to.equal('GET, HEAD, POST');
+    expect((await del.json()).error).to.deep.include({ code: 'METHOD_NOT_ALLOWED', details: { allow: ['GET', 'HEAD', 'POST'] } });
     const stow = await fetch(`${base}/studies`, { method: 'POST', headers: { authorization: `Bearer ${a.doctor.token}` } });
     expect(stow.status).to.equal(403);
   });

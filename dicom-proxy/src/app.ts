@@ -3,7 +3,7 @@ import { BASE_HEADER, BASE_SIGNATURE_HEADER, dicomWebBaseSigned, SERVICE_HEADER 
 import { dicomWebCors } from '../../common/http/cors.js';
 import { errorMiddleware } from '../../common/http/error-middleware.js';
 import { refuseNul } from '../../common/http/refuse-nul.js';
-import { badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
+import { AppError, badRequest, forbidden, notFound, unauthorized } from '../../common/http/errors.js';
 import { requestContext } from '../../common/http/request-context.js';
 import { OrthancUnavailableError, imagingUnavailable } from '../../common/orthanc.js';
 import { tokenDigest, verifyAccessToken } from '../../common/tokens.js';
@@ -92,6 +92,17 @@ function dicomWeb(deps: ProxyDeps) {
     const isWadoUri = subPath === '/wado';
     const parsed = isWadoUri ? null : parseDicomWebPath(ctx.method, subPath);
     if (parsed?.kind === 'denied') throw notFound('DICOMweb resource');
+    if (parsed?.kind === 'method-not-allowed') {
+      throw new AppError(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${ctx.method} is not allowed on this DICOMweb resource`,
+        { allow: parsed.allow.split(', ') },
+        {
+          Allow: parsed.allow,
+        },
+      );
+    }
     ctx.state.service = isWadoUri ? 'wado-uri' : parsed!.kind;
     // The API's /api/dicom/qido serves QIDO only; its /api/dicom/wado everything read-only, as OHIF's
     // WADO root also carries series searches.

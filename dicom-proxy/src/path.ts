@@ -16,6 +16,8 @@ export type DicomWebRequest =
       frames?: number[];
     }
   | { kind: 'stow'; study?: string }
+  /** A resource the proxy serves, asked with a method it does not serve on it (405, as Orthanc answers). */
+  | { kind: 'method-not-allowed'; allow: string }
   | { kind: 'denied'; reason: string };
 
 const denied = (reason: string): DicomWebRequest => ({ kind: 'denied', reason });
@@ -72,15 +74,16 @@ export function parseDicomWebPath(method: string, path: string): DicomWebRequest
   if (seg.some((s) => s === '' || s === '.' || s === '..')) return denied('empty or relative path segment');
   const m = method.toUpperCase();
 
-  if (m === 'POST') {
-    const [root, study] = seg;
-    if (root === 'studies' && seg.length === 1) return { kind: 'stow' };
-    if (root === 'studies' && seg.length === 2 && isUid(study)) return { kind: 'stow', study };
-    return denied('only STOW (POST /studies[/{study}]) accepts POST');
-  }
-  if (m !== 'GET' && m !== 'HEAD') return denied(`method ${m} not allowed`);
-
+  const [root, study] = seg;
+  const stowable = root === 'studies' && (seg.length === 1 || (seg.length === 2 && isUid(study)));
+  if (m === 'POST' && stowable) return seg.length === 1 ? { kind: 'stow' } : { kind: 'stow', study: study! };
   const found = matchShape(seg);
+  if (m !== 'GET' && m !== 'HEAD') {
+    // Only a path the proxy serves says which methods it takes; any other stays unknown (404).
+    if (!found || (found.resource.service === 'wado' && found.resource.target === 'search')) return denied(`method ${m} not allowed`);
+    return { kind: 'method-not-allowed', allow: stowable ? 'GET, HEAD, POST' : 'GET, HEAD' };
+  }
+
   if (!found) return denied('not a DICOMweb resource');
   const { resource, values } = found;
   // Only the UIDs the path names (the table's tests compare whole objects).

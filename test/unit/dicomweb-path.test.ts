@@ -52,10 +52,14 @@ const table: [string, string, DicomWebRequest | 'denied'][] = [
   ['GET', `/studies/${S}/series/${SE}/instances/${I}/frames/a`, 'denied'],
   ['GET', `/studies/${S}/series/${SE}/instances/${I}/frames/1/other`, 'denied'],
   ['GET', `/studies/${S}/whatever`, 'denied'],
-  ['DELETE', `/studies/${S}`, 'denied'],
-  ['PUT', '/studies', 'denied'],
+  // A resource asked with a method the proxy does not serve on it: 405 and what it does serve, as Orthanc answers.
+  ['DELETE', `/studies/${S}`, { kind: 'method-not-allowed', allow: 'GET, HEAD, POST' }],
+  ['PUT', '/studies', { kind: 'method-not-allowed', allow: 'GET, HEAD, POST' }],
+  ['DELETE', `/studies/${S}/series/${SE}/metadata`, { kind: 'method-not-allowed', allow: 'GET, HEAD' }],
+  ['POST', '/series', { kind: 'method-not-allowed', allow: 'GET, HEAD' }],
   ['POST', '/studies/1/2', 'denied'],
-  ['POST', '/series', 'denied'],
+  ['PUT', '/patients', 'denied'],
+  ['DELETE', `/studies/${S}/whatever`, 'denied'],
   ['GET', `/studies/${'1.'.repeat(40)}1`, 'denied'],
 ];
 
