@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormSection } from '../../components/FormSection';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -25,42 +26,39 @@ export function DevicesPage() {
       <Title order={1}>{t('devices.title')}</Title>
       <NewDevice />
       <ErrorAlert error={list.error ?? remove.error} />
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{t('devices.aeTitle')}</Table.Th>
-            <Table.Th>{t('devices.host')}</Table.Th>
-            <Table.Th>{t('devices.port')}</Table.Th>
-            <Table.Th>{t('devices.description')}</Table.Th>
-            <Table.Th>{t('common.status')}</Table.Th>
-            <Table.Th>{t('common.actions')}</Table.Th>
+      <DataTable
+        headers={[
+          t('devices.aeTitle'),
+          t('devices.host'),
+          t('devices.port'),
+          t('devices.description'),
+          t('common.status'),
+          t('common.actions'),
+        ]}
+      >
+        {(list.data?.items ?? []).map((d) => (
+          <Table.Tr key={d.id}>
+            <Table.Td>{d.aeTitle}</Table.Td>
+            <Table.Td>{d.host}</Table.Td>
+            <Table.Td>{d.port}</Table.Td>
+            <Table.Td>{d.description}</Table.Td>
+            <Table.Td>
+              <StatusBadge active={d.isActive} />
+            </Table.Td>
+            <Table.Td>
+              <Button
+                size="compact-sm"
+                color="red"
+                variant="outline"
+                onClick={() => remove.mutate(d.id)}
+                aria-label={`${t('common.delete')} ${d.aeTitle}`}
+              >
+                {t('common.delete')}
+              </Button>
+            </Table.Td>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {(list.data?.items ?? []).map((d) => (
-            <Table.Tr key={d.id}>
-              <Table.Td>{d.aeTitle}</Table.Td>
-              <Table.Td>{d.host}</Table.Td>
-              <Table.Td>{d.port}</Table.Td>
-              <Table.Td>{d.description}</Table.Td>
-              <Table.Td>
-                <StatusBadge active={d.isActive} />
-              </Table.Td>
-              <Table.Td>
-                <Button
-                  size="compact-sm"
-                  color="red"
-                  variant="outline"
-                  onClick={() => remove.mutate(d.id)}
-                  aria-label={`${t('common.delete')} ${d.aeTitle}`}
-                >
-                  {t('common.delete')}
-                </Button>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+        ))}
+      </DataTable>
       {list.isSuccess && list.data.items.length === 0 && <Text c="dimmed">{t('common.none')}</Text>}
     </Stack>
   );

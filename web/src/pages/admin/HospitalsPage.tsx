@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormSection } from '../../components/FormSection';
 import { Pager } from '../../components/Pager';
@@ -29,30 +30,21 @@ export function HospitalsPage() {
       <NewHospital />
       <SearchBox onSearch={search} />
       <ErrorAlert error={list.error} />
-      <Table striped highlightOnHover>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{t('hospitals.name')}</Table.Th>
-            <Table.Th>{t('hospitals.city')}</Table.Th>
-            <Table.Th>{t('common.status')}</Table.Th>
+      <DataTable highlightOnHover headers={[t('hospitals.name'), t('hospitals.city'), t('common.status')]}>
+        {list.data?.items.map((h) => (
+          <Table.Tr key={h.id}>
+            <Table.Td>
+              <Anchor component={Link} to={`/hospitals/${h.id}`}>
+                {h.name}
+              </Anchor>
+            </Table.Td>
+            <Table.Td>{h.city}</Table.Td>
+            <Table.Td>
+              <StatusBadge active={h.isActive} />
+            </Table.Td>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {list.data?.items.map((h) => (
-            <Table.Tr key={h.id}>
-              <Table.Td>
-                <Anchor component={Link} to={`/hospitals/${h.id}`}>
-                  {h.name}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{h.city}</Table.Td>
-              <Table.Td>
-                <StatusBadge active={h.isActive} />
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+        ))}
+      </DataTable>
       {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
     </Stack>
   );

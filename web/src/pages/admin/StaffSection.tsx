@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Pager } from '../../components/Pager';
@@ -97,62 +98,51 @@ export function StaffSection({ role, hospitalId }: { role: StaffRole; hospitalId
         <NewStaff role={role} hospitalId={hospitalId} />
         <SearchBox onSearch={search} />
         <ErrorAlert error={list.error ?? setActive.error ?? remove.error} />
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('staff.name')}</Table.Th>
-              <Table.Th>{t('staff.email')}</Table.Th>
-              {role === 'doctor' && <Table.Th>{t('staff.specialty')}</Table.Th>}
-              <Table.Th>{t('common.status')}</Table.Th>
-              <Table.Th>{t('common.actions')}</Table.Th>
+        <DataTable
+          headers={[t('staff.name'), t('staff.email'), role === 'doctor' && t('staff.specialty'), t('common.status'), t('common.actions')]}
+        >
+          {items.map((a) => (
+            <Table.Tr key={a.id}>
+              <Table.Td>
+                {a.firstName} {a.lastName}
+              </Table.Td>
+              <Table.Td>{a.email}</Table.Td>
+              {role === 'doctor' && <Table.Td>{a.specialty}</Table.Td>}
+              <Table.Td>
+                <StatusBadge active={a.isActive ?? true} />
+              </Table.Td>
+              <Table.Td>
+                <Button
+                  size="compact-sm"
+                  variant="default"
+                  onClick={() => setActive.mutate({ id: a.id, isActive: !a.isActive })}
+                  aria-label={`${t(a.isActive ? 'staff.deactivate' : 'staff.reactivate')} ${a.firstName} ${a.lastName}`}
+                >
+                  {t(a.isActive ? 'staff.deactivate' : 'staff.reactivate')}
+                </Button>
+                <Button
+                  size="compact-sm"
+                  variant="subtle"
+                  ml={4}
+                  onClick={() => setEditing(a)}
+                  aria-label={`${t('common.edit')} ${a.firstName} ${a.lastName}`}
+                >
+                  {t('common.edit')}
+                </Button>
+                <Button
+                  size="compact-sm"
+                  variant="subtle"
+                  color="red"
+                  ml={4}
+                  onClick={() => window.confirm(t('staff.confirmDelete', { name: `${a.firstName} ${a.lastName}` })) && remove.mutate(a.id)}
+                  aria-label={`${t('common.delete')} ${a.firstName} ${a.lastName}`}
+                >
+                  {t('common.delete')}
+                </Button>
+              </Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {items.map((a) => (
-              <Table.Tr key={a.id}>
-                <Table.Td>
-                  {a.firstName} {a.lastName}
-                </Table.Td>
-                <Table.Td>{a.email}</Table.Td>
-                {role === 'doctor' && <Table.Td>{a.specialty}</Table.Td>}
-                <Table.Td>
-                  <StatusBadge active={a.isActive ?? true} />
-                </Table.Td>
-                <Table.Td>
-                  <Button
-                    size="compact-sm"
-                    variant="default"
-                    onClick={() => setActive.mutate({ id: a.id, isActive: !a.isActive })}
-                    aria-label={`${t(a.isActive ? 'staff.deactivate' : 'staff.reactivate')} ${a.firstName} ${a.lastName}`}
-                  >
-                    {t(a.isActive ? 'staff.deactivate' : 'staff.reactivate')}
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="subtle"
-                    ml={4}
-                    onClick={() => setEditing(a)}
-                    aria-label={`${t('common.edit')} ${a.firstName} ${a.lastName}`}
-                  >
-                    {t('common.edit')}
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="subtle"
-                    color="red"
-                    ml={4}
-                    onClick={() =>
-                      window.confirm(t('staff.confirmDelete', { name: `${a.firstName} ${a.lastName}` })) && remove.mutate(a.id)
-                    }
-                    aria-label={`${t('common.delete')} ${a.firstName} ${a.lastName}`}
-                  >
-                    {t('common.delete')}
-                  </Button>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </DataTable>
         {items.length === 0 && list.isSuccess && <Text c="dimmed">{t('common.none')}</Text>}
         {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
       </Stack>

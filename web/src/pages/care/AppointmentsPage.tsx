@@ -7,6 +7,7 @@ import { keys } from '../../api/queries';
 import type { Appointment } from '../../api/types';
 import { useSession } from '../../auth/session';
 import { DoctorPicker } from '../../components/DoctorPicker';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormSection } from '../../components/FormSection';
 import { Pager } from '../../components/Pager';
@@ -82,42 +83,39 @@ export function AppointmentsPage() {
       <ErrorAlert error={list.error} />
       {list.data?.items.length === 0 && <Text c="dimmed">{t('appointments.empty')}</Text>}
       {(list.data?.items.length ?? 0) > 0 && (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('appointments.when')}</Table.Th>
-              <Table.Th>{role === 'patient' ? t('appointments.doctor') : t('appointments.patient')}</Table.Th>
-              {role === 'secretary' && <Table.Th>{t('appointments.doctor')}</Table.Th>}
-              <Table.Th>{t('appointments.reason')}</Table.Th>
-              <Table.Th>{t('common.status')}</Table.Th>
-              <Table.Th>{t('common.actions')}</Table.Th>
+        <DataTable
+          headers={[
+            t('appointments.when'),
+            role === 'patient' ? t('appointments.doctor') : t('appointments.patient'),
+            role === 'secretary' && t('appointments.doctor'),
+            t('appointments.reason'),
+            t('common.status'),
+            t('common.actions'),
+          ]}
+        >
+          {list.data?.items.map((a) => (
+            <Table.Tr key={a.id}>
+              <Table.Td>{new Date(a.startsAt).toLocaleString()}</Table.Td>
+              <Table.Td>
+                {role === 'patient' ? `${a.doctor.firstName} ${a.doctor.lastName}` : `${a.patient.firstName} ${a.patient.lastName}`}
+              </Table.Td>
+              {role === 'secretary' && (
+                <Table.Td>
+                  {a.doctor.firstName} {a.doctor.lastName}
+                </Table.Td>
+              )}
+              <Table.Td>{a.reason}</Table.Td>
+              <Table.Td>
+                <Badge color={STATUS_COLOR[a.status]} variant="dot">
+                  {t(`appointments.statuses.${a.status}`)}
+                </Badge>
+              </Table.Td>
+              <Table.Td>
+                <Actions appointment={a} />
+              </Table.Td>
             </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {list.data?.items.map((a) => (
-              <Table.Tr key={a.id}>
-                <Table.Td>{new Date(a.startsAt).toLocaleString()}</Table.Td>
-                <Table.Td>
-                  {role === 'patient' ? `${a.doctor.firstName} ${a.doctor.lastName}` : `${a.patient.firstName} ${a.patient.lastName}`}
-                </Table.Td>
-                {role === 'secretary' && (
-                  <Table.Td>
-                    {a.doctor.firstName} {a.doctor.lastName}
-                  </Table.Td>
-                )}
-                <Table.Td>{a.reason}</Table.Td>
-                <Table.Td>
-                  <Badge color={STATUS_COLOR[a.status]} variant="dot">
-                    {t(`appointments.statuses.${a.status}`)}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Actions appointment={a} />
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+          ))}
+        </DataTable>
       )}
       {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
     </Stack>

@@ -6,6 +6,7 @@ import { Link, useNavigate } from 'react-router';
 import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import { useSession } from '../../auth/session';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormSection } from '../../components/FormSection';
 import { useFields } from '../../components/forms';
@@ -33,32 +34,22 @@ export function PatientsPage() {
       {user?.role === 'secretary' && <NewPatient />}
       <SearchBox label={t('patients.search')} onSearch={search} />
       <ErrorAlert error={list.error} />
-      <Table striped highlightOnHover>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{t('patients.name')}</Table.Th>
-            <Table.Th>{t('patients.identifier')}</Table.Th>
-            <Table.Th>{t('patients.birthDate')}</Table.Th>
-            <Table.Th>{t('common.status')}</Table.Th>
+      <DataTable highlightOnHover headers={[t('patients.name'), t('patients.identifier'), t('patients.birthDate'), t('common.status')]}>
+        {list.data?.items.map((p) => (
+          <Table.Tr key={p.id}>
+            <Table.Td>
+              <Anchor component={Link} to={`/patients/${p.id}`}>
+                {p.lastName} {p.firstName}
+              </Anchor>
+            </Table.Td>
+            <Table.Td>{p.identifier}</Table.Td>
+            <Table.Td>{p.birthDate}</Table.Td>
+            <Table.Td>
+              <StatusBadge active={p.isActive} />
+            </Table.Td>
           </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {list.data?.items.map((p) => (
-            <Table.Tr key={p.id}>
-              <Table.Td>
-                <Anchor component={Link} to={`/patients/${p.id}`}>
-                  {p.lastName} {p.firstName}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{p.identifier}</Table.Td>
-              <Table.Td>{p.birthDate}</Table.Td>
-              <Table.Td>
-                <StatusBadge active={p.isActive} />
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+        ))}
+      </DataTable>
       {list.data && <Pager page={page} pageSize={PAGE_SIZE} total={list.data.total} onChange={setPage} />}
     </Stack>
   );

@@ -22,6 +22,7 @@ import { api, must, type ApiError } from '../../api/client';
 import { keys } from '../../api/queries';
 import type { Study, UploadResult } from '../../api/types';
 import { saveBlob, uploadStudies, type UploadProgress } from '../../api/upload';
+import { DataTable } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 
 /** A patient's studies: upload (linked doctor), open in OHIF, share, reports, ZIP download. */
@@ -42,36 +43,27 @@ export function Studies({ patientId, canWrite }: { patientId: string; canWrite: 
         <ErrorAlert error={list.error} />
         {list.data?.items.length === 0 && <Text c="dimmed">{t('studies.empty')}</Text>}
         {(list.data?.items.length ?? 0) > 0 && (
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('studies.date')}</Table.Th>
-                <Table.Th>{t('studies.description')}</Table.Th>
-                <Table.Th>{t('studies.modalities')}</Table.Th>
-                <Table.Th>{t('studies.instances')}</Table.Th>
-                <Table.Th>{t('common.actions')}</Table.Th>
+          <DataTable
+            headers={[t('studies.date'), t('studies.description'), t('studies.modalities'), t('studies.instances'), t('common.actions')]}
+          >
+            {list.data?.items.map((s) => (
+              <Table.Tr key={s.id}>
+                <Table.Td>{s.studyDate ?? '—'}</Table.Td>
+                <Table.Td>{s.description ?? '—'}</Table.Td>
+                <Table.Td>
+                  {s.modalities.map((m) => (
+                    <Badge key={m} variant="light" mr={4}>
+                      {m}
+                    </Badge>
+                  ))}
+                </Table.Td>
+                <Table.Td>{s.numberOfInstances}</Table.Td>
+                <Table.Td>
+                  <StudyActions study={s} onPanel={(panel) => setOpen({ study: s, panel })} />
+                </Table.Td>
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {list.data?.items.map((s) => (
-                <Table.Tr key={s.id}>
-                  <Table.Td>{s.studyDate ?? '—'}</Table.Td>
-                  <Table.Td>{s.description ?? '—'}</Table.Td>
-                  <Table.Td>
-                    {s.modalities.map((m) => (
-                      <Badge key={m} variant="light" mr={4}>
-                        {m}
-                      </Badge>
-                    ))}
-                  </Table.Td>
-                  <Table.Td>{s.numberOfInstances}</Table.Td>
-                  <Table.Td>
-                    <StudyActions study={s} onPanel={(panel) => setOpen({ study: s, panel })} />
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+            ))}
+          </DataTable>
         )}
       </Stack>
       <Modal
